@@ -1,0 +1,88 @@
+/** @module App — builds the Hono app: request ids, dependencies, the modules' routes, errors. */
+import { Hono, type MiddlewareHandler } from "hono";
+import { ConfigError, getConfig } from "./config";
+import { getDb } from "./db/client";
+import { systemClock, type Clock, type Deps } from "./deps";
+import { getKeyRing } from "./auth/keys";
+import { mountAuth } from "./auth/routes";
+import type { TokenSettings } from "./auth/tokens";
+import { ApiError, ValidationError, errorResponse } from "./http/errors";
+import type { AppEnv } from "./http/types";
+
+export interface AppOptions {
+  /** Milliseconds since the epoch; tests pass a movable clock. */
+  clock?: Clock;
+}
+
+function log(level: "info" | "warn" | "error", fields: Record<string, unknown>): void {
+  const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+function requestIdMiddleware(): MiddlewareHandler<AppEnv> {
+  return async function requestId(c, next) {
+    const incoming = c.req.header("cf-ray") ?? "";
+    const id = /^[\w-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    // A WebSocket upgrade's headers are immutable; the id is only a convenience there.
+    if (c.res.status !== 101) c.res.headers.set("x-request-id", id);
+  };
+}
+
+function depsMiddleware(clock: Clock): MiddlewareHandler<AppEnv> {
+  return async function dependencies(c, next) {
+    const config = getConfig(c.env);
+    const keys = await getKeyRing(config);
+    const origin = new URL(c.req.url).origin;
+    const tokens: TokenSettings = {
+      keys,
+      issuer: config.issuer ?? origin,
+      audience: config.audience ?? origin,
+      accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
+      refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+      leewaySeconds: config.leewaySeconds,
+    };
+    const deps: Deps = { db: getDb(c.env.DB), config, tokens, clock };
+    c.set("deps", deps);
+    await next();
+  };
+}
+
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+  const clock = options.clock ?? systemClock;
+  // strict: false — every route answers with and without its trailing slash, as DESIGN.md requires.
+  const app = new Hono<AppEnv>({ strict: false });
+
+  app.use("*", requestIdMiddleware());
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  app.use("/api/*", depsMiddleware(clock));
+  app.use("/.well-known/*", depsMiddleware(clock));
+  mountAuth(app);
+
+  app.notFound(() => errorResponse(new ApiError("not_found")));
+
+  app.onError(function handleError(error, c) {
+    if (error instanceof ApiError || error instanceof ValidationError) return errorResponse(error);
+    const requestId = c.get("requestId");
+    if (error instanceof ConfigError) {
+      log("error", { event: "config_error", request_id: requestId, setting: error.setting, message: error.message });
+      return errorResponse(new ApiError("server_misconfigured"));
+    }
+    log("error", {
+      event: "unhandled_error",
+      request_id: requestId,
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return errorResponse(new ApiError("server_error", `A server error occurred (request id ${requestId}).`));
+  });
+
+  return app;
+}

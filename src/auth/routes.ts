@@ -1,0 +1,74 @@
+/** @module Auth Routes — thin HTTP bindings for /api/auth/*, /api/token/*, /api/hello/ and the JWKS. */
+import type { Hono } from "hono";
+import { deviceFromRequest } from "../http/device";
+import { readJsonObject } from "../http/body";
+import { ApiError } from "../http/errors";
+import { route } from "../http/route";
+import type { AppEnv } from "../http/types";
+import { requireAuth } from "./middleware";
+import { blacklist, obtainPair, publicUser, refresh, register, verify } from "./service";
+
+export function mountAuth(app: Hono<AppEnv>): void {
+  const auth = requireAuth();
+
+  route(app, "/api/auth/register/", {
+    POST: [
+      async function registerUser(c) {
+        return c.json(await register(c.get("deps"), await readJsonObject(c.req.raw)), 201);
+      },
+    ],
+  });
+
+  route(app, "/api/token/", {
+    POST: [
+      async function tokenObtainPair(c) {
+        return c.json(await obtainPair(c.get("deps"), await readJsonObject(c.req.raw), deviceFromRequest(c.req.raw)));
+      },
+    ],
+  });
+
+  route(app, "/api/token/refresh/", {
+    POST: [
+      async function tokenRefresh(c) {
+        return c.json(await refresh(c.get("deps"), await readJsonObject(c.req.raw)));
+      },
+    ],
+  });
+
+  route(app, "/api/token/verify/", {
+    POST: [
+      async function tokenVerify(c) {
+        await verify(c.get("deps"), await readJsonObject(c.req.raw));
+        return c.json({});
+      },
+    ],
+  });
+
+  route(app, "/api/token/blacklist/", {
+    POST: [
+      async function tokenBlacklist(c) {
+        await blacklist(c.get("deps"), await readJsonObject(c.req.raw));
+        return c.json({});
+      },
+    ],
+  });
+
+  route(app, "/api/auth/me/", {
+    GET: [auth, (c) => c.json(publicUser(c.get("auth").session))],
+  });
+
+  route(app, "/api/hello/", {
+    GET: [auth, (c) => c.json({ message: "Hello, World!" })],
+  });
+
+  route(app, "/.well-known/jwks.json", {
+    GET: [
+      function jwks(c) {
+        const published = c.get("deps").tokens.keys.publicJwks;
+        if (!published) throw new ApiError("not_found");
+        // Verifiers may cache briefly; rotation adds the new key before it signs, so staleness is harmless.
+        return c.json(published, 200, { "cache-control": "public, max-age=300" });
+      },
+    ],
+  });
+}

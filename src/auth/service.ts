@@ -1,0 +1,248 @@
+/** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { users, type SessionMethod } from "../db/schema";
+import { nowSeconds, type Deps } from "../deps";
+import { ApiError, ValidationError } from "../http/errors";
+import { validate } from "../http/validation";
+import { sha256Base64Url } from "./bytes";
+import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
+import {
+  isLive,
+  loadSession,
+  loadSessionWithUser,
+  prepareSession,
+  revokeSession,
+  rotateRefresh,
+  type DeviceInfo,
+  type SessionWithUser,
+} from "./sessions";
+import { TokenError, accessClaims, refreshClaims, signToken, successorJti, verifyToken, type TokenClaims } from "./tokens";
+
+export const USERNAME_MAX_LENGTH = 150;
+export const EMAIL_MAX_LENGTH = 254;
+
+// Django's username rule: letters, digits and @ . + - _ only.
+export const usernameSchema = z
+  .string()
+  .min(1)
+  .max(USERNAME_MAX_LENGTH)
+  .regex(/^[\p{L}\p{N}@.+_-]+$/u, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
+export const emailSchema = z.email().max(EMAIL_MAX_LENGTH);
+
+export const registerSchema = z.strictObject({
+  username: usernameSchema,
+  email: emailSchema,
+  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+});
+
+export const credentialsSchema = z.strictObject({
+  username: z.string().min(1).max(USERNAME_MAX_LENGTH),
+  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+});
+
+export const refreshSchema = z.strictObject({ refresh: z.string().min(1).max(4096) });
+export const verifySchema = z.strictObject({ token: z.string().min(1).max(4096) });
+
+export interface PublicUser {
+  id: number;
+  username: string;
+  email: string;
+  date_joined: string;
+  last_login: string | null;
+}
+
+export function isoSeconds(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace(".000Z", "Z");
+}
+
+export function publicUser(row: { id?: number; userId?: number; username: string; email: string; dateJoined: number; lastLogin: number | null }): PublicUser {
+  return {
+    id: (row.id ?? row.userId)!,
+    username: row.username,
+    email: row.email,
+    date_joined: isoSeconds(row.dateJoined),
+    last_login: row.lastLogin === null ? null : isoSeconds(row.lastLogin),
+  };
+}
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+}
+
+function tokenNotValid(detail: string): ApiError {
+  return new ApiError("token_not_valid", detail);
+}
+
+export async function register(deps: Deps, body: unknown): Promise<PublicUser> {
+  const input = validate(registerSchema, body);
+  const problems = passwordProblems(input.password, input);
+  if (problems.length > 0) throw new ValidationError({ password: problems });
+  // Hash before looking for a clash, so a taken username costs the same time as a free one.
+  const passwordHash = await hashPassword(input.password);
+  const now = nowSeconds(deps.clock);
+  const rows = await deps.db
+    .insert(users)
+    .values({ username: input.username, usernameKey: input.username.toLowerCase(), email: input.email, passwordHash, dateJoined: now })
+    .onConflictDoNothing({ target: users.usernameKey })
+    .returning();
+  const user = rows[0];
+  if (!user) throw new ValidationError({ username: ["A user with that username already exists."] });
+  return publicUser(user);
+}
+
+/** Signs the first pair of a brand-new session (used by password sign-in and QR approval alike). */
+export async function startSession(
+  deps: Deps,
+  userId: number,
+  method: SessionMethod,
+  device: DeviceInfo,
+  extraStatements: "last_login" | "none" = "none",
+): Promise<TokenPair & { sessionId: string }> {
+  const now = nowSeconds(deps.clock);
+  const { session, statement } = await prepareSession(deps.db, {
+    userId,
+    method,
+    device,
+    nowSeconds: now,
+    lifetimeSeconds: deps.config.refreshTokenLifetimeSeconds,
+  });
+  if (extraStatements === "last_login") {
+    await deps.db.batch([statement, deps.db.update(users).set({ lastLogin: now }).where(eq(users.id, userId))]);
+  } else {
+    await statement;
+  }
+  const [access, refresh] = await Promise.all([
+    signToken(deps.tokens, accessClaims(deps.tokens, userId, session.id, now)),
+    signToken(deps.tokens, refreshClaims(deps.tokens, userId, session.id, session.refreshJti, now, session.expiresAt)),
+  ]);
+  return { access, refresh, sessionId: session.id };
+}
+
+/** POST /api/token/: the same answer and about the same time whether the user is unknown or the password wrong. */
+export async function obtainPair(deps: Deps, body: unknown, device: DeviceInfo): Promise<TokenPair> {
+  const input = validate(credentialsSchema, body);
+  const rows = await deps.db.select().from(users).where(eq(users.usernameKey, input.username.toLowerCase())).limit(1);
+  const user = rows[0] ?? null;
+  const check = await verifyPassword(input.password, user?.passwordHash ?? null);
+  if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
+  if (check.needsRehash) {
+    await deps.db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id));
+  }
+  const { access, refresh } = await startSession(deps, user.id, "password", device, "last_login");
+  return { access, refresh };
+}
+
+async function verifyOrThrow(deps: Deps, token: string, expected?: "access" | "refresh"): Promise<TokenClaims> {
+  try {
+    return await verifyToken(deps.tokens, token, deps.clock(), expected);
+  } catch (error) {
+    if (error instanceof TokenError) throw tokenNotValid(error.reason === "expired" ? "Token is expired" : error.reason === "wrong_type" ? "Token has wrong type" : "Token is invalid");
+    throw error;
+  }
+}
+
+/**
+ * POST /api/token/refresh/: rotates the refresh token. A token rotated out within
+ * REFRESH_REUSE_INTERVAL gets the successor already issued; any other replay revokes the session.
+ */
+export async function refresh(deps: Deps, body: unknown): Promise<TokenPair> {
+  const input = validate(refreshSchema, body);
+  const claims = await verifyOrThrow(deps, input.refresh, "refresh");
+  const now = nowSeconds(deps.clock);
+  const presentedHash = await sha256Base64Url(claims.jti);
+  const nextJti = await successorJti(claims.jti);
+  const successorHash = await sha256Base64Url(nextJti);
+  const lifetime = deps.config.refreshTokenLifetimeSeconds;
+
+  const rotated = await rotateRefresh(deps.db, { sid: claims.sid, presentedHash, successorHash, nowSeconds: now, lifetimeSeconds: lifetime });
+  if (rotated) {
+    const [access, refreshToken] = await Promise.all([
+      signToken(deps.tokens, accessClaims(deps.tokens, rotated.userId, claims.sid, now)),
+      signToken(deps.tokens, refreshClaims(deps.tokens, rotated.userId, claims.sid, nextJti, now, rotated.expiresAt)),
+    ]);
+    return { access, refresh: refreshToken };
+  }
+
+  const session = await loadSession(deps.db, claims.sid);
+  if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");
+  if (session.revokedAt !== null) throw tokenNotValid("Token is blacklisted");
+  if (session.expiresAt <= now) throw tokenNotValid("Token is expired");
+  if (session.refreshHash === presentedHash) {
+    // Current token, live session, yet the rotation matched nothing: the account is inactive.
+    throw new ApiError("no_active_account");
+  }
+  const withinGrace =
+    session.previousRefreshHash === presentedHash &&
+    session.refreshHash === successorHash &&
+    session.rotatedAt !== null &&
+    now - session.rotatedAt <= deps.config.refreshReuseIntervalSeconds;
+  if (withinGrace) {
+    // Two tabs refreshing at once: hand back the successor already issued (same jti), not a new one.
+    const [access, refreshToken] = await Promise.all([
+      signToken(deps.tokens, accessClaims(deps.tokens, session.userId, session.id, now)),
+      signToken(deps.tokens, refreshClaims(deps.tokens, session.userId, session.id, nextJti, session.refreshIssuedAt, session.expiresAt)),
+    ]);
+    return { access, refresh: refreshToken };
+  }
+  await revokeSession(deps.db, session.id, "refresh_reuse", now);
+  throw tokenNotValid("Token is blacklisted");
+}
+
+/** POST /api/token/verify/: signature, claims, and — unlike simplejwt — the session and refresh-token state. */
+export async function verify(deps: Deps, body: unknown): Promise<void> {
+  const input = validate(verifySchema, body);
+  const claims = await verifyOrThrow(deps, input.token);
+  const session = await loadSession(deps.db, claims.sid);
+  const now = nowSeconds(deps.clock);
+  if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");
+  if (!isLive(session, now)) throw tokenNotValid("Token is blacklisted");
+  if (claims.token_type === "refresh" && session.refreshHash !== (await sha256Base64Url(claims.jti))) {
+    throw tokenNotValid("Token is blacklisted");
+  }
+}
+
+/** POST /api/token/blacklist/: logs the session out; its access tokens die with it. */
+export async function blacklist(deps: Deps, body: unknown): Promise<void> {
+  const input = validate(refreshSchema, body);
+  const claims = await verifyOrThrow(deps, input.refresh, "refresh");
+  const session = await loadSession(deps.db, claims.sid);
+  if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");
+  const revoked = await revokeSession(deps.db, claims.sid, "logout", nowSeconds(deps.clock));
+  if (!revoked) throw tokenNotValid("Token is blacklisted");
+}
+
+export interface Authenticated {
+  claims: TokenClaims;
+  session: SessionWithUser;
+}
+
+function bearerFailure(message: string): ApiError {
+  return new ApiError("token_not_valid", "Given token not valid for any token type", {
+    messages: [{ token_class: "AccessToken", token_type: "access", message }],
+  });
+}
+
+/** The bearer check: jose verification, then one primary-key read of the session (joined to its user). */
+export async function authenticate(deps: Deps, authorization: string | null): Promise<Authenticated> {
+  if (authorization === null || authorization.trim() === "") throw new ApiError("not_authenticated");
+  const parts = authorization.trim().split(/\s+/);
+  if (parts[0]!.toLowerCase() !== "bearer") throw new ApiError("not_authenticated");
+  if (parts.length !== 2) {
+    throw new ApiError("bad_authorization_header");
+  }
+  let claims: TokenClaims;
+  try {
+    claims = await verifyToken(deps.tokens, parts[1]!, deps.clock(), "access");
+  } catch (error) {
+    if (error instanceof TokenError) throw bearerFailure(error.message);
+    throw error;
+  }
+  const session = await loadSessionWithUser(deps.db, claims.sid);
+  const now = nowSeconds(deps.clock);
+  if (!session || session.userId !== claims.user_id) throw bearerFailure("Token is invalid");
+  if (!isLive(session, now)) throw bearerFailure("Token is blacklisted");
+  if (!session.isActive) throw new ApiError("user_inactive");
+  return { claims, session };
+}

@@ -1,0 +1,113 @@
+/** @module Config — env -> typed, validated settings, parsed once per isolate. */
+import type { Env } from "./env";
+
+export type JwtAlgorithm = "ES256" | "EdDSA" | "HS256";
+export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "HS256"];
+
+export interface Config {
+  jwtAlgorithm: JwtAlgorithm;
+  /** Raw JWK set JSON (ES256/EdDSA) — imported lazily by auth/keys.ts, once per isolate. */
+  signingKeysJson: string | null;
+  /** Shared secret for HS256. */
+  jwtSecret: string | null;
+  accessTokenLifetimeSeconds: number;
+  refreshTokenLifetimeSeconds: number;
+  leewaySeconds: number;
+  refreshReuseIntervalSeconds: number;
+  /** null: the worker's own origin, resolved per request. */
+  issuer: string | null;
+  audience: string | null;
+  qrLoginTtlSeconds: number;
+  rateLimitsEnabled: boolean;
+}
+
+/** Thrown when a setting is missing or malformed; names the setting so the log line is actionable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`${setting} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+// HS256 keys shorter than the hash output weaken the MAC (RFC 7518 §3.2).
+const MIN_HS256_SECRET_BYTES = 32;
+
+function seconds(env: Env, name: keyof Env, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text)) throw new ConfigError(name, `must be a whole number of seconds, got ${JSON.stringify(raw)}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max} seconds, got ${value}`);
+  return value;
+}
+
+function origin(env: Env, name: "JWT_ISSUER" | "JWT_AUDIENCE"): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (raw.length > 512) throw new ConfigError(name, "must be at most 512 characters");
+  return raw;
+}
+
+function onOff(env: Env, name: "RATE_LIMITS", fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on" || raw === "true" || raw === "1") return true;
+  if (raw === "off" || raw === "false" || raw === "0") return false;
+  throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
+}
+
+/** Validates every setting; throws ConfigError naming the first bad one. Pure: no I/O, no caching. */
+export function parseConfig(env: Env): Config {
+  const algorithmRaw = (env.JWT_ALGORITHM ?? "").trim() || "ES256";
+  const jwtAlgorithm = JWT_ALGORITHMS.find((a) => a === algorithmRaw);
+  if (!jwtAlgorithm) throw new ConfigError("JWT_ALGORITHM", `must be one of ${JWT_ALGORITHMS.join(", ")}, got ${JSON.stringify(algorithmRaw)}`);
+
+  let signingKeysJson: string | null = null;
+  let jwtSecret: string | null = null;
+  if (jwtAlgorithm === "HS256") {
+    const secret = env.JWT_SECRET ?? "";
+    if (!secret) throw new ConfigError("JWT_SECRET", "is required when JWT_ALGORITHM is HS256 (set it with `wrangler secret put JWT_SECRET`)");
+    if (new TextEncoder().encode(secret).length < MIN_HS256_SECRET_BYTES)
+      throw new ConfigError("JWT_SECRET", `must be at least ${MIN_HS256_SECRET_BYTES} bytes`);
+    jwtSecret = secret;
+  } else {
+    const keys = (env.JWT_SIGNING_KEYS ?? "").trim();
+    if (!keys) throw new ConfigError("JWT_SIGNING_KEYS", `is required when JWT_ALGORITHM is ${jwtAlgorithm} (set it with \`wrangler secret put JWT_SIGNING_KEYS\`)`);
+    signingKeysJson = keys;
+  }
+
+  const accessTokenLifetimeSeconds = seconds(env, "ACCESS_TOKEN_LIFETIME", 300, 1, 86_400);
+  const refreshTokenLifetimeSeconds = seconds(env, "REFRESH_TOKEN_LIFETIME", 86_400, 1, 365 * 86_400);
+  if (refreshTokenLifetimeSeconds < accessTokenLifetimeSeconds)
+    throw new ConfigError("REFRESH_TOKEN_LIFETIME", "must not be shorter than ACCESS_TOKEN_LIFETIME");
+
+  return {
+    jwtAlgorithm,
+    signingKeysJson,
+    jwtSecret,
+    accessTokenLifetimeSeconds,
+    refreshTokenLifetimeSeconds,
+    leewaySeconds: seconds(env, "JWT_LEEWAY", 0, 0, 300),
+    refreshReuseIntervalSeconds: seconds(env, "REFRESH_REUSE_INTERVAL", 10, 0, 300),
+    issuer: origin(env, "JWT_ISSUER"),
+    audience: origin(env, "JWT_AUDIENCE"),
+    qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
+    rateLimitsEnabled: onOff(env, "RATE_LIMITS", true),
+  };
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** parseConfig, memoised per env object (workerd hands the same env to every request of an isolate). */
+export function getConfig(env: Env): Config {
+  let config = cache.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    cache.set(env, config);
+  }
+  return config;
+}

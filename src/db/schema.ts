@@ -1,0 +1,57 @@
+/**
+ * @module DB Schema — the single source of truth for D1; `npm run db:generate` turns it into migrations/.
+ *
+ * Storage contract (all times are epoch seconds, UTC):
+ * - users: one row per account. `username_key` is the lower-cased username, unique, so
+ *   "Alice" and "alice" are one account. `password_hash` is `pbkdf2_sha256$<iterations>$<salt>$<hash>`
+ *   (salt and hash base64), never the password. Deleting a user cascades to sessions.
+ * - sessions: one row per signed-in device. A bearer token is honoured only while its row has
+ *   `revoked_at IS NULL AND expires_at > now`. Refresh-token ids are stored only as SHA-256
+ *   digests (`refresh_hash` for the current token, `previous_refresh_hash` for the one rotated out
+ *   at `rotated_at`, kept for REFRESH_REUSE_INTERVAL). `expires_at` is the current refresh
+ *   token's expiry; rows past it, or revoked, are purged by the scheduled handler.
+ */
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable("users", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  username: text("username").notNull(),
+  usernameKey: text("username_key").notNull().unique(),
+  email: text("email").notNull(),
+  passwordHash: text("password_hash").notNull(),
+  isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+  dateJoined: integer("date_joined").notNull(),
+  lastLogin: integer("last_login"),
+  passwordChangedAt: integer("password_changed_at"),
+});
+
+export const SESSION_METHODS = ["password", "qr"] as const;
+export type SessionMethod = (typeof SESSION_METHODS)[number];
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    method: text("method", { enum: SESSION_METHODS }).notNull(),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+    country: text("country"),
+    city: text("city"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason"),
+    refreshHash: text("refresh_hash").notNull(),
+    refreshIssuedAt: integer("refresh_issued_at").notNull(),
+    previousRefreshHash: text("previous_refresh_hash"),
+    rotatedAt: integer("rotated_at"),
+  },
+  (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_expires_at_idx").on(table.expiresAt)],
+);
+
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

@@ -1,0 +1,81 @@
+/** @module Validation — zod schemas checked with DRF's messages and error shape. */
+import type { z } from "zod";
+import { ValidationError, type FieldErrors } from "./errors";
+
+type Issue = z.core.$ZodIssue;
+
+function typeName(expected: string): string {
+  switch (expected) {
+    case "string":
+      return "Not a valid string.";
+    case "number":
+    case "int":
+      return "A valid number is required.";
+    case "boolean":
+      return "Must be a valid boolean.";
+    case "array":
+      return "Expected a list of items.";
+    case "object":
+      return "Expected a dictionary of items.";
+    default:
+      return "Invalid value.";
+  }
+}
+
+/** DRF's wording for one zod issue, given the raw value it was about. */
+function message(issue: Issue, value: unknown, present: boolean): string {
+  switch (issue.code) {
+    case "invalid_type":
+      if (!present || value === undefined) return "This field is required.";
+      if (value === null) return "This field may not be null.";
+      return typeName(issue.expected);
+    case "too_small":
+      if (issue.origin === "string") {
+        return issue.minimum === 1 ? "This field may not be blank." : `Ensure this field has at least ${issue.minimum} characters.`;
+      }
+      return `Ensure this value is greater than or equal to ${issue.minimum}.`;
+    case "too_big":
+      if (issue.origin === "string") return `Ensure this field has no more than ${issue.maximum} characters.`;
+      return `Ensure this value is less than or equal to ${issue.maximum}.`;
+    case "invalid_format":
+      if (issue.format === "email") return "Enter a valid email address.";
+      return "Enter a valid value.";
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(data: unknown, path: PropertyKey[]): { value: unknown; present: boolean } {
+  let current: unknown = data;
+  for (const key of path) {
+    if (typeof current !== "object" || current === null || !(key in current)) return { value: undefined, present: false };
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return { value: current, present: true };
+}
+
+/** Turns zod issues into `{field: [messages]}`; unknown keys are reported under their own name. */
+export function fieldErrors(issues: readonly Issue[], data: unknown): FieldErrors {
+  const errors: FieldErrors = {};
+  const add = (field: string, text: string) => {
+    const list = (errors[field] ??= []);
+    if (!list.includes(text)) list.push(text);
+  };
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) add(key.slice(0, 100), "Unknown field.");
+      continue;
+    }
+    const field = issue.path.length > 0 ? String(issue.path[0]) : "non_field_errors";
+    const { value, present } = valueAt(data, issue.path);
+    add(field, message(issue, value, present));
+  }
+  return errors;
+}
+
+/** Parses `data` with `schema` or throws a ValidationError in DRF's shape. */
+export function validate<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
+  const result = schema.safeParse(data);
+  if (!result.success) throw new ValidationError(fieldErrors(result.error.issues, data));
+  return result.data;
+}

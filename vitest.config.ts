@@ -1,0 +1,27 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+// @ts-expect-error -- plain ESM helper shared with `npm run dev`; generates throwaway keys per run.
+import { generateJwks } from "./scripts/keys.mjs";
+
+// Keys are generated per test run: no key material lives in the repository.
+const signingKeys = generateJwks("ES256", "test-key-1");
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          JWT_SIGNING_KEYS: JSON.stringify(signingKeys),
+          RATE_LIMITS: "off",
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/e2e/**"],
+    setupFiles: ["./test/setup.ts"],
+  },
+}));
