@@ -1,0 +1,339 @@
+import { env } from "cloudflare:workers";
+import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ConfigError, parseConfig } from "../src/config";
+import {
+  MAX_PBKDF2_ITERATIONS_PER_CALL,
+  PASSWORD_ITERATIONS,
+  hashPassword,
+  pbkdf2,
+  verifyPassword,
+} from "../src/auth/passwords";
+import { PASSWORD, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
+
+const ISSUER = "https://auth.example.test";
+const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
+
+async function newKey(kid: string): Promise<JWK> {
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid, alg: "ES256" };
+}
+
+/** Signs arbitrary claims/headers the way an attacker (or another issuer) would. */
+async function forge(claims: Record<string, unknown>, options: { key?: JWK; header?: Record<string, unknown> } = {}): Promise<string> {
+  const jwk = options.key ?? testKeys.keys[0]!;
+  const key = await importJWK(jwk, "ES256");
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid, ...(options.header ?? {}) })
+    .sign(key);
+}
+
+function b64url(text: string): string {
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function liveClaims() {
+  const user = await registerUser();
+  const pair = await signIn(user.username);
+  return { user, pair, claims: decodeJwt(pair.access).payload };
+}
+
+async function expectRefused(token: string) {
+  const res = await api("/api/auth/me/", { token });
+  expect(res.status).toBe(401);
+  expect(res.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+  expect(((await res.json()) as { code: string }).code).toBe("token_not_valid");
+}
+
+describe("token attacks are refused", () => {
+  it("a genuine token is accepted (control)", async () => {
+    const { claims } = await liveClaims();
+    expect((await api("/api/auth/me/", { token: await forge(claims) })).status).toBe(200);
+  });
+
+  it("a tampered payload", async () => {
+    const { pair, user } = await liveClaims();
+    const [h, p, s] = pair.access.split(".");
+    const payload = JSON.parse(atob(p!.replace(/-/g, "+").replace(/_/g, "/")));
+    payload.user_id = user.id + 1;
+    payload.sub = String(user.id + 1);
+    await expectRefused(`${h}.${b64url(JSON.stringify(payload))}.${s}`);
+  });
+
+  it("a tampered signature", async () => {
+    const { pair } = await liveClaims();
+    const [h, p, s] = pair.access.split(".");
+    const flipped = (s![0] === "A" ? "B" : "A") + s!.slice(1);
+    await expectRefused(`${h}.${p}.${flipped}`);
+  });
+
+  it("alg: none", async () => {
+    const { claims } = await liveClaims();
+    await expectRefused(`${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}.`);
+  });
+
+  it("an HS256 token signed with the ES256 public key (algorithm confusion)", async () => {
+    const { claims } = await liveClaims();
+    const publicJwks = await (await api("/.well-known/jwks.json")).text();
+    for (const secret of [publicJwks, JSON.stringify((JSON.parse(publicJwks) as { keys: unknown[] }).keys[0])]) {
+      const token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: "test-key-1" })
+        .sign(new TextEncoder().encode(secret));
+      await expectRefused(token);
+    }
+  });
+
+  it("a token from another issuer", async () => {
+    const { claims } = await liveClaims();
+    await expectRefused(await forge({ ...claims, iss: "https://evil.example" }));
+  });
+
+  it("a token for another audience", async () => {
+    const { claims } = await liveClaims();
+    await expectRefused(await forge({ ...claims, aud: "https://other-service.example" }));
+  });
+
+  it("an expired token", async () => {
+    const rig = clockedApp();
+    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+    rig.advance(301);
+    const res = await rig.call("/api/auth/me/", { token: pair.access });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: "token_not_valid", messages: [{ message: "Token is expired" }] });
+  });
+
+  it("an expired token within JWT_LEEWAY is still accepted", async () => {
+    const rig = clockedApp(Date.now(), { JWT_LEEWAY: "30" });
+    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+    rig.advance(320);
+    expect((await rig.call("/api/auth/me/", { token: pair.access })).status).toBe(200);
+  });
+
+  it("a token not yet valid (nbf in the future)", async () => {
+    const { claims } = await liveClaims();
+    await expectRefused(await forge({ ...claims, nbf: Math.floor(Date.now() / 1000) + 3600 }));
+  });
+
+  it("a token issued in the future", async () => {
+    const { claims } = await liveClaims();
+    const iat = Math.floor(Date.now() / 1000) + 3600;
+    await expectRefused(await forge({ ...claims, iat, exp: iat + 300 }));
+  });
+
+  it("a token without exp", async () => {
+    const { claims } = await liveClaims();
+    const { exp: _exp, ...rest } = claims;
+    await expectRefused(await forge(rest));
+  });
+
+  it("a refresh token used as an access token", async () => {
+    const { pair } = await liveClaims();
+    await expectRefused(pair.refresh);
+  });
+
+  it("an access token used as a refresh token", async () => {
+    const { pair } = await liveClaims();
+    const res = await api("/api/token/refresh/", { body: { refresh: pair.access } });
+    expect(res.status).toBe(401);
+  });
+
+  it("a token whose session was revoked", async () => {
+    const { pair } = await liveClaims();
+    await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
+    await expectRefused(pair.access);
+  });
+
+  it("a token for a session that never existed", async () => {
+    const { claims } = await liveClaims();
+    await expectRefused(await forge({ ...claims, sid: "AAAAAAAAAAAAAAAAAAAAAA" }));
+  });
+
+  it("a token naming another user than its session's", async () => {
+    const { claims } = await liveClaims();
+    const other = await registerUser();
+    await expectRefused(await forge({ ...claims, sub: String(other.id), user_id: other.id }));
+  });
+
+  it("a token signed by a key that is not in the set", async () => {
+    const { claims } = await liveClaims();
+    await expectRefused(await forge(claims, { key: await newKey("removed-key") }));
+    // Same kid as ours, different key: the signature check fails.
+    await expectRefused(await forge(claims, { key: await newKey("test-key-1") }));
+  });
+});
+
+describe("key rotation", () => {
+  it("a token signed by the previous key still verifies while that key is in the set", async () => {
+    const oldKey = testKeys.keys[0]!;
+    const newSigningKey = await newKey("key-2");
+    const rotated = JSON.stringify({ keys: [newSigningKey, oldKey] });
+    const before = clockedApp();
+    const pair = await signIn((await registerUser()).username, PASSWORD, before.call);
+    const after = clockedApp(Date.now(), { JWT_SIGNING_KEYS: rotated });
+    expect((await after.call("/api/auth/me/", { token: pair.access })).status).toBe(200);
+    // New tokens are signed by the new first key…
+    const fresh = (await (await after.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).json()) as { access: string };
+    expect(decodeJwt(fresh.access).header.kid).toBe("key-2");
+    // …and the JWKS publishes both, public parts only.
+    const jwks = (await (await after.call("/.well-known/jwks.json")).json()) as { keys: JWK[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(["key-2", "test-key-1"]);
+    expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+  });
+
+  it("a token signed by a key removed from the set stops verifying", async () => {
+    const pair = await signIn((await registerUser()).username);
+    const without = clockedApp(Date.now(), { JWT_SIGNING_KEYS: JSON.stringify({ keys: [await newKey("key-3")] }) });
+    expect((await without.call("/api/auth/me/", { token: pair.access })).status).toBe(401);
+  });
+
+  it("EdDSA and HS256 work end to end when configured", async () => {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const ed = JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: "ed-1" }] });
+    for (const overrides of [
+      { JWT_ALGORITHM: "EdDSA", JWT_SIGNING_KEYS: ed },
+      { JWT_ALGORITHM: "HS256", JWT_SECRET: "an HS256 secret long enough for SHA-256 0123456789" },
+    ]) {
+      const rig = clockedApp(Date.now(), overrides);
+      const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+      expect(decodeJwt(pair.access).header.alg).toBe(overrides.JWT_ALGORITHM);
+      expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+      // The default ES256 worker refuses tokens of another algorithm.
+      expect((await api("/api/hello/", { token: pair.access })).status).toBe(401);
+    }
+  });
+});
+
+describe("configuration", () => {
+  const base = { DB: env.DB, JWT_SIGNING_KEYS: env.JWT_SIGNING_KEYS };
+
+  it("has simplejwt's defaults", () => {
+    expect(parseConfig(base)).toMatchObject({
+      jwtAlgorithm: "ES256",
+      accessTokenLifetimeSeconds: 300,
+      refreshTokenLifetimeSeconds: 86_400,
+      leewaySeconds: 0,
+      refreshReuseIntervalSeconds: 10,
+      issuer: null,
+      audience: null,
+      qrLoginTtlSeconds: 120,
+      rateLimitsEnabled: true,
+    });
+  });
+
+  it.each([
+    ["JWT_ALGORITHM", { JWT_ALGORITHM: "none" }],
+    ["JWT_ALGORITHM", { JWT_ALGORITHM: "RS256" }],
+    ["ACCESS_TOKEN_LIFETIME", { ACCESS_TOKEN_LIFETIME: "5m" }],
+    ["ACCESS_TOKEN_LIFETIME", { ACCESS_TOKEN_LIFETIME: "0" }],
+    ["REFRESH_TOKEN_LIFETIME", { REFRESH_TOKEN_LIFETIME: "60", ACCESS_TOKEN_LIFETIME: "300" }],
+    ["JWT_LEEWAY", { JWT_LEEWAY: "-1" }],
+    ["RATE_LIMITS", { RATE_LIMITS: "maybe" }],
+    ["JWT_SIGNING_KEYS", { JWT_SIGNING_KEYS: "" }],
+    ["JWT_SECRET", { JWT_ALGORITHM: "HS256" }],
+    ["JWT_SECRET", { JWT_ALGORITHM: "HS256", JWT_SECRET: "short" }],
+  ])("a wrong %s fails loudly, naming the setting", (setting, overrides) => {
+    expect(() => parseConfig({ ...base, ...overrides })).toThrow(ConfigError);
+    try {
+      parseConfig({ ...base, ...overrides });
+    } catch (error) {
+      expect((error as ConfigError).setting).toBe(setting);
+      expect((error as Error).message).toContain(setting);
+    }
+  });
+
+  it("a worker without signing keys answers 500 and logs which setting is missing, and signs nothing", async () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    const rig = clockedApp(Date.now(), { JWT_SIGNING_KEYS: undefined });
+    const before = await rowCounts();
+    const res = await rig.call("/api/token/", { body: { username: "anyone", password: PASSWORD } });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { detail: string; code: string };
+    expect(body.code).toBe("server_misconfigured");
+    expect(JSON.stringify(body)).not.toContain("JWT_SIGNING_KEYS");
+    expect(spy.mock.calls.flat().join(" ")).toContain("JWT_SIGNING_KEYS");
+    expect(await rowCounts()).toEqual(before);
+    spy.mockRestore();
+  });
+
+  it.each([
+    ["not JSON", "{keys"],
+    ["an empty set", '{"keys": []}'],
+    ["a key without kid", JSON.stringify({ keys: [{ ...testKeys.keys[0], kid: undefined }] })],
+    ["a signing key without its private part", JSON.stringify({ keys: [{ ...testKeys.keys[0], d: undefined }] })],
+    ["a key of the wrong curve", JSON.stringify({ keys: [{ ...testKeys.keys[0], crv: "P-384" }] })],
+  ])("a JWT_SIGNING_KEYS that is %s answers 500 and names the setting in the log", async (_, keys) => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    const rig = clockedApp(Date.now(), { JWT_SIGNING_KEYS: keys });
+    const res = await rig.call("/api/hello/");
+    expect(res.status).toBe(500);
+    expect(spy.mock.calls.flat().join(" ")).toContain("JWT_SIGNING_KEYS");
+    spy.mockRestore();
+  });
+
+  it("JWT_ISSUER and JWT_AUDIENCE replace the origin in new tokens and are required of presented ones", async () => {
+    const rig = clockedApp(Date.now(), { JWT_ISSUER: "https://issuer.example", JWT_AUDIENCE: "my-api" });
+    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+    expect(decodeJwt(pair.access).payload).toMatchObject({ iss: "https://issuer.example", aud: "my-api" });
+    expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+    expect((await api("/api/hello/", { token: pair.access })).status).toBe(401);
+  });
+
+  it("ACCESS_TOKEN_LIFETIME sets the access token's lifetime", async () => {
+    const rig = clockedApp(Date.now(), { ACCESS_TOKEN_LIFETIME: "60" });
+    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+    const { iat, exp } = decodeJwt(pair.access).payload as { iat: number; exp: number };
+    expect(exp - iat).toBe(60);
+  });
+});
+
+describe("password hashing", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("never asks PBKDF2 for more than a deployed Worker allows (100 000 per call)", async () => {
+    expect(MAX_PBKDF2_ITERATIONS_PER_CALL).toBe(100_000);
+    expect(PASSWORD_ITERATIONS).toBeLessThanOrEqual(MAX_PBKDF2_ITERATIONS_PER_CALL);
+    const iterations: number[] = [];
+    const original = crypto.subtle.deriveBits.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, "deriveBits").mockImplementation((algorithm, key, length) => {
+      iterations.push((algorithm as Pbkdf2Params).iterations);
+      return original(algorithm, key, length);
+    });
+    const user = await registerUser();
+    await signIn(user.username);
+    await api("/api/token/", { body: { username: user.username, password: "wrong password!" } });
+    await api("/api/token/", { body: { username: uniqueName("ghost"), password: "wrong password!" } });
+    expect(iterations.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...iterations)).toBeLessThanOrEqual(100_000);
+  });
+
+  it("refuses to run PBKDF2 above the cap", async () => {
+    await expect(pbkdf2("x", new Uint8Array(16), 100_001)).rejects.toThrow(RangeError);
+  });
+
+  it("verifies the right password and refuses a wrong one", async () => {
+    const hash = await hashPassword("s3cret-passphrase", 1000);
+    expect(await verifyPassword("s3cret-passphrase", hash)).toEqual({ ok: true, needsRehash: true });
+    expect((await verifyPassword("s3cret-passphrasE", hash)).ok).toBe(false);
+  });
+
+  it("refuses every password for an unknown user, after the same hashing work", async () => {
+    const calls: number[] = [];
+    const original = crypto.subtle.deriveBits.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, "deriveBits").mockImplementation((algorithm, key, length) => {
+      calls.push((algorithm as Pbkdf2Params).iterations);
+      return original(algorithm, key, length);
+    });
+    await verifyPassword("anything", null); // warm the dummy hash
+    calls.length = 0;
+    expect((await verifyPassword("anything", null)).ok).toBe(false);
+    const known = await verifyPassword("anything", await hashPassword("other", PASSWORD_ITERATIONS));
+    expect(known.ok).toBe(false);
+    // One hash for the stored password, one for the check: the check costs the same for both.
+    expect(calls).toEqual([PASSWORD_ITERATIONS, PASSWORD_ITERATIONS, PASSWORD_ITERATIONS]);
+  });
+
+  it("refuses a malformed stored hash", async () => {
+    expect((await verifyPassword("x", "md5$1$abc$def")).ok).toBe(false);
+    expect((await verifyPassword("x", "pbkdf2_sha256$999999999$AAAA$AAAA")).ok).toBe(false);
+  });
+});
