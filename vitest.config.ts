@@ -23,5 +23,7 @@ export default defineConfig(async () => ({
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**"],
     setupFiles: ["./test/setup.ts"],
+    // Every request logs a JSON line; show them only for failing tests.
+    silent: "passed-only" as const,
   },
 }));

@@ -8,10 +8,21 @@ import { mountAuth } from "./auth/routes";
 import type { TokenSettings } from "./auth/tokens";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
+import { rateLimitsMiddleware, type LimiterOverrides } from "./http/ratelimit";
+import { bodySizeLimit, corsAllowList, requestLog, securityHeaders, type LogSink } from "./http/security";
+import type { Env } from "./env";
+import { mountQr } from "./qr/routes";
+import { mountNotes } from "./notes/routes";
+import { mountOpenApi } from "./openapi/routes";
+import { mountPages } from "./pages/routes";
 
 export interface AppOptions {
   /** Milliseconds since the epoch; tests pass a movable clock. */
   clock?: Clock;
+  /** Limiters to use instead of the Rate Limiting bindings (tests: memory limiters on their clock). */
+  limiters?: LimiterOverrides;
+  /** Where the per-request JSON log lines go (default: console). */
+  log?: LogSink;
 }
 
 function log(level: "info" | "warn" | "error", fields: Record<string, unknown>): void {
@@ -32,21 +43,24 @@ function requestIdMiddleware(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
+export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
+  const config = getConfig(env);
+  const keys = await getKeyRing(config);
+  const tokens: TokenSettings = {
+    keys,
+    issuer: config.issuer ?? origin,
+    audience: config.audience ?? origin,
+    accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
+    refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+    leewaySeconds: config.leewaySeconds,
+  };
+  return { db: getDb(env.DB), config, tokens, clock };
+}
+
 function depsMiddleware(clock: Clock): MiddlewareHandler<AppEnv> {
   return async function dependencies(c, next) {
-    const config = getConfig(c.env);
-    const keys = await getKeyRing(config);
-    const origin = new URL(c.req.url).origin;
-    const tokens: TokenSettings = {
-      keys,
-      issuer: config.issuer ?? origin,
-      audience: config.audience ?? origin,
-      accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
-      refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
-      leewaySeconds: config.leewaySeconds,
-    };
-    const deps: Deps = { db: getDb(c.env.DB), config, tokens, clock };
-    c.set("deps", deps);
+    c.set("deps", await buildDeps(c.env, new URL(c.req.url).origin, clock));
     await next();
   };
 }
@@ -57,12 +71,21 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
 
   app.use("*", requestIdMiddleware());
+  app.use("*", requestLog(options.log));
+  app.use("*", securityHeaders());
+  app.use("*", corsAllowList());
+  app.use("*", bodySizeLimit());
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
   app.use("/api/*", depsMiddleware(clock));
   app.use("/.well-known/*", depsMiddleware(clock));
+  app.use("/api/*", rateLimitsMiddleware(options.limiters));
   mountAuth(app);
+  mountQr(app);
+  mountNotes(app);
+  mountOpenApi(app);
+  mountPages(app);
 
   app.notFound(() => errorResponse(new ApiError("not_found")));
 

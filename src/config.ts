@@ -19,6 +19,11 @@ export interface Config {
   audience: string | null;
   qrLoginTtlSeconds: number;
   rateLimitsEnabled: boolean;
+  /** Exact per-account limit: at most this many failed password checks per window, from any IPs. */
+  signInFailureLimit: number;
+  signInFailureWindowSeconds: number;
+  /** Origins (scheme://host[:port]) allowed cross-origin; empty: same origin only. */
+  corsOrigins: string[];
 }
 
 /** Thrown when a setting is missing or malformed; names the setting so the log line is actionable. */
@@ -60,6 +65,30 @@ function onOff(env: Env, name: "RATE_LIMITS", fallback: boolean): boolean {
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT", fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+// An Origin header is exactly scheme://host[:port] (RFC 6454 §6.1): no path, no trailing slash, no wildcard.
+const ORIGIN_PATTERN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^https?:\/\/\[[0-9a-f:.]+\](?::\d{1,5})?$/;
+
+function origins(env: Env, name: "CORS_ORIGINS"): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const list = raw.split(/[\s,]+/).filter(Boolean);
+  for (const entry of list) {
+    if (entry === "*") throw new ConfigError(name, "must list origins explicitly; \"*\" would let any site call the API");
+    if (!ORIGIN_PATTERN.test(entry)) throw new ConfigError(name, `entries must look like https://app.example.com (lower case, no path), got ${JSON.stringify(entry)}`);
+  }
+  return [...new Set(list)];
+}
+
 /** Validates every setting; throws ConfigError naming the first bad one. Pure: no I/O, no caching. */
 export function parseConfig(env: Env): Config {
   const algorithmRaw = (env.JWT_ALGORITHM ?? "").trim() || "ES256";
@@ -97,6 +126,9 @@ export function parseConfig(env: Env): Config {
     audience: origin(env, "JWT_AUDIENCE"),
     qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
     rateLimitsEnabled: onOff(env, "RATE_LIMITS", true),
+    signInFailureLimit: count(env, "SIGNIN_FAILURE_LIMIT", 10, 1, 1_000),
+    signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
+    corsOrigins: origins(env, "CORS_ORIGINS"),
   };
 }
 

@@ -1,7 +1,10 @@
 /** @module Env — the bindings and variables the worker receives (wrangler.toml + secrets). */
+import type { QrSession } from "./qr/session";
+import type { AttemptCounter } from "./http/attempt-counter";
 
 export interface Env {
   DB: D1Database;
+  QR_SESSION: DurableObjectNamespace<QrSession>;
   JWT_ALGORITHM?: string;
   JWT_SIGNING_KEYS?: string;
   JWT_SECRET?: string;
@@ -13,4 +16,15 @@ export interface Env {
   JWT_AUDIENCE?: string;
   QR_LOGIN_TTL?: string;
   RATE_LIMITS?: string;
+  /** Comma-separated origins allowed to call the API from a browser; empty: same origin only. */
+  CORS_ORIGINS?: string;
+  SIGNIN_FAILURE_LIMIT?: string;
+  SIGNIN_FAILURE_WINDOW?: string;
+  /** [[ratelimits]] bindings (per-IP / per-user abuse throttles; approximate, per location). */
+  SIGNIN_IP_LIMITER?: RateLimit;
+  REGISTER_IP_LIMITER?: RateLimit;
+  QR_CREATE_IP_LIMITER?: RateLimit;
+  QR_APPROVE_USER_LIMITER?: RateLimit;
+  /** One AttemptCounter Durable Object per account: exact failed-password counts. */
+  ATTEMPT_COUNTER?: DurableObjectNamespace<AttemptCounter>;
 }

@@ -39,7 +39,7 @@ export function clockedApp(startMs = Date.now(), envOverrides: Record<string, un
     advance(seconds: number) {
       clock.now += seconds * 1000;
     },
-    call(path: string, call: Call = {}) {
+    async call(path: string, call: Call = {}): Promise<Response> {
       return app.request(`${ORIGIN}${path}`, init(call), testEnv);
     },
   };
@@ -59,7 +59,7 @@ export async function registerUser(username = uniqueName(), password = PASSWORD)
   return { username, password, id: user.id };
 }
 
-export async function signIn(username: string, password = PASSWORD, via: (path: string, call: Call) => Promise<Response> = api) {
+export async function signIn(username: string, password = PASSWORD, via: (path: string, call: Call) => Response | Promise<Response> = api) {
   const res = await via("/api/token/", { body: { username, password } });
   if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { access: string; refresh: string };

@@ -204,7 +204,7 @@ describe("key rotation", () => {
 });
 
 describe("configuration", () => {
-  const base = { DB: env.DB, JWT_SIGNING_KEYS: env.JWT_SIGNING_KEYS };
+  const base = { ...env, RATE_LIMITS: undefined, JWT_SECRET: undefined, JWT_ALGORITHM: undefined };
 
   it("has simplejwt's defaults", () => {
     expect(parseConfig(base)).toMatchObject({
@@ -295,7 +295,7 @@ describe("password hashing", () => {
     const iterations: number[] = [];
     const original = crypto.subtle.deriveBits.bind(crypto.subtle);
     vi.spyOn(crypto.subtle, "deriveBits").mockImplementation((algorithm, key, length) => {
-      iterations.push((algorithm as Pbkdf2Params).iterations);
+      iterations.push((algorithm as { iterations: number }).iterations);
       return original(algorithm, key, length);
     });
     const user = await registerUser();
@@ -320,7 +320,7 @@ describe("password hashing", () => {
     const calls: number[] = [];
     const original = crypto.subtle.deriveBits.bind(crypto.subtle);
     vi.spyOn(crypto.subtle, "deriveBits").mockImplementation((algorithm, key, length) => {
-      calls.push((algorithm as Pbkdf2Params).iterations);
+      calls.push((algorithm as { iterations: number }).iterations);
       return original(algorithm, key, length);
     });
     await verifyPassword("anything", null); // warm the dummy hash

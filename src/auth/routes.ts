@@ -5,6 +5,9 @@ import { readJsonObject } from "../http/body";
 import { ApiError } from "../http/errors";
 import { route } from "../http/route";
 import type { AppEnv } from "../http/types";
+import { limitByIp, rateLimitsOf } from "../http/ratelimit";
+import { changePassword, deleteAccount, updateAccount } from "./account";
+import { endOtherSessions, endSession, listSessions } from "./devices";
 import { requireAuth } from "./middleware";
 import { blacklist, obtainPair, publicUser, refresh, register, verify } from "./service";
 
@@ -13,6 +16,7 @@ export function mountAuth(app: Hono<AppEnv>): void {
 
   route(app, "/api/auth/register/", {
     POST: [
+      limitByIp("register_ip"),
       async function registerUser(c) {
         return c.json(await register(c.get("deps"), await readJsonObject(c.req.raw)), 201);
       },
@@ -21,8 +25,9 @@ export function mountAuth(app: Hono<AppEnv>): void {
 
   route(app, "/api/token/", {
     POST: [
+      limitByIp("signin_ip"),
       async function tokenObtainPair(c) {
-        return c.json(await obtainPair(c.get("deps"), await readJsonObject(c.req.raw), deviceFromRequest(c.req.raw)));
+        return c.json(await obtainPair(c.get("deps"), await readJsonObject(c.req.raw), deviceFromRequest(c.req.raw), rateLimitsOf(c)));
       },
     ],
   });
@@ -55,6 +60,56 @@ export function mountAuth(app: Hono<AppEnv>): void {
 
   route(app, "/api/auth/me/", {
     GET: [auth, (c) => c.json(publicUser(c.get("auth").session))],
+    PATCH: [
+      auth,
+      async function updateMe(c) {
+        return c.json(await updateAccount(c.get("deps"), c.get("auth"), await readJsonObject(c.req.raw)));
+      },
+    ],
+    DELETE: [
+      auth,
+      async function deleteMe(c) {
+        await deleteAccount(c.get("deps"), c.get("auth"), await readJsonObject(c.req.raw), rateLimitsOf(c));
+        return c.body(null, 204);
+      },
+    ],
+  });
+
+  route(app, "/api/auth/password/", {
+    POST: [
+      auth,
+      async function passwordChange(c) {
+        await changePassword(c.get("deps"), c.get("auth"), await readJsonObject(c.req.raw), rateLimitsOf(c));
+        return c.json({ detail: "New password has been saved." });
+      },
+    ],
+  });
+
+  route(app, "/api/auth/sessions/", {
+    GET: [
+      auth,
+      async function sessionList(c) {
+        const { session, claims } = c.get("auth");
+        return c.json(await listSessions(c.get("deps"), session.userId, claims.sid));
+      },
+    ],
+    DELETE: [
+      auth,
+      async function sessionEndOthers(c) {
+        const { session, claims } = c.get("auth");
+        return c.json({ revoked: await endOtherSessions(c.get("deps"), session.userId, claims.sid) });
+      },
+    ],
+  });
+
+  route(app, "/api/auth/sessions/:id/", {
+    DELETE: [
+      auth,
+      async function sessionEnd(c) {
+        await endSession(c.get("deps"), c.get("auth").session.userId, c.req.param("id") ?? "");
+        return c.body(null, 204);
+      },
+    ],
   });
 
   route(app, "/api/hello/", {

@@ -1,9 +1,10 @@
 /** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
-import { eq } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import { z } from "zod";
-import { users, type SessionMethod } from "../db/schema";
+import { sessions, users, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError } from "../http/errors";
+import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
 import { sha256Base64Url } from "./bytes";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
@@ -121,12 +122,16 @@ export async function startSession(
 }
 
 /** POST /api/token/: the same answer and about the same time whether the user is unknown or the password wrong. */
-export async function obtainPair(deps: Deps, body: unknown, device: DeviceInfo): Promise<TokenPair> {
+export async function obtainPair(deps: Deps, body: unknown, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS): Promise<TokenPair> {
   const input = validate(credentialsSchema, body);
-  const rows = await deps.db.select().from(users).where(eq(users.usernameKey, input.username.toLowerCase())).limit(1);
+  const usernameKey = input.username.toLowerCase();
+  // Before the lookup and the hash: during a lock-out a right password gets the same 429 as a wrong one.
+  const slot = await limits.passwordAttempt(usernameKey);
+  const rows = await deps.db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = rows[0] ?? null;
   const check = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
+  await slot.release();
   if (check.needsRehash) {
     await deps.db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id));
   }
@@ -224,8 +229,17 @@ function bearerFailure(message: string): ApiError {
   });
 }
 
-/** The bearer check: jose verification, then one primary-key read of the session (joined to its user). */
-export async function authenticate(deps: Deps, authorization: string | null): Promise<Authenticated> {
+/** "Last used" is written at most this often per session, so reads never turn into a write per request. */
+export const LAST_USED_RESOLUTION_SECONDS = 60;
+
+/** Runs work after the response (ctx.waitUntil); without one, the caller awaits it. */
+export type Defer = (work: Promise<unknown>) => void;
+
+/**
+ * The bearer check: jose verification, then one primary-key read of the session (joined to its user).
+ * At most once a minute per session it also moves `last_used_at`, off the response path when `defer` is given.
+ */
+export async function authenticate(deps: Deps, authorization: string | null, defer?: Defer): Promise<Authenticated> {
   if (authorization === null || authorization.trim() === "") throw new ApiError("not_authenticated");
   const parts = authorization.trim().split(/\s+/);
   if (parts[0]!.toLowerCase() !== "bearer") throw new ApiError("not_authenticated");
@@ -244,5 +258,16 @@ export async function authenticate(deps: Deps, authorization: string | null): Pr
   if (!session || session.userId !== claims.user_id) throw bearerFailure("Token is invalid");
   if (!isLive(session, now)) throw bearerFailure("Token is blacklisted");
   if (!session.isActive) throw new ApiError("user_inactive");
+  if (now - session.lastUsedAt >= LAST_USED_RESOLUTION_SECONDS) {
+    // Conditional, so concurrent requests of one session write once; a failure only leaves the time stale.
+    const touch = deps.db
+      .update(sessions)
+      .set({ lastUsedAt: now })
+      .where(and(eq(sessions.id, session.sessionId), lt(sessions.lastUsedAt, now - LAST_USED_RESOLUTION_SECONDS + 1)))
+      .run()
+      .catch(() => {});
+    if (defer) defer(touch);
+    else await touch;
+  }
   return { claims, session };
 }

@@ -1,7 +1,7 @@
 /**
  * @module DB Schema — the single source of truth for D1; `npm run db:generate` turns it into migrations/.
  *
- * Storage contract (all times are epoch seconds, UTC):
+ * Storage contract (times are epoch seconds, UTC, except notes' milliseconds, below):
  * - users: one row per account. `username_key` is the lower-cased username, unique, so
  *   "Alice" and "alice" are one account. `password_hash` is `pbkdf2_sha256$<iterations>$<salt>$<hash>`
  *   (salt and hash base64), never the password. Deleting a user cascades to sessions.
@@ -10,6 +10,11 @@
  *   digests (`refresh_hash` for the current token, `previous_refresh_hash` for the one rotated out
  *   at `rotated_at`, kept for REFRESH_REUSE_INTERVAL). `expires_at` is the current refresh
  *   token's expiry; rows past it, or revoked, are purged by the scheduled handler.
+ * - notes: the example resource (src/notes/). `id` is 128 random bits as base64url (22 characters),
+ *   so ids are neither guessable nor countable. Unlike the rest, `created_at_ms`/`updated_at_ms` are
+ *   epoch *milliseconds* (the API answers ISO 8601 UTC), so ordering by creation holds for notes made
+ *   within one second. Deleting a user cascades to their notes. One index per list ordering, each
+ *   led by `user_id` (every query is owner-scoped) and ending in `id` (the stable tie-breaker).
  */
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
@@ -53,5 +58,25 @@ export const sessions = sqliteTable(
   (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_expires_at_idx").on(table.expiresAt)],
 );
 
+export const notes = sqliteTable(
+  "notes",
+  {
+    id: text("id").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    body: text("body").notNull(),
+    createdAtMs: integer("created_at_ms").notNull(),
+    updatedAtMs: integer("updated_at_ms").notNull(),
+  },
+  (table) => [
+    index("notes_user_created_idx").on(table.userId, table.createdAtMs, table.id),
+    index("notes_user_updated_idx").on(table.userId, table.updatedAtMs, table.id),
+    index("notes_user_title_idx").on(table.userId, table.title, table.id),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
+export type Note = typeof notes.$inferSelect;

@@ -71,5 +71,55 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new ValidationError({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${describe(data)}.`] });
   }
+  const problem = structureProblem(text, data);
+  if (problem) throw new ApiError("parse_error", `JSON parse error - ${problem}`);
   return data as Record<string, unknown>;
+}
+
+/** Deeper JSON than any route needs is refused, so no later recursion (validation, logging) can overflow. */
+export const MAX_JSON_DEPTH = 32;
+
+// Every string literal of already-valid JSON, left to right; group 1 is set when it is an object key.
+const JSON_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?/g;
+
+/**
+ * Duplicate keys (`{"a":1,"a":2}`: JSON.parse silently keeps the last, RFC 8259 §4 leaves it undefined,
+ * and two parsers may disagree on which wins) and excessive nesting. Fast path, no second parse: the
+ * number of key tokens in the text equals the number of keys JSON.parse kept iff no object repeated one.
+ */
+export function structureProblem(text: string, data: unknown): string | null {
+  let parsedKeys = 0;
+  const stack: Array<[unknown, number]> = [[data, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels.`;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    if (!Array.isArray(value)) parsedKeys += children.length;
+    for (const child of children) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  let textKeys = 0;
+  for (const match of text.matchAll(JSON_STRING)) if (match[1] !== undefined) textKeys += 1;
+  if (textKeys === parsedKeys) return null;
+  return `duplicate key ${JSON.stringify(firstDuplicateKey(text)?.slice(0, 100) ?? "")}.`;
+}
+
+/** The slow path, only once a duplicate is known to exist: which key, for the error message. */
+function firstDuplicateKey(text: string): string | null {
+  // Tracks one key set per open object; strings are skipped whole, so brackets inside them do not count.
+  const open: Array<Set<string> | null> = [];
+  const token = /"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?|[{}[\]]/g;
+  for (const match of text.matchAll(token)) {
+    const t = match[0];
+    if (t === "{") open.push(new Set());
+    else if (t === "[") open.push(null);
+    else if (t === "}" || t === "]") open.pop();
+    else if (match[1] !== undefined) {
+      const keys = open[open.length - 1];
+      const key = JSON.parse(t.slice(0, t.lastIndexOf('"') + 1)) as string;
+      if (keys?.has(key)) return key;
+      keys?.add(key);
+    }
+  }
+  return null;
 }

@@ -19,6 +19,7 @@ export const ERRORS = {
   qr_expired: [410, "This login code has expired."],
   request_too_large: [413, "Request body is too large."],
   unsupported_media_type: [415, "Unsupported media type in request."],
+  upgrade_required: [426, "This endpoint only accepts a WebSocket upgrade."],
   throttled: [429, "Request was throttled."],
   server_error: [500, "A server error occurred."],
   server_misconfigured: [500, "The server is misconfigured; the operator has been told why in the logs."],

@@ -1,0 +1,229 @@
+// Builds the worker as `wrangler deploy` would and runs it in one workerd process through Miniflare's API
+// (the Miniflare wrangler itself depends on), with wrangler.toml's bindings and no dev proxy in front.
+import { spawn } from "node:child_process";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { generateJwks } from "../../scripts/keys.mjs";
+import { childPids } from "./proc.mjs";
+
+const require = createRequire(import.meta.url);
+const wranglerPackagePath = require.resolve("wrangler/package.json");
+const wranglerDir = dirname(wranglerPackagePath);
+const wranglerPackage = JSON.parse(readFileSync(wranglerPackagePath, "utf8"));
+// Resolved from wrangler's own folder: the top-level miniflare may be another major (the test pool's).
+const miniflarePackagePath = createRequire(wranglerPackagePath).resolve("miniflare/package.json");
+const miniflarePackage = JSON.parse(readFileSync(miniflarePackagePath, "utf8"));
+
+export const versions = {
+  wrangler: wranglerPackage.version,
+  miniflare: miniflarePackage.version,
+  miniflare_wanted_by_wrangler: wranglerPackage.dependencies?.miniflare ?? null,
+};
+
+let building = null;
+
+/** Kills a build still running (cleanup on Ctrl-C). */
+export function killBuildNow() {
+  try {
+    building?.kill("SIGKILL");
+  } catch {
+    // Already exited.
+  }
+}
+
+/** `wrangler deploy --dry-run --outdir <outDir>`: the exact bundle a deploy would upload. */
+export function buildWorker(root, outDir, { timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(wranglerDir, wranglerPackage.bin.wrangler), "deploy", "--dry-run", "--outdir", outDir], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    building = child;
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      building = null;
+      if (code === 0) resolve(join(outDir, "index.js"));
+      else reject(new Error(`wrangler build failed (${signal ?? `exit ${code}`}):\n${output.split("\n").slice(-40).join("\n")}`));
+    });
+  });
+}
+
+/** migrations/*.sql in file-name order, split at drizzle-kit's statement breakpoints. */
+export function readMigrations(root) {
+  const dir = join(root, "migrations");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .map((name) => ({
+      name,
+      statements: readFileSync(join(dir, name), "utf8")
+        .split("--> statement-breakpoint")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    }));
+}
+
+/** Files under `dir`: count, bytes, and count per kind (.sqlite, -wal, -shm, ...). */
+function countFiles(dir) {
+  let files = 0;
+  let bytes = 0;
+  const kinds = {};
+  const walk = (d) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        files += 1;
+        const kind = /(-wal|-shm|\.sqlite|\.[a-z0-9]+)$/.exec(e.name)?.[1] ?? "other";
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+        try {
+          bytes += statSync(p).size;
+        } catch {
+          // Removed meanwhile.
+        }
+      }
+    }
+  };
+  walk(dir);
+  return { files, bytes, kinds };
+}
+
+/**
+ * Starts the built worker on 127.0.0.1 (a free port) with D1 and Durable Objects persisted under
+ * `persistDir`, applies the migrations, and returns { url, pid (workerd), stop(), ... }.
+ */
+export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput }) {
+  // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
+  process.env.WRANGLER_LOG ??= "warn";
+  const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
+  const { Miniflare, Log, LogLevel } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+
+  const configPath = join(root, "wrangler.toml");
+  const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+  // Every binding wrangler.toml declares (D1, Durable Objects, rate limits, ...), as the test pool mirrors them.
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+  const signingKeys = JSON.stringify(generateJwks("ES256", "bench"));
+  // Only wrangler.toml's [vars] (never .dev.vars secrets), a fresh key set, and rate limits off.
+  const bindings = { ...config.vars, RATE_LIMITS: "off", JWT_SIGNING_KEYS: signingKeys, ...extraVars };
+
+  const outputTail = [];
+  let outputLines = 0;
+  // Uncaught errors and the app's error-level log lines, kept apart so a run can report them.
+  const runtimeErrors = [];
+  let runtimeErrorCount = 0;
+  const consume = (stream, name) => {
+    let partial = "";
+    stream.on("data", (chunk) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop();
+      outputLines += lines.length;
+      for (const line of lines) {
+        outputTail.push(`[workerd ${name}] ${line}`);
+        if (outputTail.length > 50) outputTail.shift();
+        if (line.trim() && (name === "stderr" || line.includes('"level":"error"'))) {
+          runtimeErrorCount += 1;
+          if (runtimeErrors.length < 20) runtimeErrors.push(line.slice(0, 2000));
+        }
+        onRuntimeOutput?.(line, name);
+      }
+    });
+  };
+
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+    log: new Log(LogLevel.WARN),
+    // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
+    handleRuntimeStdio(stdout, stderr) {
+      consume(stdout, "stdout");
+      consume(stderr, "stderr");
+    },
+    d1Persist: join(persistDir, "d1"),
+    durableObjectsPersist: join(persistDir, "do"),
+    cachePersist: join(persistDir, "cache"),
+    kvPersist: join(persistDir, "kv"),
+    workers: [
+      {
+        ...workerOptions,
+        name: config.name ?? "worker",
+        modules: true,
+        scriptPath,
+        // Module names are relative to this root; the bundle lives in a temp dir outside the project.
+        modulesRoot: dirname(scriptPath),
+        bindings,
+      },
+    ],
+  });
+
+  let disposed = false;
+  const stop = async () => {
+    if (disposed) return;
+    disposed = true;
+    const pids = childPids(process.pid, "workerd");
+    try {
+      await Promise.race([mf.dispose(), new Promise((r) => setTimeout(r, 10_000))]);
+    } catch {
+      // Already gone (e.g. Ctrl-C reached workerd first).
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Exited, as it should have.
+      }
+    }
+  };
+
+  try {
+    const url = await mf.ready;
+    const pids = childPids(process.pid, "workerd");
+    if (pids.length !== 1) throw new Error(`expected one workerd child process, found ${pids.length}`);
+    const db = await mf.getD1Database("DB");
+    const applied = [];
+    for (const migration of readMigrations(root)) {
+      for (const statement of migration.statements) await db.prepare(statement).run();
+      applied.push(migration.name);
+    }
+    return {
+      url: url.origin,
+      pid: pids[0],
+      /** Synchronous last resort for process exit (Miniflare's own exit hook may end the process first). */
+      killNow() {
+        try {
+          process.kill(pids[0], "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      },
+      migrations: applied,
+      vars: Object.keys(bindings).filter((k) => k !== "JWT_SIGNING_KEYS"),
+      d1Databases: Object.keys(workerOptions.d1Databases ?? {}),
+      ratelimits: Object.keys(workerOptions.ratelimits ?? {}),
+      durableObjects: Object.fromEntries(Object.entries(workerOptions.durableObjects ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : v.className])),
+      durableObjectFiles: () => countFiles(join(persistDir, "do")),
+      outputTail: () => outputTail.slice(),
+      outputLines: () => outputLines,
+      runtimeErrors: () => ({ count: runtimeErrorCount, first: runtimeErrors.slice() }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    if (outputTail.length) error.message += `\n${outputTail.slice(-20).join("\n")}`;
+    throw error;
+  }
+}

@@ -1,0 +1,508 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- scenario,scenario]`: builds the worker, runs it in one workerd process (Miniflare's
+ * API, real D1 and Durable Objects, 127.0.0.1), seeds a user and notes, loads each scenario for a bounded
+ * time with a fixed number of connections, prints a table and writes bench/results/<date>-<set>.json.
+ * Settings come from BENCH_* environment variables (see bench/README.md).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { call, expectStatus, pool } from "./lib/http.mjs";
+import { killLoadGenerators, runLoad } from "./lib/load.mjs";
+import { commandVersion, cpuSeconds, machineCpuSeconds, machineInfo, memoryKiB, rssSampler, which } from "./lib/proc.mjs";
+import { runQrScenario } from "./lib/qr.mjs";
+import { buildWorker, killBuildNow, startWorker, versions } from "./lib/server.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const startedAt = new Date();
+
+// ---- settings -------------------------------------------------------------------------------------------
+
+function intSetting(name, fallback, min, max) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const ALL_SCENARIOS = ["health", "hello", "notes", "verify", "signin", "refresh", "qr"];
+const requested = (process.argv[2] ?? process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+for (const name of requested) {
+  if (!ALL_SCENARIOS.includes(name)) {
+    console.error(`unknown scenario "${name}"; known: ${ALL_SCENARIOS.join(", ")}`);
+    process.exit(2);
+  }
+}
+const wanted = requested.length ? requested : ALL_SCENARIOS;
+// The floor is the yardstick of every ratio: it runs whenever any HTTP load scenario does.
+const scenarios = ALL_SCENARIOS.filter((s) => wanted.includes(s) || (s === "health" && wanted.some((w) => w !== "qr")));
+
+const settings = {
+  duration_s: intSetting("BENCH_DURATION", 10, 1, 600),
+  warmup_s: intSetting("BENCH_WARMUP", 2, 0, 60),
+  connections: intSetting("BENCH_CONNECTIONS", 16, 1, 1024),
+  wrk_threads: intSetting("BENCH_WRK_THREADS", 1, 1, 16),
+  notes: intSetting("BENCH_NOTES", 20, 0, 100),
+  qr_n: intSetting("BENCH_QR_N", 1000, 1, 20_000),
+  qr_concurrency: intSetting("BENCH_QR_CONCURRENCY", 16, 1, 256),
+  qr_ws_concurrency: intSetting("BENCH_QR_WS_CONCURRENCY", 64, 1, 1024),
+  // Finished QR sessions are deleted FINISHED_RETENTION_MS (60 s) after they end (src/qr/session.ts).
+  qr_cleanup_wait_s: intSetting("BENCH_QR_CLEANUP_WAIT", 70, 0, 600),
+  // wrangler dev's workerd hibernates an idle object after about 25 s (shared/PLATFORM.md).
+  qr_idle_wait_s: intSetting("BENCH_QR_IDLE_WAIT", 30, 0, 600),
+  loadgen: process.env.BENCH_LOADGEN ?? "auto",
+  scenarios,
+};
+const perLoadScenario = settings.duration_s + settings.warmup_s + 30;
+const maxSeconds = intSetting(
+  "BENCH_MAX_SECONDS",
+  180 + scenarios.filter((s) => s !== "qr").length * perLoadScenario + (scenarios.includes("qr") ? 120 + settings.qr_cleanup_wait_s + settings.qr_idle_wait_s + settings.qr_n / 5 : 0),
+  30,
+  24 * 3600,
+);
+settings.max_s = Math.round(maxSeconds);
+
+const wrkPath = which("wrk");
+let tool;
+if (settings.loadgen === "wrk" || (settings.loadgen === "auto" && wrkPath)) {
+  if (!wrkPath) {
+    console.error("BENCH_LOADGEN=wrk but wrk is not installed (apt-get install wrk)");
+    process.exit(2);
+  }
+  tool = "wrk";
+} else if (settings.loadgen === "autocannon" || settings.loadgen === "auto") {
+  tool = "autocannon";
+} else {
+  console.error(`BENCH_LOADGEN must be auto, wrk or autocannon, got ${JSON.stringify(settings.loadgen)}`);
+  process.exit(2);
+}
+
+// ---- cleanup, always ---------------------------------------------------------------------------------------
+
+const tmpDir = mkdtempSync(join(os.tmpdir(), "edge-auth-bench-"));
+let server = null;
+let cleaningUp = null;
+
+function cleanup() {
+  cleaningUp ??= (async () => {
+    killBuildNow();
+    killLoadGenerators();
+    if (server) await server.stop();
+    rmSync(tmpDir, { recursive: true, force: true });
+  })();
+  return cleaningUp;
+}
+
+async function abort(reason, code = 1) {
+  console.error(`\nbench: ${reason}; cleaning up`);
+  const tail = server?.outputTail?.() ?? [];
+  if (tail.length && code !== 130) console.error(tail.slice(-15).join("\n"));
+  await cleanup();
+  process.exit(code);
+}
+
+// Miniflare registers its own signal hooks that may call process.exit() before async cleanup ends:
+// whatever happens, the exit event still kills workerd and the load generator and removes the temp dir.
+process.on("exit", () => {
+  killBuildNow();
+  killLoadGenerators();
+  server?.killNow?.();
+  rmSync(tmpDir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => abort(`got ${signal}`, 130));
+process.on("uncaughtException", (error) => abort(`uncaught ${error.stack ?? error}`));
+process.on("unhandledRejection", (error) => abort(`unhandled rejection ${error?.stack ?? error}`));
+setTimeout(() => abort(`exceeded BENCH_MAX_SECONDS=${maxSeconds}`), maxSeconds * 1000).unref();
+
+const log = (line) => console.log(`[bench] ${line}`);
+
+// ---- the worker ------------------------------------------------------------------------------------------
+
+const USER = { username: "bench", email: "bench@example.com", password: "bench-Pass-7f3k2q9z" };
+const credentials = { username: USER.username, password: USER.password };
+
+async function signIn(url) {
+  return expectStatus(200, url, "POST", "/api/token/", { json: credentials });
+}
+
+/** Refresh tokens of `count` brand-new sessions, one a line: each starts one rotation chain. */
+async function refreshPool(url, count, file) {
+  const pairs = await pool(Array.from({ length: count }), 4, () => signIn(url));
+  writeFileSync(file, `${pairs.map((p) => p.refresh).join("\n")}\n`);
+  return file;
+}
+
+const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+async function measure(name, url, pid, makeSpec) {
+  const common = { url, connections: settings.connections, threads: settings.wrk_threads, tmpDir };
+  if (settings.warmup_s > 0) {
+    await runLoad(tool, { ...common, spec: await makeSpec("warmup"), durationSeconds: settings.warmup_s, label: `${name}-warmup` });
+  }
+  const spec = await makeSpec("run");
+  const workerdCpu0 = cpuSeconds(pid);
+  const machine0 = machineCpuSeconds();
+  const harness0 = process.cpuUsage();
+  const rssBefore = memoryKiB(pid)?.rss ?? null;
+  const sampler = rssSampler(pid);
+  const t0 = performance.now();
+  const result = await runLoad(tool, { ...common, spec, durationSeconds: settings.duration_s, label: name });
+  const wall = (performance.now() - t0) / 1000;
+  const rssMax = sampler.stop();
+  const workerdCpu = cpuSeconds(pid) - workerdCpu0;
+  const machine1 = machineCpuSeconds();
+  const harnessUsage = process.cpuUsage(harness0);
+  const harnessCpu = (harnessUsage.user + harnessUsage.system) / 1e6;
+  const machineBusy = machine1.busy - machine0.busy;
+  const pct = (seconds) => round((seconds / wall) * 100, 0);
+  return {
+    scenario: name,
+    method: spec.method,
+    path: spec.path,
+    connections: settings.connections,
+    tool: result.tool,
+    requests: result.requests,
+    duration_s: round(result.duration_s, 2),
+    rps: round(result.rps, 1),
+    latency_ms: Object.fromEntries(Object.entries(result.latency_ms).map(([k, v]) => [k, round(v, 2)])),
+    errors: result.errors,
+    chain: result.chain,
+    cpu_pct: {
+      // 100 = one core busy for the whole run; the machine has os.availableParallelism() cores.
+      workerd: pct(workerdCpu),
+      loadgen: pct(result.loadgen_cpu_s ?? 0),
+      harness: pct(harnessCpu),
+      machine: pct(machineBusy),
+      others: pct(Math.max(0, machineBusy - workerdCpu - (result.loadgen_cpu_s ?? 0) - harnessCpu)),
+    },
+    workerd_rss_mib: { before: round(rssBefore / 1024, 1), max: round(rssMax / 1024, 1) },
+  };
+}
+
+// ---- scenarios -------------------------------------------------------------------------------------------
+
+function bearer(token) {
+  return { authorization: `Bearer ${token}` };
+}
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/** Each: a preflight that must pass (so we never benchmark an error page), then the load spec. */
+const LOAD_SCENARIOS = {
+  health: {
+    label: "GET /health (floor)",
+    async spec(ctx) {
+      await expectStatus(200, ctx.url, "GET", "/health");
+      return { method: "GET", path: "/health" };
+    },
+  },
+  hello: {
+    label: "GET /api/hello/ (bearer)",
+    async spec(ctx) {
+      const { access } = await signIn(ctx.url);
+      const body = await expectStatus(200, ctx.url, "GET", "/api/hello/", { token: access });
+      if (body.message !== "Hello, World!") throw new Error(`unexpected /api/hello/ body ${JSON.stringify(body)}`);
+      return { method: "GET", path: "/api/hello/", headers: bearer(access) };
+    },
+  },
+  notes: {
+    label: `GET /api/notes/ (page of ${settings.notes})`,
+    async spec(ctx) {
+      if (ctx.notesUnavailable) return { skip: ctx.notesUnavailable };
+      const { access } = await signIn(ctx.url);
+      const body = await expectStatus(200, ctx.url, "GET", "/api/notes/", { token: access });
+      if (!Array.isArray(body.results) || body.results.length !== Math.min(settings.notes, 20)) {
+        throw new Error(`GET /api/notes/ gave ${body.results?.length} results, expected ${Math.min(settings.notes, 20)}`);
+      }
+      return { method: "GET", path: "/api/notes/", headers: bearer(access) };
+    },
+  },
+  verify: {
+    label: "POST /api/token/verify/",
+    async spec(ctx) {
+      const { access } = await signIn(ctx.url);
+      await expectStatus(200, ctx.url, "POST", "/api/token/verify/", { json: { token: access } });
+      return { method: "POST", path: "/api/token/verify/", headers: JSON_HEADERS, body: JSON.stringify({ token: access }) };
+    },
+  },
+  signin: {
+    label: "POST /api/token/ (sign-in)",
+    async spec(ctx) {
+      await signIn(ctx.url);
+      return { method: "POST", path: "/api/token/", headers: JSON_HEADERS, body: JSON.stringify(credentials) };
+    },
+  },
+  refresh: {
+    label: "POST /api/token/refresh/ (fresh)",
+    async spec(ctx, phase) {
+      const probe = await signIn(ctx.url);
+      await expectStatus(200, ctx.url, "POST", "/api/token/refresh/", { json: { refresh: probe.refresh } });
+      // One session per connection, plus spares; a token once presented is never sent again.
+      const count = settings.connections + 4;
+      const tokensFile = await refreshPool(ctx.url, count, join(tmpDir, `refresh-${phase}.txt`));
+      return { method: "POST", path: "/api/token/refresh/", headers: JSON_HEADERS, chain: { field: "refresh", tokensFile, tokens: count } };
+    },
+  },
+};
+
+async function seed(url) {
+  await expectStatus(201, url, "POST", "/api/auth/register/", { json: USER });
+  const { access } = await signIn(url);
+  const probe = await call(url, "GET", "/api/notes/", { token: access });
+  if (probe.status === 404) return { notesUnavailable: "GET /api/notes/ answered 404: the notes API is not served by this build" };
+  if (probe.status !== 200) return { notesUnavailable: `GET /api/notes/ answered ${probe.status}: ${JSON.stringify(probe.body).slice(0, 200)}` };
+  await pool(Array.from({ length: settings.notes }), 4, (_, i) =>
+    expectStatus(201, url, "POST", "/api/notes/", {
+      token: access,
+      json: { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) },
+    }),
+  );
+  return { notesUnavailable: null };
+}
+
+// ---- output ----------------------------------------------------------------------------------------------
+
+function pad(text, width, right = false) {
+  const s = String(text ?? "-");
+  return right ? s.padStart(width) : s.padEnd(width);
+}
+
+function printTable(results, floor) {
+  const cols = [
+    ["scenario", 34, false],
+    ["req/s", 9, true],
+    ["% floor", 8, true],
+    ["p50 ms", 8, true],
+    ["p99 ms", 8, true],
+    ["p99/floor", 9, true],
+    ["errors", 7, true],
+    ["workerd CPU%", 12, true],
+    ["loadgen CPU%", 12, true],
+    ["others CPU%", 11, true],
+    ["RSS MiB", 8, true],
+  ];
+  const line = (values) => cols.map(([, w, r], i) => pad(values[i], w, r)).join("  ");
+  console.log(`\n${line(cols.map(([h]) => h))}`);
+  console.log(cols.map(([, w]) => "-".repeat(w)).join("  "));
+  for (const r of results) {
+    if (r.skipped) {
+      console.log(`${pad(r.label, 34)}  skipped: ${r.skipped}`);
+      continue;
+    }
+    const errors = Object.values(r.errors).reduce((a, b) => a + (b ?? 0), 0);
+    const none = r.requests === 0;
+    console.log(
+      line([
+        r.label,
+        r.rps,
+        floor ? `${Math.round((r.rps / floor.rps) * 100)} %` : "-",
+        none ? "none done" : r.latency_ms.p50,
+        none ? "-" : r.latency_ms.p99,
+        floor && !none ? `${round(r.latency_ms.p99 / floor.latency_ms.p99, 1)}x` : "-",
+        errors,
+        r.cpu_pct.workerd,
+        r.cpu_pct.loadgen,
+        r.cpu_pct.others,
+        r.workerd_rss_mib.max,
+      ]),
+    );
+  }
+}
+
+function goals(byName) {
+  const floor = byName.health;
+  const out = [];
+  const add = (name, what, value, target, ok) => out.push({ scenario: name, goal: what, value, target, met: ok });
+  if (!floor || floor.skipped) return out;
+  const ratio = (r) => r.rps / floor.rps;
+  const p99x = (r) => r.latency_ms.p99 / floor.latency_ms.p99;
+  const hello = byName.hello;
+  if (hello && !hello.skipped) {
+    add("hello", "req/s vs floor", `${Math.round(ratio(hello) * 100)} %`, ">= 60 %", ratio(hello) >= 0.6);
+    add("hello", "p99 vs floor", `${round(p99x(hello), 2)}x`, "<= 2x", p99x(hello) <= 2);
+  }
+  const verify = byName.verify;
+  if (verify && !verify.skipped) add("verify", "req/s vs floor", `${Math.round(ratio(verify) * 100)} %`, ">= 60 %", ratio(verify) >= 0.6);
+  const notes = byName.notes;
+  if (notes && !notes.skipped) add("notes", "req/s vs floor", `${Math.round(ratio(notes) * 100)} %`, ">= 40 %", ratio(notes) >= 0.4);
+  const qr = byName.qr;
+  if (qr && !qr.skipped) {
+    const p99 = qr.approve_to_browser_ms.p99;
+    add("qr", `approve->browser p99 (N=${qr.n})`, `${p99} ms`, "<= 25 ms", p99 !== null && p99 <= 25);
+    const kib = qr.memory.per_waiting_session_kib;
+    add("qr", "workerd memory per waiting session (just opened)", `${kib} KiB`, "<= 100 KB (97.7 KiB)", kib !== null && kib * 1024 <= 100_000);
+    const idleKib = qr.memory.per_idle_session_kib;
+    if (idleKib !== null) add("qr", `... after ${qr.memory.idle.idle_s} s idle`, `${idleKib} KiB`, "<= 100 KB (97.7 KiB)", idleKib * 1024 <= 100_000);
+    const failures = Object.values(qr.failures).reduce((a, v) => a + Object.values(v).reduce((x, y) => x + y, 0), 0);
+    const delivered = qr.n - failures - qr.approved_events_missing;
+    add("qr", "sessions created, opened, approved and delivered", `${delivered}/${qr.n}`, "all", delivered === qr.n);
+    if (qr.memory.after_cleanup) {
+      const [gone, sampled] = qr.memory.after_cleanup.sampled_ids_gone.split("/").map(Number);
+      add("qr", "storage deleted after cleanup (sampled ids 404)", `${gone}/${sampled}`, "all", gone === sampled);
+    }
+  }
+  return out;
+}
+
+function printQr(qr) {
+  if (qr.skipped) {
+    console.log(`\nQR: skipped: ${qr.skipped}`);
+    return;
+  }
+  const m = qr.memory;
+  console.log(`\nQR login, N=${qr.n} waiting sessions, ${qr.concurrency} HTTP requests in flight`);
+  const failed = Object.entries(qr.failures).filter(([, v]) => Object.keys(v).length);
+  if (failed.length) console.log(`  FAILURES          ${failed.map(([step, v]) => `${step}: ${JSON.stringify(v)}`).join("; ")}`);
+  console.log(`  created           ${qr.sessions_created} at ${qr.created_per_s} sessions/s (POST /api/qr/ p50 ${qr.create_ms.p50} ms, p99 ${qr.create_ms.p99} ms)`);
+  console.log(`  sockets opened    ${qr.sockets_open} in ${qr.sockets_open_s} s (handshake->pending p50 ${qr.handshake_ms.p50} ms, p99 ${qr.handshake_ms.p99} ms)`);
+  console.log(`  approved          ${qr.approved_per_s} /s; HTTP status ${JSON.stringify(qr.approve_http_status)}; approve HTTP p50 ${qr.approve_http_ms.p50} ms, p99 ${qr.approve_http_ms.p99} ms`);
+  console.log(
+    `  approve->browser  p50 ${qr.approve_to_browser_ms.p50} ms, p99 ${qr.approve_to_browser_ms.p99} ms, max ${qr.approve_to_browser_ms.max} ms (${qr.approved_events_missing} missing)`,
+  );
+  console.log(
+    `  browser closed    ${JSON.stringify(qr.browser_close_codes)} (close code: sockets); approved->close frame p50 ${qr.approved_to_close_frame_ms.p50} ms, p99 ${qr.approved_to_close_frame_ms.p99} ms; ->TCP closed p50 ${qr.approved_to_close_ms.p50} ms, max ${qr.approved_to_close_ms.max} ms`,
+  );
+  console.log(
+    `  workerd RSS MiB   before ${m.before.rss_mib}, all open ${m.peak.rss_mib} (${m.per_waiting_session_kib} KiB/session), ${m.idle ? `after ${m.idle.idle_s} s idle ${m.idle.rss_mib} (${m.per_idle_session_kib} KiB/session)` : "no idle wait"}, after approval ${m.after_approval.rss_mib}, after cleanup ${m.after_cleanup?.rss_mib ?? "(not waited)"}`,
+  );
+  const files = (f) => `${f.files} files, ${round(f.bytes / 1048576, 1)} MiB ${JSON.stringify(f.kinds)}`;
+  console.log(`  DO storage        before ${files(m.before.do_files)}`);
+  console.log(`                    peak   ${files(m.peak.do_files)}`);
+  if (m.after_cleanup) console.log(`                    after cleanup ${files(m.after_cleanup.do_files)}; sampled ids answering 404: ${m.after_cleanup.sampled_ids_gone}`);
+}
+
+function gitInfo() {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], { cwd: root, encoding: "utf8" }).trim();
+    return { commit, uncommitted_changes_in_src: dirty ? dirty.split("\n").length : 0 };
+  } catch {
+    return null;
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------------------
+
+async function main() {
+  const require = createRequire(import.meta.url);
+  const autocannonVersion = (() => {
+    try {
+      return require("autocannon/package.json").version;
+    } catch {
+      return null;
+    }
+  })();
+  if (tool === "autocannon" && !autocannonVersion) throw new Error("wrk is not installed and autocannon is missing: npm install");
+
+  log(`scenarios: ${scenarios.join(", ")}; ${settings.duration_s} s each after ${settings.warmup_s} s warm-up, ${settings.connections} connections, load from ${tool}`);
+  log("building the worker (wrangler deploy --dry-run)");
+  const scriptPath = await buildWorker(root, join(tmpDir, "dist"));
+  server = await startWorker({ root, scriptPath, persistDir: join(tmpDir, "persist") });
+  const { url, pid } = server;
+  log(`workerd pid ${pid} serving ${url}; migrations: ${server.migrations.join(", ")}; Durable Objects: ${JSON.stringify(server.durableObjects)}`);
+
+  const seeded = await seed(url);
+  log(seeded.notesUnavailable ? `seeded user "${USER.username}"; notes: ${seeded.notesUnavailable}` : `seeded user "${USER.username}" and ${settings.notes} notes`);
+  const ctx = { url, ...seeded };
+
+  const results = [];
+  const byName = {};
+  for (const name of scenarios) {
+    if (name === "qr") continue;
+    const scenario = LOAD_SCENARIOS[name];
+    const probe = await scenario.spec(ctx, "probe");
+    if (probe.skip) {
+      log(`${name}: skipped: ${probe.skip}`);
+      results.push((byName[name] = { scenario: name, label: scenario.label, skipped: probe.skip }));
+      continue;
+    }
+    log(`${name}: ${scenario.label}, ${settings.duration_s} s`);
+    const result = await measure(name, url, pid, (phase) => (phase === "run" ? probe : scenario.spec(ctx, phase)));
+    results.push((byName[name] = { label: scenario.label, ...result }));
+  }
+
+  if (scenarios.includes("qr")) {
+    const { access } = await signIn(url);
+    byName.qr = await runQrScenario({
+      url,
+      pid,
+      token: access,
+      n: settings.qr_n,
+      concurrency: settings.qr_concurrency,
+      wsConcurrency: settings.qr_ws_concurrency,
+      cleanupWaitSeconds: settings.qr_cleanup_wait_s,
+      idleWaitSeconds: settings.qr_idle_wait_s,
+      durableObjectFiles: server.durableObjectFiles,
+      log,
+    });
+  }
+
+  const floor = byName.health && !byName.health.skipped ? byName.health : null;
+  if (results.length) printTable(results, floor);
+  if (byName.qr) printQr(byName.qr);
+  const goalRows = goals(byName);
+  if (goalRows.length) {
+    console.log("\nGoals (issue 7; shown, never asserted):");
+    for (const g of goalRows) console.log(`  ${g.met ? "MET " : "MISS"}  ${pad(g.scenario, 7)} ${pad(g.goal, 48)} ${pad(g.value, 12, true)}  (goal ${g.target})`);
+  }
+
+  const runtimeErrors = server.runtimeErrors();
+  if (runtimeErrors.count) {
+    console.log(`\nworkerd reported ${runtimeErrors.count} error line(s) (stderr or level=error); the first:`);
+    for (const line of runtimeErrors.first.slice(0, 5)) console.log(`  ${line.slice(0, 400)}`);
+  }
+  const machine = machineInfo();
+  const report = {
+    date: startedAt.toISOString(),
+    machine,
+    versions: {
+      node: process.version,
+      ...versions,
+      workerd: commandVersion(join(dirname(require.resolve("wrangler/package.json")), "node_modules/workerd/bin/workerd"), ["--version"]),
+      load_generator: tool === "wrk" ? commandVersion("wrk", ["-v"]) : `autocannon ${autocannonVersion}`,
+      git: gitInfo(),
+    },
+    settings,
+    worker: {
+      url,
+      vars: server.vars,
+      d1_databases: server.d1Databases,
+      durable_objects: server.durableObjects,
+      ratelimits: server.ratelimits,
+      migrations: server.migrations,
+      runtime_output_lines: server.outputLines(),
+      runtime_errors: server.runtimeErrors(),
+    },
+    results: Object.fromEntries(results.map((r) => [r.scenario, r])),
+    qr: byName.qr ?? null,
+    goals: goalRows,
+    notes: [
+      "cpu_pct: 100 = one core for the whole run; the load generator, workerd and everything else share the machine's cores.",
+      "errors.bad_status: wrk counts responses with status >= 400; autocannon counts any non-2xx.",
+    ],
+  };
+  const set = requested.length ? requested.join("+") : "all";
+  const stamp = startedAt.toISOString().slice(0, 16).replace(":", "");
+  const smoke = settings.duration_s < 10 ? "-smoke" : "";
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  let file = join(root, "bench/results", `${stamp}-${set}${smoke}.json`);
+  for (let i = 2; existsSync(file); i++) file = join(root, "bench/results", `${stamp}-${set}${smoke}-${i}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nmachine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory_mib} MiB; load average at start ${machine.loadavg_at_start.join(" ")}`);
+  console.log(`results: ${file.slice(root.length + 1)}`);
+}
+
+try {
+  await main();
+  await cleanup();
+  process.exit(0);
+} catch (error) {
+  await abort(error?.stack ?? String(error));
+}

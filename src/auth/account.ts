@@ -1,0 +1,76 @@
+/** @module Account — the signed-in user changes their password or email, or deletes their account. */
+import { and, eq, isNull, ne } from "drizzle-orm";
+import { z } from "zod";
+import { sessions, users } from "../db/schema";
+import { nowSeconds, type Deps } from "../deps";
+import { ApiError, ValidationError, type FieldErrors } from "../http/errors";
+import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
+import { validate } from "../http/validation";
+import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
+import { emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
+
+export const passwordChangeSchema = z.strictObject({
+  old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+});
+
+export const accountPatchSchema = z.strictObject({ email: emailSchema.optional() });
+
+export const accountDeleteSchema = z.strictObject({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+
+const WRONG_OLD_PASSWORD = "Your old password was entered incorrectly. Please enter it again.";
+const WRONG_PASSWORD = "Incorrect password.";
+
+/**
+ * Checks the caller's password under the per-account failure limit shared with sign-in, so a stolen
+ * access token cannot be used to guess the password faster than the sign-in form allows.
+ */
+async function checkOwnPassword(deps: Deps, auth: Authenticated, password: string, limits: RateLimits): Promise<boolean> {
+  const slot = await limits.passwordAttempt(auth.session.username.toLowerCase());
+  const rows = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, auth.session.userId)).limit(1);
+  const row = rows[0];
+  if (!row) throw new ApiError("user_not_found");
+  const check = await verifyPassword(password, row.passwordHash);
+  if (check.ok) await slot.release();
+  return check.ok;
+}
+
+/** POST /api/auth/password/: every other session of the user ends in the same batch; the current one lives on. */
+export async function changePassword(deps: Deps, auth: Authenticated, body: unknown, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
+  const input = validate(passwordChangeSchema, body);
+  const problems = passwordProblems(input.new_password, { username: auth.session.username, email: auth.session.email });
+  const ok = await checkOwnPassword(deps, auth, input.old_password, limits);
+  // Both fields' problems at once, as a DRF serializer reports them.
+  const errors: FieldErrors = {};
+  if (!ok) errors.old_password = [WRONG_OLD_PASSWORD];
+  if (problems.length > 0) errors.new_password = problems;
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+
+  const now = nowSeconds(deps.clock);
+  const userId = auth.session.userId;
+  const passwordHash = await hashPassword(input.new_password);
+  await deps.db.batch([
+    deps.db.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId)),
+    deps.db
+      .update(sessions)
+      .set({ revokedAt: now, revokedReason: "password_changed" })
+      .where(and(eq(sessions.userId, userId), ne(sessions.id, auth.claims.sid), isNull(sessions.revokedAt))),
+  ]);
+}
+
+/** PATCH /api/auth/me/: only the email is writable (validated as at registration). */
+export async function updateAccount(deps: Deps, auth: Authenticated, body: unknown): Promise<PublicUser> {
+  const input = validate(accountPatchSchema, body);
+  if (input.email === undefined) return publicUser(auth.session);
+  const rows = await deps.db.update(users).set({ email: input.email }).where(eq(users.id, auth.session.userId)).returning();
+  const user = rows[0];
+  if (!user) throw new ApiError("user_not_found");
+  return publicUser(user);
+}
+
+/** DELETE /api/auth/me/: with the password, deletes the user; foreign keys cascade to sessions and data. */
+export async function deleteAccount(deps: Deps, auth: Authenticated, body: unknown, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
+  const input = validate(accountDeleteSchema, body);
+  if (!(await checkOwnPassword(deps, auth, input.password, limits))) throw new ValidationError({ password: [WRONG_PASSWORD] });
+  await deps.db.delete(users).where(eq(users.id, auth.session.userId));
+}

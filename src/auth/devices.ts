@@ -1,0 +1,94 @@
+/** @module Devices — a user's own sessions: list them, end one, end all but the current one. */
+import { and, desc, eq, gt, isNull, ne } from "drizzle-orm";
+import { sessions, type SessionMethod } from "../db/schema";
+import { nowSeconds, type Deps } from "../deps";
+import { ApiError } from "../http/errors";
+import { parseUserAgent } from "../http/user-agent";
+import { isoSeconds } from "./service";
+
+/** Session ids are randomToken(16): 22 base64url characters. Anything else is refused before a query. */
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** Bounds the list (and the work per request); sign-ins are rate limited, so a real user stays far below. */
+export const MAX_LISTED_SESSIONS = 200;
+
+export interface DeviceSession {
+  id: string;
+  /** How this session signed in. */
+  method: SessionMethod;
+  browser: string | null;
+  os: string | null;
+  ip: string | null;
+  country: string | null;
+  city: string | null;
+  /** ISO 8601 UTC. */
+  created: string;
+  /** ISO 8601 UTC; refreshed on token refresh and at most once a minute by use. */
+  last_used: string;
+  /** When the session's current refresh token expires (ISO 8601 UTC). */
+  expires: string;
+  /** The session whose access token made this request. */
+  current: boolean;
+}
+
+/** The caller's live sessions, most recently used first. */
+export async function listSessions(deps: Deps, userId: number, currentSid: string): Promise<DeviceSession[]> {
+  const now = nowSeconds(deps.clock);
+  const rows = await deps.db
+    .select({
+      id: sessions.id,
+      method: sessions.method,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+      country: sessions.country,
+      city: sessions.city,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .orderBy(desc(sessions.lastUsedAt), desc(sessions.createdAt))
+    .limit(MAX_LISTED_SESSIONS);
+  return rows.map((row) => {
+    const { browser, os } = parseUserAgent(row.userAgent);
+    const current = row.id === currentSid;
+    return {
+      id: row.id,
+      method: row.method,
+      browser,
+      os,
+      ip: row.ip,
+      country: row.country,
+      city: row.city,
+      created: isoSeconds(row.createdAt),
+      // The current session is in use right now, whatever the (once-a-minute) stored value says.
+      last_used: isoSeconds(current ? Math.max(row.lastUsedAt, now) : row.lastUsedAt),
+      expires: isoSeconds(row.expiresAt),
+      current,
+    };
+  });
+}
+
+/** Ends one of the caller's live sessions; 404 for an unknown, ended or someone else's id (never 403: ids are not confirmed). */
+export async function endSession(deps: Deps, userId: number, sessionId: string): Promise<void> {
+  if (!SESSION_ID.test(sessionId)) throw new ApiError("not_found");
+  const now = nowSeconds(deps.clock);
+  const rows = await deps.db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: "user_revoked" })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .returning({ id: sessions.id });
+  if (rows.length === 0) throw new ApiError("not_found");
+}
+
+/** Ends every live session of the caller but the current one; answers how many ended. One statement. */
+export async function endOtherSessions(deps: Deps, userId: number, currentSid: string): Promise<number> {
+  const now = nowSeconds(deps.clock);
+  const rows = await deps.db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: "user_revoked" })
+    .where(and(eq(sessions.userId, userId), ne(sessions.id, currentSid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .returning({ id: sessions.id });
+  return rows.length;
+}

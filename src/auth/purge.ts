@@ -1,0 +1,58 @@
+/** @module Session Purge — the cron's housekeeping: delete sessions that ended more than a grace period ago. */
+import { sql } from "drizzle-orm";
+import { getDb, type Db } from "../db/client";
+import type { Env } from "../env";
+
+export interface PurgeOptions {
+  /** Ended sessions are kept this long (a replayed token still reads "blacklisted", support can see them). */
+  graceSeconds: number;
+  /** Rows per DELETE: D1 statements should stay short (each holds the single writer). */
+  batchSize: number;
+  /** Bounds one run; the next cron carries on where this one stopped. */
+  maxBatches: number;
+}
+
+export const PURGE_DEFAULTS: PurgeOptions = { graceSeconds: 86_400, batchSize: 500, maxBatches: 20 };
+
+export interface PurgeResult {
+  deleted: number;
+  batches: number;
+  /** True when the run stopped at maxBatches with rows possibly left for the next run. */
+  more: boolean;
+}
+
+/** Deletes sessions expired or revoked before `nowSeconds - graceSeconds`, in bounded batches. */
+export async function purgeEndedSessions(db: Db, nowSeconds: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult> {
+  const { graceSeconds, batchSize, maxBatches } = { ...PURGE_DEFAULTS, ...options };
+  const cutoff = nowSeconds - graceSeconds;
+  let deleted = 0;
+  let batches = 0;
+  while (batches < maxBatches) {
+    // A UNION, not an OR, so the expires_at half uses its index (revoked_at has none: that half scans).
+    const result = await db.run(sql`
+      DELETE FROM sessions WHERE id IN (
+        SELECT id FROM sessions WHERE expires_at < ${cutoff}
+        UNION
+        SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ${cutoff}
+        LIMIT ${batchSize}
+      )`);
+    batches += 1;
+    const count = result.meta.changes ?? 0;
+    deleted += count;
+    if (count < batchSize) return { deleted, batches, more: false };
+  }
+  return { deleted, batches, more: true };
+}
+
+/** The scheduled handler's work: purge, then one structured log line. Never throws (a cron retry would not help). */
+export async function runHousekeeping(env: Env, scheduledTimeMs: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult | null> {
+  const started = Date.now();
+  try {
+    const result = await purgeEndedSessions(getDb(env.DB), Math.floor(scheduledTimeMs / 1000), options);
+    console.log(JSON.stringify({ level: "info", event: "sessions_purged", time: new Date().toISOString(), ...result, duration_ms: Date.now() - started }));
+    return result;
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", event: "purge_failed", time: new Date().toISOString(), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
+    return null;
+  }
+}

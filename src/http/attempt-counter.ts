@@ -1,0 +1,76 @@
+/**
+ * @module Attempt Counter — an exact sliding-window count of failed attempts for one key, kept in
+ * that key's own Durable Object.
+ *
+ * Why a Durable Object: the Rate Limiting binding counts per location and approximately, and D1 would
+ * need a table and two statements per attempt; one object per account is a single-threaded owner of
+ * the count, so "at most N failures per window" holds exactly, from any number of IPs and isolates.
+ *
+ * Storage contract: key `attempts` holds `[{id, atMs}]` (epoch ms, no usernames or passwords). An alarm
+ * one window after the last reservation deletes everything, so idle accounts keep no storage.
+ */
+import { DurableObject } from "cloudflare:workers";
+
+export interface Attempt {
+  id: string;
+  /** Epoch milliseconds, from the calling worker's clock. */
+  atMs: number;
+}
+
+export type Reservation = { ok: true; id: string } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Pure policy: drops attempts older than the window, then takes a slot if fewer than `limit` remain.
+ * Refused: how long until the oldest slot frees (at least 1 s).
+ */
+export function reserveSlot(
+  attempts: readonly Attempt[],
+  input: { nowMs: number; limit: number; windowMs: number; id: string },
+): { attempts: Attempt[]; reservation: Reservation } {
+  const live = attempts.filter((a) => a.atMs > input.nowMs - input.windowMs);
+  if (live.length >= input.limit) {
+    const oldest = Math.min(...live.map((a) => a.atMs));
+    const retryAfterSeconds = Math.max(1, Math.ceil((oldest + input.windowMs - input.nowMs) / 1000));
+    return { attempts: live, reservation: { ok: false, retryAfterSeconds } };
+  }
+  return { attempts: [...live, { id: input.id, atMs: input.nowMs }], reservation: { ok: true, id: input.id } };
+}
+
+const KEY = "attempts";
+
+export class AttemptCounter extends DurableObject {
+  // A cache of storage: the constructor runs again after eviction, and #load() reads it back.
+  #attempts: Attempt[] | null = null;
+
+  async #load(): Promise<Attempt[]> {
+    this.#attempts ??= (await this.ctx.storage.get<Attempt[]>(KEY)) ?? [];
+    return this.#attempts;
+  }
+
+  /**
+   * Takes a slot before the password is checked (so concurrent guesses cannot all slip past the
+   * count); the caller releases it if the password was right, so only failures count.
+   */
+  async reserve(nowMs: number, limit: number, windowMs: number): Promise<Reservation> {
+    const current = await this.#load();
+    const { attempts, reservation } = reserveSlot(current, { nowMs, limit, windowMs, id: crypto.randomUUID() });
+    this.#attempts = attempts;
+    await this.ctx.storage.put(KEY, attempts);
+    // The alarm runs on real time, one window after the last reservation: everything is stale by then.
+    await this.ctx.storage.setAlarm(Date.now() + windowMs);
+    return reservation;
+  }
+
+  async release(id: string): Promise<void> {
+    const current = await this.#load();
+    const attempts = current.filter((a) => a.id !== id);
+    if (attempts.length === current.length) return;
+    this.#attempts = attempts;
+    await this.ctx.storage.put(KEY, attempts);
+  }
+
+  override async alarm(): Promise<void> {
+    this.#attempts = [];
+    await this.ctx.storage.deleteAll();
+  }
+}

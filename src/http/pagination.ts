@@ -1,0 +1,113 @@
+/**
+ * @module Pagination — DRF's PageNumberPagination as pure functions: `?page=`, `?page_size=`, and the
+ * `{count, next, previous, results}` envelope with absolute links that keep the other query parameters.
+ *
+ * Rules (DRF's, except where marked):
+ * - `page`: a positive integer, or `last`; absent means 1. Anything else, or a page past the last,
+ *   is 404 `{"detail": "Invalid page."}`. Page 1 of an empty list is valid (an empty page).
+ * - `page_size`: default 20; above 100 it is clamped to 100 (DRF's `max_page_size`). Unlike DRF,
+ *   which silently falls back to the default, a `page_size` that is not a positive integer is a
+ *   400 `{"page_size": [...]}`: a client bug is reported, not hidden.
+ * - A repeated parameter counts by its last value, as Django's QueryDict does.
+ */
+import { ApiError, ValidationError } from "./errors";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+export const PAGE_PARAM = "page";
+export const PAGE_SIZE_PARAM = "page_size";
+// Past this no list can reach; refusing it up front keeps OFFSET a safe integer.
+const MAX_PAGE_NUMBER = 1_000_000_000;
+
+export interface PageRequest {
+  /** 1-based page number, or "last" (resolved once the count is known). */
+  page: number | "last";
+  pageSize: number;
+}
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export function invalidPage(): ApiError {
+  return new ApiError("not_found", "Invalid page.");
+}
+
+/** Django's QueryDict.__getitem__: the last value of a repeated parameter. */
+export function lastParam(params: URLSearchParams, name: string): string | null {
+  const values = params.getAll(name);
+  return values.length === 0 ? null : values[values.length - 1]!;
+}
+
+/** `?page=` and `?page_size=` from a query string; throws 404 (page) or 400 (page_size). */
+export function parsePageRequest(params: URLSearchParams): PageRequest {
+  const pageSize = parsePageSize(lastParam(params, PAGE_SIZE_PARAM));
+  const rawPage = lastParam(params, PAGE_PARAM);
+  if (rawPage === null || rawPage === "") return { page: 1, pageSize };
+  if (rawPage === "last") return { page: "last", pageSize };
+  if (!/^[0-9]{1,10}$/.test(rawPage)) throw invalidPage();
+  const page = Number(rawPage);
+  if (page < 1 || page > MAX_PAGE_NUMBER) throw invalidPage();
+  return { page, pageSize };
+}
+
+function parsePageSize(raw: string | null): number {
+  if (raw === null || raw === "") return DEFAULT_PAGE_SIZE;
+  if (!/^-?[0-9]+$/.test(raw)) throw new ValidationError({ [PAGE_SIZE_PARAM]: ["A valid integer is required."] });
+  // Compare as text length first so a 400-digit number does not become Infinity.
+  const size = raw.startsWith("-") ? -1 : raw.replace(/^0+(?=\d)/, "").length > 6 ? Infinity : Number(raw);
+  if (size < 1) throw new ValidationError({ [PAGE_SIZE_PARAM]: ["Ensure this value is greater than or equal to 1."] });
+  return Math.min(size, MAX_PAGE_SIZE);
+}
+
+/** How many pages `count` items make; an empty list still has its (empty) first page, as Django's Paginator. */
+export function pageCount(count: number, pageSize: number): number {
+  return Math.max(1, Math.ceil(count / pageSize));
+}
+
+/** Rows to skip for a numbered page. */
+export function pageOffset(page: number, pageSize: number): number {
+  return (page - 1) * pageSize;
+}
+
+/** Throws "Invalid page." when `page` lies past the last page of `count` items. */
+export function checkPage(page: number, count: number, pageSize: number): void {
+  if (page > pageCount(count, pageSize)) throw invalidPage();
+}
+
+/**
+ * `page=last` in one query: fetch the first `pageSize` rows in *reversed* order alongside the count,
+ * then keep as many as the last page holds and restore the order. Returns the page number too.
+ */
+export function lastPageFromReversed<T>(reversedRows: readonly T[], count: number, pageSize: number): { page: number; rows: T[] } {
+  const page = pageCount(count, pageSize);
+  const size = count - (page - 1) * pageSize;
+  return { page, rows: reversedRows.slice(0, Math.max(0, size)).reverse() };
+}
+
+/**
+ * DRF's next/previous links: the request's absolute URL with `page` replaced; the link to page 1
+ * drops `page` altogether (DRF's `remove_query_param`). Every other parameter is kept.
+ */
+export function pageLinks(requestUrl: string, page: number, count: number, pageSize: number): { next: string | null; previous: string | null } {
+  const pages = pageCount(count, pageSize);
+  const link = (target: number): string => {
+    const url = new URL(requestUrl);
+    url.hash = "";
+    if (target === 1) url.searchParams.delete(PAGE_PARAM);
+    else url.searchParams.set(PAGE_PARAM, String(target));
+    return url.toString();
+  };
+  return {
+    next: page < pages ? link(page + 1) : null,
+    previous: page > 1 ? link(page - 1) : null,
+  };
+}
+
+/** The envelope DRF clients parse. */
+export function pageEnvelope<T>(requestUrl: string, page: number, count: number, pageSize: number, results: T[]): Page<T> {
+  return { count, ...pageLinks(requestUrl, page, count, pageSize), results };
+}

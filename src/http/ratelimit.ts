@@ -1,0 +1,177 @@
+/**
+ * @module Rate Limits — abuse throttles per IP or per user (Cloudflare's Rate Limiting binding) and an
+ * exact per-account failed-password limit (one AttemptCounter Durable Object per account).
+ *
+ * Throttles answer 429 `{"detail": "Request was throttled. Expected available in N seconds.", "code":
+ * "throttled"}` with `Retry-After: N`, as DRF does. `RATE_LIMITS=off` turns every limit here off.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { ConfigError, type Config } from "../config";
+import type { Clock } from "../deps";
+import type { Env } from "../env";
+import { deviceFromRequest } from "./device";
+import { ApiError } from "./errors";
+import type { AppEnv } from "./types";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    rateLimits: RateLimits;
+  }
+}
+
+/**
+ * The binding-backed throttles. Their counts live in wrangler.toml's `[[ratelimits]]` (`simple =
+ * { limit, period }`, period 10 or 60); `periodSeconds` here must match, it is the Retry-After we send.
+ */
+export const THROTTLES = {
+  signin_ip: { binding: "SIGNIN_IP_LIMITER", periodSeconds: 60 },
+  register_ip: { binding: "REGISTER_IP_LIMITER", periodSeconds: 60 },
+  qr_create_ip: { binding: "QR_CREATE_IP_LIMITER", periodSeconds: 60 },
+  qr_approve_user: { binding: "QR_APPROVE_USER_LIMITER", periodSeconds: 60 },
+} as const satisfies Record<string, { binding: keyof Env; periodSeconds: 10 | 60 }>;
+
+export type ThrottleName = keyof typeof THROTTLES;
+
+export interface LimitOutcome {
+  success: boolean;
+  /** When refused: seconds until the caller may try again. */
+  retryAfterSeconds: number;
+}
+
+/** One counter family: `limit(key)` counts one hit for `key` and says whether it is still allowed. */
+export interface Limiter {
+  limit(key: string): Promise<LimitOutcome>;
+}
+
+/** The Rate Limiting binding: approximate and per location, answers only `{success}`, so Retry-After is the period. */
+export function bindingLimiter(binding: RateLimit, periodSeconds: number): Limiter {
+  return {
+    async limit(key) {
+      const { success } = await binding.limit({ key });
+      return { success, retryAfterSeconds: periodSeconds };
+    },
+  };
+}
+
+/**
+ * A fixed-window counter in this isolate's memory, on an injected clock: what the binding does, but
+ * exact and time-travellable. For tests and single-isolate rigs; not shared between isolates.
+ */
+export function memoryLimiter(options: { limit: number; periodSeconds: number; clock: Clock }): Limiter {
+  const windows = new Map<string, { start: number; count: number }>();
+  const periodMs = options.periodSeconds * 1000;
+  return {
+    async limit(key) {
+      const now = options.clock();
+      const start = now - (now % periodMs);
+      let window = windows.get(key);
+      if (!window || window.start !== start) {
+        window = { start, count: 0 };
+        windows.set(key, window);
+      }
+      const retryAfterSeconds = Math.max(1, Math.ceil((start + periodMs - now) / 1000));
+      if (window.count >= options.limit) return { success: false, retryAfterSeconds };
+      window.count += 1;
+      return { success: true, retryAfterSeconds };
+    },
+  };
+}
+
+/** DRF's throttled answer. */
+export function throttled(retryAfterSeconds: number): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new ApiError("throttled", `Request was throttled. Expected available in ${seconds} seconds.`, {}, { "retry-after": String(seconds) });
+}
+
+/** A slot taken for one password check; `release()` after a correct password so only failures count. */
+export interface AttemptSlot {
+  release(): Promise<void>;
+}
+
+export interface RateLimits {
+  readonly enabled: boolean;
+  /** Counts one hit of `name` for `key`; throws 429 when over the limit. */
+  throttle(name: ThrottleName, key: string): Promise<void>;
+  /**
+   * Takes a failed-password slot for an account (key: the lower-cased username, whether or not the
+   * account exists, so a lock-out reveals nothing); throws 429 while the account is locked out.
+   */
+  passwordAttempt(accountKey: string): Promise<AttemptSlot>;
+}
+
+const NOTHING_TO_RELEASE: AttemptSlot = { release: async () => {} };
+
+export const NO_RATE_LIMITS: RateLimits = {
+  enabled: false,
+  throttle: async () => {},
+  passwordAttempt: async () => NOTHING_TO_RELEASE,
+};
+
+/** Per-throttle limiters to use instead of the bindings (tests inject memory limiters on their clock). */
+export type LimiterOverrides = Partial<Record<ThrottleName, Limiter>>;
+
+export function rateLimitsFor(env: Env, config: Config, clock: Clock, overrides: LimiterOverrides = {}): RateLimits {
+  if (!config.rateLimitsEnabled) return NO_RATE_LIMITS;
+  return {
+    enabled: true,
+    async throttle(name, key) {
+      let limiter = overrides[name];
+      if (!limiter) {
+        const { binding, periodSeconds } = THROTTLES[name];
+        const bound = env[binding] as RateLimit | undefined;
+        if (!bound) throw new ConfigError(binding, "is missing: declare it under [[ratelimits]] in wrangler.toml, or set RATE_LIMITS=off");
+        limiter = bindingLimiter(bound, periodSeconds);
+      }
+      const outcome = await limiter.limit(key);
+      if (!outcome.success) throw throttled(outcome.retryAfterSeconds);
+    },
+    async passwordAttempt(accountKey) {
+      const namespace = env.ATTEMPT_COUNTER;
+      if (!namespace) throw new ConfigError("ATTEMPT_COUNTER", "is missing: declare the AttemptCounter Durable Object in wrangler.toml, or set RATE_LIMITS=off");
+      const stub = namespace.get(namespace.idFromName(`password:${accountKey}`));
+      const reservation = await stub.reserve(clock(), config.signInFailureLimit, config.signInFailureWindowSeconds * 1000);
+      if (!reservation.ok) throw throttled(reservation.retryAfterSeconds);
+      return { release: () => stub.release(reservation.id) };
+    },
+  };
+}
+
+/** Sets `c.var.rateLimits` for the request; needs `c.var.deps`. */
+export function rateLimitsMiddleware(overrides: LimiterOverrides = {}): MiddlewareHandler<AppEnv> {
+  return async function rateLimits(c, next) {
+    const { config, clock } = c.get("deps");
+    c.set("rateLimits", rateLimitsFor(c.env, config, clock, overrides));
+    await next();
+  };
+}
+
+/** The rate limits of this request (none when the middleware did not run, e.g. outside /api/). */
+export function rateLimitsOf(c: Context): RateLimits {
+  return (c.get("rateLimits") as RateLimits | undefined) ?? NO_RATE_LIMITS;
+}
+
+/** One hit of `name` keyed by the client IP (Cloudflare's CF-Connecting-IP; X-Forwarded-For is client-controlled). Throws 429. */
+export async function throttleByIp(c: Context, name: ThrottleName): Promise<void> {
+  await rateLimitsOf(c).throttle(name, `ip:${deviceFromRequest(c.req.raw).ip ?? "unknown"}`);
+}
+
+/** One hit of `name` keyed by the signed-in user (after requireAuth()). Throws 429. */
+export async function throttleByUser(c: Context<AppEnv>, name: ThrottleName): Promise<void> {
+  await rateLimitsOf(c).throttle(name, `user:${c.get("auth").session.userId}`);
+}
+
+/** Route middleware form of throttleByIp. */
+export function limitByIp(name: ThrottleName): MiddlewareHandler<AppEnv> {
+  return async function limitPerIp(c, next) {
+    await throttleByIp(c, name);
+    await next();
+  };
+}
+
+/** Route middleware form of throttleByUser; place it after requireAuth(). */
+export function limitByUser(name: ThrottleName): MiddlewareHandler<AppEnv> {
+  return async function limitPerUser(c, next) {
+    await throttleByUser(c, name);
+    await next();
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * @module Notes Service — list, create, read, replace, update, delete a user's notes: plain functions
+ * over (deps, userId, input). Every statement is scoped by `user_id`, so another user's note is
+ * "not found" exactly like a missing one; every call is one D1 round trip.
+ */
+import { and, asc, count, desc, eq, or, sql, type SQL } from "drizzle-orm";
+import { randomToken } from "../auth/bytes";
+import { notes, type Note } from "../db/schema";
+import type { Db } from "../db/client";
+import type { Deps } from "../deps";
+import { ApiError } from "../http/errors";
+import { LIKE_ESCAPE, ORDERING_PARAM, SEARCH_PARAM, likeContains, parseOrdering, parseSearch, type OrderTerm } from "../http/filters";
+import { checkPage, lastPageFromReversed, lastParam, pageOffset, parsePageRequest, type PageRequest } from "../http/pagination";
+import { validate } from "../http/validation";
+import { NOTE_ID_PATTERN, NOTE_READ_ONLY_FIELDS, notePatchSchema, noteSchema, type NoteOut } from "./schema";
+
+export const NOTE_ORDERING_FIELDS = ["created", "updated", "title"] as const;
+export type NoteOrderingField = (typeof NOTE_ORDERING_FIELDS)[number];
+/** Newest first, as most note lists show them. */
+export const DEFAULT_NOTE_ORDERING: readonly OrderTerm<NoteOrderingField>[] = [{ field: "created", descending: true }];
+
+const ORDER_COLUMNS = { created: notes.createdAtMs, updated: notes.updatedAtMs, title: notes.title } as const;
+
+export interface NoteListQuery {
+  page: PageRequest;
+  ordering: OrderTerm<NoteOrderingField>[];
+  search: string[];
+}
+
+export interface NoteListPage {
+  count: number;
+  /** The page actually served (resolves `page=last`). */
+  page: number;
+  pageSize: number;
+  results: NoteOut[];
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function presentNote(row: Note): NoteOut {
+  return { id: row.id, title: row.title, body: row.body, owner: row.userId, created: iso(row.createdAtMs), updated: iso(row.updatedAtMs) };
+}
+
+/** `?page=`, `?page_size=`, `?ordering=`, `?search=`; throws 404 "Invalid page." or a 400 in DRF's shape. */
+export function parseNoteListQuery(params: URLSearchParams): NoteListQuery {
+  return {
+    page: parsePageRequest(params),
+    ordering: parseOrdering(lastParam(params, ORDERING_PARAM), NOTE_ORDERING_FIELDS, DEFAULT_NOTE_ORDERING),
+    search: parseSearch(lastParam(params, SEARCH_PARAM)),
+  };
+}
+
+/**
+ * ORDER BY for `terms`, with `id` as the tie-breaker so pages never overlap; `reversed` flips every key.
+ * The tie-breaker runs the same way as the last term, so a one-field ordering walks its index
+ * (user_id, field, id) forwards or backwards with no sort step.
+ */
+function orderBy(terms: readonly OrderTerm<NoteOrderingField>[], reversed: boolean): SQL[] {
+  const keys = terms.map((t) => (t.descending !== reversed ? desc : asc)(ORDER_COLUMNS[t.field]));
+  const lastDescending = terms[terms.length - 1]?.descending ?? false;
+  keys.push((lastDescending !== reversed ? desc : asc)(notes.id));
+  return keys;
+}
+
+/** Owner-scoped filter: every search term must occur in the title or the body (ASCII case-insensitive, SQLite's LIKE). */
+function listFilter(userId: number, terms: readonly string[]): SQL {
+  const clauses: SQL[] = [eq(notes.userId, userId)];
+  for (const term of terms) {
+    const pattern = likeContains(term);
+    clauses.push(
+      or(
+        sql`${notes.title} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`,
+        sql`${notes.body} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`,
+      )!,
+    );
+  }
+  return and(...clauses)!;
+}
+
+/** The two statements of a list page, unexecuted (exported so tests can EXPLAIN them). */
+export function noteListQueries(db: Db, userId: number, query: NoteListQuery) {
+  const { pageSize } = query.page;
+  const where = listFilter(userId, query.search);
+  const last = query.page.page === "last";
+  const pageQuery = db
+    .select()
+    .from(notes)
+    .where(where)
+    .orderBy(...orderBy(query.ordering, last))
+    .limit(pageSize)
+    .offset(last ? 0 : pageOffset(query.page.page as number, pageSize));
+  const countQuery = db.select({ count: count() }).from(notes).where(where);
+  return { pageQuery, countQuery };
+}
+
+/** One page and the total count in one D1 round trip (`batch`), then DRF's page checks. */
+export async function listNotes(deps: Deps, userId: number, query: NoteListQuery): Promise<NoteListPage> {
+  const { pageSize } = query.page;
+  const last = query.page.page === "last";
+  const pageNumber = last ? 1 : (query.page.page as number);
+  const { pageQuery, countQuery } = noteListQueries(deps.db, userId, query);
+  const [rows, counted] = await deps.db.batch([pageQuery, countQuery]);
+  const total = counted[0]?.count ?? 0;
+  if (last) {
+    const resolved = lastPageFromReversed(rows, total, pageSize);
+    return { count: total, page: resolved.page, pageSize, results: resolved.rows.map(presentNote) };
+  }
+  checkPage(pageNumber, total, pageSize);
+  return { count: total, page: pageNumber, pageSize, results: rows.map(presentNote) };
+}
+
+/** DRF ignores read-only fields sent in a request, so a client may PUT back what it GOT. */
+function withoutReadOnly(body: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...body };
+  for (const field of NOTE_READ_ONLY_FIELDS) delete copy[field];
+  return copy;
+}
+
+function notFound(): ApiError {
+  return new ApiError("not_found");
+}
+
+/** A malformed id cannot name a note: 404 before any query (and before the body is read). */
+export function checkNoteId(id: string): void {
+  if (!NOTE_ID_PATTERN.test(id)) throw notFound();
+}
+
+export async function createNote(deps: Deps, userId: number, body: Record<string, unknown>): Promise<NoteOut> {
+  const input = validate(noteSchema, withoutReadOnly(body));
+  const now = deps.clock();
+  const rows = await deps.db
+    .insert(notes)
+    .values({ id: randomToken(16), userId, title: input.title, body: input.body, createdAtMs: now, updatedAtMs: now })
+    .returning();
+  return presentNote(rows[0]!);
+}
+
+export async function getNote(deps: Deps, userId: number, id: string): Promise<NoteOut> {
+  checkNoteId(id);
+  const rows = await deps.db
+    .select()
+    .from(notes)
+    .where(and(eq(notes.id, id), eq(notes.userId, userId)))
+    .limit(1);
+  if (!rows[0]) throw notFound();
+  return presentNote(rows[0]);
+}
+
+async function writeNote(deps: Deps, userId: number, id: string, changes: { title?: string; body?: string }): Promise<NoteOut> {
+  // An empty PATCH still saves, as DRF's does: `updated` moves (auto_now).
+  const rows = await deps.db
+    .update(notes)
+    .set({ ...changes, updatedAtMs: deps.clock() })
+    .where(and(eq(notes.id, id), eq(notes.userId, userId)))
+    .returning();
+  if (!rows[0]) throw notFound();
+  return presentNote(rows[0]);
+}
+
+/** PUT: every writable field is required. */
+export async function replaceNote(deps: Deps, userId: number, id: string, body: Record<string, unknown>): Promise<NoteOut> {
+  checkNoteId(id);
+  return writeNote(deps, userId, id, validate(noteSchema, withoutReadOnly(body)));
+}
+
+/** PATCH: any subset of the writable fields, including none. */
+export async function updateNote(deps: Deps, userId: number, id: string, body: Record<string, unknown>): Promise<NoteOut> {
+  checkNoteId(id);
+  const input = validate(notePatchSchema, withoutReadOnly(body));
+  const changes: { title?: string; body?: string } = {};
+  if (input.title !== undefined) changes.title = input.title;
+  if (input.body !== undefined) changes.body = input.body;
+  return writeNote(deps, userId, id, changes);
+}
+
+export async function deleteNote(deps: Deps, userId: number, id: string): Promise<void> {
+  checkNoteId(id);
+  const rows = await deps.db
+    .delete(notes)
+    .where(and(eq(notes.id, id), eq(notes.userId, userId)))
+    .returning({ id: notes.id });
+  if (!rows[0]) throw notFound();
+}

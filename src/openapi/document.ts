@@ -1,0 +1,83 @@
+/**
+ * @module OpenAPI Document — assembles the OpenAPI 3.1 description of the whole API from each module's
+ * paths and schemas. Built once per isolate; only `servers` depends on the request.
+ *
+ * To describe a new resource: export `<name>Paths` and `<name>Schemas` from `src/<name>/openapi.ts`
+ * (see src/notes/openapi.ts) and add them to MODULES below.
+ */
+import { MAX_BODY_BYTES } from "../http/body";
+import { notesPaths, notesSchemas } from "../notes/openapi";
+import { securitySchemes, sharedHeaders, sharedResponses, sharedSchemas } from "./components";
+import { otherPaths, pathsSchemas } from "./paths";
+import type { JsonSchema, Paths } from "./spec";
+
+export const OPENAPI_VERSION = "3.1.0";
+
+const MODULES: Array<{ paths: Paths; schemas: Record<string, JsonSchema> }> = [
+  { paths: otherPaths, schemas: pathsSchemas },
+  { paths: notesPaths, schemas: notesSchemas },
+];
+
+const TAGS = [
+  { name: "tokens", description: "Sign in, refresh, verify and sign out: djangorestframework-simplejwt's contract, verified against live sessions." },
+  { name: "account", description: "Register, read and change your account, change your password, delete the account." },
+  { name: "sessions", description: "Your signed-in devices: list them, sign one or all others out." },
+  { name: "qr", description: "QR login: a browser shows a code, a signed-in phone scans and approves it, the browser is signed in over its WebSocket." },
+  { name: "notes", description: "The example resource, done the DRF way: copy it to add your own (README, \"Add your own resource\")." },
+  { name: "pages", description: "HTML pages for people." },
+  { name: "meta", description: "Health, this document, and the smallest protected route." },
+];
+
+const DESCRIPTION = `JWT authentication, QR login and REST resources, verified at the edge. JSON in, JSON out; every path answers with and without its trailing slash.
+
+Authentication: \`Authorization: Bearer <access>\` with an access token from \`POST /api/token/\`. A token works only while its session is live: signing out, revoking the device or changing the password stops it on the next request.
+
+Errors have Django REST Framework's shapes:
+- validation: 400 \`{"field": ["message"], "non_field_errors": ["..."]}\`. Unknown fields are refused: \`{"colour": ["Unknown field."]}\`. Nothing is written.
+- broken JSON: 400 \`{"detail", "code": "parse_error"}\`; a body that is not JSON: 415; a body over ${MAX_BODY_BYTES} bytes: 413. An empty body reads as \`{}\`.
+- authentication: 401 \`{"detail", "code"}\` with \`WWW-Authenticate: Bearer realm="api"\`.
+- not found (unknown route, unknown or malformed id, someone else's resource): 404 \`{"detail": "Not found."}\`.
+- wrong method on a known path: 405 with an \`Allow\` header; \`OPTIONS\` answers 204 with \`Allow\`.
+- throttled: 429 with \`Retry-After\`; unexpected: 500 with a request id, never internals.
+Every error but validation and 404 carries a stable \`code\`: switch on it, not on \`detail\`.
+
+Lists are DRF pages: \`{count, next, previous, results}\` with \`?page=\`, \`?page_size=\`, \`?search=\`, \`?ordering=\` (see GET /api/notes/).`;
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description: string };
+  servers?: Array<{ url: string }>;
+  tags: typeof TAGS;
+  paths: Paths;
+  components: Record<string, unknown>;
+}
+
+function build(): OpenApiDocument {
+  const paths: Paths = {};
+  const schemas: Record<string, JsonSchema> = { ...sharedSchemas };
+  for (const module of MODULES) {
+    for (const [path, item] of Object.entries(module.paths)) {
+      if (paths[path]) throw new Error(`OpenAPI: ${path} is described twice`);
+      paths[path] = item;
+    }
+    for (const [name, schema] of Object.entries(module.schemas)) {
+      if (schemas[name]) throw new Error(`OpenAPI: schema ${name} is defined twice`);
+      schemas[name] = schema;
+    }
+  }
+  return {
+    openapi: OPENAPI_VERSION,
+    info: { title: "Edge auth worker API", version: "0.1.0", description: DESCRIPTION },
+    tags: TAGS,
+    paths,
+    components: { schemas, responses: sharedResponses, headers: sharedHeaders, securitySchemes },
+  };
+}
+
+let cached: OpenApiDocument | null = null;
+
+/** The document; with `origin`, `servers` names it so tools can send requests. */
+export function openApiDocument(origin?: string): OpenApiDocument {
+  cached ??= build();
+  return origin ? { ...cached, servers: [{ url: origin }] } : cached;
+}

@@ -1,0 +1,43 @@
+/** @module Page Problems — what the phone page says when a code cannot be approved; the server and the script share it. */
+
+export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "throttled" | "error";
+
+export interface Problem {
+  /** The status a server-rendered problem page answers with. */
+  status: 404 | 409 | 410 | 429 | 500;
+  title: string;
+  text: string;
+}
+
+export const PROBLEMS: Record<ProblemCode, Problem> = {
+  not_found: {
+    status: 404,
+    title: "This code isn't valid",
+    text: "The link may be cut off or mistyped, or the sign-in ended a while ago. Scan the code on your computer's screen again.",
+  },
+  qr_expired: {
+    status: 410,
+    title: "This code has expired",
+    text: "Codes last only a few minutes. Your computer shows a new code by itself: scan that one.",
+  },
+  qr_not_pending: {
+    status: 409,
+    title: "This sign-in is already finished",
+    text: "It was already approved or denied. To sign in again, scan a new code.",
+  },
+  qr_claimed: {
+    status: 409,
+    title: "Another account scanned this code",
+    text: "Only the account that scanned it first can approve it. Nothing was done with your account. To sign in, scan a new code.",
+  },
+  throttled: {
+    status: 429,
+    title: "Too many requests",
+    text: "Wait a moment and try again.",
+  },
+  error: {
+    status: 500,
+    title: "Something went wrong",
+    text: "We couldn't reach the server. Check your connection and try again.",
+  },
+};

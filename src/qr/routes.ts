@@ -1,0 +1,189 @@
+/** @module QR Routes — /api/qr/*: thin HTTP bindings that validate, authenticate, then call the session's object. */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { sha256Base64Url } from "../auth/bytes";
+import { requireAuth } from "../auth/middleware";
+import type { DeviceInfo } from "../auth/sessions";
+import { readJsonObject } from "../http/body";
+import { deviceFromRequest } from "../http/device";
+import { ApiError } from "../http/errors";
+import { route } from "../http/route";
+import type { AppEnv } from "../http/types";
+import { parseUserAgent } from "../http/user-agent";
+import { validate } from "../http/validation";
+import { NOW_HEADER, SECRET_HEADER, isQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
+import { enforceQrRateLimit } from "./limits";
+import { isoMs, type QrUser } from "./policy";
+import { renderQrSvg } from "./render";
+import type { QrView, ViewResult } from "./session";
+import { compareRequests } from "./signals";
+
+// The phone's actions take no fields; an empty body or `{}` is fine, anything else is refused as DRF would.
+const noFields = z.strictObject({});
+
+/** The phone approval page the code encodes; never carries the secret. */
+export function qrPageUrl(origin: string, id: string): string {
+  return `${origin}/qr/${id}`;
+}
+
+function sessionStub(c: Context<AppEnv>, id: string) {
+  return c.env.QR_SESSION.get(c.env.QR_SESSION.idFromName(id));
+}
+
+/** Malformed ids are 404 here, before anything is billed or authenticated. */
+function validQrId(): MiddlewareHandler<AppEnv> {
+  return async function qrId(c, next) {
+    if (!isQrId(c.req.param("id"))) throw new ApiError("not_found");
+    await next();
+  };
+}
+
+function qrId(c: Context<AppEnv>): string {
+  return c.req.param("id")!;
+}
+
+function unwrap(result: ViewResult): QrView {
+  if (!result.ok) throw new ApiError(result.code);
+  return result.view;
+}
+
+function phoneUser(c: Context<AppEnv>): QrUser {
+  const { userId, username } = c.get("auth").session;
+  return { id: userId, username };
+}
+
+/** What the phone page shows: who is asking, until when, and whether it looks like someone else's browser. */
+function viewBody(view: QrView, phone: DeviceInfo) {
+  const agent = parseUserAgent(view.browser.userAgent);
+  const mismatch = compareRequests(view.browser, phone);
+  return {
+    id: view.id,
+    status: view.state,
+    created_at: isoMs(view.createdAtMs),
+    expires_at: isoMs(view.expiresAtMs),
+    requester: {
+      ip: view.browser.ip,
+      country: view.browser.country,
+      city: view.browser.city,
+      user_agent: view.browser.userAgent,
+      browser: agent.browser,
+      browser_version: agent.browserVersion,
+      os: agent.os,
+      os_version: agent.osVersion,
+      device_type: agent.deviceType,
+      description: agent.label,
+    },
+    phone: { ip: phone.ip, country: phone.country, city: phone.city },
+    mismatch: { country: mismatch.country, network: mismatch.network },
+    warnings: mismatch.warnings,
+  };
+}
+
+export function mountQr(app: Hono<AppEnv>): void {
+  const auth = requireAuth();
+  const id = validQrId();
+
+  route(app, "/api/qr/", {
+    POST: [
+      async function createQr(c) {
+        validate(noFields, await readJsonObject(c.req.raw));
+        await enforceQrRateLimit(c, "create");
+        const deps = c.get("deps");
+        const qrId = newQrId();
+        const secret = newQrSecret();
+        const origin = new URL(c.req.url).origin;
+        const { expiresAtMs } = await sessionStub(c, qrId).create({
+          id: qrId,
+          secretHash: await sha256Base64Url(secret),
+          origin,
+          browser: deviceFromRequest(c.req.raw),
+          nowMs: deps.clock(),
+          ttlSeconds: deps.config.qrLoginTtlSeconds,
+        });
+        const body = {
+          id: qrId,
+          secret,
+          qr_url: qrPageUrl(origin, qrId),
+          ws_url: `${origin.replace(/^http/, "ws")}/api/qr/${qrId}/ws/`,
+          svg_url: `${origin}/api/qr/${qrId}/svg/`,
+          expires_at: isoMs(expiresAtMs),
+        };
+        // The body holds the browser's secret: no cache may keep it.
+        return c.json(body, 201, { "cache-control": "no-store" });
+      },
+    ],
+  });
+
+  route(app, "/api/qr/:id/svg/", {
+    GET: [
+      id,
+      async function qrSvg(c) {
+        const nowMs = c.get("deps").clock();
+        const view = unwrap(await sessionStub(c, qrId(c)).peek(nowMs));
+        if (view.state === "expired") throw new ApiError("qr_expired");
+        if (view.state === "approved" || view.state === "denied") throw new ApiError("qr_not_pending");
+        const maxAge = Math.max(0, Math.floor((view.expiresAtMs - nowMs) / 1000));
+        return c.body(renderQrSvg(qrPageUrl(view.origin, view.id)), 200, {
+          "content-type": "image/svg+xml; charset=utf-8",
+          // Only the browser that asked may keep it, and only while the code is valid.
+          "cache-control": `private, max-age=${maxAge}`,
+          "x-content-type-options": "nosniff",
+          "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+        });
+      },
+    ],
+  });
+
+  route(app, "/api/qr/:id/ws/", {
+    GET: [
+      id,
+      async function qrSocket(c) {
+        if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+          // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+          throw new ApiError("upgrade_required", undefined, {}, { upgrade: "websocket", connection: "Upgrade" });
+        }
+        const secret = c.req.query("secret");
+        if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
+        if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
+        await enforceQrRateLimit(c, "connect", qrId(c));
+        const headers = new Headers(c.req.raw.headers);
+        headers.set(SECRET_HEADER, secret);
+        headers.set(NOW_HEADER, String(c.get("deps").clock()));
+        const res = await sessionStub(c, qrId(c)).fetch("https://qr-session/ws", { headers });
+        // A stub's response has immutable headers; re-wrapped, header middleware cannot turn it into a 500.
+        if (res.status !== 101 || !res.webSocket) return new Response(res.body, res);
+        return new Response(null, { status: 101, webSocket: res.webSocket });
+      },
+    ],
+  });
+
+  route(app, "/api/qr/:id/", {
+    GET: [
+      id,
+      auth,
+      async function qrWhoIsAsking(c) {
+        await enforceQrRateLimit(c, "view", qrId(c));
+        const view = unwrap(await sessionStub(c, qrId(c)).view(phoneUser(c).id, c.get("deps").clock()));
+        return c.json(viewBody(view, deviceFromRequest(c.req.raw)), 200, { "cache-control": "no-store" });
+      },
+    ],
+  });
+
+  for (const action of ["scan", "approve", "deny"] as const) {
+    route(app, `/api/qr/:id/${action}/`, {
+      POST: [
+        id,
+        auth,
+        async function qrPhoneAction(c) {
+          validate(noFields, await readJsonObject(c.req.raw));
+          await enforceQrRateLimit(c, action, qrId(c));
+          const stub = sessionStub(c, qrId(c));
+          const user = phoneUser(c);
+          const nowMs = c.get("deps").clock();
+          const result = action === "scan" ? await stub.scan(user, nowMs) : action === "approve" ? await stub.approve(user, nowMs) : await stub.deny(user, nowMs);
+          return c.json(viewBody(unwrap(result), deviceFromRequest(c.req.raw)), 200, { "cache-control": "no-store" });
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * @module QR Session Object — one Durable Object per QR login: its state, its browser WebSocket, its expiry.
+ *
+ * The worker validates everything it can (id format, secret format, bearer token) before calling;
+ * the object owns what only it can decide. Time comes in as `nowMs` from the worker's clock, except
+ * in the alarm, which runs on the platform's schedule.
+ *
+ * Storage contract (ctx.storage, key → value; instance fields hold nothing, so hibernation or
+ * eviction between any two steps loses nothing):
+ * - "qr"     QrRecord: state, the phone user once bound, the browser's device details, the origin that
+ *            created it (the tokens' default `iss`/`aud`), times in epoch ms. The browser secret is
+ *            stored only as its SHA-256 (`secretHash`) and compared in constant time.
+ * - "pair"   PairDelivery: after approval, the access/refresh pair in clear until the browser has it
+ *            (a clean close right after the `approved` event), then only `{status: "received"}`.
+ * - "socket" the tag of the one open browser socket, or absent (getWebSockets may still list a closed one).
+ * - alarm    at expires_at (ends an open session), then at cleanupAtMs (deletes everything).
+ * Everything is deleted FINISHED_RETENTION_MS after the session ends; later requests get 404.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { buildDeps } from "../app";
+import { NOW_HEADER, SECRET_HEADER } from "./ids";
+import { sha256Base64Url } from "../auth/bytes";
+import { startSession } from "../auth/service";
+import type { DeviceInfo } from "../auth/sessions";
+import type { Env } from "../env";
+import { errorResponse, ApiError } from "../http/errors";
+import {
+  currentEvent,
+  decide,
+  canView,
+  effectiveState,
+  isFinalEvent,
+  isOpen,
+  type BrowserEvent,
+  type PairDelivery,
+  type PhoneAction,
+  type QrRefusal,
+  type QrState,
+  type QrUser,
+} from "./policy";
+
+/** How long a finished session's record (and an undelivered pair) outlives it: time for a dropped browser to reconnect. */
+export const FINISHED_RETENTION_MS = 60_000;
+
+
+// 1000 after a final event (RFC 6455 §7.4.1); the 4000–4999 range is ours (§7.4.2).
+const CLOSE_FINAL = 1000;
+const CLOSE_REPLACED = 4001;
+const CLOSE_GONE = 4004;
+
+export interface QrRecord {
+  id: string;
+  state: QrState;
+  /** SHA-256 (base64url) of the browser secret. */
+  secretHash: string;
+  origin: string;
+  browser: DeviceInfo;
+  createdAtMs: number;
+  expiresAtMs: number;
+  user: QrUser | null;
+  finishedAtMs: number | null;
+  /** When the cleanup alarm may delete everything (set when the session finishes). */
+  cleanupAtMs: number | null;
+}
+
+/** What the worker may show the phone: the record without its secret hash. */
+export interface QrView {
+  id: string;
+  state: QrState;
+  origin: string;
+  browser: DeviceInfo;
+  createdAtMs: number;
+  expiresAtMs: number;
+  user: QrUser | null;
+}
+
+export interface CreateInput {
+  id: string;
+  secretHash: string;
+  origin: string;
+  browser: DeviceInfo;
+  nowMs: number;
+  ttlSeconds: number;
+}
+
+export type QrFailure = { ok: false; code: QrRefusal | "not_found" };
+export type ViewResult = { ok: true; view: QrView } | QrFailure;
+
+const RECORD = "qr";
+const PAIR = "pair";
+const SOCKET = "socket";
+
+function toView(record: QrRecord, nowMs: number): QrView {
+  const { secretHash: _secret, finishedAtMs: _f, cleanupAtMs: _c, ...rest } = record;
+  return { ...rest, state: effectiveState(record, nowMs) };
+}
+
+const encoder = new TextEncoder();
+
+export class QrSession extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Answered by the runtime without waking the object, so keep-alives cost nothing while hibernated.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  private async load(): Promise<QrRecord | null> {
+    return (await this.ctx.storage.get<QrRecord>(RECORD)) ?? null;
+  }
+
+  /** Starts the session and arms its expiry. Called once per id, by POST /api/qr/. */
+  async create(input: CreateInput): Promise<{ expiresAtMs: number }> {
+    if (await this.load()) throw new Error("QR session id already in use");
+    const expiresAtMs = input.nowMs + input.ttlSeconds * 1000;
+    const record: QrRecord = {
+      id: input.id,
+      state: "pending",
+      secretHash: input.secretHash,
+      origin: input.origin,
+      browser: input.browser,
+      createdAtMs: input.nowMs,
+      expiresAtMs,
+      user: null,
+      finishedAtMs: null,
+      cleanupAtMs: null,
+    };
+    await this.ctx.storage.put(RECORD, record);
+    await this.ctx.storage.setAlarm(expiresAtMs);
+    return { expiresAtMs };
+  }
+
+  /** The session as the QR image needs it (no user check: the image shows only the public URL). */
+  async peek(nowMs: number): Promise<ViewResult> {
+    const record = await this.load();
+    if (!record) return { ok: false, code: "not_found" };
+    return { ok: true, view: toView(record, nowMs) };
+  }
+
+  /** Who is asking, for the phone user `userId` (GET /api/qr/{id}/). */
+  async view(userId: number, nowMs: number): Promise<ViewResult> {
+    const record = await this.load();
+    if (!record) return { ok: false, code: "not_found" };
+    const allowed = canView(record, userId, nowMs);
+    if (!allowed.ok) return allowed;
+    return { ok: true, view: toView(record, nowMs) };
+  }
+
+  scan(user: QrUser, nowMs: number): Promise<ViewResult> {
+    return this.act("scan", user, nowMs);
+  }
+
+  deny(user: QrUser, nowMs: number): Promise<ViewResult> {
+    return this.act("deny", user, nowMs);
+  }
+
+  /**
+   * Approves and issues the browser's token pair exactly once. The state is switched to approved in
+   * storage *before* D1 is called, so an approve, deny, scan or alarm that interleaves while this call
+   * awaits D1 already sees a finished session and changes nothing.
+   */
+  async approve(user: QrUser, nowMs: number): Promise<ViewResult> {
+    const result = await this.act("approve", user, nowMs);
+    if (!result.ok) return result;
+    const record = (await this.load())!;
+    let issued: { access: string; refresh: string };
+    try {
+      issued = await this.issuePair(record, user, nowMs);
+    } catch (error) {
+      // Nothing reached the browser: reopen (bound to this user) so the phone may retry; the alarm re-arms expiry.
+      await this.ctx.storage.put(RECORD, { ...record, state: "scanned", finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
+      await this.ctx.storage.delete(PAIR);
+      await this.ctx.storage.setAlarm(record.expiresAtMs);
+      throw error;
+    }
+    const pair: PairDelivery = { status: "ready", access: issued.access, refresh: issued.refresh, sentTo: null };
+    await this.ctx.storage.put(PAIR, pair);
+    await this.push({ type: "approved", access: issued.access, refresh: issued.refresh, user });
+    return result;
+  }
+
+  /** The D1 session for the phone's user, marked as signed in by QR with the browser's details, and its first pair. */
+  protected async issuePair(record: QrRecord, user: QrUser, nowMs: number): Promise<{ access: string; refresh: string }> {
+    const deps = await buildDeps(this.env, record.origin, () => nowMs);
+    const { access, refresh } = await startSession(deps, user.id, "qr", record.browser);
+    return { access, refresh };
+  }
+
+  /** The compare-and-set every phone action goes through: read, decide (pure), write — no other I/O in between. */
+  private async act(action: PhoneAction, user: QrUser, nowMs: number): Promise<ViewResult> {
+    const record = await this.load();
+    if (!record) return { ok: false, code: "not_found" };
+    const decision = decide(record, action, user.id, nowMs);
+    if (!decision.ok) return decision;
+    if (!decision.changed) return { ok: true, view: toView(record, nowMs) };
+    const next: QrRecord = { ...record, state: decision.next, user };
+    if (!isOpen(next.state)) {
+      next.finishedAtMs = nowMs;
+      next.cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
+    }
+    if (next.state === "approved") {
+      await this.ctx.storage.put({ [RECORD]: next, [PAIR]: { status: "issuing" } satisfies PairDelivery });
+    } else {
+      await this.ctx.storage.put(RECORD, next);
+    }
+    if (next.cleanupAtMs !== null) await this.ctx.storage.setAlarm(next.cleanupAtMs);
+    if (next.state === "scanned") await this.push({ type: "scanned", user, expires_at: new Date(next.expiresAtMs).toISOString() });
+    if (next.state === "denied") await this.push({ type: "denied" });
+    return { ok: true, view: toView(next, nowMs) };
+  }
+
+  private async currentSocket(): Promise<{ ws: WebSocket; tag: string } | null> {
+    const tag = await this.ctx.storage.get<string>(SOCKET);
+    if (!tag) return null;
+    const ws = this.ctx.getWebSockets(tag)[0];
+    return ws ? { ws, tag } : null;
+  }
+
+  /** Sends `event` to the open browser socket, if any, and closes it after a final event. */
+  private async push(event: BrowserEvent): Promise<void> {
+    const current = await this.currentSocket();
+    if (!current) return;
+    await this.sendOn(current.ws, current.tag, event);
+  }
+
+  private async sendOn(ws: WebSocket, tag: string, event: BrowserEvent): Promise<void> {
+    try {
+      ws.send(JSON.stringify(event));
+    } catch {
+      // Already closed: the event stays derivable from storage for the next connection.
+      await this.forgetSocket(tag);
+      return;
+    }
+    if (event.type === "approved") {
+      const pair = await this.ctx.storage.get<PairDelivery>(PAIR);
+      if (pair?.status === "ready") await this.ctx.storage.put(PAIR, { ...pair, sentTo: tag } satisfies PairDelivery);
+    }
+    if (isFinalEvent(event)) {
+      await this.forgetSocket(tag);
+      try {
+        ws.close(CLOSE_FINAL, event.type);
+      } catch {
+        // Closed meanwhile by the browser.
+      }
+    }
+  }
+
+  private async forgetSocket(tag: string): Promise<void> {
+    if ((await this.ctx.storage.get<string>(SOCKET)) === tag) await this.ctx.storage.delete(SOCKET);
+  }
+
+  /**
+   * The browser's WebSocket (GET /api/qr/{id}/ws/, forwarded by the worker with the secret in a header).
+   * Unknown session or wrong secret: refused before the handshake. Otherwise the socket is accepted with
+   * the hibernation API, replaces any older one, and is sent the current state at once.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const record = await this.load();
+    if (!record) return errorResponse(new ApiError("not_found"));
+    const presented = await sha256Base64Url(request.headers.get(SECRET_HEADER) ?? "");
+    // Both are 43-character digests: equal lengths, as timingSafeEqual requires.
+    if (!crypto.subtle.timingSafeEqual(encoder.encode(presented), encoder.encode(record.secretHash))) {
+      return errorResponse(new ApiError("permission_denied", "Wrong secret for this login code."));
+    }
+    const nowMs = Number(request.headers.get(NOW_HEADER)) || Date.now();
+    const pair = (await this.ctx.storage.get<PairDelivery>(PAIR)) ?? null;
+    const event = currentEvent(record, pair, nowMs);
+    if (!event) return errorResponse(new ApiError("qr_not_pending", "The sign-in was already delivered to the browser."));
+
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const tag = crypto.randomUUID();
+    this.ctx.acceptWebSocket(server, [tag]);
+    for (const old of this.ctx.getWebSockets()) {
+      if (this.ctx.getTags(old)[0] === tag) continue;
+      try {
+        old.close(CLOSE_REPLACED, "replaced by a newer connection");
+      } catch {
+        // Already closed.
+      }
+    }
+    await this.ctx.storage.put(SOCKET, tag);
+    await this.sendOn(server, tag, event);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // The browser only listens; "ping" is answered by the auto-response without waking us.
+  }
+
+  /**
+   * A clean close of the socket that carried `approved` is the browser's receipt: it echoes our close
+   * frame only after reading every frame before it (RFC 6455 §5.5.1), so the tokens can leave storage.
+   */
+  override async webSocketClose(ws: WebSocket, code: number, _reason: string, wasClean: boolean): Promise<void> {
+    const tag = this.ctx.getTags(ws)[0] ?? "";
+    await this.forgetSocket(tag);
+    const pair = await this.ctx.storage.get<PairDelivery>(PAIR);
+    if (pair?.status === "ready" && pair.sentTo === tag && wasClean && code === CLOSE_FINAL) {
+      await this.ctx.storage.put(PAIR, { status: "received" } satisfies PairDelivery);
+    }
+    try {
+      // Before compatibility date 2026-04-07 the runtime does not answer a close frame by itself.
+      ws.close(code === 1005 || code === 1006 ? CLOSE_FINAL : code, "closed");
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.forgetSocket(this.ctx.getTags(ws)[0] ?? "");
+  }
+
+  /** At expires_at: an open session expires (the browser is told and disconnected); once finished: cleanup. */
+  override async alarm(): Promise<void> {
+    const record = await this.load();
+    if (!record) return;
+    const nowMs = Date.now();
+    if (isOpen(record.state)) {
+      const expired: QrRecord = { ...record, state: "expired", finishedAtMs: nowMs, cleanupAtMs: nowMs + FINISHED_RETENTION_MS };
+      await this.ctx.storage.put(RECORD, expired);
+      await this.ctx.storage.setAlarm(expired.cleanupAtMs!);
+      await this.push({ type: "expired" });
+      return;
+    }
+    // An expiry alarm that lost the race to an approve or deny lands here early: re-arm for cleanup.
+    if (record.cleanupAtMs !== null && nowMs < record.cleanupAtMs) {
+      await this.ctx.storage.setAlarm(record.cleanupAtMs);
+      return;
+    }
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(CLOSE_GONE, "login session ended");
+      } catch {
+        // Already closed.
+      }
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+}

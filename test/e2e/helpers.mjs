@@ -1,0 +1,131 @@
+// Shared helpers for the browser tests: Chromium, a desktop and a phone context, API calls, screenshots.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const BASE = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8791";
+export const QR_TTL_SECONDS = Number(process.env.E2E_QR_TTL ?? 120);
+export const PASSWORD = "correct horse battery staple";
+const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+
+// Real browsers' user agents, so the phone sees "Chrome 156 on Linux" rather than HeadlessChrome.
+export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+export const PHONE_UA = "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
+
+/** Debian's Chromium; playwright-core adds --headless and a fresh temporary --user-data-dir per launch. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+export function desktopContext(browser, options = {}) {
+  return browser.newContext({ viewport: { width: 1280, height: 800 }, userAgent: DESKTOP_UA, locale: "en-US", ...options });
+}
+
+export function phoneContext(browser, options = {}) {
+  return browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, userAgent: PHONE_UA, locale: "en-US", ...options });
+}
+
+/**
+ * Collects what would show a broken page: uncaught errors, console errors (CSP violations are reported
+ * there), failed requests. `allow` lists patterns a test expects (a refused WebSocket handshake, say).
+ */
+export function watch(page, label) {
+  const problems = [];
+  const allowed = [];
+  page.on("pageerror", (error) => problems.push(`${label} pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    // Chromium logs every 4xx answer as an error; the tests assert statuses themselves.
+    if (message.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) {
+      problems.push(`${label} console: ${message.text()}`);
+    }
+  });
+  page.on("requestfailed", (request) => {
+    const failure = request.failure()?.errorText ?? "";
+    // A navigation away aborts in-flight requests; that is not a page defect.
+    if (failure === "net::ERR_ABORTED") return;
+    problems.push(`${label} request failed: ${request.method()} ${request.url()} ${failure}`);
+  });
+  return {
+    allow(pattern) {
+      allowed.push(pattern);
+    },
+    assertClean() {
+      const left = problems.filter((p) => !allowed.some((a) => a.test(p)));
+      assert.deepEqual(left, [], `the ${label} page reported problems`);
+    },
+  };
+}
+
+export async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+}
+
+export async function api(path, { body, token, method } = {}) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}${path}`, { method: method ?? (body === undefined ? "GET" : "POST"), headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, body: json };
+}
+
+let counter = 0;
+export function uniqueName(prefix) {
+  counter += 1;
+  return `${prefix}${counter}_${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export async function registerUser(prefix = "user") {
+  const username = uniqueName(prefix);
+  const res = await api("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { username, password: PASSWORD, id: res.body.id };
+}
+
+export async function state(page) {
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+export function waitForState(page, wanted, timeout = 5000) {
+  const list = Array.isArray(wanted) ? wanted : [wanted];
+  return page.waitForFunction((states) => states.includes(document.body.dataset.state), list, { timeout });
+}
+
+/** The desktop's current code: its id and the URL the QR encodes (also shown as text). */
+export async function currentCode(page) {
+  return page.evaluate(() => ({ id: document.getElementById("qr-box").dataset.codeId, url: document.getElementById("qr-url").textContent }));
+}
+
+/** Signs the phone in through its page's form (the phone page must be showing it). */
+export async function phoneSignIn(phone, user, then = "request") {
+  await waitForState(phone, "sign-in");
+  const form = phone.locator("#signin-form");
+  await form.getByLabel("Username").fill(user.username);
+  await form.getByLabel("Password").fill(user.password);
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await waitForState(phone, then, 10_000);
+}
+
+/** The bearer token the desktop page sends to /api/auth/me/, captured from the wire. */
+export function captureBearer(page) {
+  const seen = [];
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname.startsWith("/api/auth/me")) {
+      const auth = request.headers().authorization;
+      if (auth) seen.push(auth.replace(/^Bearer /, ""));
+    }
+  });
+  return () => seen.at(-1) ?? null;
+}

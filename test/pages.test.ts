@@ -1,0 +1,251 @@
+/** The browser pages (GET /login, GET /qr/{id}) inside workerd: status, headers, CSP-safe markup, live embedded codes, problem pages. */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { jsonForScript } from "../src/pages/layout";
+import { qrGeometry } from "../src/pages/qr-svg";
+import { renderQrSvg } from "../src/qr/render";
+import { ORIGIN, api, clockedApp, registerUser, signIn } from "./helpers";
+
+interface Created {
+  id: string;
+  secret: string;
+  qr_url: string;
+  ws_url: string;
+  svg_url: string;
+  expires_at: string;
+}
+
+const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
+}
+
+function cspNonce(res: Response): string {
+  const csp = res.headers.get("content-security-policy") ?? "";
+  const match = /script-src [^;]*'nonce-([A-Za-z0-9+/=]+)'/.exec(csp);
+  expect(match, `a nonce in ${csp}`).not.toBeNull();
+  return match![1]!;
+}
+
+function pageData<T>(html: string): T {
+  const match = /<script type="application\/json" id="page-data">([\s\S]*?)<\/script>/.exec(html);
+  expect(match).not.toBeNull();
+  return JSON.parse(match![1]!) as T;
+}
+
+/** What a strict CSP and "no external resources" require of the markup itself. */
+function expectCspSafe(html: string, nonce: string): void {
+  // Every executable script and every style block carries this response's nonce.
+  for (const tag of html.match(/<script\b[^>]*>/g) ?? []) {
+    if (tag.includes('type="application/json"')) continue;
+    expect(tag).toContain(`nonce="${nonce}"`);
+    expect(tag).not.toMatch(/\ssrc=/);
+  }
+  for (const tag of html.match(/<style\b[^>]*>/g) ?? []) expect(tag).toContain(`nonce="${nonce}"`);
+  // No inline event handlers, style attributes or javascript: URLs (a nonce CSP refuses all three).
+  expect(html).not.toMatch(/<[^>]+\son[a-z]+\s*=/i);
+  expect(html).not.toMatch(/<[^>]+\sstyle\s*=/i);
+  expect(html).not.toMatch(/javascript:/i);
+  // Nothing loaded from elsewhere: no src/href to another origin, no @import or url() in the CSS.
+  expect(html).not.toMatch(/\s(?:src|href|action)="(?:https?:)?\/\//i);
+  expect(html).not.toMatch(/@import|url\(/i);
+}
+
+/** Every input has a <label for>, every button has text. */
+function expectLabelled(html: string): void {
+  const inputs = html.match(/<input\b[^>]*>/g) ?? [];
+  for (const input of inputs) {
+    const id = /\sid="([^"]+)"/.exec(input)?.[1];
+    expect(id, input).toBeTruthy();
+    expect(html).toContain(`<label for="${id}">`);
+  }
+  for (const button of html.match(/<button\b[^>]*>([\s\S]*?)<\/button>/g) ?? []) {
+    expect(button.replace(/<[^>]+>/g, "").trim().length, button).toBeGreaterThan(0);
+  }
+}
+
+async function openSocket(qr: Created): Promise<WebSocket> {
+  const res = await api(`/api/qr/${qr.id}/ws/?secret=${encodeURIComponent(qr.secret)}`, { headers: { upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  ws.accept();
+  return ws;
+}
+
+function firstMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return withTimeout(
+    new Promise((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(e.data as string)), { once: true })),
+    2000,
+    "the first WebSocket message",
+  );
+}
+
+async function createQr(): Promise<Created> {
+  const res = await api("/api/qr/", { method: "POST" });
+  expect(res.status).toBe(201);
+  return (await res.json()) as Created;
+}
+
+describe("GET /login", () => {
+  it("answers a complete HTML page that is never cached, under a nonce CSP that allows nothing from elsewhere", async () => {
+    const res = await api("/login", { headers: { "user-agent": DESKTOP_UA } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("unsafe-eval");
+    const html = await res.text();
+    expect(html.startsWith("<!doctype html><html lang=\"en\">")).toBe(true);
+    expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1"/>');
+    expectCspSafe(html, cspNonce(res));
+    expectLabelled(html);
+  });
+
+  it("embeds a live code: the QR drawn inline, its URL as text, a countdown, and a secret that opens the session's socket", async () => {
+    const res = await api("/login", { headers: { "user-agent": DESKTOP_UA } });
+    const html = await res.text();
+    const data = pageData<{ code: Created; serverNow: number }>(html);
+    const code = data.code;
+    expect(code.qr_url).toBe(`${ORIGIN}/qr/${code.id}`);
+    expect(code.ws_url).toBe(`${ORIGIN.replace("https", "wss")}/api/qr/${code.id}/ws/`);
+    expect(html).toContain(`<code id="qr-url">${code.qr_url}</code>`);
+    expect(html).toContain(`data-code-id="${code.id}"`);
+    expect(html).toMatch(/<p id="countdown" class="countdown">Expires in [12]:\d\d<\/p>/);
+    expect(html).toContain('data-state="waiting"');
+
+    // The same picture the API's SVG draws, with presentation attributes instead of style="".
+    const geometry = qrGeometry(renderQrSvg(code.qr_url))!;
+    expect(html).toContain(`<path d="${geometry.d}" fill="#000" shape-rendering="crispEdges">`);
+    expect(html).toContain(`viewBox="${geometry.viewBox}" width="${geometry.sizePx}" height="${geometry.sizePx}"`);
+
+    const ws = await openSocket(code);
+    expect(await firstMessage(ws)).toEqual({ type: "pending", expires_at: code.expires_at });
+    ws.close(1000, "done");
+
+    // The session records the page's own request: the phone sees this browser, not the worker.
+    const phone = await registerUser();
+    const { access } = await signIn(phone.username);
+    const view = await api(`/api/qr/${code.id}/scan/`, { method: "POST", token: access });
+    expect(view.status).toBe(200);
+    const body = (await view.json()) as { requester: { browser: string; os: string } };
+    expect(body.requester).toMatchObject({ browser: "Chrome", os: "Linux" });
+  });
+
+  it("gives every load its own code and its own nonce", async () => {
+    const [a, b] = await Promise.all([api("/login"), api("/login")]);
+    expect(cspNonce(a)).not.toBe(cspNonce(b));
+    const [da, db] = [pageData<{ code: Created }>(await a.text()), pageData<{ code: Created }>(await b.text())];
+    expect(da.code.id).not.toBe(db.code.id);
+    expect(da.code.secret).not.toBe(db.code.secret);
+  });
+
+  it("answers HEAD with the headers only", async () => {
+    const res = await api("/login", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await res.text()).toBe("");
+  });
+
+  it("answers with and without the trailing slash, and 405 with Allow for other methods", async () => {
+    expect((await api("/login/")).status).toBe(200);
+    const res = await api("/login", { method: "POST", body: {} });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toContain("GET");
+  });
+
+  it("still renders when no code can be started, and leaves the retry to the script", async () => {
+    // A namespace whose objects are unreachable: POST /api/qr/ answers 500.
+    const broken = { idFromName: () => ({}), get: () => ({ create: () => Promise.reject(new Error("object unreachable")) }) };
+    const app = clockedApp(Date.now(), { QR_SESSION: broken });
+    const res = await app.call("/login");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('data-state="starting"');
+    expect(pageData<{ code: unknown }>(html).code).toBeNull();
+    expect(html).not.toContain("<svg");
+  });
+});
+
+describe("GET /qr/{id}", () => {
+  it("answers the phone page for an open code: sign-in and account forms, labelled, CSP-safe, with the id for the script", async () => {
+    const qr = await createQr();
+    const res = await api(`/qr/${qr.id}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    expectCspSafe(html, cspNonce(res));
+    expectLabelled(html);
+    expect(pageData<{ id: string }>(html).id).toBe(qr.id);
+    expect(html).toContain('<form id="signin-form" method="post" novalidate="">');
+    expect(html).toContain('autocomplete="current-password"');
+    expect(html).toContain('id="to-register"');
+    expect(html).toContain('<button type="button" class="primary" id="approve">');
+    expect(html).toContain("Approve only a code shown on a screen of your own.");
+    // The secret is the desktop's alone.
+    expect(html).not.toContain(qr.secret);
+  });
+
+  it("answers a 404 page, with no script, for a malformed id and for an unknown one", async () => {
+    for (const path of ["/qr/not-an-id", "/qr/AAAAAAAAAAAAAAAAAAAAAA", "/qr/%3Cscript%3E", `/qr/${"A".repeat(200)}`]) {
+      const res = await api(path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      const html = await res.text();
+      expect(html).toContain("This code isn&#39;t valid");
+      expect(html).not.toContain("<script");
+      expect(html).not.toContain("<script>");
+    }
+  });
+
+  it("answers 410 for an expired code and 409 for a finished one", async () => {
+    const expired = await createQr();
+    const stub = env.QR_SESSION.get(env.QR_SESSION.idFromName(expired.id));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const gone = await api(`/qr/${expired.id}`);
+    expect(gone.status).toBe(410);
+    expect(await gone.text()).toContain("This code has expired");
+
+    const denied = await createQr();
+    const phone = await registerUser();
+    const { access } = await signIn(phone.username);
+    expect((await api(`/api/qr/${denied.id}/deny/`, { method: "POST", token: access })).status).toBe(200);
+    const finished = await api(`/qr/${denied.id}`);
+    expect(finished.status).toBe(409);
+    expect(await finished.text()).toContain("This sign-in is already finished");
+  });
+
+  it("still shows the page for a code someone scanned (only the API can tell whether it is this phone's)", async () => {
+    const qr = await createQr();
+    const phone = await registerUser();
+    const { access } = await signIn(phone.username);
+    expect((await api(`/api/qr/${qr.id}/scan/`, { method: "POST", token: access })).status).toBe(200);
+    expect((await api(`/qr/${qr.id}`)).status).toBe(200);
+  });
+});
+
+describe("page helpers", () => {
+  it("reads qrcode-svg's geometry and picks a display size of whole pixels per module", () => {
+    const g = qrGeometry(renderQrSvg("https://auth.example.test/qr/AAAAAAAAAAAAAAAAAAAAAA"))!;
+    expect(g.viewBox).toBe("0 0 256 256");
+    expect(g.modules).toBe(41); // version 4 (33 modules) plus a 4-module quiet zone each side
+    expect(g.sizePx % g.modules).toBe(0);
+    expect(g.sizePx).toBeGreaterThanOrEqual(250);
+    expect(g.d).toMatch(/^M[\d., MVHZ-]+$/);
+    expect(qrGeometry("<svg><script>alert(1)</script></svg>")).toBeNull();
+    expect(qrGeometry('<svg viewBox="0 0 256 256"><path d="M0,0 L10,10 <script>"/></svg>')).toBeNull();
+  });
+
+  it("embeds JSON that cannot end its <script> block", () => {
+    const text = jsonForScript({ a: "</script><script>alert(1)</script>", b: "\u2028" });
+    expect(text).not.toContain("<");
+    expect(text).not.toContain("\u2028");
+    expect(JSON.parse(text)).toEqual({ a: "</script><script>alert(1)</script>", b: "\u2028" });
+  });
+});

@@ -1,0 +1,673 @@
+/** QR login through HTTP and real WebSocket upgrades, inside workerd: the browser's side, the phone's side, expiry, eviction. */
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { ORIGIN, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, type Call } from "./helpers";
+
+type Json = Record<string, any>;
+type Via = (path: string, call?: Call) => Promise<Response> | Response;
+
+interface Created {
+  id: string;
+  secret: string;
+  qr_url: string;
+  ws_url: string;
+  svg_url: string;
+  expires_at: string;
+}
+
+interface Phone {
+  id: number;
+  username: string;
+  token: string;
+}
+
+const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+const FINAL = ["approved", "denied", "expired"];
+// The entry point with request.cf settable (test/helpers' `api` does not pass it).
+const worker = (exports as unknown as { default: Fetcher }).default;
+
+let alice: Phone;
+let mallory: Phone;
+
+async function newPhone(): Promise<Phone> {
+  const user = await registerUser();
+  const { access } = await signIn(user.username);
+  return { id: user.id, username: user.username, token: access };
+}
+
+beforeAll(async () => {
+  [alice, mallory] = await Promise.all([newPhone(), newPhone()]);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function createQr(via: Via = api, call: Call = { method: "POST" }): Promise<Created> {
+  const res = await via("/api/qr/", call);
+  expect(res.status).toBe(201);
+  return (await res.json()) as Created;
+}
+
+function stubFor(id: string) {
+  return env.QR_SESSION.get(env.QR_SESSION.idFromName(id));
+}
+
+async function qrSessionsOf(userId: number): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND method = 'qr'").bind(userId).first<{ n: number }>();
+  return row!.n;
+}
+
+function phoneCall(phone: Phone | null, via: Via = api) {
+  return async (id: string, action: "scan" | "approve" | "deny" | "", call: Call = {}): Promise<Response> =>
+    via(`/api/qr/${id}/${action ? `${action}/` : ""}`, { method: action ? "POST" : "GET", token: phone?.token, ...call });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
+}
+
+/** The browser's end of the socket: queued messages, and the close (answered, as browsers do). */
+class Browser {
+  private readonly queue: Json[] = [];
+  private waiting: ((message: Json) => void) | null = null;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.accept();
+    ws.addEventListener("message", (event) => {
+      const message = typeof event.data === "string" && event.data.startsWith("{") ? (JSON.parse(event.data) as Json) : { raw: event.data };
+      if (this.waiting) {
+        this.waiting(message);
+        this.waiting = null;
+      } else {
+        this.queue.push(message);
+      }
+    });
+    this.closed = new Promise((resolve) => {
+      ws.addEventListener("close", (event) => {
+        try {
+          ws.close(event.code === 1005 ? 1000 : event.code, "ok");
+        } catch {
+          // Already answered by the runtime.
+        }
+        resolve({ code: event.code, reason: event.reason });
+      });
+    });
+  }
+
+  next(ms = 2000): Promise<Json> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return withTimeout(new Promise<Json>((resolve) => (this.waiting = resolve)), ms, "a WebSocket message");
+  }
+
+  /** Every message until the socket closes. */
+  async rest(ms = 2000): Promise<Json[]> {
+    await withTimeout(this.closed, ms, "the socket to close");
+    return this.queue.splice(0);
+  }
+
+  waitClosed(ms = 2000) {
+    return withTimeout(this.closed, ms, "the socket to close");
+  }
+}
+
+async function openSocket(id: string, secret: string | null, via: Via = api, headers: Record<string, string> = {}): Promise<Response> {
+  const query = secret === null ? "" : `?secret=${encodeURIComponent(secret)}`;
+  return via(`/api/qr/${id}/ws/${query}`, { headers: { upgrade: "websocket", ...headers } });
+}
+
+async function connect(qr: Created, via: Via = api): Promise<Browser> {
+  const res = await openSocket(qr.id, qr.secret, via);
+  expect(res.status).toBe(101);
+  return new Browser(res.webSocket!);
+}
+
+describe("starting a QR login", () => {
+  it("answers 201 with an unguessable id, a separate secret, the phone page URL, socket and image URLs and an ISO expiry", async () => {
+    const app = clockedApp(Date.UTC(2030, 0, 1, 12, 0, 0));
+    const res = await app.call("/api/qr/", { method: "POST" });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const qr = (await res.json()) as Created;
+    expect(Object.keys(qr).sort()).toEqual(["expires_at", "id", "qr_url", "secret", "svg_url", "ws_url"]);
+    expect(qr.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(qr.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(qr.qr_url).toBe(`${ORIGIN}/qr/${qr.id}`);
+    expect(qr.ws_url).toBe(`wss://auth.example.test/api/qr/${qr.id}/ws/`);
+    expect(qr.svg_url).toBe(`${ORIGIN}/api/qr/${qr.id}/svg/`);
+    for (const url of [qr.qr_url, qr.ws_url, qr.svg_url]) expect(url).not.toContain(qr.secret);
+    expect(qr.expires_at).toBe("2030-01-01T12:02:00.000Z");
+  });
+
+  it("gives every login its own id and secret", async () => {
+    const [a, b] = await Promise.all([createQr(), createQr()]);
+    expect(a.id).not.toBe(b.id);
+    expect(a.secret).not.toBe(b.secret);
+  });
+
+  it("keeps only a hash of the browser secret in the object's storage", async () => {
+    const qr = await createQr();
+    const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
+    expect(stored).not.toContain(qr.secret);
+    expect(stored).toContain("secretHash");
+  });
+
+  it("serves the code as an SVG of the phone page URL that shared caches may not keep", async () => {
+    const qr = await createQr();
+    const res = await api(`/api/qr/${qr.id}/svg/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
+    expect(res.headers.get("cache-control")).toMatch(/^private, max-age=1[01]\d$/);
+    const svg = await res.text();
+    expect(svg).toMatch(/^<svg [^>]*viewBox="0 0 256 256"/);
+    expect(svg).not.toContain("<?xml");
+  });
+
+  it("refuses a body that is not JSON with 415 and unknown fields with 400", async () => {
+    const notJson = await api("/api/qr/", { raw: "hello", headers: { "content-type": "text/plain" } });
+    expect(notJson.status).toBe(415);
+    expect(await notJson.json()).toMatchObject({ code: "unsupported_media_type" });
+    const unknown = await api("/api/qr/", { body: { user: 1 } });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toEqual({ user: ["Unknown field."] });
+  });
+});
+
+describe("the whole flow", () => {
+  it("create → connect → scan → approve: the browser sees pending, scanned, then tokens that work as the phone's user, and the socket closes", async () => {
+    const before = await qrSessionsOf(alice.id);
+    const qr = await createQr(api, { method: "POST", headers: { "user-agent": CHROME_WINDOWS } });
+    const browser = await connect(qr);
+    expect(await browser.next()).toEqual({ type: "pending", expires_at: qr.expires_at });
+
+    const phone = phoneCall(alice);
+    const scanned = await phone(qr.id, "scan");
+    expect(scanned.status).toBe(200);
+    expect(await scanned.json()).toMatchObject({ id: qr.id, status: "scanned" });
+    expect(await browser.next()).toEqual({ type: "scanned", user: { id: alice.id, username: alice.username }, expires_at: qr.expires_at });
+
+    const approved = await phone(qr.id, "approve");
+    expect(approved.status).toBe(200);
+    expect(await approved.json()).toMatchObject({ status: "approved" });
+    const event = await browser.next();
+    expect(event).toMatchObject({ type: "approved", user: { id: alice.id, username: alice.username } });
+    expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "approved" });
+
+    const me = await api("/api/auth/me/", { token: event.access });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ id: alice.id, username: alice.username });
+    const refreshed = await api("/api/token/refresh/", { body: { refresh: event.refresh } });
+    expect(refreshed.status).toBe(200);
+    expect(decodeJwt(event.access).payload).toMatchObject({ iss: ORIGIN, aud: ORIGIN, user_id: alice.id, token_type: "access" });
+
+    expect(await qrSessionsOf(alice.id)).toBe(before + 1);
+    const row = await env.DB.prepare("SELECT method, user_agent FROM sessions WHERE id = ?").bind(decodeJwt(event.access).payload.sid).first();
+    expect(row).toEqual({ method: "qr", user_agent: CHROME_WINDOWS });
+  });
+
+  it("approve without a prior scan counts as both", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    const events = await browser.rest();
+    expect(events.map((e) => e.type)).toEqual(["approved"]);
+  });
+
+  it("deny: the browser sees denied, the socket closes, and no session is created", async () => {
+    const before = await rowCounts();
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    const res = await phoneCall(alice)(qr.id, "deny");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "denied" });
+    expect(await browser.next()).toEqual({ type: "denied" });
+    expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "denied" });
+    expect(await rowCounts()).toEqual(before);
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(409);
+  });
+});
+
+describe("the browser's socket", () => {
+  it("is refused without the secret", async () => {
+    const qr = await createQr();
+    const res = await openSocket(qr.id, null);
+    expect(res.status).toBe(403);
+    expect(res.webSocket).toBeNull();
+    expect(await res.json()).toMatchObject({ code: "permission_denied" });
+  });
+
+  it("is refused with a wrong secret, well-formed or not", async () => {
+    const qr = await createQr();
+    const other = await createQr();
+    for (const secret of [other.secret, "short", `${qr.secret}x`]) {
+      const res = await openSocket(qr.id, secret);
+      expect(res.status).toBe(403);
+      expect(res.webSocket).toBeNull();
+    }
+  });
+
+  it("is refused for an unknown session with 404", async () => {
+    const qr = await createQr();
+    const res = await openSocket("AAAAAAAAAAAAAAAAAAAAAA", qr.secret);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ detail: "Not found." });
+  });
+
+  it("answers a plain GET (no upgrade) with 426", async () => {
+    const qr = await createQr();
+    const res = await api(`/api/qr/${qr.id}/ws/?secret=${qr.secret}`);
+    expect(res.status).toBe(426);
+    expect(res.headers.get("upgrade")).toBe("websocket");
+    expect(await res.json()).toMatchObject({ code: "upgrade_required" });
+  });
+
+  it("ignores a secret header a client sends itself", async () => {
+    const qr = await createQr();
+    const res = await openSocket(qr.id, "A".repeat(43), api, { "x-qr-secret": qr.secret });
+    expect(res.status).toBe(403);
+  });
+
+  it("a reconnect after scanned receives scanned again", async () => {
+    const qr = await createQr();
+    const first = await connect(qr);
+    await first.next();
+    await phoneCall(alice)(qr.id, "scan");
+    expect((await first.next()).type).toBe("scanned");
+    first.ws.close(1001, "tab closed");
+    await first.waitClosed();
+
+    const second = await connect(qr);
+    expect(await second.next()).toEqual({ type: "scanned", user: { id: alice.id, username: alice.username }, expires_at: qr.expires_at });
+  });
+
+  it("a new socket replaces the old one, which is closed; events go to the new one only", async () => {
+    const qr = await createQr();
+    const first = await connect(qr);
+    await first.next();
+    const second = await connect(qr);
+    await second.next();
+    expect(await first.waitClosed()).toEqual({ code: 4001, reason: "replaced by a newer connection" });
+    await phoneCall(alice)(qr.id, "scan");
+    expect((await second.next()).type).toBe("scanned");
+    expect(await first.rest()).toEqual([]);
+  });
+
+  it("answers ping with pong", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    browser.ws.send("ping");
+    expect(await browser.next()).toEqual({ raw: "pong" });
+  });
+
+  it("a browser that was offline when the phone approved gets the tokens when it reconnects, and never again once received", async () => {
+    const qr = await createQr();
+    const first = await connect(qr);
+    await first.next();
+    first.ws.close(1001, "network dropped");
+    await first.waitClosed();
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+
+    const second = await connect(qr);
+    const [event] = await second.rest();
+    expect(event).toMatchObject({ type: "approved", user: { id: alice.id } });
+    expect((await api("/api/auth/me/", { token: event!.access })).status).toBe(200);
+
+    // The clean close was the receipt: the tokens have left storage and are not sent again.
+    const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
+    expect(stored).not.toContain(event!.access);
+    const third = await openSocket(qr.id, qr.secret);
+    expect(third.status).toBe(409);
+    expect(await third.json()).toMatchObject({ code: "qr_not_pending" });
+  });
+
+  it("keeps the tokens for a reconnect when the socket that carried them dropped before the close handshake", async () => {
+    const qr = await createQr();
+    const res = await openSocket(qr.id, qr.secret);
+    const ws = res.webSocket!;
+    ws.accept();
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    // No close reply: from the object's side, receipt is unconfirmed.
+    const again = await connect(qr);
+    const [event] = await again.rest();
+    expect(event).toMatchObject({ type: "approved", user: { id: alice.id } });
+    expect((await api("/api/auth/me/", { token: event!.access })).status).toBe(200);
+  });
+});
+
+describe("the phone's side", () => {
+  it("shows who is asking: IP, browser and system, country and city, until when, and warns when country and network differ", async () => {
+    // request.cf is what Cloudflare says about the client; the test sets it as the edge would.
+    const created = await worker.fetch(
+      new Request(`${ORIGIN}/api/qr/`, {
+        method: "POST",
+        headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": "203.0.113.7" },
+        cf: { country: "NG", city: "Lagos" },
+      }),
+    );
+    const qr = (await created.json()) as Created;
+    const res = await worker.fetch(
+      new Request(`${ORIGIN}/api/qr/${qr.id}/`, {
+        headers: { authorization: `Bearer ${alice.token}`, "cf-connecting-ip": "198.51.100.20" },
+        cf: { country: "DE", city: "Berlin" },
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      id: qr.id,
+      status: "pending",
+      created_at: expect.stringMatching(/Z$/),
+      expires_at: qr.expires_at,
+      requester: {
+        ip: "203.0.113.7",
+        country: "NG",
+        city: "Lagos",
+        user_agent: CHROME_WINDOWS,
+        browser: "Chrome",
+        browser_version: "124",
+        os: "Windows",
+        os_version: "10/11",
+        device_type: "desktop",
+        description: "Chrome 124 on Windows 10/11",
+      },
+      phone: { ip: "198.51.100.20", country: "DE", city: "Berlin" },
+      mismatch: { country: true, network: true },
+      warnings: ["different_country", "different_network"],
+    });
+  });
+
+  it("shows no warning when the phone is on the browser's network", async () => {
+    const qr = await createQr(api, { method: "POST", headers: { "cf-connecting-ip": "2001:db8:aa:1::5" } });
+    const res = await phoneCall(alice)(qr.id, "", { headers: { "cf-connecting-ip": "2001:db8:aa:2::9" } });
+    expect(await res.json()).toMatchObject({ mismatch: { network: false }, warnings: [] });
+  });
+
+  it("reading who is asking changes nothing: the browser sees no event", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
+    await expect(browser.next(200)).rejects.toThrow(/timed out/);
+  });
+
+  it("a second approve answers 409 qr_not_pending and issues nothing more", async () => {
+    const qr = await createQr();
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    const after = await qrSessionsOf(alice.id);
+    const again = await phoneCall(alice)(qr.id, "approve");
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: "qr_not_pending" });
+    expect((await phoneCall(alice)(qr.id, "deny")).status).toBe(409);
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(409);
+    expect(await qrSessionsOf(alice.id)).toBe(after);
+  });
+
+  it("concurrent approves issue exactly one session and one approved event", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    const before = await qrSessionsOf(alice.id);
+    const results = await Promise.all(Array.from({ length: 5 }, () => phoneCall(alice)(qr.id, "approve")));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409]);
+    expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
+    expect(await qrSessionsOf(alice.id)).toBe(before + 1);
+  });
+
+  it("another user's scan answers 409 qr_claimed, and so do their approve, deny and view", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    const before = await qrSessionsOf(mallory.id);
+    for (const action of ["scan", "approve", "deny", ""] as const) {
+      const res = await phoneCall(mallory)(qr.id, action);
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ code: "qr_claimed" });
+    }
+    expect(await qrSessionsOf(mallory.id)).toBe(before);
+    expect(await browser.next()).toMatchObject({ type: "scanned", user: { id: alice.id } });
+    await expect(browser.next(200)).rejects.toThrow(/timed out/);
+  });
+
+  it("a scan repeated by the same phone succeeds and changes nothing", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect((await browser.next()).type).toBe("scanned");
+    await expect(browser.next(200)).rejects.toThrow(/timed out/);
+  });
+});
+
+describe("expiry", () => {
+  it("at expires_at the alarm tells the browser expired and closes the socket", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect(await runDurableObjectAlarm(stubFor(qr.id))).toBe(true);
+    expect(await browser.next()).toEqual({ type: "expired" });
+    expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "expired" });
+  });
+
+  it("approve after expiry answers 410 qr_expired and creates no session", async () => {
+    const before = await rowCounts();
+    const qr = await createQr();
+    await runDurableObjectAlarm(stubFor(qr.id));
+    for (const action of ["approve", "scan", "deny", ""] as const) {
+      const res = await phoneCall(alice)(qr.id, action);
+      expect(res.status).toBe(410);
+      expect(await res.json()).toMatchObject({ code: "qr_expired" });
+    }
+    expect((await api(`/api/qr/${qr.id}/svg/`)).status).toBe(410);
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it("approve after expires_at answers 410 even before the alarm has run", async () => {
+    const app = clockedApp();
+    const qr = await createQr(app.call);
+    app.advance(120);
+    const res = await phoneCall(alice, app.call)(qr.id, "approve");
+    expect(res.status).toBe(410);
+    const browser = await connect(qr, app.call);
+    expect(await browser.rest()).toEqual([{ type: "expired" }]);
+  });
+
+  it("a reconnecting browser is told expired", async () => {
+    const qr = await createQr();
+    await runDurableObjectAlarm(stubFor(qr.id));
+    const browser = await connect(qr);
+    expect(await browser.rest()).toEqual([{ type: "expired" }]);
+  });
+
+  it("clears the object's storage shortly after the session ends; then the id is unknown", async () => {
+    const qr = await createQr();
+    const stub = stubFor(qr.id);
+    expect((await phoneCall(alice)(qr.id, "deny")).status).toBe(200);
+    // Before its time the cleanup alarm only re-arms itself.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runInDurableObject(stub, async (_i, state) => (await state.storage.list()).size)).toBeGreaterThan(0);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 61_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runInDurableObject(stub, async (_i, state) => (await state.storage.list()).size)).toBe(0);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    vi.useRealTimers();
+    expect((await phoneCall(alice)(qr.id, "")).status).toBe(404);
+  });
+
+  it("an expiry alarm that fires while the approval is creating the session does not expire it: one outcome, approved", async () => {
+    const qr = await createQr();
+    const stub = stubFor(qr.id);
+    const browser = await connect(qr);
+    await browser.next();
+    const before = await qrSessionsOf(alice.id);
+    type Held = { issuePair: (...args: unknown[]) => Promise<unknown>; entered?: boolean; release?: () => void };
+    await runInDurableObject(stub, (instance) => {
+      // Hold the approval at its D1 call, after its compare-and-set, to run the alarm exactly there.
+      // (The gate lives in the object: a promise resolved from the test's context would move the D1 call out of it.)
+      const target = instance as unknown as Held;
+      const original = target.issuePair.bind(instance);
+      const held = new Promise<void>((resolve) => (target.release = resolve));
+      target.issuePair = async (...args) => {
+        target.entered = true;
+        await held;
+        return original(...args);
+      };
+    });
+    const approving = phoneCall(alice)(qr.id, "approve");
+    for (let i = 0; !(await runInDurableObject(stub, (instance) => (instance as unknown as Held).entered)); i++) {
+      if (i > 200) throw new Error("the approval never reached D1");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, (instance) => (instance as unknown as Held).release!());
+    expect((await approving).status).toBe(200);
+    expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
+    expect(await qrSessionsOf(alice.id)).toBe(before + 1);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
+  });
+
+  it("approval racing the alarm gives one outcome, never both", async () => {
+    const outcomes: string[] = [];
+    const delays = [0, 2, 5, 8, 10, 12, 15, 20, 30, 40];
+    for (let round = 0; round < delays.length; round++) {
+      const qr = await createQr();
+      const browser = await connect(qr);
+      await browser.next();
+      await phoneCall(alice)(qr.id, "scan");
+      await browser.next();
+      const before = await qrSessionsOf(alice.id);
+      const approve = () => phoneCall(alice)(qr.id, "approve");
+      // The alarm is dispatched a little later each round, so it lands before, during or after the approval.
+      const alarm = async () => {
+        await new Promise((resolve) => setTimeout(resolve, delays[round]));
+        return runDurableObjectAlarm(stubFor(qr.id));
+      };
+      const [res] = await Promise.all([approve(), alarm()]);
+      const events = (await browser.rest()).map((e) => e.type);
+      const issued = (await qrSessionsOf(alice.id)) - before;
+      const status = res.status;
+      expect(events.filter((t) => FINAL.includes(t))).toHaveLength(1);
+      if (status === 200) {
+        expect({ events, issued }).toEqual({ events: ["approved"], issued: 1 });
+      } else {
+        expect({ status, events, issued }).toEqual({ status: 410, events: ["expired"], issued: 0 });
+      }
+      outcomes.push(events[0]!);
+    }
+    expect(outcomes).toHaveLength(delays.length);
+    console.log(`approval vs alarm outcomes: ${outcomes.join(", ")}`);
+  });
+});
+
+describe("hibernation and eviction", () => {
+  it("an object evicted between every step, its socket hibernated, completes the flow on the same socket", async () => {
+    const qr = await createQr();
+    const stub = stubFor(qr.id);
+    await evictDurableObject(stub, { webSockets: "hibernate" }).catch(() => {});
+    const browser = await connect(qr);
+    expect((await browser.next()).type).toBe("pending");
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    browser.ws.send("ping");
+    expect(await browser.next()).toEqual({ raw: "pong" });
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect((await browser.next()).type).toBe("scanned");
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    const event = await browser.next();
+    expect(event.type).toBe("approved");
+    expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "approved" });
+    expect((await api("/api/auth/me/", { token: event.access })).status).toBe(200);
+  });
+
+  it("an evicted object's alarm still expires the session and reaches the hibernated socket", async () => {
+    const qr = await createQr();
+    const stub = stubFor(qr.id);
+    const browser = await connect(qr);
+    await browser.next();
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await browser.rest()).toEqual([{ type: "expired" }]);
+  });
+});
+
+describe("bad input", () => {
+  const malformed = ["abc", "AAAAAAAAAAAAAAAAAAAAA!", "A".repeat(23), "..%2F..%2Fetc"];
+
+  it("malformed ids answer 404 JSON on every QR route, before authentication", async () => {
+    for (const id of malformed) {
+      for (const [method, suffix] of [["GET", ""], ["GET", "svg/"], ["GET", "ws/?secret=x"], ["POST", "scan/"], ["POST", "approve/"], ["POST", "deny/"]] as const) {
+        // (The test pool turns any request with `Upgrade: websocket` into a GET: send it on the socket route only.)
+        const res = await api(`/api/qr/${id}/${suffix}`, { method, headers: suffix.startsWith("ws/") ? { upgrade: "websocket" } : {} });
+        expect(res.status, `${method} ${id}/${suffix}`).toBe(404);
+        expect(await res.json()).toEqual({ detail: "Not found." });
+      }
+    }
+  });
+
+  it("unknown ids answer 404 JSON to the phone and for the image", async () => {
+    const id = "AAAAAAAAAAAAAAAAAAAAAA";
+    for (const action of ["", "scan", "approve", "deny"] as const) {
+      const res = await phoneCall(alice)(id, action);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ detail: "Not found." });
+    }
+    expect((await api(`/api/qr/${id}/svg/`)).status).toBe(404);
+  });
+
+  it("an anonymous approve answers 401 JSON and creates no session", async () => {
+    const before = await rowCounts();
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    for (const token of [null, "not-a-jwt"]) {
+      const res = await api(`/api/qr/${qr.id}/approve/`, { method: "POST", headers: token ? { authorization: `Bearer ${token}` } : {} });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+      expect(await res.json()).toMatchObject({ code: expect.stringMatching(/^(not_authenticated|token_not_valid)$/) });
+    }
+    expect(await rowCounts()).toEqual(before);
+    await expect(browser.next(200)).rejects.toThrow(/timed out/);
+  });
+
+  it("a refresh token is not accepted as the phone's bearer", async () => {
+    const { refresh } = await signIn(alice.username);
+    const qr = await createQr();
+    const res = await api(`/api/qr/${qr.id}/approve/`, { method: "POST", token: refresh });
+    expect(res.status).toBe(401);
+  });
+
+  it("non-JSON, broken JSON and unknown fields on approve are 4xx JSON errors and approve nothing", async () => {
+    const qr = await createQr();
+    const before = await rowCounts();
+    const cases: Array<[Call, number]> = [
+      [{ raw: "approve=1", headers: { "content-type": "application/x-www-form-urlencoded" } }, 415],
+      [{ raw: "{not json" }, 400],
+      [{ raw: "[1]" }, 400],
+      [{ body: { approve: true } }, 400],
+    ];
+    for (const [call, status] of cases) {
+      const res = await phoneCall(alice)(qr.id, "approve", { method: "POST", ...call });
+      expect(res.status).toBe(status);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    }
+    expect(await rowCounts()).toEqual(before);
+    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({ status: "pending" });
+  });
+
+  it("wrong methods answer 405 with Allow", async () => {
+    const qr = await createQr();
+    const res = await api(`/api/qr/${qr.id}/approve/`, { method: "GET", token: alice.token });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toContain("POST");
+    expect((await api("/api/qr/", { method: "GET" })).status).toBe(405);
+  });
+});
