@@ -202,6 +202,38 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     expect((await approve(alice.access)).status).toBe(200);
   });
 
+  it("POST /api/qr/ is throttled per IP, and lifts after the window", async () => {
+    const r = rig({
+      limiters: (clock) => ({ qr_create_ip: memoryLimiter({ limit: 2, periodSeconds: 60, clock }) }),
+      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+    });
+    const ip = freshIp();
+    const create = () => r.call("/api/qr/", { method: "POST", headers: { "cf-connecting-ip": ip } });
+    expect((await create()).status).toBe(201);
+    expect((await create()).status).toBe(201);
+    await expectThrottled(await create(), 60);
+    expect((await r.call("/api/qr/", { method: "POST", headers: { "cf-connecting-ip": freshIp() } })).status).toBe(201);
+    r.advance(60);
+    expect((await create()).status).toBe(201);
+  });
+
+  it("QR approvals are throttled per phone user, before the login is touched", async () => {
+    const r = rig({
+      limiters: (clock) => ({ qr_approve_user: memoryLimiter({ limit: 1, periodSeconds: 60, clock }) }),
+      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+    });
+    const phone = await signIn((await registerUser()).username);
+    const start = async () => ((await (await r.call("/api/qr/", { method: "POST", headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string }).id;
+    const first = await start();
+    const second = await start();
+    expect((await r.call(`/api/qr/${first}/approve/`, { method: "POST", token: phone.access })).status).toBe(200);
+    await expectThrottled(await r.call(`/api/qr/${second}/approve/`, { method: "POST", token: phone.access }), 60);
+    // The throttled approval changed nothing: the second login is still open for this phone.
+    const view = await r.call(`/api/qr/${second}/`, { token: phone.access });
+    expect(view.status).toBe(200);
+    expect(((await view.json()) as { status: string }).status).toBe("pending");
+  });
+
   it("RATE_LIMITS=off turns every limit off", async () => {
     const { username } = await registerUser();
     const ip = freshIp();
