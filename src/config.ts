@@ -24,6 +24,12 @@ export interface Config {
   signInFailureWindowSeconds: number;
   /** Origins (scheme://host[:port]) allowed cross-origin; empty: same origin only. */
   corsOrigins: string[];
+  /**
+   * How long an isolate may answer a bearer check from its own copy of the session row (0: every
+   * request reads D1). Revocations made in this isolate are seen at once; those made elsewhere
+   * (another isolate, another location, SQL) within this many seconds.
+   */
+  sessionCacheTtlSeconds: number;
 }
 
 /** Thrown when a setting is missing or malformed; names the setting so the log line is actionable. */
@@ -129,6 +135,8 @@ export function parseConfig(env: Env): Config {
     signInFailureLimit: count(env, "SIGNIN_FAILURE_LIMIT", 10, 1, 1_000),
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
+    // "A few seconds at most" (issue 7): the longest a revocation made elsewhere can go unseen.
+    sessionCacheTtlSeconds: seconds(env, "SESSION_CACHE_TTL", 2, 0, 10),
   };
 }
 

@@ -20,6 +20,8 @@ export interface Env {
   CORS_ORIGINS?: string;
   SIGNIN_FAILURE_LIMIT?: string;
   SIGNIN_FAILURE_WINDOW?: string;
+  /** Seconds an isolate may reuse a session row it read (0: read D1 on every bearer check). */
+  SESSION_CACHE_TTL?: string;
   /** [[ratelimits]] bindings (per-IP / per-user abuse throttles; approximate, per location). */
   SIGNIN_IP_LIMITER?: RateLimit;
   REGISTER_IP_LIMITER?: RateLimit;

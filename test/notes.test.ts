@@ -516,7 +516,8 @@ describe("bad input", () => {
   it("answers malformed ids with 404 before any notes query, whatever the body", async () => {
     const user = await signUp();
     const { db, counts } = countingD1(env.DB);
-    const counted = { ...env, DB: db } as Cloudflare.Env;
+    // SESSION_CACHE_TTL=0: the bearer check reads D1 on every request, so it costs exactly one round trip here.
+    const counted = { ...env, DB: db, SESSION_CACHE_TTL: "0" } as Cloudflare.Env;
     // Baseline: an authenticated request that touches no note costs the bearer check only.
     await call("/api/hello/", { token: user.token, env: counted });
     const authOnly = counts.total();
@@ -542,7 +543,8 @@ describe("cost", () => {
     const user = await signUp();
     await insertNotes(user.id, 30);
     const { db, counts } = countingD1(env.DB);
-    const counted = { ...env, DB: db } as Cloudflare.Env;
+    // SESSION_CACHE_TTL=0: the bearer check reads D1 on every request, so it costs exactly one round trip here.
+    const counted = { ...env, DB: db, SESSION_CACHE_TTL: "0" } as Cloudflare.Env;
     await call("/api/hello/", { token: user.token, env: counted });
     const authOnly = counts.total();
     expect(authOnly).toBe(1);

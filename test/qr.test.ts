@@ -338,6 +338,30 @@ describe("the browser's socket", () => {
     expect(event).toMatchObject({ type: "approved", user: { id: alice.id } });
     expect((await api("/api/auth/me/", { token: event!.access })).status).toBe(200);
   });
+
+  it("after approval, storage names the socket that carried the pair and no longer lists it as open; without a socket, sentTo is null", async () => {
+    type Stored = { pair?: { status: string; sentTo?: string | null }; socket?: string; qr?: { state: string; cleanupAtMs: number | null }; alarm: number | null };
+    const read = (id: string) =>
+      runInDurableObject(stubFor(id), async (_i, state): Promise<Stored> => ({ ...Object.fromEntries(await state.storage.list()), alarm: await state.storage.getAlarm() }));
+
+    const withSocket = await createQr();
+    const res = await openSocket(withSocket.id, withSocket.secret);
+    const ws = res.webSocket!;
+    ws.accept();
+    const tag = (await read(withSocket.id)).socket;
+    expect(tag).toEqual(expect.any(String));
+    expect((await phoneCall(alice)(withSocket.id, "approve")).status).toBe(200);
+    // No close reply yet: the pair stays, marked as sent on that socket.
+    const after = await read(withSocket.id);
+    expect(after.pair).toMatchObject({ status: "ready", sentTo: tag });
+    expect(after.socket).toBeUndefined();
+    expect(after.qr).toMatchObject({ state: "approved" });
+    expect(after.alarm).toBe(after.qr!.cleanupAtMs);
+
+    const offline = await createQr();
+    expect((await phoneCall(alice)(offline.id, "approve")).status).toBe(200);
+    expect((await read(offline.id)).pair).toMatchObject({ status: "ready", sentTo: null });
+  });
 });
 
 describe("the phone's side", () => {

@@ -1,5 +1,6 @@
 // The QR scenario: N waiting QR logins, each with its browser WebSocket open, all approved through the
 // HTTP API; approve -> browser latency, creation rate, and workerd's memory before, at peak and after cleanup.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import WebSocket from "ws";
 import { call, percentile, pool } from "./http.mjs";
 import { cpuSeconds, memoryKiB, openFilesLimit } from "./proc.mjs";
@@ -58,6 +59,41 @@ function rssMiB(pid) {
 }
 
 /**
+ * What the RSS is made of and what is resident: anonymous (heap: V8 isolates, actors, sockets' buffers)
+ * vs file-backed (binary, mapped SQLite) memory from smaps_rollup, and workerd's open files by kind. Each
+ * Durable Object that is loaded holds its .sqlite file open, so `sqlite_fds` counts resident objects.
+ */
+function snapshot(pid) {
+  const out = { rss_mib: rssMiB(pid) };
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? NaN);
+    out.anon_mib = round(field("Anonymous") / 1024, 1);
+    out.file_mib = round((field("Rss") - field("Anonymous")) / 1024, 1);
+  } catch {
+    // Not Linux, or no access.
+  }
+  try {
+    const fds = { sockets: 0, sqlite: 0, other: 0 };
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      let target = "";
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target.startsWith("socket:")) fds.sockets += 1;
+      else if (/\.sqlite(-wal|-shm)?$/.test(target)) fds.sqlite += 1;
+      else fds.other += 1;
+    }
+    out.fds = fds;
+  } catch {
+    // No access.
+  }
+  return out;
+}
+
+/**
  * options: { url, pid, token (the phone's access token), n, concurrency, wsConcurrency, cleanupWaitSeconds,
  * durableObjectFiles(), log(line) }
  */
@@ -72,85 +108,120 @@ export async function runQrScenario(options) {
 
   // Let the probe settle, then the baseline.
   await sleep(1000);
-  const before = { rss_mib: rssMiB(pid), do_files: options.durableObjectFiles() };
+  const before = { ...snapshot(pid), do_files: options.durableObjectFiles() };
   const cpu0 = cpuSeconds(pid);
 
-  // 1. Create N sessions through the API.
-  log(`qr: creating ${n} sessions (${concurrency} at a time)`);
-  let t = performance.now();
-  const createMs = [];
+  // 1-2. Create N sessions through the API and open every browser socket (waiting for its `pending`).
+  // BENCH_QR_WAVES > 1 does this in waves with BENCH_QR_WAVE_PAUSE seconds between them, so the objects of
+  // one wave are evicted (workerd: after 10 s idle) before the next wave loads its own: RSS then shows the
+  // cost of a *hibernated* waiting session instead of the high-water mark of N objects loaded at once.
+  const waves = Math.max(1, Math.min(n, Number(process.env.BENCH_QR_WAVES ?? 1)));
+  const wavePauseS = Math.max(0, Number(process.env.BENCH_QR_WAVE_PAUSE ?? 15));
   const failures = { create: {}, open: {}, approve: {} };
   const fail = (step, reason) => (failures[step][reason] = (failures[step][reason] ?? 0) + 1);
-  const created = await pool(Array.from({ length: n }), concurrency, async () => {
-    const started = performance.now();
-    try {
-      const res = await call(url, "POST", "/api/qr/", { json: {} });
-      createMs.push(performance.now() - started);
-      if (res.status === 201) return res.body;
-      fail("create", `status ${res.status}`);
-    } catch (error) {
-      fail("create", error.message);
+  const createMs = [];
+  const sessions = [];
+  const attempts = [];
+  const waveMemory = [];
+  let createSeconds = 0;
+  let openSeconds = 0;
+  for (let w = 0; w < waves; w++) {
+    const size = Math.floor(((w + 1) * n) / waves) - Math.floor((w * n) / waves);
+    if (w > 0) {
+      log(`qr: wave ${w}/${waves} done; idle ${wavePauseS} s so its objects are evicted`);
+      await sleep(wavePauseS * 1000);
+      waveMemory.push({ after_wave: w, sessions: sessions.length, ...snapshot(pid) });
     }
-    return null;
-  });
-  const createSeconds = (performance.now() - t) / 1000;
-  const sessions = created.filter(Boolean);
-
-  // 2. Open every browser socket and wait for its `pending`.
-  log(`qr: opening ${n} browser WebSockets (${options.wsConcurrency} at a time)`);
-  t = performance.now();
-  const attempts = await pool(sessions, options.wsConcurrency, (session) =>
-    openBrowser(session, 15_000).catch((error) => {
-      fail("open", error.message.replace(/^socket \S+: /, ""));
+    log(`qr: creating ${size} sessions (${concurrency} at a time)${waves > 1 ? `, wave ${w + 1}/${waves}` : ""}`);
+    let t = performance.now();
+    const created = await pool(Array.from({ length: size }), concurrency, async () => {
+      const started = performance.now();
+      try {
+        const res = await call(url, "POST", "/api/qr/", { json: {} });
+        createMs.push(performance.now() - started);
+        if (res.status === 201) return res.body;
+        fail("create", `status ${res.status}`);
+      } catch (error) {
+        fail("create", error.message);
+      }
       return null;
-    }),
-  );
-  const openSeconds = (performance.now() - t) / 1000;
+    });
+    createSeconds += (performance.now() - t) / 1000;
+    const wave = created.filter(Boolean);
+    log(`qr: opening ${wave.length} browser WebSockets (${options.wsConcurrency} at a time)`);
+    t = performance.now();
+    const opens = await pool(wave, options.wsConcurrency, (session) =>
+      openBrowser(session, 15_000).catch((error) => {
+        fail("open", error.message.replace(/^socket \S+: /, ""));
+        return null;
+      }),
+    );
+    openSeconds += (performance.now() - t) / 1000;
+    sessions.push(...wave);
+    attempts.push(...opens);
+  }
+  let t = performance.now();
   const waiting = sessions.filter((_, i) => attempts[i] !== null);
   const opened = attempts.filter(Boolean);
   const browsers = opened.map((o) => o.browser);
   await sleep(1000);
-  const peak = { rss_mib: rssMiB(pid), do_files: options.durableObjectFiles() };
+  const peak = { ...snapshot(pid), do_files: options.durableObjectFiles() };
   // Waiting sessions sit idle until the phone acts: give the runtime time to hibernate the objects.
   let idle = null;
   if (options.idleWaitSeconds > 0) {
     log(`qr: ${browsers.length} sessions waiting; idle for ${options.idleWaitSeconds} s`);
     await sleep(options.idleWaitSeconds * 1000);
-    idle = { rss_mib: rssMiB(pid), idle_s: options.idleWaitSeconds };
+    idle = { ...snapshot(pid), idle_s: options.idleWaitSeconds };
   }
 
-  // 3. Approve them all as the phone; latency is from sending the approve to the browser's `approved` event.
-  log(`qr: approving ${n} sessions (${concurrency} at a time)`);
-  t = performance.now();
+  // 3. Approve them all as the phone. Latency is per approval: from sending its HTTP approve to its browser
+  // receiving `approved`. First a serial sample (one approval in flight: the path itself, no queueing), then
+  // the rest at a fixed concurrency (throughput; by Little's law its latency is >= concurrency / throughput).
+  const serialN = Math.min(waiting.length, Math.max(0, Number(process.env.BENCH_QR_SERIAL_N ?? 100)));
+  const approveConcurrency = Math.max(1, Number(process.env.BENCH_QR_APPROVE_CONCURRENCY ?? concurrency));
   const approveHttpMs = [];
   const approveStatus = {};
   const sentAt = new Array(waiting.length);
-  await pool(waiting, concurrency, async (session, index) => {
+  const approveOne = async (session, index) => {
     sentAt[index] = performance.now();
     try {
       const res = await call(url, "POST", `/api/qr/${session.id}/approve/`, { token: options.token, json: {} });
       approveHttpMs.push(performance.now() - sentAt[index]);
       approveStatus[res.status] = (approveStatus[res.status] ?? 0) + 1;
+      // Serial: wait for this browser's event before the next approval (bounded).
+      if (serialPhase) for (let i = 0; i < 200 && browsers[index].approvedAt === null; i++) await sleep(1);
     } catch (error) {
       fail("approve", error.message);
     }
-  });
-  const approveSeconds = (performance.now() - t) / 1000;
+  };
+  let serialPhase = true;
+  log(`qr: approving ${serialN} sessions one at a time (path latency)`);
+  const serialStarted = performance.now();
+  await pool(waiting.slice(0, serialN), 1, (session, index) => approveOne(session, index));
+  const serialSeconds = (performance.now() - serialStarted) / 1000;
+  serialPhase = false;
+  log(`qr: approving ${waiting.length - serialN} sessions (${approveConcurrency} at a time)`);
+  t = performance.now();
+  await pool(waiting.slice(serialN), approveConcurrency, (session, index) => approveOne(session, serialN + index));
+  const approveSeconds = (performance.now() - t) / 1000 || Infinity;
   // Every approved socket gets its event and then a close; bounded wait for stragglers (ws gives up after 30 s).
   await Promise.race([Promise.all(browsers.map((b) => b.closed)), sleep(35_000)]);
   const latencies = [];
   const closeAfterApproved = [];
   const closeFrameAfterApproved = [];
   let missing = 0;
+  const serialLatencies = [];
   browsers.forEach((b, i) => {
     if (b.approvedAt === null) missing += 1;
-    else latencies.push(b.approvedAt - sentAt[i]);
+    else (i < serialN ? serialLatencies : latencies).push(b.approvedAt - sentAt[i]);
     if (b.approvedAt !== null && b.closedAt !== null) closeAfterApproved.push(b.closedAt - b.approvedAt);
     if (b.approvedAt !== null && b.closeFrameAt !== null) closeFrameAfterApproved.push(b.closeFrameAt - b.approvedAt);
   });
+  const serialStats = stats(serialLatencies);
+  log(`qr: approve->browser, one in flight: p50 ${serialStats.p50} ms, p99 ${serialStats.p99} ms, max ${serialStats.max} ms (n=${serialStats.n})`);
   const closeCodes = {};
   for (const b of browsers) closeCodes[b.closeCode ?? "open"] = (closeCodes[b.closeCode ?? "open"] ?? 0) + 1;
-  const afterApproval = { rss_mib: rssMiB(pid), do_files: options.durableObjectFiles() };
+  const afterApproval = { ...snapshot(pid), do_files: options.durableObjectFiles() };
   const cpuBusy = cpuSeconds(pid) - cpu0;
   for (const b of browsers) if (b.closeCode === null) b.ws.terminate();
 
@@ -159,7 +230,7 @@ export async function runQrScenario(options) {
   if (options.cleanupWaitSeconds > 0) {
     log(`qr: waiting ${options.cleanupWaitSeconds} s for the cleanup alarms`);
     await sleep(options.cleanupWaitSeconds * 1000);
-    afterCleanup = { rss_mib: rssMiB(pid), do_files: options.durableObjectFiles() };
+    afterCleanup = { ...snapshot(pid), do_files: options.durableObjectFiles() };
     // Only a sample, and only after reading memory: each request wakes (re-creates) an object.
     const sample = sessions.filter((_, i) => i % Math.max(1, Math.floor(n / 20)) === 0).slice(0, 20);
     const gone = await pool(sample, 4, async (s) => (await call(url, "GET", `/api/qr/${s.id}/svg/`)).status === 404);
@@ -177,10 +248,15 @@ export async function runQrScenario(options) {
     create_ms: stats(createMs),
     sockets_open_s: round(openSeconds, 2),
     handshake_ms: stats(opened.map((o) => o.handshakeMs)),
-    approved_per_s: round(waiting.length / approveSeconds, 1),
+    approve_concurrency: approveConcurrency,
+    approved_per_s: round((waiting.length - serialN) / approveSeconds, 1),
+    serial_approved_per_s: round(serialN / serialSeconds, 1),
     approve_http_ms: stats(approveHttpMs),
     approve_http_status: approveStatus,
+    // At `approve_concurrency` in flight (the rest after the serial sample): includes queueing.
     approve_to_browser_ms: stats(latencies),
+    // One approval in flight: the path's own latency.
+    approve_to_browser_serial_ms: stats(serialLatencies),
     approved_events_missing: missing,
     approved_to_close_frame_ms: stats(closeFrameAfterApproved),
     approved_to_close_ms: stats(closeAfterApproved),
@@ -195,6 +271,10 @@ export async function runQrScenario(options) {
       // (RSS - RSS before) / open sockets: right after opening, and after the idle wait.
       per_waiting_session_kib: perSession(peak.rss_mib),
       per_idle_session_kib: perSession(idle?.rss_mib),
+      waves,
+      wave_pause_s: waves > 1 ? wavePauseS : null,
+      // RSS after each wave's objects were evicted (sockets still open), to see the hibernated cost.
+      after_waves: waveMemory,
     },
   };
 }

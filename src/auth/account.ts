@@ -8,6 +8,7 @@ import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import { emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
+import { sessionCache } from "./session-cache";
 
 export const passwordChangeSchema = z.strictObject({
   old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
@@ -56,6 +57,8 @@ export async function changePassword(deps: Deps, auth: Authenticated, body: unkn
       .set({ revokedAt: now, revokedReason: "password_changed" })
       .where(and(eq(sessions.userId, userId), ne(sessions.id, auth.claims.sid), isNull(sessions.revokedAt))),
   ]);
+  // The other sessions end in this isolate from the next request on (session-cache.ts).
+  sessionCache.evictUser(userId);
 }
 
 /** PATCH /api/auth/me/: only the email is writable (validated as at registration). */
@@ -63,6 +66,8 @@ export async function updateAccount(deps: Deps, auth: Authenticated, body: unkno
   const input = validate(accountPatchSchema, body);
   if (input.email === undefined) return publicUser(auth.session);
   const rows = await deps.db.update(users).set({ email: input.email }).where(eq(users.id, auth.session.userId)).returning();
+  // Cached session rows carry the user's fields: the next request must show the new email.
+  sessionCache.evictUser(auth.session.userId);
   const user = rows[0];
   if (!user) throw new ApiError("user_not_found");
   return publicUser(user);
@@ -73,4 +78,6 @@ export async function deleteAccount(deps: Deps, auth: Authenticated, body: unkno
   const input = validate(accountDeleteSchema, body);
   if (!(await checkOwnPassword(deps, auth, input.password, limits))) throw new ValidationError({ password: [WRONG_PASSWORD] });
   await deps.db.delete(users).where(eq(users.id, auth.session.userId));
+  // The cascade removed every session row: none may live on in this isolate's cache.
+  sessionCache.evictUser(auth.session.userId);
 }

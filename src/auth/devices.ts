@@ -4,6 +4,7 @@ import { sessions, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError } from "../http/errors";
 import { parseUserAgent } from "../http/user-agent";
+import { sessionCache } from "./session-cache";
 import { isoSeconds } from "./service";
 
 /** Session ids are randomToken(16): 22 base64url characters. Anything else is refused before a query. */
@@ -79,6 +80,8 @@ export async function endSession(deps: Deps, userId: number, sessionId: string):
     .set({ revokedAt: now, revokedReason: "user_revoked" })
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
     .returning({ id: sessions.id });
+  // This isolate refuses the session from the next request on (session-cache.ts).
+  sessionCache.evict(sessionId);
   if (rows.length === 0) throw new ApiError("not_found");
 }
 
@@ -90,5 +93,6 @@ export async function endOtherSessions(deps: Deps, userId: number, currentSid: s
     .set({ revokedAt: now, revokedReason: "user_revoked" })
     .where(and(eq(sessions.userId, userId), ne(sessions.id, currentSid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
     .returning({ id: sessions.id });
+  for (const row of rows) sessionCache.evict(row.id);
   return rows.length;
 }

@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import type { Env } from "../env";
+import { sessionCache } from "./session-cache";
 
 export interface PurgeOptions {
   /** Ended sessions are kept this long (a replayed token still reads "blacklisted", support can see them). */
@@ -38,6 +39,8 @@ export async function purgeEndedSessions(db: Db, nowSeconds: number, options: Pa
       )`);
     batches += 1;
     const count = result.meta.changes ?? 0;
+    // Purged rows were already refused; dropping this isolate's copies keeps the cache from outliving them.
+    if (count > 0) sessionCache.clear();
     deleted += count;
     if (count < batchSize) return { deleted, batches, more: false };
   }

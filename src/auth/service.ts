@@ -7,6 +7,7 @@ import { ApiError, ValidationError } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
 import { sha256Base64Url } from "./bytes";
+import { sessionCache } from "./session-cache";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import {
   isLive,
@@ -199,13 +200,26 @@ export async function refresh(deps: Deps, body: unknown): Promise<TokenPair> {
 export async function verify(deps: Deps, body: unknown): Promise<void> {
   const input = validate(verifySchema, body);
   const claims = await verifyOrThrow(deps, input.token);
-  const session = await loadSession(deps.db, claims.sid);
   const now = nowSeconds(deps.clock);
+  if (claims.token_type === "access") {
+    // An access token needs only the session's liveness, which may come from this isolate's copy.
+    checkSessionOf(claims, await readSession(deps, claims.sid), now);
+    return;
+  }
+  // A refresh token must still be the session's current one: always read D1 (hashes are never cached).
+  const session = checkSessionOf(claims, await loadSession(deps.db, claims.sid), now);
+  if (session.refreshHash !== (await sha256Base64Url(claims.jti))) throw tokenNotValid("Token is blacklisted");
+}
+
+function checkSessionOf<S extends { userId: number; revokedAt: number | null; expiresAt: number }>(claims: TokenClaims, session: S | null, now: number): S {
   if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");
   if (!isLive(session, now)) throw tokenNotValid("Token is blacklisted");
-  if (claims.token_type === "refresh" && session.refreshHash !== (await sha256Base64Url(claims.jti))) {
-    throw tokenNotValid("Token is blacklisted");
-  }
+  return session;
+}
+
+/** The session and its user for a bearer check: this isolate's copy if younger than SESSION_CACHE_TTL, else D1. */
+function readSession(deps: Deps, sid: string): Promise<SessionWithUser | null> {
+  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, (id) => loadSessionWithUser(deps.db, id));
 }
 
 /** POST /api/token/blacklist/: logs the session out; its access tokens die with it. */
@@ -236,7 +250,8 @@ export const LAST_USED_RESOLUTION_SECONDS = 60;
 export type Defer = (work: Promise<unknown>) => void;
 
 /**
- * The bearer check: jose verification, then one primary-key read of the session (joined to its user).
+ * The bearer check: jose verification, then the session joined to its user — one primary-key read of D1,
+ * or none while this isolate's copy is younger than SESSION_CACHE_TTL (src/auth/session-cache.ts).
  * At most once a minute per session it also moves `last_used_at`, off the response path when `defer` is given.
  */
 export async function authenticate(deps: Deps, authorization: string | null, defer?: Defer): Promise<Authenticated> {
@@ -253,12 +268,14 @@ export async function authenticate(deps: Deps, authorization: string | null, def
     if (error instanceof TokenError) throw bearerFailure(error.message);
     throw error;
   }
-  const session = await loadSessionWithUser(deps.db, claims.sid);
+  const session = await readSession(deps, claims.sid);
   const now = nowSeconds(deps.clock);
   if (!session || session.userId !== claims.user_id) throw bearerFailure("Token is invalid");
   if (!isLive(session, now)) throw bearerFailure("Token is blacklisted");
   if (!session.isActive) throw new ApiError("user_inactive");
   if (now - session.lastUsedAt >= LAST_USED_RESOLUTION_SECONDS) {
+    // Cached hits of this row must not write again before the next minute.
+    sessionCache.noteUsed(session.sessionId, now);
     // Conditional, so concurrent requests of one session write once; a failure only leaves the time stale.
     const touch = deps.db
       .update(sessions)

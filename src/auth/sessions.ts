@@ -3,6 +3,7 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
 import { randomToken, sha256Base64Url } from "./bytes";
+import { sessionCache } from "./session-cache";
 
 /** What is recorded about the device that signs in (all optional: requests may lack them). */
 export interface DeviceInfo {
@@ -44,30 +45,56 @@ export async function prepareSession(
   return { session: { id, refreshJti, expiresAt } satisfies NewSession, statement };
 }
 
-/** The session and its user, in one primary-key read (the bearer middleware's only query). */
-export async function loadSessionWithUser(db: Db, sid: string) {
-  const rows = await db
-    .select({
-      sessionId: sessions.id,
-      userId: sessions.userId,
-      method: sessions.method,
-      expiresAt: sessions.expiresAt,
-      revokedAt: sessions.revokedAt,
-      lastUsedAt: sessions.lastUsedAt,
-      username: users.username,
-      email: users.email,
-      isActive: users.isActive,
-      dateJoined: users.dateJoined,
-      lastLogin: users.lastLogin,
-    })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, sid))
-    .limit(1);
-  return rows[0] ?? null;
+/** The session and its user, as the bearer check needs them. */
+export interface SessionWithUser {
+  sessionId: string;
+  userId: number;
+  method: SessionMethod;
+  expiresAt: number;
+  revokedAt: number | null;
+  lastUsedAt: number;
+  username: string;
+  email: string;
+  isActive: boolean;
+  dateJoined: number;
+  lastLogin: number | null;
 }
 
-export type SessionWithUser = NonNullable<Awaited<ReturnType<typeof loadSessionWithUser>>>;
+/** The bearer check's only query: one primary-key read of the session joined to its user. */
+export const SESSION_WITH_USER_SQL =
+  "SELECT s.id, s.user_id, s.method, s.expires_at, s.revoked_at, s.last_used_at, u.username, u.email, u.is_active, u.date_joined, u.last_login " +
+  "FROM sessions AS s INNER JOIN users AS u ON u.id = s.user_id WHERE s.id = ?1 LIMIT 1";
+
+type SessionWithUserRow = [string, number, SessionMethod, number, number | null, number, string, string, number, number, number | null];
+
+/** Prepared once per D1 binding per isolate; each call only binds the id (no query building per request). */
+const sessionWithUserStatements = new WeakMap<D1Database, D1PreparedStatement>();
+
+export async function loadSessionWithUser(db: Db, sid: string): Promise<SessionWithUser | null> {
+  // drizzle(d1) keeps its binding as `$client` (src/db/client.ts makes one drizzle handle per binding).
+  const d1 = (db as Db & { $client: D1Database }).$client;
+  let statement = sessionWithUserStatements.get(d1);
+  if (statement === undefined) {
+    statement = d1.prepare(SESSION_WITH_USER_SQL);
+    sessionWithUserStatements.set(d1, statement);
+  }
+  const rows = await statement.bind(sid).raw<SessionWithUserRow>();
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    sessionId: row[0],
+    userId: row[1],
+    method: row[2],
+    expiresAt: row[3],
+    revokedAt: row[4],
+    lastUsedAt: row[5],
+    username: row[6],
+    email: row[7],
+    isActive: row[8] !== 0,
+    dateJoined: row[9],
+    lastLogin: row[10],
+  };
+}
 
 export function isLive(row: { revokedAt: number | null; expiresAt: number }, nowSeconds: number): boolean {
   return row.revokedAt === null && row.expiresAt > nowSeconds;
@@ -106,6 +133,8 @@ export async function rotateRefresh(
       ),
     )
     .returning({ userId: sessions.userId, expiresAt: sessions.expiresAt });
+  // The expiry moved: this isolate's copy of the row is out of date.
+  if (rows[0]) sessionCache.evict(input.sid);
   return rows[0] ?? null;
 }
 
@@ -118,5 +147,7 @@ export async function revokeSession(db: Db, sid: string, reason: RevokeReason, n
     .set({ revokedAt: nowSeconds, revokedReason: reason })
     .where(and(eq(sessions.id, sid), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
+  // After the write, so no read that saw the session live can refill the cache (session-cache.ts).
+  sessionCache.evict(sid);
   return rows.length > 0;
 }

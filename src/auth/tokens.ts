@@ -104,6 +104,73 @@ export async function verifyToken(
   expectedType?: TokenType,
 ): Promise<TokenClaims> {
   if (typeof token !== "string" || token.length === 0 || token.length > 4096) throw new TokenError("invalid", "Token is invalid");
+  const cached = verifiedClaims.get(settings.keys, token, settingsKey(settings));
+  if (cached) {
+    checkTimes(settings, cached, nowMs, token);
+    if (expectedType && cached.token_type !== expectedType) throw new TokenError("wrong_type", "Token has wrong type");
+    return cached;
+  }
+  const claims = await verifyUncached(settings, token, nowMs);
+  verifiedClaims.set(settings.keys, token, settingsKey(settings), claims);
+  if (expectedType && claims.token_type !== expectedType) throw new TokenError("wrong_type", "Token has wrong type");
+  return claims;
+}
+
+/** What, besides the key ring, a verification depended on: a cached result is only reused under the same. */
+function settingsKey(settings: TokenSettings): string {
+  return `${settings.issuer}\u0000${settings.audience}\u0000${settings.leewaySeconds}\u0000${maxTokenAge(settings)}`;
+}
+
+function maxTokenAge(settings: TokenSettings): number {
+  return Math.max(settings.accessTokenLifetimeSeconds, settings.refreshTokenLifetimeSeconds) + settings.leewaySeconds;
+}
+
+/** jose's time checks (exp, nbf, iat/maxTokenAge, same tolerance), re-run against the clock on every cached use. */
+function checkTimes(settings: TokenSettings, claims: TokenClaims, nowMs: number, token: string): void {
+  const now = Math.floor(nowMs / 1000);
+  const tolerance = settings.leewaySeconds;
+  if (claims.exp <= now - tolerance) {
+    verifiedClaims.drop(settings.keys, token);
+    throw new TokenError("expired", "Token is expired");
+  }
+  const nbf = (claims as { nbf?: unknown }).nbf;
+  if (typeof nbf === "number" && nbf > now + tolerance) throw new TokenError("invalid", "Token is invalid");
+  const age = now - claims.iat;
+  if (age - tolerance > maxTokenAge(settings)) throw new TokenError("expired", "Token is expired");
+  if (age < 0 - tolerance) throw new TokenError("invalid", "Token is invalid");
+}
+
+/** Verified claims per exact token string, per key ring (bounded LRU; an entry goes at its exp). */
+export const CLAIMS_CACHE_MAX_ENTRIES = 10_000;
+
+class ClaimsCache {
+  private readonly byRing = new WeakMap<KeyRing, Map<string, { claims: TokenClaims; settings: string }>>();
+
+  get(ring: KeyRing, token: string, settings: string): TokenClaims | undefined {
+    const map = this.byRing.get(ring);
+    const entry = map?.get(token);
+    if (!entry || entry.settings !== settings) return undefined;
+    // Most recently used last, so the first key is the one to drop.
+    map!.delete(token);
+    map!.set(token, entry);
+    return entry.claims;
+  }
+
+  set(ring: KeyRing, token: string, settings: string, claims: TokenClaims): void {
+    let map = this.byRing.get(ring);
+    if (!map) this.byRing.set(ring, (map = new Map()));
+    map.set(token, { claims: Object.freeze(claims), settings });
+    if (map.size > CLAIMS_CACHE_MAX_ENTRIES) map.delete(map.keys().next().value!);
+  }
+
+  drop(ring: KeyRing, token: string): void {
+    this.byRing.get(ring)?.delete(token);
+  }
+}
+
+const verifiedClaims = new ClaimsCache();
+
+async function verifyUncached(settings: TokenSettings, token: string, nowMs: number): Promise<TokenClaims> {
   let payload: Record<string, unknown>;
   try {
     const result = await jwtVerify(
@@ -121,7 +188,7 @@ export async function verifyToken(
         currentDate: new Date(nowMs),
         requiredClaims: REQUIRED_CLAIMS,
         // Makes jose refuse an `iat` in the future and bounds a token's age even if `exp` was forged long.
-        maxTokenAge: Math.max(settings.accessTokenLifetimeSeconds, settings.refreshTokenLifetimeSeconds) + settings.leewaySeconds,
+        maxTokenAge: maxTokenAge(settings),
       },
     );
     payload = result.payload as Record<string, unknown>;
@@ -138,6 +205,5 @@ export async function verifyToken(
     Number.isSafeInteger(claims.user_id) &&
     claims.sub === String(claims.user_id);
   if (!wellFormed) throw new TokenError("invalid", "Token is invalid");
-  if (expectedType && claims.token_type !== expectedType) throw new TokenError("wrong_type", "Token has wrong type");
   return claims;
 }

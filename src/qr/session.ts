@@ -146,66 +146,76 @@ export class QrSession extends DurableObject<Env> {
   }
 
   scan(user: QrUser, nowMs: number): Promise<ViewResult> {
-    return this.act("scan", user, nowMs);
+    return this.act("scan", user, nowMs).then((r) => r.result);
   }
 
   deny(user: QrUser, nowMs: number): Promise<ViewResult> {
-    return this.act("deny", user, nowMs);
+    return this.act("deny", user, nowMs).then((r) => r.result);
   }
 
   /**
-   * Approves and issues the browser's token pair exactly once. The state is switched to approved in
-   * storage *before* D1 is called, so an approve, deny, scan or alarm that interleaves while this call
+   * Approves and issues the browser's token pair exactly once. The state is switched to approved
+   * *before* D1 is called, so an approve, deny, scan or alarm that interleaves while this call
    * awaits D1 already sees a finished session and changes nothing.
+   *
+   * Storage work on this path (the object's hot path): one read of the record; one write batch
+   * (record + `pair: issuing` + cleanup alarm); D1; then one read of the socket tag and one write batch
+   * (`pair: ready` with `sentTo` already set, socket tag removed) right after the send.
    */
   async approve(user: QrUser, nowMs: number): Promise<ViewResult> {
-    const result = await this.act("approve", user, nowMs);
-    if (!result.ok) return result;
-    const record = (await this.load())!;
+    const { result, record } = await this.act("approve", user, nowMs);
+    if (!result.ok || !record) return result;
     let issued: { access: string; refresh: string };
     try {
       issued = await this.issuePair(record, user, nowMs);
     } catch (error) {
       // Nothing reached the browser: reopen (bound to this user) so the phone may retry; the alarm re-arms expiry.
-      await this.ctx.storage.put(RECORD, { ...record, state: "scanned", finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
-      await this.ctx.storage.delete(PAIR);
+      this.ctx.storage.put(RECORD, { ...record, state: "scanned", finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
+      this.ctx.storage.delete(PAIR);
       await this.ctx.storage.setAlarm(record.expiresAtMs);
       throw error;
     }
-    const pair: PairDelivery = { status: "ready", access: issued.access, refresh: issued.refresh, sentTo: null };
-    await this.ctx.storage.put(PAIR, pair);
-    await this.push({ type: "approved", access: issued.access, refresh: issued.refresh, user });
+    const event: BrowserEvent = { type: "approved", access: issued.access, refresh: issued.refresh, user };
+    const current = await this.currentSocket();
+    // No await between the send and the write: nothing can interleave, and the output gate holds the
+    // frame until the write is durable, so `sentTo` is exactly the socket that carried the pair.
+    const sentTo = current && this.trySend(current.ws, event) ? current.tag : null;
+    await this.ctx.storage.put(PAIR, { status: "ready", access: issued.access, refresh: issued.refresh, sentTo } satisfies PairDelivery);
+    if (current) await this.finish(current.ws, current.tag, event, sentTo !== null);
     return result;
   }
 
   /** The D1 session for the phone's user, marked as signed in by QR with the browser's details, and its first pair. */
   protected async issuePair(record: QrRecord, user: QrUser, nowMs: number): Promise<{ access: string; refresh: string }> {
-    const deps = await buildDeps(this.env, record.origin, () => nowMs);
-    const { access, refresh } = await startSession(deps, user.id, "qr", record.browser);
+    const { access, refresh } = await startSession(await buildDeps(this.env, record.origin, () => nowMs), user.id, "qr", record.browser);
     return { access, refresh };
   }
 
-  /** The compare-and-set every phone action goes through: read, decide (pure), write — no other I/O in between. */
-  private async act(action: PhoneAction, user: QrUser, nowMs: number): Promise<ViewResult> {
+  /**
+   * The compare-and-set every phone action goes through: read, decide (pure), write — no other I/O in
+   * between. Returns the record as written (null when nothing changed), so callers need not read it back.
+   */
+  private async act(action: PhoneAction, user: QrUser, nowMs: number): Promise<{ result: ViewResult; record: QrRecord | null }> {
     const record = await this.load();
-    if (!record) return { ok: false, code: "not_found" };
+    if (!record) return { result: { ok: false, code: "not_found" }, record: null };
     const decision = decide(record, action, user.id, nowMs);
-    if (!decision.ok) return decision;
-    if (!decision.changed) return { ok: true, view: toView(record, nowMs) };
+    if (!decision.ok) return { result: decision, record: null };
+    if (!decision.changed) return { result: { ok: true, view: toView(record, nowMs) }, record: null };
     const next: QrRecord = { ...record, state: decision.next, user };
     if (!isOpen(next.state)) {
       next.finishedAtMs = nowMs;
       next.cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
     }
+    // One write batch: the puts are not awaited one by one, so they and the alarm commit together.
     if (next.state === "approved") {
-      await this.ctx.storage.put({ [RECORD]: next, [PAIR]: { status: "issuing" } satisfies PairDelivery });
+      this.ctx.storage.put({ [RECORD]: next, [PAIR]: { status: "issuing" } satisfies PairDelivery });
     } else {
-      await this.ctx.storage.put(RECORD, next);
+      this.ctx.storage.put(RECORD, next);
     }
     if (next.cleanupAtMs !== null) await this.ctx.storage.setAlarm(next.cleanupAtMs);
     if (next.state === "scanned") await this.push({ type: "scanned", user, expires_at: new Date(next.expiresAtMs).toISOString() });
     if (next.state === "denied") await this.push({ type: "denied" });
-    return { ok: true, view: toView(next, nowMs) };
+    return { result: { ok: true, view: toView(next, nowMs) }, record: next };
   }
 
   private async currentSocket(): Promise<{ ws: WebSocket; tag: string } | null> {
@@ -219,28 +229,29 @@ export class QrSession extends DurableObject<Env> {
   private async push(event: BrowserEvent): Promise<void> {
     const current = await this.currentSocket();
     if (!current) return;
-    await this.sendOn(current.ws, current.tag, event);
+    await this.finish(current.ws, current.tag, event, this.trySend(current.ws, event));
   }
 
-  private async sendOn(ws: WebSocket, tag: string, event: BrowserEvent): Promise<void> {
+  private trySend(ws: WebSocket, event: BrowserEvent): boolean {
     try {
       ws.send(JSON.stringify(event));
+      return true;
     } catch {
       // Already closed: the event stays derivable from storage for the next connection.
-      await this.forgetSocket(tag);
-      return;
+      return false;
     }
-    if (event.type === "approved") {
-      const pair = await this.ctx.storage.get<PairDelivery>(PAIR);
-      if (pair?.status === "ready") await this.ctx.storage.put(PAIR, { ...pair, sentTo: tag } satisfies PairDelivery);
-    }
-    if (isFinalEvent(event)) {
-      await this.forgetSocket(tag);
-      try {
-        ws.close(CLOSE_FINAL, event.type);
-      } catch {
-        // Closed meanwhile by the browser.
-      }
+  }
+
+  /** After a send: forget a socket that failed or that carried a final event (and close the latter). */
+  private async finish(ws: WebSocket, tag: string, event: BrowserEvent, sent: boolean): Promise<void> {
+    if (sent && !isFinalEvent(event)) return;
+    // The tag was read in this same turn (or stored by fetch just before): no need to read it again.
+    this.ctx.storage.delete(SOCKET);
+    if (!sent) return;
+    try {
+      ws.close(CLOSE_FINAL, event.type);
+    } catch {
+      // Closed meanwhile by the browser.
     }
   }
 
@@ -277,8 +288,13 @@ export class QrSession extends DurableObject<Env> {
         // Already closed.
       }
     }
-    await this.ctx.storage.put(SOCKET, tag);
-    await this.sendOn(server, tag, event);
+    this.ctx.storage.put(SOCKET, tag);
+    const sent = this.trySend(server, event);
+    if (sent && event.type === "approved") {
+      // A reconnect that is sent the pair: record which socket carried it, in the same write batch.
+      this.ctx.storage.put(PAIR, { ...(pair as Extract<PairDelivery, { status: "ready" }>), sentTo: tag } satisfies PairDelivery);
+    }
+    await this.finish(server, tag, event, sent);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -316,7 +332,7 @@ export class QrSession extends DurableObject<Env> {
     const nowMs = Date.now();
     if (isOpen(record.state)) {
       const expired: QrRecord = { ...record, state: "expired", finishedAtMs: nowMs, cleanupAtMs: nowMs + FINISHED_RETENTION_MS };
-      await this.ctx.storage.put(RECORD, expired);
+      this.ctx.storage.put(RECORD, expired);
       await this.ctx.storage.setAlarm(expired.cleanupAtMs!);
       await this.push({ type: "expired" });
       return;
