@@ -39,12 +39,10 @@ export function reserveSlot(
 const KEY = "attempts";
 
 export class AttemptCounter extends DurableObject {
-  // A cache of storage: the constructor runs again after eviction, and #load() reads it back.
-  #attempts: Attempt[] | null = null;
-
-  async #load(): Promise<Attempt[]> {
-    this.#attempts ??= (await this.ctx.storage.get<Attempt[]>(KEY)) ?? [];
-    return this.#attempts;
+  // The synchronous KV API (SQLite-backed objects): no await between reading the count and writing it,
+  // so concurrent calls cannot interleave there and the count stays exact. No instance fields.
+  #read(): Attempt[] {
+    return this.ctx.storage.kv.get<Attempt[]>(KEY) ?? [];
   }
 
   /**
@@ -52,25 +50,20 @@ export class AttemptCounter extends DurableObject {
    * count); the caller releases it if the password was right, so only failures count.
    */
   async reserve(nowMs: number, limit: number, windowMs: number): Promise<Reservation> {
-    const current = await this.#load();
-    const { attempts, reservation } = reserveSlot(current, { nowMs, limit, windowMs, id: crypto.randomUUID() });
-    this.#attempts = attempts;
-    await this.ctx.storage.put(KEY, attempts);
+    const { attempts, reservation } = reserveSlot(this.#read(), { nowMs, limit, windowMs, id: crypto.randomUUID() });
+    this.ctx.storage.kv.put(KEY, attempts);
     // The alarm runs on real time, one window after the last reservation: everything is stale by then.
     await this.ctx.storage.setAlarm(Date.now() + windowMs);
     return reservation;
   }
 
   async release(id: string): Promise<void> {
-    const current = await this.#load();
+    const current = this.#read();
     const attempts = current.filter((a) => a.id !== id);
-    if (attempts.length === current.length) return;
-    this.#attempts = attempts;
-    await this.ctx.storage.put(KEY, attempts);
+    if (attempts.length !== current.length) this.ctx.storage.kv.put(KEY, attempts);
   }
 
   override async alarm(): Promise<void> {
-    this.#attempts = [];
     await this.ctx.storage.deleteAll();
   }
 }
