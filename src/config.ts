@@ -30,6 +30,11 @@ export interface Config {
    * (another isolate, another location, SQL) within this many seconds.
    */
   sessionCacheTtlSeconds: number;
+  /**
+   * How long an isolate may answer a list of notes from its own copy of the page (0: every list reads
+   * D1). Note writes made in this isolate show at once; those made elsewhere within this many seconds.
+   */
+  notesCacheTtlSeconds: number;
 }
 
 /** Thrown when a setting is missing or malformed; names the setting so the log line is actionable. */
@@ -137,6 +142,7 @@ export function parseConfig(env: Env): Config {
     corsOrigins: origins(env, "CORS_ORIGINS"),
     // "A few seconds at most" (issue 7): the longest a revocation made elsewhere can go unseen.
     sessionCacheTtlSeconds: seconds(env, "SESSION_CACHE_TTL", 2, 0, 10),
+    notesCacheTtlSeconds: seconds(env, "NOTES_CACHE_TTL", 2, 0, 10),
   };
 }
 

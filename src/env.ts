@@ -22,6 +22,8 @@ export interface Env {
   SIGNIN_FAILURE_WINDOW?: string;
   /** Seconds an isolate may reuse a session row it read (0: read D1 on every bearer check). */
   SESSION_CACHE_TTL?: string;
+  /** Seconds an isolate may reuse a page of notes it read (0: read D1 on every list). */
+  NOTES_CACHE_TTL?: string;
   /** [[ratelimits]] bindings (per-IP / per-user abuse throttles; approximate, per location). */
   SIGNIN_IP_LIMITER?: RateLimit;
   REGISTER_IP_LIMITER?: RateLimit;

@@ -298,9 +298,10 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
   });
 
   it("also guards the password checks of password change and account deletion", async () => {
-    const r = rig();
     const { username } = await registerUser();
     const pair = await signIn(username);
+    // The rig's clock starts now, not before the sign-in: a token issued after it would have a future `iat`.
+    const r = rig();
     for (let i = 0; i < 5; i++) expect((await r.call("/api/auth/password/", { body: { old_password: "wrong", new_password: "a new long passphrase" }, token: pair.access })).status).toBe(400);
     for (let i = 0; i < 5; i++) expect((await r.call("/api/auth/me/", { method: "DELETE", body: { password: "wrong" }, token: pair.access })).status).toBe(400);
     await expectThrottled(await r.call("/api/auth/me/", { method: "DELETE", body: { password: PASSWORD }, token: pair.access }));

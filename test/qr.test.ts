@@ -297,6 +297,14 @@ describe("the browser's socket", () => {
     expect(await first.rest()).toEqual([]);
   });
 
+  it("declines the compression every browser offers: the 101 agrees to no extension, and events flow", async () => {
+    const qr = await createQr();
+    const res = await openSocket(qr.id, qr.secret, api, { "sec-websocket-extensions": "permessage-deflate; client_max_window_bits" });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("sec-websocket-extensions")).toBeNull();
+    expect(await new Browser(res.webSocket!).next()).toMatchObject({ type: "pending" });
+  });
+
   it("answers ping with pong", async () => {
     const qr = await createQr();
     const browser = await connect(qr);

@@ -126,3 +126,30 @@ export function which(command) {
   const out = tryRun("sh", ["-c", `command -v ${command}`]);
   return out && out.startsWith("/") ? out : null;
 }
+
+/**
+ * Bytes workerd's allocator holds for live objects (tcmalloc's generic.current_allocated_bytes), read by
+ * attaching gdb for a moment (workerd is paused ~0.2-1 s; only called between the timed phases). RSS
+ * cannot show what a waiting session costs: tcmalloc keeps the pages of freed memory (an evicted object's
+ * actor and SQLite connection) mapped for reuse, so RSS stays at the high-water mark. V8's own heap is
+ * not in this figure (it is mmap'd by V8, not malloc'd). Off with BENCH_QR_HEAP=0; null without gdb or
+ * ptrace permission (Yama ptrace_scope > 0 needs root or CAP_SYS_PTRACE for a non-descendant).
+ */
+let heapProbe = process.env.BENCH_QR_HEAP === "0" ? null : which("gdb");
+export function liveHeapMiB(pid) {
+  if (!heapProbe) return null;
+  const name = "generic.current_allocated_bytes";
+  try {
+    const out = execFileSync(
+      heapProbe,
+      ["-p", String(pid), "-batch", "-nx", "-ex", "set $p = (unsigned long *) malloc(8)", "-ex", `call (int) MallocExtension_Internal_GetNumericProperty("${name}", ${name.length}, $p)`, "-ex", "output *$p", "-ex", 'echo \\nLIVE\\n', "-ex", "call (void) free($p)"],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
+    );
+    const bytes = /^(\d+)\nLIVE$/m.exec(out)?.[1];
+    if (bytes === undefined) throw new Error("no tcmalloc reading");
+    return Math.round((Number(bytes) / 1048576) * 100) / 100;
+  } catch {
+    heapProbe = null; // Not possible here (no symbols, no permission): stop trying.
+    return null;
+  }
+}

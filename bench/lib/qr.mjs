@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import WebSocket from "ws";
 import { call, percentile, pool } from "./http.mjs";
-import { cpuSeconds, memoryKiB, openFilesLimit } from "./proc.mjs";
+import { cpuSeconds, liveHeapMiB, memoryKiB, openFilesLimit } from "./proc.mjs";
 
 const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -17,12 +17,17 @@ function stats(values) {
   };
 }
 
+// Browsers always offer permessage-deflate ("permessage-deflate; client_max_window_bits"), and so does
+// `ws` by default: BENCH_QR_DEFLATE=0 opens the sockets without the offer, to see what compression costs.
+const OFFER_DEFLATE = process.env.BENCH_QR_DEFLATE !== "0";
+
 /** Opens the browser's socket and resolves at its first event (expected `pending`). */
 function openBrowser(session, timeoutMs) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const ws = new WebSocket(`${session.ws_url}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs });
-    const browser = { ws, events: [], approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null };
+    const ws = new WebSocket(`${session.ws_url}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs, perMessageDeflate: OFFER_DEFLATE });
+    const browser = { ws, events: [], approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
+    ws.once("upgrade", (res) => (browser.extensions = res.headers["sec-websocket-extensions"] ?? ""));
     // When the server's close frame arrives (ws's receiver event; 'close' itself waits for the TCP end).
     ws.once("open", () => ws._receiver?.once("conclude", () => (browser.closeFrameAt = performance.now())));
     browser.closed = new Promise((r) =>
@@ -64,7 +69,7 @@ function rssMiB(pid) {
  * Durable Object that is loaded holds its .sqlite file open, so `sqlite_fds` counts resident objects.
  */
 function snapshot(pid) {
-  const out = { rss_mib: rssMiB(pid) };
+  const out = { rss_mib: rssMiB(pid), heap_live_mib: liveHeapMiB(pid) };
   try {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
     const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? NaN);
@@ -238,6 +243,21 @@ export async function runQrScenario(options) {
   }
 
   const perSession = (rss) => (rss !== null && rss !== undefined && before.rss_mib !== null && opened.length ? round(((rss - before.rss_mib) * 1024) / opened.length, 1) : null);
+  const livePerSession = (snap) =>
+    snap?.heap_live_mib != null && before.heap_live_mib != null && opened.length ? round(((snap.heap_live_mib - before.heap_live_mib) * 1024) / opened.length, 1) : null;
+  const live = {
+    per_waiting_session_live_kib: livePerSession(peak),
+    per_idle_session_live_kib: livePerSession(idle),
+    after_approval_live_kib_per_session: livePerSession(afterApproval),
+    after_cleanup_live_kib_per_session: livePerSession(afterCleanup),
+  };
+  if (live.per_waiting_session_live_kib !== null) {
+    log(
+      `qr: live heap (tcmalloc) per session: all open ${live.per_waiting_session_live_kib} KiB, after idle ${live.per_idle_session_live_kib} KiB, ` +
+        `after approval ${live.after_approval_live_kib_per_session} KiB, after cleanup ${live.after_cleanup_live_kib_per_session} KiB; ` +
+        `browser offered deflate: ${OFFER_DEFLATE}, agreed: ${JSON.stringify(browsers[0]?.extensions ?? null)}`,
+    );
+  }
   return {
     n,
     concurrency,
@@ -271,6 +291,10 @@ export async function runQrScenario(options) {
       // (RSS - RSS before) / open sockets: right after opening, and after the idle wait.
       per_waiting_session_kib: perSession(peak.rss_mib),
       per_idle_session_kib: perSession(idle?.rss_mib),
+      // (live heap - live heap before) / open sockets, at each step (null without gdb): what sessions hold.
+      ...live,
+      browser_offers_deflate: OFFER_DEFLATE,
+      socket_extensions: browsers[0]?.extensions ?? null,
       waves,
       wave_pause_s: waves > 1 ? wavePauseS : null,
       // RSS after each wave's objects were evicted (sockets still open), to see the hibernated cost.

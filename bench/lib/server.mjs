@@ -166,6 +166,9 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
         // Module names are relative to this root; the bundle lives in a temp dir outside the project.
         modulesRoot: dirname(scriptPath),
         bindings,
+        // The worker's own socket (what `wrangler dev` and the Cloudflare edge hand requests to), not
+        // Miniflare's entry worker in front of it: no extra hop, and the worker's compatibility flags apply.
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },
     ],
   });
@@ -190,7 +193,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   };
 
   try {
-    const url = await mf.ready;
+    await mf.ready;
+    const url = await mf.unsafeGetDirectURL(config.name ?? "worker");
     const pids = childPids(process.pid, "workerd");
     if (pids.length !== 1) throw new Error(`expected one workerd child process, found ${pids.length}`);
     const db = await mf.getD1Database("DB");

@@ -9,6 +9,7 @@ import { validate } from "../http/validation";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import { emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
 import { sessionCache } from "./session-cache";
+import { notePageCache } from "../notes/page-cache";
 
 export const passwordChangeSchema = z.strictObject({
   old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
@@ -78,6 +79,7 @@ export async function deleteAccount(deps: Deps, auth: Authenticated, body: unkno
   const input = validate(accountDeleteSchema, body);
   if (!(await checkOwnPassword(deps, auth, input.password, limits))) throw new ValidationError({ password: [WRONG_PASSWORD] });
   await deps.db.delete(users).where(eq(users.id, auth.session.userId));
-  // The cascade removed every session row: none may live on in this isolate's cache.
+  // The cascade removed every session row and note: none may live on in this isolate's caches.
   sessionCache.evictUser(auth.session.userId);
+  notePageCache.evictUser(auth.session.userId);
 }

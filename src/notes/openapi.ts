@@ -85,7 +85,9 @@ export const notesPaths: Paths = {
       operationId: "notes_list",
       tag: TAG,
       summary: "List your notes",
-      description: "The caller's notes, a page at a time, searchable and orderable. One D1 round trip per page (the page and the count in one batch).",
+      description:
+        "The caller's notes, a page at a time, searchable and orderable. One D1 round trip per page (the page and the count in one statement). " +
+        "Lists may lag writes made through another edge location by up to NOTES_CACHE_TTL seconds (default 2); your own writes show immediately where they were made.",
       auth: "bearer",
       parameters: listParameters,
       responses: {

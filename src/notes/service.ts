@@ -1,17 +1,18 @@
 /**
  * @module Notes Service — list, create, read, replace, update, delete a user's notes: plain functions
  * over (deps, userId, input). Every statement is scoped by `user_id`, so another user's note is
- * "not found" exactly like a missing one; every call is one D1 round trip.
+ * "not found" exactly like a missing one; every call is one D1 round trip (a list page: one statement).
  */
-import { and, asc, count, desc, eq, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, or, sql, type Placeholder, type SQL } from "drizzle-orm";
 import { randomToken } from "../auth/bytes";
 import { notes, type Note } from "../db/schema";
 import type { Db } from "../db/client";
 import type { Deps } from "../deps";
 import { ApiError } from "../http/errors";
-import { LIKE_ESCAPE, ORDERING_PARAM, SEARCH_PARAM, likeContains, parseOrdering, parseSearch, type OrderTerm } from "../http/filters";
+import { LIKE_ESCAPE, ORDERING_PARAM, SEARCH_PARAM, likeContains, orderingText, parseOrdering, parseSearch, type OrderTerm } from "../http/filters";
 import { checkPage, lastPageFromReversed, lastParam, pageOffset, parsePageRequest, type PageRequest } from "../http/pagination";
 import { validate } from "../http/validation";
+import { notePageCache } from "./page-cache";
 import { NOTE_ID_PATTERN, NOTE_READ_ONLY_FIELDS, notePatchSchema, noteSchema, type NoteOut } from "./schema";
 
 export const NOTE_ORDERING_FIELDS = ["created", "updated", "title"] as const;
@@ -64,11 +65,13 @@ function orderBy(terms: readonly OrderTerm<NoteOrderingField>[], reversed: boole
   return keys;
 }
 
-/** Owner-scoped filter: every search term must occur in the title or the body (ASCII case-insensitive, SQLite's LIKE). */
-function listFilter(userId: number, terms: readonly string[]): SQL {
+/** A bound value, or a drizzle placeholder filled in when a prepared statement runs. */
+type Bindable<T> = T | Placeholder;
+
+/** Owner-scoped filter: every LIKE pattern must occur in the title or the body (ASCII case-insensitive, SQLite's LIKE). */
+function listFilter(userId: Bindable<number>, patterns: readonly Bindable<string>[]): SQL {
   const clauses: SQL[] = [eq(notes.userId, userId)];
-  for (const term of terms) {
-    const pattern = likeContains(term);
+  for (const pattern of patterns) {
     clauses.push(
       or(
         sql`${notes.title} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`,
@@ -79,30 +82,95 @@ function listFilter(userId: number, terms: readonly string[]): SQL {
   return and(...clauses)!;
 }
 
-/** The two statements of a list page, unexecuted (exported so tests can EXPLAIN them). */
-export function noteListQueries(db: Db, userId: number, query: NoteListQuery) {
-  const { pageSize } = query.page;
-  const where = listFilter(userId, query.search);
-  const last = query.page.page === "last";
-  const pageQuery = db
-    .select()
+/**
+ * A list page as ONE statement: the page's rows, each carrying the filtered total as an uncorrelated
+ * scalar subquery, which SQLite evaluates once (off the owner's index). An empty page has no row to
+ * carry the total, and needs none: it is page 1 of an empty list, or past the end (404) — see listNotes.
+ * listNotes reads the rows as ListRow arrays: keep the column order.
+ */
+function listSelect(
+  db: Db,
+  where: SQL,
+  ordering: readonly OrderTerm<NoteOrderingField>[],
+  reversed: boolean,
+  limit: Bindable<number>,
+  offset: Bindable<number>,
+) {
+  return db
+    .select({
+      id: notes.id,
+      userId: notes.userId,
+      title: notes.title,
+      body: notes.body,
+      createdAtMs: notes.createdAtMs,
+      updatedAtMs: notes.updatedAtMs,
+      total: sql<number>`(SELECT count(*) FROM ${notes} WHERE ${where})`,
+    })
     .from(notes)
     .where(where)
-    .orderBy(...orderBy(query.ordering, last))
-    .limit(pageSize)
-    .offset(last ? 0 : pageOffset(query.page.page as number, pageSize));
-  const countQuery = db.select({ count: count() }).from(notes).where(where);
-  return { pageQuery, countQuery };
+    .orderBy(...orderBy(ordering, reversed))
+    .limit(limit)
+    .offset(offset);
 }
 
-/** One page and the total count in one D1 round trip (`batch`), then DRF's page checks. */
-export async function listNotes(deps: Deps, userId: number, query: NoteListQuery): Promise<NoteListPage> {
+/** The statement of a list page with this request's values, unexecuted (exported so tests can EXPLAIN it). */
+export function noteListQueries(db: Db, userId: number, query: NoteListQuery) {
+  const { pageSize } = query.page;
+  const last = query.page.page === "last";
+  const where = listFilter(userId, query.search.map(likeContains));
+  const pageQuery = listSelect(db, where, query.ordering, last, pageSize, last ? 0 : pageOffset(query.page.page as number, pageSize));
+  return { pageQuery };
+}
+
+/** Query shapes are few (three fields, two directions, at most MAX_SEARCH_TERMS terms); the bound is a guard. */
+const MAX_PREPARED_SHAPES = 128;
+type PreparedList = ReturnType<ReturnType<typeof listSelect>["prepare"]>;
+const preparedLists = new WeakMap<Db, Map<string, PreparedList>>();
+
+/**
+ * listSelect prepared once per query shape per isolate, so a request only binds its values: building
+ * the drizzle query took about a sixth of the worker's CPU for a page of notes (issue 7, bench/README.md).
+ */
+function preparedList(db: Db, query: NoteListQuery, reversed: boolean): PreparedList {
+  let byShape = preparedLists.get(db);
+  if (!byShape) preparedLists.set(db, (byShape = new Map()));
+  const shape = `${orderingText(query.ordering)}|${query.search.length}|${reversed ? "reversed" : "forward"}`;
+  let prepared = byShape.get(shape);
+  if (!prepared) {
+    const patterns = query.search.map((_, i) => sql.placeholder(`pattern${i}`));
+    const where = listFilter(sql.placeholder("userId"), patterns);
+    prepared = listSelect(db, where, query.ordering, reversed, sql.placeholder("limit"), sql.placeholder("offset")).prepare();
+    if (byShape.size < MAX_PREPARED_SHAPES) byShape.set(shape, prepared);
+  }
+  return prepared;
+}
+
+/** A listSelect row: id, userId, title, body, createdAtMs, updatedAtMs, total — in its select order. */
+type ListRow = [string, number, string, string, number, number, number];
+
+function noteFromRow(row: ListRow): Note {
+  return { id: row[0], userId: row[1], title: row[2], body: row[3], createdAtMs: row[4], updatedAtMs: row[5] };
+}
+
+/**
+ * A page of the user's notes: this isolate's copy if younger than NOTES_CACHE_TTL (src/notes/page-cache.ts),
+ * else readNotePage. The page is shared with other requests: never mutate it.
+ */
+export function listNotes(deps: Deps, userId: number, query: NoteListQuery): Promise<NoteListPage> {
+  return notePageCache.read(userId, query, deps.clock(), deps.config.notesCacheTtlSeconds * 1000, () => readNotePage(deps, userId, query));
+}
+
+/** One page and the total count in one D1 round trip (one prepared statement), then DRF's page checks. */
+async function readNotePage(deps: Deps, userId: number, query: NoteListQuery): Promise<NoteListPage> {
   const { pageSize } = query.page;
   const last = query.page.page === "last";
   const pageNumber = last ? 1 : (query.page.page as number);
-  const { pageQuery, countQuery } = noteListQueries(deps.db, userId, query);
-  const [rows, counted] = await deps.db.batch([pageQuery, countQuery]);
-  const total = counted[0]?.count ?? 0;
+  const values: Record<string, unknown> = { userId, limit: pageSize, offset: last ? 0 : pageOffset(pageNumber, pageSize) };
+  query.search.forEach((term, i) => (values[`pattern${i}`] = likeContains(term)));
+  // values(): plain arrays in listSelect's column order, without drizzle's per-row mapping (issue 7, bench/README.md).
+  const raw = (await preparedList(deps.db, query, last).values(values)) as ListRow[];
+  const total = raw[0]?.[6] ?? 0;
+  const rows = raw.map(noteFromRow);
   if (last) {
     const resolved = lastPageFromReversed(rows, total, pageSize);
     return { count: total, page: resolved.page, pageSize, results: resolved.rows.map(presentNote) };
@@ -134,6 +202,8 @@ export async function createNote(deps: Deps, userId: number, body: Record<string
     .insert(notes)
     .values({ id: randomToken(16), userId, title: input.title, body: input.body, createdAtMs: now, updatedAtMs: now })
     .returning();
+  // This isolate's cached pages of the user must show the new note on the very next list.
+  notePageCache.evictUser(userId);
   return presentNote(rows[0]!);
 }
 
@@ -156,6 +226,7 @@ async function writeNote(deps: Deps, userId: number, id: string, changes: { titl
     .where(and(eq(notes.id, id), eq(notes.userId, userId)))
     .returning();
   if (!rows[0]) throw notFound();
+  notePageCache.evictUser(userId);
   return presentNote(rows[0]);
 }
 
@@ -182,4 +253,5 @@ export async function deleteNote(deps: Deps, userId: number, id: string): Promis
     .where(and(eq(notes.id, id), eq(notes.userId, userId)))
     .returning({ id: notes.id });
   if (!rows[0]) throw notFound();
+  notePageCache.evictUser(userId);
 }

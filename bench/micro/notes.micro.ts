@@ -1,0 +1,56 @@
+/**
+ * Micro-benchmarks inside workerd (the test pool): where a page of notes spends its time, printed, never asserted.
+ * Run: npm run bench:micro -- notes
+ */
+import { env } from "cloudflare:workers";
+import { it } from "vitest";
+import { getConfig } from "../../src/config";
+import { getDb } from "../../src/db/client";
+import { getKeyRing } from "../../src/auth/keys";
+import { obtainPair, register } from "../../src/auth/service";
+import { createApp } from "../../src/app";
+import { createNote, listNotes, parseNoteListQuery } from "../../src/notes/service";
+import type { TokenSettings } from "../../src/auth/tokens";
+import type { Deps } from "../../src/deps";
+
+async function time(label: string, iterations: number, fn: () => Promise<unknown>, results: Record<string, number>) {
+  for (let i = 0; i < Math.min(100, iterations); i++) await fn(); // warm-up
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) await fn();
+  results[label] = Math.round((((performance.now() - start) * 1000) / iterations) * 10) / 10;
+}
+
+it("prints the cost of each part of a page of notes", { timeout: 180_000 }, async () => {
+  const config = getConfig(env);
+  const keys = await getKeyRing(config);
+  const tokens: TokenSettings = {
+    keys,
+    issuer: "https://bench.test",
+    audience: "https://bench.test",
+    accessTokenLifetimeSeconds: 300,
+    refreshTokenLifetimeSeconds: 86_400,
+    leewaySeconds: 0,
+  };
+  const deps: Deps = { db: getDb(env.DB), config, tokens, clock: () => Date.now() };
+  const user = await register(deps, { username: "notesbench", email: "notesbench@example.com", password: "bench password 123" });
+  const userId = (user as { id: number }).id;
+  for (let i = 0; i < 20; i++) await createNote(deps, userId, { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) });
+  const device = { userAgent: "bench", ip: "127.0.0.1", country: null, city: null };
+  const pair = await obtainPair(deps, { username: "notesbench", password: "bench password 123" }, device);
+  const app = createApp({ clock: () => Date.now() });
+  const results: Record<string, number> = {};
+  const n = 1000;
+
+  await time("D1: SELECT 1 (raw)", n, () => env.DB.prepare("SELECT 1").raw(), results);
+  await time("D1: 20 note rows (raw, no count)", n, () => env.DB.prepare("SELECT id, user_id, title, body, created_at_ms, updated_at_ms FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(), results);
+  await time("D1: 20 note ids only (raw)", n, () => env.DB.prepare("SELECT id FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(), results);
+  await time("D1: count only (raw)", n, () => env.DB.prepare("SELECT count(*) FROM notes WHERE user_id = ?").bind(userId).raw(), results);
+  const query = parseNoteListQuery(new URLSearchParams());
+  await time("listNotes (query + rows + present)", n, () => listNotes(deps, userId, query), results);
+  await time("HTTP GET /health via app.request", n, () => app.request("/health", {}, env), results);
+  await time("HTTP GET /api/hello/ via app.request", n, () => app.request("/api/hello/", { headers: { authorization: `Bearer ${pair.access}` } }, env), results);
+  await time("HTTP GET /api/notes/ via app.request", n, () => app.request("/api/notes/", { headers: { authorization: `Bearer ${pair.access}` } }, env), results);
+
+  const lines = Object.entries(results).map(([label, us]) => `  ${us.toFixed(1).padStart(10)} µs  ${label}`);
+  console.log(`\nµs per operation, inside workerd (vitest pool):\n${lines.join("\n")}`);
+});
