@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
-import { MAX_BODY_BYTES, MAX_JSON_DEPTH, structureProblem } from "../src/http/body";
+import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
 import { reserveSlot } from "../src/http/attempt-counter";
 import { THROTTLES, limitByIp, limitByUser, memoryLimiter, type LimiterOverrides } from "../src/http/ratelimit";
 import { API_CONTENT_SECURITY_POLICY, pageContentSecurityPolicy, usePageCsp, type RequestLogLine } from "../src/http/security";
@@ -450,6 +450,15 @@ describe("body size limit on every route", () => {
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: "request_too_large" });
     expect(res.headers.get("x-request-id")).toBeTruthy();
+  });
+
+  it("reads a declared body whole and still refuses one longer than its Content-Length claimed", async () => {
+    const ok = new Request(`${ORIGIN}/x`, { method: "POST", headers: { "content-length": "11" }, body: '{"a":"é"}' });
+    expect(await readBodyText(ok)).toBe('{"a":"é"}');
+    const lying = new Request(`${ORIGIN}/x`, { method: "POST", headers: { "content-length": "10" }, body: "x".repeat(MAX_BODY_BYTES + 1) });
+    await expect(readBodyText(lying)).rejects.toMatchObject({ code: "request_too_large" });
+    const broken = new Request(`${ORIGIN}/x`, { method: "POST", headers: { "content-length": "2" }, body: new Uint8Array([0xc3, 0x28]) });
+    await expect(readBodyText(broken)).rejects.toMatchObject({ code: "parse_error" });
   });
 
   it("cuts off a streamed body of undeclared length at the limit", async () => {

@@ -106,6 +106,11 @@ function countFiles(dir) {
  * Starts the built worker on 127.0.0.1 (a free port) with D1 and Durable Objects persisted under
  * `persistDir`, applies the migrations, and returns { url, pid (workerd), stop(), ... }.
  */
+/** "direct": the worker's own socket (default); "entry": through Miniflare's entry worker. */
+export const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
+if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
+const DIRECT = BENCH_SOCKET === "direct";
+
 export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput }) {
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
   process.env.WRANGLER_LOG ??= "warn";
@@ -166,9 +171,10 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
         // Module names are relative to this root; the bundle lives in a temp dir outside the project.
         modulesRoot: dirname(scriptPath),
         bindings,
-        // The worker's own socket (what `wrangler dev` and the Cloudflare edge hand requests to), not
-        // Miniflare's entry worker in front of it: no extra hop, and the worker's compatibility flags apply.
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        // The worker's own socket, as the Cloudflare edge hands it requests: not behind Miniflare's entry
+        // worker (an extra hop per request that also negotiates WebSocket compression with its own flags).
+        // BENCH_SOCKET=entry measures through the entry worker, as `wrangler dev` serves.
+        unsafeDirectSockets: DIRECT ? [{ host: "127.0.0.1", port: 0 }] : undefined,
       },
     ],
   });
@@ -193,8 +199,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   };
 
   try {
-    await mf.ready;
-    const url = await mf.unsafeGetDirectURL(config.name ?? "worker");
+    const entryUrl = await mf.ready;
+    const url = DIRECT ? await mf.unsafeGetDirectURL(config.name ?? "worker") : entryUrl;
     const pids = childPids(process.pid, "workerd");
     if (pids.length !== 1) throw new Error(`expected one workerd child process, found ${pids.length}`);
     const db = await mf.getD1Database("DB");

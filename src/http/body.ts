@@ -15,6 +15,9 @@ export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Pr
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge();
   if (!request.body) return "";
+  // A declared length is enforced by the runtime's HTTP framing, so one native read is safe and ~2x
+  // cheaper than the reader loop below (bench/micro/verify.micro.ts); chunked bodies are counted as they stream.
+  if (declared !== null) return decodeUtf8(await request.arrayBuffer(), limit);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -34,6 +37,12 @@ export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Pr
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return decodeUtf8(bytes, limit);
+}
+
+function decodeUtf8(bytes: ArrayBuffer | Uint8Array, limit: number): string {
+  // Also guards a body longer than its Content-Length claimed, should a runtime ever pass one through.
+  if (bytes.byteLength > limit) throw tooLarge();
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
