@@ -1,8 +1,9 @@
+import { defineConfig } from "vitest/config";
 import baseConfig from "./vitest.config";
-import type { UserConfig } from "vitest/config";
 
-// Micro-benchmarks reuse the test pool (same workerd, same bindings) but are never part of `npm test`.
-export default async (env: unknown): Promise<UserConfig> => {
-  const config = await (baseConfig as unknown as (e: unknown) => Promise<UserConfig>)(env);
-  return { ...config, test: { ...config.test, include: ["bench/micro/**/*.micro.ts"], exclude: [] } };
-};
+// Micro-benchmarks reuse the test pool (same workerd, same bindings) but are never part of `npm test`;
+// their output is the point, so it is always shown.
+export default defineConfig(async (env) => {
+  const base = await baseConfig(env);
+  return { ...base, test: { ...base.test, include: ["bench/micro/**/*.micro.ts"], exclude: [], silent: false } };
+});

@@ -512,6 +512,13 @@ async function main() {
   const results = [];
   const byName = {};
   const probes = {};
+  // The load scenarios' workerd, when the QR scenario gets a fresh one: its output counts are kept.
+  let loadPhaseRuntime = null;
+  const runtimeErrorsAll = () => {
+    const now = server.runtimeErrors();
+    if (!loadPhaseRuntime) return now;
+    return { count: loadPhaseRuntime.errors.count + now.count, first: [...loadPhaseRuntime.errors.first, ...now.first].slice(0, 20) };
+  };
   for (const name of scenarios) {
     if (name === "qr") continue;
     const scenario = LOAD_SCENARIOS[name];
@@ -539,10 +546,22 @@ async function main() {
   }
 
   if (scenarios.includes("qr")) {
-    const { access } = await signIn(url);
+    let qrUrl = url;
+    let qrPid = pid;
+    if (Object.keys(probes).length) {
+      // A fresh workerd for the QR scenario: its memory readings start from a quiet baseline, not from
+      // the load scenarios' garbage (freed during the QR phase, it made the per-session figures read low).
+      loadPhaseRuntime = { lines: server.outputLines(), errors: server.runtimeErrors() };
+      await server.stop();
+      server = await startWorker({ root, scriptPath, persistDir: join(tmpDir, "persist-qr"), extraVars: settings.vars });
+      ({ url: qrUrl, pid: qrPid } = server);
+      await seed(qrUrl);
+      log(`qr: on a fresh workerd, pid ${qrPid}`);
+    }
+    const { access } = await signIn(qrUrl);
     byName.qr = await runQrScenario({
-      url,
-      pid,
+      url: qrUrl,
+      pid: qrPid,
       token: access,
       n: settings.qr_n,
       concurrency: settings.qr_concurrency,
@@ -566,7 +585,7 @@ async function main() {
     for (const g of goalRows) console.log(`  ${g.met ? "MET " : "MISS"}  ${pad(g.scenario, 7)} ${pad(g.goal, 48)} ${pad(g.value, 12, true)}  (goal ${g.target})`);
   }
 
-  const runtimeErrors = server.runtimeErrors();
+  const runtimeErrors = runtimeErrorsAll();
   if (runtimeErrors.count) {
     console.log(`\nworkerd reported ${runtimeErrors.count} error line(s) (stderr or level=error); the first:`);
     for (const line of runtimeErrors.first.slice(0, 5)) console.log(`  ${line.slice(0, 400)}`);
@@ -590,8 +609,8 @@ async function main() {
       durable_objects: server.durableObjects,
       ratelimits: server.ratelimits,
       migrations: server.migrations,
-      runtime_output_lines: server.outputLines(),
-      runtime_errors: server.runtimeErrors(),
+      runtime_output_lines: server.outputLines() + (loadPhaseRuntime?.lines ?? 0),
+      runtime_errors: runtimeErrors,
     },
     results: Object.fromEntries(results.map((r) => [r.scenario, r])),
     qr: byName.qr ?? null,

@@ -4,34 +4,17 @@
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
+import { printResults, time } from "./timing";
 import { getConfig } from "../../src/config";
-import { getDb } from "../../src/db/client";
-import { getKeyRing } from "../../src/auth/keys";
 import { register } from "../../src/auth/service";
-import { createApp } from "../../src/app";
+import { buildDeps, createApp } from "../../src/app";
 import { createNote, listNotes, parseNoteListQuery } from "../../src/notes/service";
-import type { TokenSettings } from "../../src/auth/tokens";
 import type { Deps } from "../../src/deps";
 
-async function time(label: string, iterations: number, fn: () => Promise<unknown>, results: Record<string, number>) {
-  for (let i = 0; i < Math.min(100, iterations); i++) await fn(); // warm-up
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) await fn();
-  results[label] = Math.round((((performance.now() - start) * 1000) / iterations) * 10) / 10;
-}
 
 it("prints the cost of each part of a page of notes", { timeout: 180_000 }, async () => {
   const config = getConfig(env);
-  const keys = await getKeyRing(config);
-  const tokens: TokenSettings = {
-    keys,
-    issuer: "https://bench.test",
-    audience: "https://bench.test",
-    accessTokenLifetimeSeconds: 300,
-    refreshTokenLifetimeSeconds: 86_400,
-    leewaySeconds: 0,
-  };
-  const deps: Deps = { db: getDb(env.DB), config, tokens, clock: () => Date.now() };
+  const deps = await buildDeps(env, "http://localhost", () => Date.now());
   const user = await register(deps, { username: "notesbench", email: "notesbench@example.com", password: "bench password 123" });
   const userId = (user as { id: number }).id;
   for (let i = 0; i < 20; i++) await createNote(deps, userId, { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) });
@@ -65,6 +48,5 @@ it("prints the cost of each part of a page of notes", { timeout: 180_000 }, asyn
   await time("HTTP GET /api/hello/ via app.request (session cache warm)", n, () => app.request("/api/hello/", bearer, env), results);
   await time("HTTP GET /api/notes/ via app.request (page cache warm)", n, () => app.request("/api/notes/", bearer, env), results);
 
-  const lines = Object.entries(results).map(([label, us]) => `  ${us.toFixed(1).padStart(10)} µs  ${label}`);
-  console.log(`\nµs per operation, inside workerd (vitest pool):\n${lines.join("\n")}`);
+  printResults(results);
 });
