@@ -4,34 +4,15 @@
 //
 //   node bench/trivial-worker.mjs        (needs wrk; 127.0.0.1 only; 2 x 10 s)
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { startScratchWorker } from "./lib/server.mjs";
 
-const dir = mkdtempSync(join(tmpdir(), "trivial-worker-"));
-writeFileSync(join(dir, "worker.mjs"), `export default { fetch() { return new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); } };`);
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { Miniflare } = await import(pathToFileURL(wranglerRequire.resolve("miniflare")).href);
-const mf = new Miniflare({
-  host: "127.0.0.1",
-  port: 0,
-  modules: true,
-  scriptPath: join(dir, "worker.mjs"),
-  modulesRoot: dir,
-  compatibilityDate: "2026-04-01",
-  unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-});
+const { url, dispose } = await startScratchWorker(`export default { fetch() { return new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); } };`);
 try {
-  await mf.ready;
-  const url = String(await mf.unsafeGetDirectURL());
   for (let run = 1; run <= 2; run++) {
     const out = execFileSync("wrk", ["-t1", "-c16", "-d10s", "--latency", url], { encoding: "utf8" });
     const pick = (p) => new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(out)?.[1];
     console.log(`run ${run}: ${/Requests\/sec:\s+(\S+)/.exec(out)?.[1]} req/s; latency p50 ${pick(50)}, p75 ${pick(75)}, p90 ${pick(90)}, p99 ${pick(99)}`);
   }
 } finally {
-  await mf.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  await dispose();
 }

@@ -7,6 +7,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SessionCache } from "../src/auth/session-cache";
+import type { SessionWithUser } from "../src/auth/sessions";
 import { PASSWORD, clockedApp, decodeJwt, registerUser, signIn } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase 42";
@@ -211,6 +213,63 @@ describe("the cache never turns a dead session into a live one", () => {
   });
 });
 
+describe("a session read in flight when the isolate revokes (the cache itself)", () => {
+  const NOW = 1_900_000_000_000;
+  const liveRow = (sessionId: string, userId: number): SessionWithUser => ({
+    sessionId,
+    userId,
+    method: "password",
+    expiresAt: NOW / 1000 + 3600,
+    revokedAt: null,
+    lastUsedAt: NOW / 1000,
+    username: `u${userId}`,
+    email: `u${userId}@example.com`,
+    isActive: true,
+    dateJoined: NOW / 1000,
+    lastLogin: null,
+  });
+
+  /** A D1 read held open until `release` is called, counting reads of each sid. */
+  function heldLoader() {
+    const reads: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const load = async (sid: string) => {
+      reads.push(sid);
+      if (reads.length === 1) await gate;
+      return liveRow(sid, 7);
+    };
+    return { reads, load, release: () => release() };
+  }
+
+  it.each([
+    ["the session is evicted", (cache: SessionCache) => cache.evict("s1")],
+    ["its user is evicted (the read does not know its user yet)", (cache: SessionCache) => cache.evictUser(7)],
+    ["another user is evicted (the read does not know its user yet)", (cache: SessionCache) => cache.evictUser(8)],
+    ["the cache is cleared", (cache: SessionCache) => cache.clear()],
+  ])("does not keep the row it saw when %s: the next check reads D1 again", async (_label, revoke) => {
+    const cache = new SessionCache();
+    const { reads, load, release } = heldLoader();
+    const first = cache.read("s1", NOW, 10_000, load);
+    revoke(cache);
+    release();
+    expect(await first).toMatchObject({ sessionId: "s1" });
+    await cache.read("s1", NOW, 10_000, load);
+    expect(reads).toEqual(["s1", "s1"]);
+  });
+
+  it("keeps the row when only another session is evicted meanwhile", async () => {
+    const cache = new SessionCache();
+    const { reads, load, release } = heldLoader();
+    const first = cache.read("s1", NOW, 10_000, load);
+    cache.evict("s2");
+    release();
+    await first;
+    await cache.read("s1", NOW, 10_000, load);
+    expect(reads).toEqual(["s1"]);
+  });
+});
+
 describe("D1 round trips on the bearer path", () => {
   it("a cold authenticated request reads D1 once; a warm one reads it zero times", async () => {
     const { rig, pair } = await signedIn("10");
@@ -249,17 +308,21 @@ describe("D1 round trips on the bearer path", () => {
   });
 });
 
-describe("SESSION_CACHE_TTL setting", () => {
-  it.each(["-1", "abc", "11", "1.5"])("a bad value (%s) is a configuration error naming SESSION_CACHE_TTL", async (value) => {
+// Both per-isolate caches are bounded the same way: "a few seconds at most", 0 = off (issue 7).
+describe.each([
+  ["SESSION_CACHE_TTL", "sessionCacheTtlSeconds"],
+  ["NOTES_CACHE_TTL", "notesCacheTtlSeconds"],
+] as const)("%s setting", (setting, field) => {
+  it.each(["-1", "abc", "11", "1.5"])(`a bad value (%s) is a configuration error naming ${setting}`, async (value) => {
     const { parseConfig, ConfigError } = await import("../src/config");
-    expect(() => parseConfig({ ...env, SESSION_CACHE_TTL: value } as never)).toThrow(ConfigError);
-    expect(() => parseConfig({ ...env, SESSION_CACHE_TTL: value } as never)).toThrow(/SESSION_CACHE_TTL/);
+    expect(() => parseConfig({ ...env, [setting]: value } as never)).toThrow(ConfigError);
+    expect(() => parseConfig({ ...env, [setting]: value } as never)).toThrow(new RegExp(setting));
   });
 
   it("defaults to 2 seconds and accepts 0 (off)", async () => {
     const { parseConfig } = await import("../src/config");
-    const { SESSION_CACHE_TTL: _omit, ...rest } = env as unknown as Record<string, unknown>;
-    expect(parseConfig(rest as never).sessionCacheTtlSeconds).toBe(2);
-    expect(parseConfig({ ...env, SESSION_CACHE_TTL: "0" } as never).sessionCacheTtlSeconds).toBe(0);
+    const { [setting]: _omit, ...rest } = env as unknown as Record<string, unknown>;
+    expect(parseConfig(rest as never)[field]).toBe(2);
+    expect(parseConfig({ ...env, [setting]: "0" } as never)[field]).toBe(0);
   });
 });

@@ -464,18 +464,3 @@ describe("NotePageCache (unit)", () => {
     expect(cache.heldChars).toBe(0);
   });
 });
-
-describe("NOTES_CACHE_TTL setting", () => {
-  it.each(["-1", "abc", "11", "1.5"])("a bad value (%s) is a configuration error naming NOTES_CACHE_TTL", async (value) => {
-    const { parseConfig, ConfigError } = await import("../src/config");
-    expect(() => parseConfig({ ...env, NOTES_CACHE_TTL: value } as never)).toThrow(ConfigError);
-    expect(() => parseConfig({ ...env, NOTES_CACHE_TTL: value } as never)).toThrow(/NOTES_CACHE_TTL/);
-  });
-
-  it("defaults to 2 seconds and accepts 0 (off)", async () => {
-    const { parseConfig } = await import("../src/config");
-    const { NOTES_CACHE_TTL: _omit, ...rest } = env as unknown as Record<string, unknown>;
-    expect(parseConfig(rest as never).notesCacheTtlSeconds).toBe(2);
-    expect(parseConfig({ ...env, NOTES_CACHE_TTL: "0" } as never).notesCacheTtlSeconds).toBe(0);
-  });
-});

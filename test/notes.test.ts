@@ -9,7 +9,7 @@ import { createApp } from "../src/app";
 import { likeContains, parseOrdering, parseSearch } from "../src/http/filters";
 import { lastPageFromReversed, pageCount, pageLinks, parsePageRequest } from "../src/http/pagination";
 import { NOTE_BODY_MAX_LENGTH, NOTE_TITLE_MAX_LENGTH } from "../src/notes/schema";
-import { noteListQueries, parseNoteListQuery } from "../src/notes/service";
+import { noteListStatement, parseNoteListQuery } from "../src/notes/service";
 import { getDb } from "../src/db/client";
 
 const ORIGIN = "https://notes.example.test";
@@ -576,7 +576,7 @@ describe("indexes", () => {
     for (const ordering of ["-created", "created", "-updated", "updated", "title", "-title"]) {
       for (const page of [2, "last"] as const) {
         const query = parseNoteListQuery(new URLSearchParams(`ordering=${ordering}&page=${page}`));
-        const { sql, params } = noteListQueries(db, 1, query).pageQuery.toSQL();
+        const { sql, params } = noteListStatement(db, 1, query);
         const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
           .bind(...params)
           .all<{ detail: string }>();
@@ -586,7 +586,7 @@ describe("indexes", () => {
       }
     }
     // The check has teeth: two fields in opposite directions do need a sort.
-    const mixed = noteListQueries(db, 1, parseNoteListQuery(new URLSearchParams("ordering=title,-created"))).pageQuery.toSQL();
+    const mixed = noteListStatement(db, 1, parseNoteListQuery(new URLSearchParams("ordering=title,-created")));
     const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${mixed.sql}`)
       .bind(...mixed.params)
       .all<{ detail: string }>();

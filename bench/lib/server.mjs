@@ -1,8 +1,9 @@
 // Builds the worker as `wrangler deploy` would and runs it in one workerd process through Miniflare's API
 // (the Miniflare wrangler itself depends on), with wrangler.toml's bindings and no dev proxy in front.
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateJwks } from "../../scripts/keys.mjs";
@@ -234,6 +235,42 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   } catch (error) {
     await stop();
     if (outputTail.length) error.message += `\n${outputTail.slice(-20).join("\n")}`;
+    throw error;
+  }
+}
+
+/**
+ * A stand-in worker (one ES module's source) in its own workerd via the same Miniflare, for measuring
+ * the runtime without our code: on its own socket like startWorker (`direct`), or behind Miniflare's
+ * entry worker. `options` go to Miniflare (bindings, flags). Returns { url, pid, dispose() }.
+ */
+export async function startScratchWorker(source, { direct = true, ...options } = {}) {
+  const { Miniflare } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const dir = mkdtempSync(join(tmpdir(), "scratch-worker-"));
+  writeFileSync(join(dir, "worker.mjs"), source);
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    modules: true,
+    scriptPath: join(dir, "worker.mjs"),
+    modulesRoot: dir,
+    // The project's date (wrangler.toml).
+    compatibilityDate: "2026-04-01",
+    durableObjectsPersist: join(dir, "do"),
+    unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port: 0 }] : undefined,
+    ...options,
+  });
+  const dispose = async () => {
+    await mf.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const entryUrl = await mf.ready;
+    const url = String(direct ? await mf.unsafeGetDirectURL() : entryUrl);
+    const [pid] = childPids(process.pid, "workerd");
+    return { url, pid, dispose };
+  } catch (error) {
+    await dispose();
     throw error;
   }
 }

@@ -6,13 +6,11 @@
 // socket) and through Miniflare's entry worker (what `wrangler dev` puts in front).
 //
 //   node bench/qr/ws-floor.mjs [N=1000]        (needs gdb for the live heap; 127.0.0.1 only; ~2 min)
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import WebSocket from "ws";
-import { childPids, liveHeapMiB, memoryKiB } from "../lib/proc.mjs";
+import { liveHeapMiB, memoryKiB } from "../lib/proc.mjs";
+import { startScratchWorker } from "../lib/server.mjs";
 
 const N = Number(process.argv[2] ?? 1000);
 const IDLE_S = 15; // local workerd evicts an object after 10 s without events
@@ -43,29 +41,14 @@ export default {
   },
 };`;
 
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { Miniflare } = await import(pathToFileURL(wranglerRequire.resolve("miniflare")).href);
-
 async function measure(entry, mode) {
-  const dir = mkdtempSync(join(tmpdir(), "ws-floor-"));
-  writeFileSync(join(dir, "worker.mjs"), WORKER);
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    modules: true,
-    scriptPath: join(dir, "worker.mjs"),
-    modulesRoot: dir,
-    // The project's date and flag: no compression is agreed, so none is measured.
-    compatibilityDate: "2026-04-01",
+  const { url, pid, dispose } = await startScratchWorker(WORKER, {
+    direct: entry === "direct",
+    // The project's flag: no compression is agreed, so none is measured.
     compatibilityFlags: ["no_web_socket_compression"],
     durableObjects: { WAITING: { className: "Waiting", useSQLite: true } },
-    durableObjectsPersist: join(dir, "do"),
-    unsafeDirectSockets: entry === "direct" ? [{ host: "127.0.0.1", port: 0 }] : undefined,
   });
   try {
-    const base = await mf.ready;
-    const url = entry === "direct" ? await mf.unsafeGetDirectURL() : base;
-    const [pid] = childPids(process.pid, "workerd");
     const open = (i) =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(`${new URL(`/?mode=${mode}&id=s${i}`, url).href.replace(/^http/, "ws")}`, { perMessageDeflate: false, handshakeTimeout: 10_000 });
@@ -84,8 +67,7 @@ async function measure(entry, mode) {
     const perSocket = (a, b, scale) => (a === null || b === null ? null : Math.round(((b - a) * scale * 10) / N) / 10);
     return { entry, mode, n: N, live_kib_per_socket: perSocket(before.live, idle.live, 1024), rss_kib_per_socket: perSocket(before.rss, idle.rss, 1) };
   } finally {
-    await mf.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await dispose();
   }
 }
 

@@ -13,90 +13,53 @@
  * - TTL 0 turns it off entirely: every check reads D1, no reads are shared.
  * - Bounded: least recently used rows go first beyond MAX_ENTRIES.
  */
+import { IsolateCache } from "../http/isolate-cache";
 import type { SessionWithUser } from "./sessions";
 
 /** About 300 bytes a row: a few MiB at most, far below an isolate's 128 MB. */
 export const SESSION_CACHE_MAX_ENTRIES = 10_000;
 
-interface Entry {
-  row: SessionWithUser;
-  /** Clock time (ms) when the D1 read that produced `row` started. */
-  readAtMs: number;
-}
-
 export type SessionLoader = (sid: string) => Promise<SessionWithUser | null>;
 
+/** Session rows keyed by session id, owned by their user (the mechanism: src/http/isolate-cache.ts). */
 export class SessionCache {
-  private readonly entries = new Map<string, Entry>();
-  /** One D1 read per session at a time: concurrent cold requests share it. */
-  private readonly inflight = new Map<string, Promise<SessionWithUser | null>>();
-  /** Bumped by every eviction: a read that started before it must not store what it saw. */
-  private generation = 0;
+  private readonly cache: IsolateCache<SessionWithUser | null>;
 
-  constructor(readonly maxEntries = SESSION_CACHE_MAX_ENTRIES) {}
+  constructor(readonly maxEntries = SESSION_CACHE_MAX_ENTRIES) {
+    this.cache = new IsolateCache<SessionWithUser | null>({
+      maxEntries,
+      // A missing row is never kept; see worthKeeping.
+      keep: (row, nowMs) => row !== null && worthKeeping(row, nowMs),
+    });
+  }
 
   get size(): number {
-    return this.entries.size;
+    return this.cache.size;
   }
 
   /** The session row for `sid`: from this isolate's copy if younger than `ttlMs`, else from `load` (D1). */
-  async read(sid: string, nowMs: number, ttlMs: number, load: SessionLoader): Promise<SessionWithUser | null> {
-    if (ttlMs <= 0) return load(sid);
-    const entry = this.entries.get(sid);
-    if (entry) {
-      const age = nowMs - entry.readAtMs;
-      // A clock that went backwards (tests, skew) counts as stale, never as fresh.
-      if (age >= 0 && age < ttlMs && worthKeeping(entry.row, nowMs)) {
-        // Most recently used last, so the first key is the one to drop.
-        this.entries.delete(sid);
-        this.entries.set(sid, entry);
-        return entry.row;
-      }
-      this.entries.delete(sid);
-    }
-    const pending = this.inflight.get(sid);
-    if (pending) return pending;
-    const generation = this.generation;
-    const reading = load(sid);
-    this.inflight.set(sid, reading);
-    let row: SessionWithUser | null;
-    try {
-      row = await reading;
-    } finally {
-      if (this.inflight.get(sid) === reading) this.inflight.delete(sid);
-    }
-    if (row && generation === this.generation && worthKeeping(row, nowMs)) {
-      this.entries.set(sid, { row, readAtMs: nowMs });
-      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    }
-    return row;
+  read(sid: string, nowMs: number, ttlMs: number, load: SessionLoader): Promise<SessionWithUser | null> {
+    // The owner is known only once the row is read (only kept rows are stored, never null).
+    return this.cache.read(sid, (row) => row!.userId, nowMs, ttlMs, () => load(sid));
   }
 
   /** Records a `last_used_at` write so cached hits do not repeat it until the next minute. */
   noteUsed(sid: string, lastUsedAt: number): void {
-    const entry = this.entries.get(sid);
-    if (entry && entry.row.lastUsedAt < lastUsedAt) entry.row = { ...entry.row, lastUsedAt };
+    this.cache.update(sid, (row) => (row && row.lastUsedAt < lastUsedAt ? { ...row, lastUsedAt } : row));
   }
 
   /** After a write that ended or changed session `sid`. */
   evict(sid: string): void {
-    this.generation += 1;
-    this.entries.delete(sid);
-    this.inflight.delete(sid);
+    this.cache.evict(sid);
   }
 
   /** After a write that ended or changed every session of a user, or the user row itself. */
   evictUser(userId: number): void {
-    this.generation += 1;
-    for (const [sid, entry] of this.entries) if (entry.row.userId === userId) this.entries.delete(sid);
-    // Reads in flight carry no user id yet: let every later request start its own.
-    this.inflight.clear();
+    this.cache.evictOwner(userId);
   }
 
   clear(): void {
-    this.generation += 1;
-    this.entries.clear();
-    this.inflight.clear();
+    this.cache.clear();
   }
 }
 

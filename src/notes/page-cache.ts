@@ -14,6 +14,7 @@
  * - Bounded: least recently used pages go first beyond MAX_ENTRIES pages or MAX_CHARS characters of notes.
  */
 import { orderingText } from "../http/filters";
+import { IsolateCache } from "../http/isolate-cache";
 // Type-only: erased at build time, so no import cycle with the service that uses this cache.
 import type { NoteListPage, NoteListQuery } from "./service";
 
@@ -25,26 +26,10 @@ export const NOTES_PAGE_CACHE_MAX_CHARS = 8_000_000;
 const NOTE_OVERHEAD_CHARS = 150;
 const PAGE_OVERHEAD_CHARS = 200;
 
-interface Entry {
-  userId: number;
-  page: NoteListPage;
-  /** Clock time (ms) when the D1 read that produced `page` started. */
-  readAtMs: number;
-  /** Characters charged against maxChars. */
-  size: number;
-}
-
-/** One D1 read in progress; `stale` is set by an eviction of its user (a per-read generation). */
-interface Flight {
-  userId: number;
-  reading: Promise<NoteListPage>;
-  stale: boolean;
-}
-
-export type NotePageLoader = () => Promise<NoteListPage>;
+type NotePageLoader = () => Promise<NoteListPage>;
 
 /** The cache key: the user and every input that decides the page, in one canonical form. */
-export function notePageKey(userId: number, query: NoteListQuery): string {
+function notePageKey(userId: number, query: NoteListQuery): string {
   // JSON keeps search terms unambiguous whatever characters they hold.
   return `${userId}|${query.page.page}|${query.page.pageSize}|${orderingText(query.ordering)}|${JSON.stringify(query.search)}`;
 }
@@ -55,92 +40,38 @@ function chargedChars(page: NoteListPage): number {
   return size;
 }
 
+/** Pages keyed by user and query, owned by their user (the mechanism: src/http/isolate-cache.ts). */
 export class NotePageCache {
-  private readonly entries = new Map<string, Entry>();
-  /** One D1 read per key at a time: concurrent cold lists share it. */
-  private readonly inflight = new Map<string, Flight>();
-  private chars = 0;
+  private readonly cache: IsolateCache<NoteListPage>;
 
-  constructor(
-    readonly maxEntries = NOTES_PAGE_CACHE_MAX_ENTRIES,
-    readonly maxChars = NOTES_PAGE_CACHE_MAX_CHARS,
-  ) {}
+  constructor(maxEntries = NOTES_PAGE_CACHE_MAX_ENTRIES, maxChars = NOTES_PAGE_CACHE_MAX_CHARS) {
+    this.cache = new IsolateCache<NoteListPage>({ maxEntries, maxWeight: maxChars, weigh: chargedChars });
+  }
 
   get size(): number {
-    return this.entries.size;
+    return this.cache.size;
   }
 
   /** Characters of notes held, as charged against maxChars. */
   get heldChars(): number {
-    return this.chars;
+    return this.cache.heldWeight;
   }
 
   /**
    * The page for (`userId`, `query`): this isolate's copy if younger than `ttlMs`, else from `load` (D1).
    * The returned page is shared with other requests: never mutate it.
    */
-  async read(userId: number, query: NoteListQuery, nowMs: number, ttlMs: number, load: NotePageLoader): Promise<NoteListPage> {
-    if (ttlMs <= 0) return load();
-    const key = notePageKey(userId, query);
-    const entry = this.entries.get(key);
-    if (entry) {
-      const age = nowMs - entry.readAtMs;
-      // A clock that went backwards (tests, skew) counts as stale, never as fresh.
-      if (age >= 0 && age < ttlMs) {
-        // Most recently used last, so the first key is the one to drop.
-        this.entries.delete(key);
-        this.entries.set(key, entry);
-        return entry.page;
-      }
-      this.drop(key, entry);
-    }
-    const pending = this.inflight.get(key);
-    if (pending) return pending.reading;
-    const flight: Flight = { userId, reading: load(), stale: false };
-    this.inflight.set(key, flight);
-    let page: NoteListPage;
-    try {
-      page = await flight.reading;
-    } finally {
-      if (this.inflight.get(key) === flight) this.inflight.delete(key);
-    }
-    if (!flight.stale) this.store(key, { userId, page, readAtMs: nowMs, size: chargedChars(page) });
-    return page;
+  read(userId: number, query: NoteListQuery, nowMs: number, ttlMs: number, load: NotePageLoader): Promise<NoteListPage> {
+    return this.cache.read(notePageKey(userId, query), userId, nowMs, ttlMs, load);
   }
 
   /** After a write that changed any of `userId`'s notes, or deleted the user. */
   evictUser(userId: number): void {
-    // A few thousand entries at most: tens of µs, well under the write's own D1 round trip.
-    for (const [key, entry] of this.entries) if (entry.userId === userId) this.drop(key, entry);
-    for (const [key, flight] of this.inflight) {
-      if (flight.userId !== userId) continue;
-      flight.stale = true;
-      this.inflight.delete(key);
-    }
+    this.cache.evictOwner(userId);
   }
 
   clear(): void {
-    this.entries.clear();
-    this.chars = 0;
-    for (const flight of this.inflight.values()) flight.stale = true;
-    this.inflight.clear();
-  }
-
-  private store(key: string, entry: Entry): void {
-    const previous = this.entries.get(key);
-    if (previous) this.drop(key, previous);
-    if (entry.size > this.maxChars) return;
-    this.entries.set(key, entry);
-    this.chars += entry.size;
-    while (this.entries.size > this.maxEntries || this.chars > this.maxChars) {
-      const [oldestKey, oldest] = this.entries.entries().next().value!;
-      this.drop(oldestKey, oldest);
-    }
-  }
-
-  private drop(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.chars -= entry.size;
+    this.cache.clear();
   }
 }
 

@@ -3,7 +3,7 @@
  * over (deps, userId, input). Every statement is scoped by `user_id`, so another user's note is
  * "not found" exactly like a missing one; every call is one D1 round trip (a list page: one statement).
  */
-import { and, asc, desc, eq, or, sql, type Placeholder, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, fillPlaceholders, or, sql, type SQL } from "drizzle-orm";
 import { randomToken } from "../auth/bytes";
 import { notes, type Note } from "../db/schema";
 import type { Db } from "../db/client";
@@ -65,13 +65,14 @@ function orderBy(terms: readonly OrderTerm<NoteOrderingField>[], reversed: boole
   return keys;
 }
 
-/** A bound value, or a drizzle placeholder filled in when a prepared statement runs. */
-type Bindable<T> = T | Placeholder;
-
-/** Owner-scoped filter: every LIKE pattern must occur in the title or the body (ASCII case-insensitive, SQLite's LIKE). */
-function listFilter(userId: Bindable<number>, patterns: readonly Bindable<string>[]): SQL {
-  const clauses: SQL[] = [eq(notes.userId, userId)];
-  for (const pattern of patterns) {
+/**
+ * Owner-scoped filter over placeholders (`userId`, `pattern0`…): every LIKE pattern must occur in the title
+ * or the body (ASCII case-insensitive, SQLite's LIKE). Values come from listValues.
+ */
+function listFilter(searchTerms: number): SQL {
+  const clauses: SQL[] = [eq(notes.userId, sql.placeholder("userId"))];
+  for (let i = 0; i < searchTerms; i++) {
+    const pattern = sql.placeholder(`pattern${i}`);
     clauses.push(
       or(
         sql`${notes.title} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`,
@@ -85,17 +86,11 @@ function listFilter(userId: Bindable<number>, patterns: readonly Bindable<string
 /**
  * A list page as ONE statement: the page's rows, each carrying the filtered total as an uncorrelated
  * scalar subquery, which SQLite evaluates once (off the owner's index). An empty page has no row to
- * carry the total, and needs none: it is page 1 of an empty list, or past the end (404) — see listNotes.
- * listNotes reads the rows as ListRow arrays: keep the column order.
+ * carry the total, and needs none: it is page 1 of an empty list, or past the end (404) — see
+ * readNotePage, which reads the rows as ListRow arrays: keep the column order.
  */
-function listSelect(
-  db: Db,
-  where: SQL,
-  ordering: readonly OrderTerm<NoteOrderingField>[],
-  reversed: boolean,
-  limit: Bindable<number>,
-  offset: Bindable<number>,
-) {
+function listStatement(db: Db, query: NoteListQuery, reversed: boolean) {
+  const where = listFilter(query.search.length);
   return db
     .select({
       id: notes.id,
@@ -108,44 +103,44 @@ function listSelect(
     })
     .from(notes)
     .where(where)
-    .orderBy(...orderBy(ordering, reversed))
-    .limit(limit)
-    .offset(offset);
+    .orderBy(...orderBy(query.ordering, reversed))
+    .limit(sql.placeholder("limit"))
+    .offset(sql.placeholder("offset"));
 }
 
-/** The statement of a list page with this request's values, unexecuted (exported so tests can EXPLAIN it). */
-export function noteListQueries(db: Db, userId: number, query: NoteListQuery) {
-  const { pageSize } = query.page;
-  const last = query.page.page === "last";
-  const where = listFilter(userId, query.search.map(likeContains));
-  const pageQuery = listSelect(db, where, query.ordering, last, pageSize, last ? 0 : pageOffset(query.page.page as number, pageSize));
-  return { pageQuery };
+/** This request's values for listStatement's placeholders. */
+function listValues(userId: number, query: NoteListQuery): Record<string, unknown> {
+  const { page, pageSize } = query.page;
+  const values: Record<string, unknown> = { userId, limit: pageSize, offset: page === "last" ? 0 : pageOffset(page, pageSize) };
+  query.search.forEach((term, i) => (values[`pattern${i}`] = likeContains(term)));
+  return values;
+}
+
+/** The SQL and bound values a list page runs (exported so tests can EXPLAIN the very statement). */
+export function noteListStatement(db: Db, userId: number, query: NoteListQuery): { sql: string; params: unknown[] } {
+  const { sql: text, params } = listStatement(db, query, query.page.page === "last").toSQL();
+  return { sql: text, params: fillPlaceholders(params, listValues(userId, query)) };
 }
 
 /** Query shapes are few (three fields, two directions, at most MAX_SEARCH_TERMS terms); the bound is a guard. */
 const MAX_PREPARED_SHAPES = 128;
-type PreparedList = ReturnType<ReturnType<typeof listSelect>["prepare"]>;
+type PreparedList = ReturnType<ReturnType<typeof listStatement>["prepare"]>;
 const preparedLists = new WeakMap<Db, Map<string, PreparedList>>();
 
-/**
- * listSelect prepared once per query shape per isolate, so a request only binds its values: building
- * the drizzle query took about a sixth of the worker's CPU for a page of notes (issue 7, bench/README.md).
- */
+/** listStatement prepared once per query shape per isolate, so a request only binds its values (bench/README.md, round 2, step 5). */
 function preparedList(db: Db, query: NoteListQuery, reversed: boolean): PreparedList {
   let byShape = preparedLists.get(db);
   if (!byShape) preparedLists.set(db, (byShape = new Map()));
   const shape = `${orderingText(query.ordering)}|${query.search.length}|${reversed ? "reversed" : "forward"}`;
   let prepared = byShape.get(shape);
   if (!prepared) {
-    const patterns = query.search.map((_, i) => sql.placeholder(`pattern${i}`));
-    const where = listFilter(sql.placeholder("userId"), patterns);
-    prepared = listSelect(db, where, query.ordering, reversed, sql.placeholder("limit"), sql.placeholder("offset")).prepare();
+    prepared = listStatement(db, query, reversed).prepare();
     if (byShape.size < MAX_PREPARED_SHAPES) byShape.set(shape, prepared);
   }
   return prepared;
 }
 
-/** A listSelect row: id, userId, title, body, createdAtMs, updatedAtMs, total — in its select order. */
+/** A listStatement row: id, userId, title, body, createdAtMs, updatedAtMs, total — in its select order. */
 type ListRow = [string, number, string, string, number, number, number];
 
 function noteFromRow(row: ListRow): Note {
@@ -165,10 +160,8 @@ async function readNotePage(deps: Deps, userId: number, query: NoteListQuery): P
   const { pageSize } = query.page;
   const last = query.page.page === "last";
   const pageNumber = last ? 1 : (query.page.page as number);
-  const values: Record<string, unknown> = { userId, limit: pageSize, offset: last ? 0 : pageOffset(pageNumber, pageSize) };
-  query.search.forEach((term, i) => (values[`pattern${i}`] = likeContains(term)));
-  // values(): plain arrays in listSelect's column order, without drizzle's per-row mapping (issue 7, bench/README.md).
-  const raw = (await preparedList(deps.db, query, last).values(values)) as ListRow[];
+  // values(): plain arrays in listStatement's column order, without drizzle's per-row mapping.
+  const raw = (await preparedList(deps.db, query, last).values(listValues(userId, query))) as ListRow[];
   const total = raw[0]?.[6] ?? 0;
   const rows = raw.map(noteFromRow);
   if (last) {
