@@ -81,6 +81,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use("/api/*", depsMiddleware(clock));
   app.use("/.well-known/*", depsMiddleware(clock));
   app.use("/api/*", rateLimitsMiddleware(options.limiters));
+  // The phone page takes a QR id: the same per-IP limit as the API's id routes.
+  app.use("/qr/*", depsMiddleware(clock));
+  app.use("/qr/*", rateLimitsMiddleware(options.limiters));
   mountAuth(app);
   mountQr(app);
   mountNotes(app);

@@ -28,6 +28,7 @@ export interface Env {
   SIGNIN_IP_LIMITER?: RateLimit;
   REGISTER_IP_LIMITER?: RateLimit;
   QR_CREATE_IP_LIMITER?: RateLimit;
+  QR_LOOKUP_IP_LIMITER?: RateLimit;
   QR_APPROVE_USER_LIMITER?: RateLimit;
   /** One AttemptCounter Durable Object per account: exact failed-password counts. */
   ATTEMPT_COUNTER?: DurableObjectNamespace<AttemptCounter>;

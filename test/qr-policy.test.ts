@@ -2,8 +2,11 @@
 import QRCode from "qrcode-svg";
 import { describe, expect, it } from "vitest";
 import { parseUserAgent } from "../src/http/user-agent";
-import { isQrId, isQrSecret, newQrId, newQrSecret } from "../src/qr/ids";
-import { canView, currentEvent, decide, effectiveState, type PhoneAction, type QrSnapshot, type QrState } from "../src/qr/policy";
+import type { Config } from "../src/config";
+import { getQrIdKeys, isIssuedQrId, isQrId, isQrSecret, newQrId, newQrSecret } from "../src/qr/ids";
+import { canView, currentEvent, decide, drawCheck, effectiveState, type PhoneAction, type QrSnapshot, type QrState } from "../src/qr/policy";
+import { open, seal } from "../src/qr/seal";
+import { browserKey } from "./qr-helpers";
 import { renderQrSvg } from "../src/qr/render";
 import { compareRequests, networkPrefix } from "../src/qr/signals";
 
@@ -11,40 +14,44 @@ const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const ALICE = { id: 1, username: "alice" };
 const MALLORY = { id: 2, username: "mallory" };
 
+const CHECK = { code: "47", choices: ["12", "47", "83"] };
+
 function session(state: QrState, user: typeof ALICE | null = null, expiresAtMs = NOW + 60_000): QrSnapshot {
-  return { state, user, expiresAtMs };
+  return { state, user, expiresAtMs, check: user ? CHECK : null };
 }
 
 describe("transitions", () => {
-  it.each<[QrState, typeof ALICE | null, PhoneAction, number, ReturnType<typeof decide>]>([
-    ["pending", null, "scan", ALICE.id, { ok: true, next: "scanned", changed: true }],
-    ["pending", null, "approve", ALICE.id, { ok: true, next: "approved", changed: true }],
-    ["pending", null, "deny", ALICE.id, { ok: true, next: "denied", changed: true }],
-    ["scanned", ALICE, "scan", ALICE.id, { ok: true, next: "scanned", changed: false }],
-    ["scanned", ALICE, "approve", ALICE.id, { ok: true, next: "approved", changed: true }],
-    ["scanned", ALICE, "deny", ALICE.id, { ok: true, next: "denied", changed: true }],
-    ["scanned", ALICE, "scan", MALLORY.id, { ok: false, code: "qr_claimed" }],
-    ["scanned", ALICE, "approve", MALLORY.id, { ok: false, code: "qr_claimed" }],
-    ["scanned", ALICE, "deny", MALLORY.id, { ok: false, code: "qr_claimed" }],
-    ["approved", ALICE, "approve", ALICE.id, { ok: false, code: "qr_not_pending" }],
-    ["approved", ALICE, "scan", MALLORY.id, { ok: false, code: "qr_not_pending" }],
-    ["denied", ALICE, "approve", ALICE.id, { ok: false, code: "qr_not_pending" }],
-    ["expired", null, "approve", ALICE.id, { ok: false, code: "qr_expired" }],
-    ["expired", ALICE, "scan", ALICE.id, { ok: false, code: "qr_expired" }],
-  ])("%s (bound to %o): %s by user %i → %o", (state, user, action, userId, expected) => {
-    expect(decide(session(state, user), action, userId, NOW)).toEqual(expected);
+  it.each<[QrState, typeof ALICE | null, PhoneAction, number, string | undefined, ReturnType<typeof decide>]>([
+    ["pending", null, "scan", ALICE.id, undefined, { ok: true, next: "scanned", changed: true }],
+    ["pending", null, "approve", ALICE.id, "47", { ok: false, code: "qr_not_scanned" }],
+    ["pending", null, "deny", ALICE.id, undefined, { ok: false, code: "qr_not_scanned" }],
+    ["scanned", ALICE, "scan", ALICE.id, undefined, { ok: true, next: "scanned", changed: false }],
+    ["scanned", ALICE, "approve", ALICE.id, "47", { ok: true, next: "approved", changed: true }],
+    ["scanned", ALICE, "approve", ALICE.id, "12", { ok: false, code: "qr_code_mismatch", ends: "denied" }],
+    ["scanned", ALICE, "approve", ALICE.id, undefined, { ok: false, code: "qr_code_mismatch", ends: "denied" }],
+    ["scanned", ALICE, "deny", ALICE.id, undefined, { ok: true, next: "denied", changed: true }],
+    ["scanned", ALICE, "scan", MALLORY.id, undefined, { ok: false, code: "qr_claimed" }],
+    ["scanned", ALICE, "approve", MALLORY.id, "47", { ok: false, code: "qr_claimed" }],
+    ["scanned", ALICE, "deny", MALLORY.id, undefined, { ok: false, code: "qr_claimed" }],
+    ["approved", ALICE, "approve", ALICE.id, "47", { ok: false, code: "qr_not_pending" }],
+    ["approved", ALICE, "scan", MALLORY.id, undefined, { ok: false, code: "qr_not_pending" }],
+    ["denied", ALICE, "approve", ALICE.id, "47", { ok: false, code: "qr_not_pending" }],
+    ["expired", null, "approve", ALICE.id, "47", { ok: false, code: "qr_expired" }],
+    ["expired", ALICE, "scan", ALICE.id, undefined, { ok: false, code: "qr_expired" }],
+  ])("%s (bound to %o): %s by user %i with code %s → %o", (state, user, action, userId, code, expected) => {
+    expect(decide(session(state, user), action, userId, NOW, code)).toEqual(expected);
   });
 
   it("an open session past expires_at is expired even before its alarm ran; a finished one stays finished", () => {
-    expect(decide(session("pending", null, NOW), "approve", ALICE.id, NOW)).toEqual({ ok: false, code: "qr_expired" });
-    expect(decide(session("scanned", ALICE, NOW - 1), "approve", ALICE.id, NOW)).toEqual({ ok: false, code: "qr_expired" });
-    expect(decide(session("pending", null, NOW + 1), "approve", ALICE.id, NOW)).toMatchObject({ ok: true });
+    expect(decide(session("pending", null, NOW), "scan", ALICE.id, NOW)).toEqual({ ok: false, code: "qr_expired" });
+    expect(decide(session("scanned", ALICE, NOW - 1), "approve", ALICE.id, NOW, "47")).toEqual({ ok: false, code: "qr_expired" });
+    expect(decide(session("pending", null, NOW + 1), "scan", ALICE.id, NOW)).toMatchObject({ ok: true });
     expect(effectiveState(session("approved", ALICE, NOW - 1), NOW)).toBe("approved");
   });
 
-  it("only the bound user may read who is asking, and nobody once it expired", () => {
-    expect(canView(session("pending"), MALLORY.id, NOW)).toEqual({ ok: true });
-    expect(canView(session("scanned", ALICE), ALICE.id, NOW)).toEqual({ ok: true });
+  it("only the bound user may read who is asking; before any scan, anyone sees the state only; nobody once it expired", () => {
+    expect(canView(session("pending"), MALLORY.id, NOW)).toEqual({ ok: true, detail: "limited" });
+    expect(canView(session("scanned", ALICE), ALICE.id, NOW)).toEqual({ ok: true, detail: "full" });
     expect(canView(session("scanned", ALICE), MALLORY.id, NOW)).toEqual({ ok: false, code: "qr_claimed" });
     expect(canView(session("pending", null, NOW), ALICE.id, NOW)).toEqual({ ok: false, code: "qr_expired" });
   });
@@ -55,16 +62,18 @@ describe("what a (re)connecting browser is sent", () => {
 
   it("the current state, so a reconnect misses nothing", () => {
     expect(currentEvent(session("pending"), null, NOW)).toEqual({ type: "pending", expires_at });
-    expect(currentEvent(session("scanned", ALICE), null, NOW)).toEqual({ type: "scanned", user: ALICE, expires_at });
+    expect(currentEvent(session("scanned", ALICE), null, NOW)).toEqual({ type: "scanned", user: ALICE, code: "47", expires_at });
     expect(currentEvent(session("denied", ALICE), null, NOW)).toEqual({ type: "denied" });
+    expect(currentEvent(session("denied", ALICE), null, NOW, "code_mismatch")).toEqual({ type: "denied", reason: "code_mismatch" });
     expect(currentEvent(session("expired"), null, NOW)).toEqual({ type: "expired" });
     expect(currentEvent(session("pending", null, NOW), null, NOW)).toEqual({ type: "expired" });
   });
 
   it("the pair while it is kept, scanned while it is being issued, nothing once received", () => {
     const approved = session("approved", ALICE);
-    expect(currentEvent(approved, { status: "ready", access: "a", refresh: "r", sentTo: null }, NOW)).toEqual({ type: "approved", access: "a", refresh: "r", user: ALICE });
-    expect(currentEvent(approved, { status: "issuing" }, NOW)).toEqual({ type: "scanned", user: ALICE, expires_at });
+    const sealed = { epk: { kty: "EC" as const, crv: "P-256" as const, x: "x", y: "y" }, iv: "iv", ciphertext: "c" };
+    expect(currentEvent(approved, { status: "ready", sealed, sentTo: null }, NOW)).toEqual({ type: "approved", sealed });
+    expect(currentEvent(approved, { status: "issuing" }, NOW)).toEqual({ type: "scanned", user: ALICE, code: "47", expires_at });
     expect(currentEvent(approved, { status: "received" }, NOW)).toBeNull();
   });
 });
@@ -129,21 +138,106 @@ describe("user agents", () => {
   });
 });
 
+async function esKey(kid: string) {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  return { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as object), kid };
+}
+
+function esConfig(keys: object[]): Config {
+  return { jwtAlgorithm: "ES256", signingKeysJson: JSON.stringify({ keys }), jwtSecret: null } as Config;
+}
+
 describe("ids and the code", () => {
-  it("ids are 128-bit base64url, secrets 256-bit, and neither format admits the other", () => {
-    const id = newQrId();
+  it("ids are 104 random bits plus a 64-bit MAC (28 base64url characters), secrets 256-bit, and neither format admits the other", async () => {
+    const keys = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "s".repeat(40), signingKeysJson: null } as Config);
+    const id = await newQrId(keys);
     const secret = newQrSecret();
     expect(isQrId(id)).toBe(true);
+    expect(await isIssuedQrId(keys, id)).toBe(true);
     expect(isQrSecret(secret)).toBe(true);
     expect(isQrId(secret)).toBe(false);
     expect(isQrSecret(id)).toBe(false);
-    expect(isQrId("../../etc/passwd00000")).toBe(false);
-    expect(new Set(Array.from({ length: 1000 }, newQrId)).size).toBe(1000);
+    expect(isQrId("../../etc/passwd000000000000")).toBe(false);
+    const many = await Promise.all(Array.from({ length: 1000 }, () => newQrId(keys)));
+    expect(new Set(many).size).toBe(1000);
   });
 
-  it("a typical phone page URL fits a version-4 code (33×33 modules), easily scanned", () => {
-    const url = `https://auth.example.com/qr/${newQrId()}`;
+  it("an id made under another secret, or with its MAC or random part altered, is not ours", async () => {
+    const ours = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "a".repeat(40), signingKeysJson: null } as Config);
+    const theirs = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "b".repeat(40), signingKeysJson: null } as Config);
+    const id = await newQrId(ours);
+    expect(await isIssuedQrId(theirs, id)).toBe(false);
+    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
+    expect(await isIssuedQrId(ours, flip(id, 0))).toBe(false);
+    expect(await isIssuedQrId(ours, flip(id, 27))).toBe(false);
+    expect(await isIssuedQrId(ours, "A".repeat(28))).toBe(false);
+    expect(await isIssuedQrId(ours, null)).toBe(false);
+  });
+
+  it("rotating the signing keys keeps open logins: ids made under the old first key still verify while it stays in the set", async () => {
+    const [oldKey, newKey] = await Promise.all([esKey("old"), esKey("new")]);
+    const before = await getQrIdKeys(esConfig([oldKey]));
+    const id = await newQrId(before);
+    expect(await isIssuedQrId(await getQrIdKeys(esConfig([newKey, oldKey])), id)).toBe(true);
+    expect(await isIssuedQrId(await getQrIdKeys(esConfig([newKey])), id)).toBe(false);
+  });
+
+  it("a typical phone page URL fits a version-4 code (33×33 modules), easily scanned", async () => {
+    const keys = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "s".repeat(40), signingKeysJson: null } as Config);
+    const url = `https://auth.example.com/qr/${await newQrId(keys)}`;
     expect(new QRCode({ content: url, ecl: "M" }).qrcode.getModuleCount()).toBe(33);
     expect(renderQrSvg(url)).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" version="1.1" viewBox="0 0 256 256">/);
+  });
+});
+
+describe("number matching", () => {
+  it("draws three distinct two-digit codes, 10-99, the right one among them", () => {
+    for (let i = 0; i < 200; i++) {
+      const check = drawCheck(() => crypto.getRandomValues(new Uint8Array(8)));
+      expect(check.code).toMatch(/^[1-9]\d$/);
+      expect(new Set(check.choices).size).toBe(3);
+      expect(check.choices).toContain(check.code);
+      for (const c of check.choices) expect(c).toMatch(/^[1-9]\d$/);
+    }
+  });
+
+  it("the right code is not always in the same place", () => {
+    const places = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      const check = drawCheck(() => crypto.getRandomValues(new Uint8Array(8)));
+      places.add(check.choices.indexOf(check.code));
+    }
+    expect([...places].sort()).toEqual([0, 1, 2]);
+  });
+
+  it("is exact for given randomness, and skips bytes that would bias the draw", () => {
+    const bytes = [[200, 0, 0, 1, 179], [1, 0]];
+    const check = drawCheck(() => Uint8Array.from(bytes.shift() ?? [0]));
+    // 200 is rejected; 0 → "10"; 0 again is a duplicate; 1 → "11"; 179 → "99".
+    expect(check.code).toBe("10");
+    expect([...check.choices].sort()).toEqual(["10", "11", "99"]);
+  });
+});
+
+describe("sealing the pair", () => {
+  it("opens with the browser's private key and the same login id", async () => {
+    const key = await browserKey();
+    const sealed = await seal(key.publicJwk, "login-1", { access: "a", refresh: "r", user: { id: 1, username: "alice" } });
+    expect(sealed.iv).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(sealed.epk).toEqual({ kty: "EC", crv: "P-256", x: expect.any(String), y: expect.any(String) });
+    expect(await open(key.privateKey, "login-1", sealed)).toEqual({ access: "a", refresh: "r", user: { id: 1, username: "alice" } });
+  });
+
+  it("every seal uses a fresh ephemeral key and iv", async () => {
+    const key = await browserKey();
+    const [a, b] = await Promise.all([seal(key.publicJwk, "x", {}), seal(key.publicJwk, "x", {})]);
+    expect(a.epk.x).not.toBe(b.epk.x);
+    expect(a.iv).not.toBe(b.iv);
+  });
+
+  it("does not open under another login id (it is the HKDF salt and the AEAD's additional data)", async () => {
+    const key = await browserKey();
+    const sealed = await seal(key.publicJwk, "login-1", { access: "a" });
+    await expect(open(key.privateKey, "login-2", sealed)).rejects.toThrow();
   });
 });

@@ -3,6 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ORIGIN, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, type Call } from "./helpers";
+import { browserKey, checkCodeOf, openPair, qrRecord, type BrowserKey } from "./qr-helpers";
 
 type Json = Record<string, any>;
 type Via = (path: string, call?: Call) => Promise<Response> | Response;
@@ -14,6 +15,8 @@ interface Created {
   ws_url: string;
   svg_url: string;
   expires_at: string;
+  /** Not part of the answer: the test browser's key the login was started with. */
+  key: BrowserKey;
 }
 
 interface Phone {
@@ -44,10 +47,25 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function createQr(via: Via = api, call: Call = { method: "POST" }): Promise<Created> {
-  const res = await via("/api/qr/", call);
+/** Starts a login as the login page does: a fresh browser key, its public half in the body. */
+async function createQr(via: Via = api, call: Call = {}): Promise<Created> {
+  const key = await browserKey();
+  const res = await via("/api/qr/", { method: "POST", body: { public_key: key.publicJwk }, ...call });
   expect(res.status).toBe(201);
-  return (await res.json()) as Created;
+  return { ...((await res.json()) as Omit<Created, "key">), key };
+}
+
+/** The phone's two taps: Continue (scan), then the number the browser shows. */
+async function scanAndApprove(phone: Phone, qr: Created, via: Via = api): Promise<Response> {
+  const scanned = await phoneCall(phone, via)(qr.id, "scan");
+  expect(scanned.status).toBe(200);
+  return phoneCall(phone, via)(qr.id, "approve", { body: { code: await checkCodeOf(qr.id) } });
+}
+
+/** The tokens an `approved` event carries, opened with the login's browser key. */
+function opened(qr: Created, event: Json) {
+  expect(Object.keys(event).sort()).toEqual(["sealed", "type"]);
+  return openPair(qr.key, qr.id, event.sealed);
 }
 
 function stubFor(id: string) {
@@ -59,10 +77,19 @@ async function qrSessionsOf(userId: number): Promise<number> {
   return row!.n;
 }
 
+// "00" is well-formed but never drawn (codes are 10-99): an approve that must be refused for another reason.
 function phoneCall(phone: Phone | null, via: Via = api) {
   return async (id: string, action: "scan" | "approve" | "deny" | "", call: Call = {}): Promise<Response> =>
-    via(`/api/qr/${id}/${action ? `${action}/` : ""}`, { method: action ? "POST" : "GET", token: phone?.token, ...call });
+    via(`/api/qr/${id}/${action ? `${action}/` : ""}`, {
+      method: action ? "POST" : "GET",
+      token: phone?.token,
+      ...(action === "approve" && call.body === undefined && call.raw === undefined ? { body: { code: "00" } } : {}),
+      ...call,
+    });
 }
+
+// Well-formed (28 base64url characters) but never issued by the worker: their MAC does not check out.
+const FORGED_IDS = ["A".repeat(28), "x".repeat(28), "Zm9yZ2VkLWlkLXdpdGgtYS1iYWQt"];
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
@@ -128,12 +155,12 @@ async function connect(qr: Created, via: Via = api): Promise<Browser> {
 describe("starting a QR login", () => {
   it("answers 201 with an unguessable id, a separate secret, the phone page URL, socket and image URLs and an ISO expiry", async () => {
     const app = clockedApp(Date.UTC(2030, 0, 1, 12, 0, 0));
-    const res = await app.call("/api/qr/", { method: "POST" });
+    const res = await app.call("/api/qr/", { body: { public_key: (await browserKey()).publicJwk } });
     expect(res.status).toBe(201);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const qr = (await res.json()) as Created;
     expect(Object.keys(qr).sort()).toEqual(["expires_at", "id", "qr_url", "secret", "svg_url", "ws_url"]);
-    expect(qr.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(qr.id).toMatch(/^[A-Za-z0-9_-]{28}$/);
     expect(qr.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(qr.qr_url).toBe(`${ORIGIN}/qr/${qr.id}`);
     expect(qr.ws_url).toBe(`wss://auth.example.test/api/qr/${qr.id}/ws/`);
@@ -148,11 +175,12 @@ describe("starting a QR login", () => {
     expect(a.secret).not.toBe(b.secret);
   });
 
-  it("keeps only a hash of the browser secret in the object's storage", async () => {
+  it("keeps only a hash of the browser secret, and the public half of its key, in the object's storage", async () => {
     const qr = await createQr();
     const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
     expect(stored).not.toContain(qr.secret);
     expect(stored).toContain("secretHash");
+    expect((await qrRecord(qr.id))!.publicKey).toEqual(qr.key.publicJwk);
   });
 
   it("serves the code as an SVG of the phone page URL that shared caches may not keep", async () => {
@@ -166,13 +194,37 @@ describe("starting a QR login", () => {
     expect(svg).not.toContain("<?xml");
   });
 
-  it("refuses a body that is not JSON with 415 and unknown fields with 400", async () => {
+  it("refuses a body that is not JSON with 415, and ignores unknown fields as DRF does", async () => {
     const notJson = await api("/api/qr/", { raw: "hello", headers: { "content-type": "text/plain" } });
     expect(notJson.status).toBe(415);
     expect(await notJson.json()).toMatchObject({ code: "unsupported_media_type" });
-    const unknown = await api("/api/qr/", { body: { user: 1 } });
-    expect(unknown.status).toBe(400);
-    expect(await unknown.json()).toEqual({ user: ["Unknown field."] });
+    const key = await browserKey();
+    const extra = await api("/api/qr/", { body: { public_key: { ...key.publicJwk, ext: true, key_ops: [] }, user: 1 } });
+    expect(extra.status).toBe(201);
+  });
+
+  it("needs the browser's public key: missing or malformed, it answers 400 naming public_key and starts nothing", async () => {
+    const key = await browserKey();
+    const { x, y } = key.publicJwk;
+    // A point that is not on P-256: (x, x) almost surely is not.
+    const offCurve = { kty: "EC", crv: "P-256", x, y: x };
+    const cases: unknown[] = [
+      {},
+      { public_key: null },
+      { public_key: "not a key" },
+      { public_key: { kty: "RSA", n: "AQAB", e: "AQAB" } },
+      { public_key: { kty: "EC", crv: "P-384", x, y } },
+      { public_key: { kty: "EC", crv: "P-256", x } },
+      { public_key: { kty: "EC", crv: "P-256", x: "short", y } },
+      { public_key: { ...key.publicJwk, d: "A".repeat(43) } },
+      { public_key: offCurve },
+    ];
+    for (const body of cases) {
+      const res = await api("/api/qr/", { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(Object.keys((await res.json()) as object)).toEqual(["public_key"]);
+    }
+    expect(y).not.toBe(x);
   });
 });
 
@@ -186,14 +238,19 @@ describe("the whole flow", () => {
     const phone = phoneCall(alice);
     const scanned = await phone(qr.id, "scan");
     expect(scanned.status).toBe(200);
-    expect(await scanned.json()).toMatchObject({ id: qr.id, status: "scanned" });
-    expect(await browser.next()).toEqual({ type: "scanned", user: { id: alice.id, username: alice.username }, expires_at: qr.expires_at });
+    const view = (await scanned.json()) as Json;
+    expect(view).toMatchObject({ id: qr.id, status: "scanned" });
+    const shown = await browser.next();
+    expect(shown).toEqual({ type: "scanned", user: { id: alice.id, username: alice.username }, code: expect.stringMatching(/^[1-9]\d$/), expires_at: qr.expires_at });
+    // The phone sees three distinct numbers; the one the browser shows is among them.
+    expect(new Set(view.choices).size).toBe(3);
+    expect(view.choices).toContain(shown.code);
 
-    const approved = await phone(qr.id, "approve");
+    const approved = await phone(qr.id, "approve", { body: { code: shown.code } });
     expect(approved.status).toBe(200);
-    expect(await approved.json()).toMatchObject({ status: "approved" });
-    const event = await browser.next();
-    expect(event).toMatchObject({ type: "approved", user: { id: alice.id, username: alice.username } });
+    expect(await approved.json()).toMatchObject({ status: "approved", choices: null });
+    const event = await opened(qr, await browser.next());
+    expect(event.user).toEqual({ id: alice.id, username: alice.username });
     expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "approved" });
 
     const me = await api("/api/auth/me/", { token: event.access });
@@ -208,13 +265,10 @@ describe("the whole flow", () => {
     expect(row).toEqual({ method: "qr", user_agent: CHROME_WINDOWS });
   });
 
-  it("approve without a prior scan counts as both", async () => {
+  it("the check code may be sent as a number, as DRF's CharField takes one", async () => {
     const qr = await createQr();
-    const browser = await connect(qr);
-    await browser.next();
-    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
-    const events = await browser.rest();
-    expect(events.map((e) => e.type)).toEqual(["approved"]);
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect((await phoneCall(alice)(qr.id, "approve", { body: { code: Number(await checkCodeOf(qr.id)) } })).status).toBe(200);
   });
 
   it("deny: the browser sees denied, the socket closes, and no session is created", async () => {
@@ -222,6 +276,8 @@ describe("the whole flow", () => {
     const qr = await createQr();
     const browser = await connect(qr);
     await browser.next();
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect((await browser.next()).type).toBe("scanned");
     const res = await phoneCall(alice)(qr.id, "deny");
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "denied" });
@@ -253,7 +309,7 @@ describe("the browser's socket", () => {
 
   it("is refused for an unknown session with 404", async () => {
     const qr = await createQr();
-    const res = await openSocket("AAAAAAAAAAAAAAAAAAAAAA", qr.secret);
+    const res = await openSocket(FORGED_IDS[0]!, qr.secret);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ detail: "Not found." });
   });
@@ -282,7 +338,7 @@ describe("the browser's socket", () => {
     await first.waitClosed();
 
     const second = await connect(qr);
-    expect(await second.next()).toEqual({ type: "scanned", user: { id: alice.id, username: alice.username }, expires_at: qr.expires_at });
+    expect(await second.next()).toEqual({ type: "scanned", user: { id: alice.id, username: alice.username }, code: await checkCodeOf(qr.id), expires_at: qr.expires_at });
   });
 
   it("a new socket replaces the old one, which is closed; events go to the new one only", async () => {
@@ -319,16 +375,18 @@ describe("the browser's socket", () => {
     await first.next();
     first.ws.close(1001, "network dropped");
     await first.waitClosed();
-    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
 
     const second = await connect(qr);
-    const [event] = await second.rest();
-    expect(event).toMatchObject({ type: "approved", user: { id: alice.id } });
-    expect((await api("/api/auth/me/", { token: event!.access })).status).toBe(200);
+    const [raw] = await second.rest();
+    const event = await opened(qr, raw!);
+    expect(event.user).toMatchObject({ id: alice.id });
+    expect((await api("/api/auth/me/", { token: event.access })).status).toBe(200);
 
-    // The clean close was the receipt: the tokens have left storage and are not sent again.
+    // The clean close was the receipt: the sealed pair has left storage and is not sent again.
     const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
-    expect(stored).not.toContain(event!.access);
+    expect(stored).not.toContain(raw!.sealed.ciphertext);
+    expect(stored).not.toContain(event.access);
     const third = await openSocket(qr.id, qr.secret);
     expect(third.status).toBe(409);
     expect(await third.json()).toMatchObject({ code: "qr_not_pending" });
@@ -339,12 +397,13 @@ describe("the browser's socket", () => {
     const res = await openSocket(qr.id, qr.secret);
     const ws = res.webSocket!;
     ws.accept();
-    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
     // No close reply: from the object's side, receipt is unconfirmed.
     const again = await connect(qr);
-    const [event] = await again.rest();
-    expect(event).toMatchObject({ type: "approved", user: { id: alice.id } });
-    expect((await api("/api/auth/me/", { token: event!.access })).status).toBe(200);
+    const [raw] = await again.rest();
+    const event = await opened(qr, raw!);
+    expect(event.user).toMatchObject({ id: alice.id });
+    expect((await api("/api/auth/me/", { token: event.access })).status).toBe(200);
   });
 
   it("after approval, storage names the socket that carried the pair and no longer lists it as open; without a socket, sentTo is null", async () => {
@@ -358,7 +417,7 @@ describe("the browser's socket", () => {
     ws.accept();
     const tag = (await read(withSocket.id)).socket;
     expect(tag).toEqual(expect.any(String));
-    expect((await phoneCall(alice)(withSocket.id, "approve")).status).toBe(200);
+    expect((await scanAndApprove(alice, withSocket)).status).toBe(200);
     // No close reply yet: the pair stays, marked as sent on that socket.
     const after = await read(withSocket.id);
     expect(after.pair).toMatchObject({ status: "ready", sentTo: tag });
@@ -367,7 +426,7 @@ describe("the browser's socket", () => {
     expect(after.alarm).toBe(after.qr!.cleanupAtMs);
 
     const offline = await createQr();
-    expect((await phoneCall(alice)(offline.id, "approve")).status).toBe(200);
+    expect((await scanAndApprove(alice, offline)).status).toBe(200);
     expect((await read(offline.id)).pair).toMatchObject({ status: "ready", sentTo: null });
   });
 });
@@ -378,11 +437,13 @@ describe("the phone's side", () => {
     const created = await worker.fetch(
       new Request(`${ORIGIN}/api/qr/`, {
         method: "POST",
-        headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": "203.0.113.7" },
+        headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": "203.0.113.7", "content-type": "application/json" },
+        body: JSON.stringify({ public_key: (await browserKey()).publicJwk }),
         cf: { country: "NG", city: "Lagos" },
       }),
     );
     const qr = (await created.json()) as Created;
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
     const res = await worker.fetch(
       new Request(`${ORIGIN}/api/qr/${qr.id}/`, {
         headers: { authorization: `Bearer ${alice.token}`, "cf-connecting-ip": "198.51.100.20" },
@@ -392,7 +453,7 @@ describe("the phone's side", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       id: qr.id,
-      status: "pending",
+      status: "scanned",
       created_at: expect.stringMatching(/Z$/),
       expires_at: qr.expires_at,
       requester: {
@@ -410,11 +471,13 @@ describe("the phone's side", () => {
       phone: { ip: "198.51.100.20", country: "DE", city: "Berlin" },
       mismatch: { country: true, network: true },
       warnings: ["different_country", "different_network"],
+      choices: (await qrRecord(qr.id))!.check!.choices,
     });
   });
 
   it("shows no warning when the phone is on the browser's network", async () => {
-    const qr = await createQr(api, { method: "POST", headers: { "cf-connecting-ip": "2001:db8:aa:1::5" } });
+    const qr = await createQr(api, { headers: { "cf-connecting-ip": "2001:db8:aa:1::5" } });
+    await phoneCall(alice)(qr.id, "scan");
     const res = await phoneCall(alice)(qr.id, "", { headers: { "cf-connecting-ip": "2001:db8:aa:2::9" } });
     expect(await res.json()).toMatchObject({ mismatch: { network: false }, warnings: [] });
   });
@@ -429,9 +492,9 @@ describe("the phone's side", () => {
 
   it("a second approve answers 409 qr_not_pending and issues nothing more", async () => {
     const qr = await createQr();
-    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
     const after = await qrSessionsOf(alice.id);
-    const again = await phoneCall(alice)(qr.id, "approve");
+    const again = await phoneCall(alice)(qr.id, "approve", { body: { code: await checkCodeOf(qr.id) } });
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ code: "qr_not_pending" });
     expect((await phoneCall(alice)(qr.id, "deny")).status).toBe(409);
@@ -444,9 +507,11 @@ describe("the phone's side", () => {
     const browser = await connect(qr);
     await browser.next();
     const before = await qrSessionsOf(alice.id);
-    const results = await Promise.all(Array.from({ length: 5 }, () => phoneCall(alice)(qr.id, "approve")));
+    await phoneCall(alice)(qr.id, "scan");
+    const code = await checkCodeOf(qr.id);
+    const results = await Promise.all(Array.from({ length: 5 }, () => phoneCall(alice)(qr.id, "approve", { body: { code } })));
     expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409]);
-    expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
+    expect((await browser.rest()).map((e) => e.type)).toEqual(["scanned", "approved"]);
     expect(await qrSessionsOf(alice.id)).toBe(before + 1);
   });
 
@@ -520,6 +585,7 @@ describe("expiry", () => {
   it("clears the object's storage shortly after the session ends; then the id is unknown", async () => {
     const qr = await createQr();
     const stub = stubFor(qr.id);
+    await phoneCall(alice)(qr.id, "scan");
     expect((await phoneCall(alice)(qr.id, "deny")).status).toBe(200);
     // Before its time the cleanup alarm only re-arms itself.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -538,6 +604,9 @@ describe("expiry", () => {
     const stub = stubFor(qr.id);
     const browser = await connect(qr);
     await browser.next();
+    await phoneCall(alice)(qr.id, "scan");
+    await browser.next();
+    const code = await checkCodeOf(qr.id);
     const before = await qrSessionsOf(alice.id);
     type Held = { issuePair: (...args: unknown[]) => Promise<unknown>; entered?: boolean; release?: () => void };
     await runInDurableObject(stub, (instance) => {
@@ -552,7 +621,7 @@ describe("expiry", () => {
         return original(...args);
       };
     });
-    const approving = phoneCall(alice)(qr.id, "approve");
+    const approving = phoneCall(alice)(qr.id, "approve", { body: { code } });
     for (let i = 0; !(await runInDurableObject(stub, (instance) => (instance as unknown as Held).entered)); i++) {
       if (i > 200) throw new Error("the approval never reached D1");
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -575,7 +644,8 @@ describe("expiry", () => {
       await phoneCall(alice)(qr.id, "scan");
       await browser.next();
       const before = await qrSessionsOf(alice.id);
-      const approve = () => phoneCall(alice)(qr.id, "approve");
+      const code = await checkCodeOf(qr.id);
+      const approve = () => phoneCall(alice)(qr.id, "approve", { body: { code } });
       // The alarm is dispatched a little later each round, so it lands before, during or after the approval.
       const alarm = async () => {
         await new Promise((resolve) => setTimeout(resolve, delays[round]));
@@ -609,13 +679,14 @@ describe("hibernation and eviction", () => {
     browser.ws.send("ping");
     expect(await browser.next()).toEqual({ raw: "pong" });
     expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
-    expect((await browser.next()).type).toBe("scanned");
+    const shown = await browser.next();
+    expect(shown.type).toBe("scanned");
     await evictDurableObject(stub, { webSockets: "hibernate" });
-    expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
+    const view = (await (await phoneCall(alice)(qr.id, "")).json()) as Json;
+    expect(view.choices).toContain(shown.code);
     await evictDurableObject(stub, { webSockets: "hibernate" });
-    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
-    const event = await browser.next();
-    expect(event.type).toBe("approved");
+    expect((await phoneCall(alice)(qr.id, "approve", { body: { code: shown.code } })).status).toBe(200);
+    const event = await opened(qr, await browser.next());
     expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "approved" });
     expect((await api("/api/auth/me/", { token: event.access })).status).toBe(200);
   });
@@ -632,7 +703,7 @@ describe("hibernation and eviction", () => {
 });
 
 describe("bad input", () => {
-  const malformed = ["abc", "AAAAAAAAAAAAAAAAAAAAA!", "A".repeat(23), "..%2F..%2Fetc"];
+  const malformed = ["abc", "AAAAAAAAAAAAAAAAAAAAA!", "A".repeat(22), "A".repeat(29), "..%2F..%2Fetc"];
 
   it("malformed ids answer 404 JSON on every QR route, before authentication", async () => {
     for (const id of malformed) {
@@ -645,8 +716,8 @@ describe("bad input", () => {
     }
   });
 
-  it("unknown ids answer 404 JSON to the phone and for the image", async () => {
-    const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  it("ids the worker never issued answer 404 JSON to the phone and for the image", async () => {
+    const id = FORGED_IDS[0]!;
     for (const action of ["", "scan", "approve", "deny"] as const) {
       const res = await phoneCall(alice)(id, action);
       expect(res.status).toBe(404);
@@ -685,6 +756,11 @@ describe("bad input", () => {
       [{ raw: "{not json" }, 400],
       [{ raw: "[1]" }, 400],
       [{ body: { approve: true } }, 400],
+      [{ body: { code: null } }, 400],
+      [{ body: { code: "4" } }, 400],
+      [{ body: { code: "470" } }, 400],
+      [{ body: { code: 4.5 } }, 400],
+      [{ body: { code: ["47"] } }, 400],
     ];
     for (const [call, status] of cases) {
       const res = await phoneCall(alice)(qr.id, "approve", { method: "POST", ...call });
@@ -701,5 +777,205 @@ describe("bad input", () => {
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toContain("POST");
     expect((await api("/api/qr/", { method: "GET" })).status).toBe(405);
+  });
+});
+
+describe("cross-device attacks, replayed", () => {
+  it("login CSRF: a stranger who saw the code cannot approve it with their own account without scanning (409 qr_not_scanned); nothing is issued", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    const before = await rowCounts();
+    for (const code of ["00", "10", "47", "99"]) {
+      const res = await phoneCall(mallory)(qr.id, "approve", { body: { code } });
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ code: "qr_not_scanned" });
+    }
+    expect(await rowCounts()).toEqual(before);
+    await expect(browser.next(200)).rejects.toThrow(/timed out/);
+    expect((await qrRecord(qr.id))!.state).toBe("pending");
+  });
+
+  it("a stranger cannot deny someone else's login without scanning it (409 qr_not_scanned)", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    const res = await phoneCall(mallory)(qr.id, "deny");
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: "qr_not_scanned" });
+    await expect(browser.next(200)).rejects.toThrow(/timed out/);
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
+  });
+
+  it("a second account's approve after the owner's scan is 409 qr_claimed, even with the right code", async () => {
+    const qr = await createQr();
+    await phoneCall(alice)(qr.id, "scan");
+    const res = await phoneCall(mallory)(qr.id, "approve", { body: { code: await checkCodeOf(qr.id) } });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: "qr_claimed" });
+    expect((await qrRecord(qr.id))!.state).toBe("scanned");
+  });
+
+  it("a wrong code ends the login at once: 403 qr_code_mismatch, the browser is told denied, and the right code afterwards is 409 qr_not_pending", async () => {
+    const before = await rowCounts();
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    const view = (await (await phoneCall(alice)(qr.id, "scan")).json()) as Json;
+    const shown = await browser.next();
+    const wrong = (view.choices as string[]).find((c) => c !== shown.code)!;
+    const res = await phoneCall(alice)(qr.id, "approve", { body: { code: wrong } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: "qr_code_mismatch" });
+    expect(await browser.rest()).toEqual([{ type: "denied", reason: "code_mismatch" }]);
+    const right = await phoneCall(alice)(qr.id, "approve", { body: { code: shown.code } });
+    expect(right.status).toBe(409);
+    expect(await right.json()).toMatchObject({ code: "qr_not_pending" });
+    for (const action of ["scan", "deny"] as const) expect((await phoneCall(alice)(qr.id, action)).status).toBe(409);
+    expect(await rowCounts()).toEqual(before);
+    // A browser that reconnects hears why.
+    expect(await (await connect(qr)).rest()).toEqual([{ type: "denied", reason: "code_mismatch" }]);
+  });
+
+  it("before the caller's scan, GET shows only the state and expiry: no IP, place, browser or user", async () => {
+    const qr = await createQr(api, { headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": "203.0.113.7" } });
+    for (const phone of [alice, mallory]) {
+      const res = await phoneCall(phone)(qr.id, "");
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ id: qr.id, status: "pending", expires_at: qr.expires_at });
+    }
+    await phoneCall(alice)(qr.id, "scan");
+    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({ requester: { ip: "203.0.113.7" } });
+    expect((await phoneCall(mallory)(qr.id, "")).status).toBe(409);
+  });
+
+  it("reading a code, signed in or not, tells its creator nothing: the browser's socket stays silent", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
+    expect((await api(`/qr/${qr.id}`)).status).toBe(200);
+    await expect(browser.next(300)).rejects.toThrow(/timed out/);
+    expect((await qrRecord(qr.id))!).toMatchObject({ state: "pending", user: null, check: null });
+  });
+
+  it("the three choices are fixed at the scan: reloading shows the same three, so reloads reveal nothing", async () => {
+    const qr = await createQr();
+    const first = ((await (await phoneCall(alice)(qr.id, "scan")).json()) as Json).choices;
+    for (let i = 0; i < 3; i++) expect(((await (await phoneCall(alice)(qr.id, "")).json()) as Json).choices).toEqual(first);
+    expect(((await (await phoneCall(alice)(qr.id, "scan")).json()) as Json).choices).toEqual(first);
+  });
+
+  it("a forged id reaches no Durable Object on any id route (API, image, socket, phone page): 404, and the namespace is never addressed", async () => {
+    let addressed = 0;
+    const counting = new Proxy(env.QR_SESSION, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          addressed += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const app = clockedApp(Date.now(), { QR_SESSION: counting });
+    const calls: Array<[string, Call]> = [];
+    for (const id of FORGED_IDS) {
+      calls.push([`/api/qr/${id}/`, { token: alice.token }]);
+      for (const action of ["scan", "deny"]) calls.push([`/api/qr/${id}/${action}/`, { method: "POST", token: alice.token, body: {} }]);
+      calls.push([`/api/qr/${id}/approve/`, { method: "POST", token: alice.token, body: { code: "47" } }]);
+      calls.push([`/api/qr/${id}/svg/`, {}]);
+      calls.push([`/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, { headers: { upgrade: "websocket" } }]);
+      calls.push([`/qr/${id}`, {}]);
+    }
+    for (const [path, call] of calls) {
+      const res = await app.call(path, call);
+      expect(res.status, path).toBe(404);
+    }
+    expect(addressed).toBe(0);
+    // The same rig does address the object for an id it issued: the count is real.
+    const real = await createQr(app.call);
+    expect(addressed).toBeGreaterThan(0);
+    expect((await app.call(`/api/qr/${real.id}/svg/`)).status).toBe(200);
+  });
+
+  it("an id with one character changed is refused like any forged id", async () => {
+    const qr = await createQr();
+    const last = qr.id.at(-1) === "A" ? "B" : "A";
+    const tampered = qr.id.slice(0, -1) + last;
+    expect((await api(`/api/qr/${tampered}/svg/`)).status).toBe(404);
+    expect((await phoneCall(alice)(tampered, "scan")).status).toBe(404);
+    expect((await api(`/api/qr/${qr.id}/svg/`)).status).toBe(200);
+  });
+
+  it("the socket refuses a foreign Origin with 403 before the object is called; its own origin, a listed one and no Origin are let in", async () => {
+    const qr = await createQr();
+    for (const origin of ["https://evil.example", "null", "http://auth.example.test", "https://auth.example.test.evil.example"]) {
+      const res = await openSocket(qr.id, qr.secret, api, { origin });
+      expect(res.status, origin).toBe(403);
+      expect(res.webSocket).toBeNull();
+      expect(await res.json()).toMatchObject({ code: "origin_not_allowed" });
+    }
+    const own = await openSocket(qr.id, qr.secret, api, { origin: ORIGIN });
+    expect(own.status).toBe(101);
+    new Browser(own.webSocket!);
+    const listed = clockedApp(Date.now(), { CORS_ORIGINS: "https://app.example.test" });
+    const fromApp = await openSocket(qr.id, qr.secret, listed.call, { origin: "https://app.example.test" });
+    expect(fromApp.status).toBe(101);
+    new Browser(fromApp.webSocket!);
+    const bare = await openSocket(qr.id, qr.secret);
+    expect(bare.status).toBe(101);
+    new Browser(bare.webSocket!);
+  });
+
+  it("the pair is sealed to the browser's key: it opens with that key only, and not under another login's id", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
+    const event = (await browser.rest()).at(-1);
+    expect(JSON.stringify(event)).not.toMatch(/eyJ/);
+    const pair = await opened(qr, event!);
+    expect(pair.user).toEqual({ id: alice.id, username: alice.username });
+    await expect(openPair(await browserKey(), qr.id, event!.sealed)).rejects.toThrow();
+    await expect(openPair(qr.key, (await createQr()).id, event!.sealed)).rejects.toThrow();
+    const flipped = { ...event!.sealed, ciphertext: (event!.sealed.ciphertext[0] === "A" ? "B" : "A") + event!.sealed.ciphertext.slice(1) };
+    await expect(openPair(qr.key, qr.id, flipped)).rejects.toThrow();
+  });
+
+  it("a whole flow leaves no token in the object's storage, on the socket in clear, or in any log line", async () => {
+    const lines: string[] = [];
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(" "));
+      }),
+    );
+    const snapshots: string[] = [];
+    const snapshot = async (id: string) =>
+      snapshots.push(await runInDurableObject(stubFor(id), async (_i, state) => JSON.stringify([...(await state.storage.list()).entries()])));
+    try {
+      const qr = await createQr();
+      const res = await openSocket(qr.id, qr.secret);
+      const ws = res.webSocket!;
+      const frames: string[] = [];
+      ws.accept();
+      ws.addEventListener("message", (e) => frames.push(String(e.data)));
+      await phoneCall(alice)(qr.id, "scan");
+      await snapshot(qr.id);
+      expect((await phoneCall(alice)(qr.id, "approve", { body: { code: await checkCodeOf(qr.id) } })).status).toBe(200);
+      // No close reply yet: the sealed pair is in storage now, waiting for the receipt.
+      await snapshot(qr.id);
+      for (let i = 0; frames.length < 3 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+      const approved = JSON.parse(frames.find((f) => f.includes('"approved"'))!) as Json;
+      const pair = await opened(qr, approved);
+      for (const secret of [pair.access, pair.refresh, pair.access.split(".")[2]!, pair.refresh.split(".")[2]!]) {
+        for (const text of [...snapshots, ...frames, ...lines]) expect(text).not.toContain(secret);
+      }
+      expect(snapshots[1]).toContain(approved.sealed.ciphertext);
+      // The search was over real output: the flow's requests were logged.
+      expect(lines.length).toBeGreaterThan(2);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });

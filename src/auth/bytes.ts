@@ -43,3 +43,8 @@ export async function constantTimeEqualText(a: string, b: string): Promise<boole
   ]);
   return crypto.subtle.timingSafeEqual(da, db);
 }
+
+export function base64UrlToBytes(text: string): Uint8Array {
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return base64ToBytes(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+}

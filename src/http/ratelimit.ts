@@ -27,6 +27,7 @@ export const THROTTLES = {
   signin_ip: { binding: "SIGNIN_IP_LIMITER", periodSeconds: 60 },
   register_ip: { binding: "REGISTER_IP_LIMITER", periodSeconds: 60 },
   qr_create_ip: { binding: "QR_CREATE_IP_LIMITER", periodSeconds: 60 },
+  qr_lookup_ip: { binding: "QR_LOOKUP_IP_LIMITER", periodSeconds: 60 },
   qr_approve_user: { binding: "QR_APPROVE_USER_LIMITER", periodSeconds: 60 },
 } as const satisfies Record<string, { binding: keyof Env; periodSeconds: 10 | 60 }>;
 

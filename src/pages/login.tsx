@@ -2,63 +2,23 @@
 import { AUTH_CLIENT_JS } from "./client/auth";
 import { LOGIN_CLIENT_JS } from "./client/login";
 import { Document } from "./layout";
-import type { QrGeometry } from "./qr-svg";
-
-/** POST /api/qr/'s answer, as the page embeds it for its script. */
-export interface QrCreated {
-  id: string;
-  secret: string;
-  qr_url: string;
-  ws_url: string;
-  svg_url: string;
-  expires_at: string;
-}
 
 export interface LoginPageProps {
   nonce: string;
-  /** The first code, created while rendering; null when that failed (the script retries). */
-  code: QrCreated | null;
-  geometry: QrGeometry | null;
-  serverNowMs: number;
-}
-
-function countdownText(code: QrCreated | null, nowMs: number): string {
-  if (!code) return "";
-  const left = Math.max(0, Math.ceil((Date.parse(code.expires_at) - nowMs) / 1000));
-  return `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-}
-
-function QrImage({ geometry }: { geometry: QrGeometry }) {
-  return (
-    <svg xmlns="http://www.w3.org/2000/svg" viewBox={geometry.viewBox} width={geometry.sizePx} height={geometry.sizePx} aria-hidden="true" focusable="false">
-      <rect width="100%" height="100%" fill="#fff" />
-      <path d={geometry.d} fill="#000" shape-rendering="crispEdges" />
-    </svg>
-  );
 }
 
 export function LoginPage(props: LoginPageProps) {
-  const { code, geometry } = props;
-  const ready = code !== null && geometry !== null;
   return (
-    <Document
-      title="Sign in with your phone"
-      nonce={props.nonce}
-      state={ready ? "waiting" : "starting"}
-      data={{ code: ready ? code : null, serverNow: props.serverNowMs }}
-      script={AUTH_CLIENT_JS + LOGIN_CLIENT_JS}
-    >
+    <Document title="Sign in with your phone" nonce={props.nonce} state="starting" data={{}} script={AUTH_CLIENT_JS + LOGIN_CLIENT_JS}>
       <main>
         <p class="brand">Edge Auth</p>
         <section data-view="code" class="login" aria-labelledby="qr-heading">
           <div class="qr-col">
-            <div id="qr-box" class="qr-box" role="img" aria-label="QR code: scan it with your phone to sign in" data-code-id={ready ? code.id : undefined}>
-              {ready ? <QrImage geometry={geometry} /> : <p class="placeholder">Getting a code…</p>}
+            <div id="qr-box" class="qr-box" role="img" aria-label="QR code: scan it with your phone to sign in">
+              <p class="placeholder">Getting a code…</p>
               <div id="qr-overlay" class="qr-overlay" hidden />
             </div>
-            <p id="countdown" class="countdown">
-              {countdownText(code, props.serverNowMs)}
-            </p>
+            <p id="countdown" class="countdown" />
           </div>
           <div>
             <h1 id="qr-heading" tabindex={-1}>
@@ -66,18 +26,29 @@ export function LoginPage(props: LoginPageProps) {
             </h1>
             <ol class="steps">
               <li>Open the camera on a phone where you are signed in, or can sign in.</li>
-              <li>Point it at this code and open the link it shows.</li>
               <li>
-                Check the details on your phone and tap <strong>Approve</strong>.
+                Point it at this code, open the link it shows and tap <strong>Continue</strong>.
               </li>
+              <li>Pick the number this screen then shows you.</li>
             </ol>
+            <div id="check" class="check-code" hidden>
+              <p class="check-line">
+                Pick <strong id="check-code" class="big-code" /> on your phone
+              </p>
+              <p class="muted">
+                Scanned by <strong id="check-user" />. Not you?{" "}
+                <button type="button" class="link" id="not-me">
+                  Get a new code
+                </button>
+              </p>
+            </div>
             <p class="muted">
               Or open this address on your phone:
               <br />
-              <code id="qr-url">{ready ? code.qr_url : ""}</code>
+              <code id="qr-url" />
             </p>
             <p id="status" class="status" role="status">
-              {ready ? "Waiting for your phone…" : "Getting a code…"}
+              Getting a code…
             </p>
             <noscript>
               <p class="notice">This page needs JavaScript to follow the sign-in from your phone.</p>
@@ -119,7 +90,7 @@ export function LoginPage(props: LoginPageProps) {
           <h1 id="denied-title" tabindex={-1}>
             Sign-in denied
           </h1>
-          <p>The request was denied on the phone. Nobody was signed in.</p>
+          <p id="denied-text">The request was denied on the phone. Nobody was signed in.</p>
           <div class="actions center">
             <button type="button" class="primary" id="try-again">
               Try again

@@ -1,4 +1,8 @@
-/** @module Phone Page — GET /qr/{id}: sign in if needed, see who is asking, approve or deny. */
+/**
+ * @module Phone Page — GET /qr/{id}: sign in if needed; opening the page changes nothing until the user taps
+ * Continue (the scan); then who is asking, the three numbers to pick from (the one on the computer's screen
+ * approves), and Deny, as prominent as the numbers.
+ */
 import { AUTH_CLIENT_JS } from "./client/auth";
 import { PHONE_CLIENT_JS } from "./client/phone";
 import { Document } from "./layout";
@@ -100,13 +104,44 @@ export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
           </p>
         </section>
 
+        <section data-view="continue" hidden aria-labelledby="continue-title">
+          <h1 id="continue-title" tabindex={-1}>
+            Sign in on a computer?
+          </h1>
+          <p class="who">
+            <span>
+              Signed in here as <strong class="phone-user" />
+            </span>
+          </p>
+          <p>
+            Continue only if <strong>you</strong> started this sign-in and the code is on a screen in front of you. Continuing shows that screen who
+            you are and a number to pick here.
+          </p>
+          <p class="muted" id="continue-expires" />
+          <div class="actions split">
+            <button type="button" class="primary" id="continue">
+              Continue
+            </button>
+            <button type="button" id="not-now">
+              Not now
+            </button>
+          </div>
+        </section>
+
+        <section data-view="left" class="result" hidden aria-labelledby="left-title">
+          <h1 id="left-title" tabindex={-1}>
+            Nothing was done
+          </h1>
+          <p>Nobody was signed in and the computer was told nothing. You can close this page.</p>
+        </section>
+
         <section data-view="request" hidden aria-labelledby="request-title">
           <h1 id="request-title" tabindex={-1}>
             Sign in on another device?
           </h1>
           <p class="who">
             <span>
-              Signed in here as <strong id="phone-user" />
+              Signed in here as <strong id="phone-user" class="phone-user" />
             </span>
             <button type="button" class="link" id="phone-sign-out">
               Not you? Sign out
@@ -133,15 +168,21 @@ export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
             <strong>Approve only a code shown on a screen of your own.</strong>
             Approving signs that browser in as you. If someone sent you this code or link, or asked you to scan it, tap Deny.
           </div>
+          <h2 id="choices-title">Which number does the computer show?</h2>
+          <p class="muted" id="choices-hint">
+            Tap it to approve. A wrong number cancels the sign-in.
+          </p>
+          <div class="choices" role="group" aria-labelledby="choices-title" aria-describedby="choices-hint">
+            <button type="button" class="choice" data-choice="0" />
+            <button type="button" class="choice" data-choice="1" />
+            <button type="button" class="choice" data-choice="2" />
+          </div>
           <p class="form-error" id="request-error" role="alert" hidden>
             Can't reach the server. Check your connection and try again.
           </p>
           <div class="actions split">
-            <button type="button" class="primary" id="approve">
-              Approve
-            </button>
-            <button type="button" class="danger" id="deny">
-              Deny
+            <button type="button" class="danger deny-wide" id="deny">
+              Deny: I don't see a number
             </button>
           </div>
         </section>

@@ -1,10 +1,10 @@
 /** @module Page Problems — what the phone page says when a code cannot be approved; the server and the script share it. */
 
-export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "throttled" | "error";
+export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "qr_code_mismatch" | "qr_not_scanned" | "throttled" | "error";
 
 export interface Problem {
   /** The status a server-rendered problem page answers with. */
-  status: 404 | 409 | 410 | 429 | 500;
+  status: 403 | 404 | 409 | 410 | 429 | 500;
   title: string;
   text: string;
 }
@@ -29,6 +29,16 @@ export const PROBLEMS: Record<ProblemCode, Problem> = {
     status: 409,
     title: "Another account scanned this code",
     text: "Only the account that scanned it first can approve it. Nothing was done with your account. To sign in, scan a new code.",
+  },
+  qr_code_mismatch: {
+    status: 403,
+    title: "Wrong number: sign-in cancelled",
+    text: "That was not the number on the computer's screen, so nobody was signed in. If you did not see a number on a screen of your own, someone may be trying to get into your account: do not scan their codes.",
+  },
+  qr_not_scanned: {
+    status: 409,
+    title: "Start again from the code",
+    text: "This sign-in has not been confirmed on this phone yet. Scan the code on your computer's screen again.",
   },
   throttled: {
     status: 429,

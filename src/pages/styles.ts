@@ -47,6 +47,12 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .qr-box .placeholder{line-height:1.5;color:#4a5360;padding:24px;text-align:center}
 .qr-overlay{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;line-height:1.4;text-align:center;padding:16px;color:#1b1f24;font-weight:600}
 .check{width:56px;height:56px;border-radius:50%;background:#146c2e;color:#fff;display:flex;align-items:center;justify-content:center;font-size:32px;margin:0 0 8px}
+.check-code{border:2px solid var(--primary);border-radius:12px;padding:12px 16px;margin:0 0 16px}
+.check-line{font-size:1.25rem;font-weight:600;margin:0 0 4px}
+.big-code{display:inline-block;font-size:2.75rem;line-height:1.1;letter-spacing:.08em;font-variant-numeric:tabular-nums;padding:0 .15em;vertical-align:middle}
+.choices{display:grid;grid-template-columns:repeat(3,1fr);gap:12px;margin:16px 0 0}
+.choices button{min-height:72px;font-size:2rem;font-variant-numeric:tabular-nums;letter-spacing:.06em}
+.deny-wide{width:100%;min-height:72px;font-size:1.25rem}
 .countdown{font-variant-numeric:tabular-nums;color:var(--muted);margin:0;line-height:1.5}
 .steps{margin:0 0 16px;padding-left:1.4em}
 .steps li{margin:0 0 6px}

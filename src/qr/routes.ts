@@ -1,25 +1,39 @@
-/** @module QR Routes — /api/qr/*: thin HTTP bindings that validate, authenticate, then call the session's object. */
+/**
+ * @module QR Routes — /api/qr/*: thin HTTP bindings that validate, authenticate, then call the session's object.
+ * Every route that takes an id first proves the worker issued it (ids.ts), so a forged id never addresses an object.
+ */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { sha256Base64Url } from "../auth/bytes";
 import { requireAuth } from "../auth/middleware";
 import type { DeviceInfo } from "../auth/sessions";
+import { getConfig } from "../config";
 import { readJsonObject } from "../http/body";
 import { deviceFromRequest } from "../http/device";
-import { ApiError } from "../http/errors";
+import { ApiError, ValidationError } from "../http/errors";
+import { originAllowed } from "../http/origins";
 import { route } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
 import { validate } from "../http/validation";
-import { NOW_HEADER, SECRET_HEADER, isQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
+import { NOW_HEADER, SECRET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
 import { enforceQrRateLimit } from "./limits";
 import { isoMs, type QrUser } from "./policy";
 import { renderQrSvg } from "./render";
-import type { QrView, ViewResult } from "./session";
+import { importPublicKey, publicJwkSchema } from "./seal";
+import type { QrLimitedView, QrView, ViewResult } from "./session";
 import { compareRequests } from "./signals";
 
-// The phone's actions take no fields; an empty body or `{}` is fine, anything else is refused as DRF would.
-const noFields = z.strictObject({});
+// Unknown fields are ignored, as DRF ignores them.
+const noFields = z.object({});
+
+/** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
+export const createQrBody = z.object({ public_key: publicJwkSchema });
+
+/** POST /api/qr/{id}/approve/: the check code the user picked; DRF's CharField also takes a number. */
+export const approveQrBody = z.object({
+  code: z.preprocess((v) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v), z.string().regex(/^\d{2}$/)),
+});
 
 /** The phone approval page the code encodes; never carries the secret. */
 export function qrPageUrl(origin: string, id: string): string {
@@ -30,10 +44,15 @@ function sessionStub(c: Context<AppEnv>, id: string) {
   return c.env.QR_SESSION.get(c.env.QR_SESSION.idFromName(id));
 }
 
-/** Malformed ids are 404 here, before anything is billed or authenticated. */
-function validQrId(): MiddlewareHandler<AppEnv> {
+/** Whether the worker issued `id` (format and MAC): the check every id route makes before any object is addressed. */
+export async function issuedHere(env: AppEnv["Bindings"], id: string | undefined): Promise<boolean> {
+  return isIssuedQrId(await getQrIdKeys(getConfig(env)), id);
+}
+
+/** Ids the worker never issued are 404 here, before anything is billed or authenticated. */
+function issuedQrId(): MiddlewareHandler<AppEnv> {
   return async function qrId(c, next) {
-    if (!isQrId(c.req.param("id"))) throw new ApiError("not_found");
+    if (!(await issuedHere(c.env, c.req.param("id")))) throw new ApiError("not_found");
     await next();
   };
 }
@@ -45,6 +64,11 @@ function qrId(c: Context<AppEnv>): string {
 function unwrap(result: ViewResult): QrView {
   if (!result.ok) throw new ApiError(result.code);
   return result.view;
+}
+
+/** Before the caller's scan: the state and expiry, nothing about the browser or anyone who scanned. */
+function limitedBody(view: QrLimitedView) {
+  return { id: view.id, status: view.state, expires_at: isoMs(view.expiresAtMs) };
 }
 
 function phoneUser(c: Context<AppEnv>): QrUser {
@@ -76,26 +100,38 @@ function viewBody(view: QrView, phone: DeviceInfo) {
     phone: { ip: phone.ip, country: phone.country, city: phone.city },
     mismatch: { country: mismatch.country, network: mismatch.network },
     warnings: mismatch.warnings,
+    choices: view.choices,
   };
 }
 
 export function mountQr(app: Hono<AppEnv>): void {
   const auth = requireAuth();
-  const id = validQrId();
+  const id = issuedQrId();
+  // Before the id check, so forged ids count against the caller too.
+  const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) {
+    await enforceQrRateLimit(c, "lookup");
+    await next();
+  };
 
   route(app, "/api/qr/", {
     POST: [
       async function createQr(c) {
-        validate(noFields, await readJsonObject(c.req.raw));
+        const { public_key: publicKey } = validate(createQrBody, await readJsonObject(c.req.raw));
+        try {
+          await importPublicKey(publicKey);
+        } catch {
+          throw new ValidationError({ public_key: ["Not a valid P-256 public key."] });
+        }
         await enforceQrRateLimit(c, "create");
         const deps = c.get("deps");
-        const qrId = newQrId();
+        const qrId = await newQrId(await getQrIdKeys(deps.config));
         const secret = newQrSecret();
         const origin = new URL(c.req.url).origin;
         const { expiresAtMs } = await sessionStub(c, qrId).create({
           id: qrId,
           secretHash: await sha256Base64Url(secret),
           origin,
+          publicKey,
           browser: deviceFromRequest(c.req.raw),
           nowMs: deps.clock(),
           ttlSeconds: deps.config.qrLoginTtlSeconds,
@@ -116,6 +152,7 @@ export function mountQr(app: Hono<AppEnv>): void {
 
   route(app, "/api/qr/:id/svg/", {
     GET: [
+      lookup,
       id,
       async function qrSvg(c) {
         const nowMs = c.get("deps").clock();
@@ -136,16 +173,20 @@ export function mountQr(app: Hono<AppEnv>): void {
 
   route(app, "/api/qr/:id/ws/", {
     GET: [
+      lookup,
       id,
       async function qrSocket(c) {
         if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
           // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
           throw new ApiError("upgrade_required", undefined, {}, { upgrade: "websocket", connection: "Upgrade" });
         }
+        // RFC 6455 §10.2: a browser always names the page's origin; only ours and CORS_ORIGINS may listen.
+        if (!originAllowed(c.req.header("origin"), new URL(c.req.url).origin, c.get("deps").config.corsOrigins)) {
+          throw new ApiError("origin_not_allowed");
+        }
         const secret = c.req.query("secret");
         if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
         if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
-        await enforceQrRateLimit(c, "connect", qrId(c));
         const headers = new Headers(c.req.raw.headers);
         headers.set(SECRET_HEADER, secret);
         headers.set(NOW_HEADER, String(c.get("deps").clock()));
@@ -163,8 +204,10 @@ export function mountQr(app: Hono<AppEnv>): void {
       auth,
       async function qrWhoIsAsking(c) {
         await enforceQrRateLimit(c, "view", qrId(c));
-        const view = unwrap(await sessionStub(c, qrId(c)).view(phoneUser(c).id, c.get("deps").clock()));
-        return c.json(viewBody(view, deviceFromRequest(c.req.raw)), 200, { "cache-control": "no-store" });
+        const result = await sessionStub(c, qrId(c)).view(phoneUser(c).id, c.get("deps").clock());
+        if (!result.ok) throw new ApiError(result.code);
+        const body = result.detail === "full" ? viewBody(result.view, deviceFromRequest(c.req.raw)) : limitedBody(result.view);
+        return c.json(body, 200, { "cache-control": "no-store" });
       },
     ],
   });
@@ -175,12 +218,13 @@ export function mountQr(app: Hono<AppEnv>): void {
         id,
         auth,
         async function qrPhoneAction(c) {
-          validate(noFields, await readJsonObject(c.req.raw));
+          const body = await readJsonObject(c.req.raw);
+          const code = action === "approve" ? validate(approveQrBody, body).code : (validate(noFields, body), "");
           await enforceQrRateLimit(c, action, qrId(c));
           const stub = sessionStub(c, qrId(c));
           const user = phoneUser(c);
           const nowMs = c.get("deps").clock();
-          const result = action === "scan" ? await stub.scan(user, nowMs) : action === "approve" ? await stub.approve(user, nowMs) : await stub.deny(user, nowMs);
+          const result = action === "scan" ? await stub.scan(user, nowMs) : action === "approve" ? await stub.approve(user, code, nowMs) : await stub.deny(user, nowMs);
           return c.json(viewBody(unwrap(result), deviceFromRequest(c.req.raw)), 200, { "cache-control": "no-store" });
         },
       ],

@@ -7,11 +7,13 @@
  *
  * Storage contract (ctx.storage, key → value; instance fields hold nothing, so hibernation or
  * eviction between any two steps loses nothing):
- * - "qr"     QrRecord: state, the phone user once bound, the browser's device details, the origin that
- *            created it (the tokens' default `iss`/`aud`), times in epoch ms. The browser secret is
- *            stored only as its SHA-256 (`secretHash`) and compared in constant time.
- * - "pair"   PairDelivery: after approval, the access/refresh pair in clear until the browser has it
- *            (a clean close right after the `approved` event), then only `{status: "received"}`.
+ * - "qr"     QrRecord: state, the phone user once bound, the check code and its three choices once
+ *            scanned, the browser's public key (ECDH P-256, public part only) and device details, the
+ *            origin that created it (the tokens' default `iss`/`aud`), times in epoch ms. The browser
+ *            secret is stored only as its SHA-256 (`secretHash`) and compared in constant time.
+ * - "pair"   PairDelivery: after approval, the pair and user *sealed to the browser's key* (seal.ts) until
+ *            the browser has it (a clean close right after the `approved` event), then only
+ *            `{status: "received"}`. No token is ever stored, sent or logged in clear.
  * - "socket" the tag of the one open browser socket, or absent (getWebSockets may still list a closed one).
  * - alarm    at expires_at (ends an open session), then at cleanupAtMs (deletes everything).
  * Everything is deleted FINISHED_RETENTION_MS after the session ends; later requests get 404.
@@ -28,16 +30,22 @@ import {
   currentEvent,
   decide,
   canView,
+  drawCheck,
   effectiveState,
   isFinalEvent,
   isOpen,
   type BrowserEvent,
+  type CheckChallenge,
+  type DenyReason,
   type PairDelivery,
   type PhoneAction,
+  type PublicEcJwk,
   type QrRefusal,
   type QrState,
   type QrUser,
+  type SealedPair,
 } from "./policy";
+import { seal } from "./seal";
 
 /** How long a finished session's record (and an undelivered pair) outlives it: time for a dropped browser to reconnect. */
 export const FINISHED_RETENTION_MS = 60_000;
@@ -54,16 +62,22 @@ export interface QrRecord {
   /** SHA-256 (base64url) of the browser secret. */
   secretHash: string;
   origin: string;
+  /** The browser's ECDH public key: the approved pair is sealed to it. */
+  publicKey: PublicEcJwk;
   browser: DeviceInfo;
   createdAtMs: number;
   expiresAtMs: number;
   user: QrUser | null;
+  /** Drawn by the scan; the browser shows `code`, the bound phone picks among `choices`. */
+  check: CheckChallenge | null;
+  /** Why a denied session was denied, for a reconnecting browser. */
+  denyReason: DenyReason;
   finishedAtMs: number | null;
   /** When the cleanup alarm may delete everything (set when the session finishes). */
   cleanupAtMs: number | null;
 }
 
-/** What the worker may show the phone: the record without its secret hash. */
+/** What the worker may show the phone that scanned: the record without its secret hash, key or the right code. */
 export interface QrView {
   id: string;
   state: QrState;
@@ -72,12 +86,22 @@ export interface QrView {
   createdAtMs: number;
   expiresAtMs: number;
   user: QrUser | null;
+  /** The three codes to pick from, while the session waits for the pick; null otherwise. */
+  choices: string[] | null;
+}
+
+/** What anyone signed in may see before scanning: no details about the browser, nothing about who scanned. */
+export interface QrLimitedView {
+  id: string;
+  state: QrState;
+  expiresAtMs: number;
 }
 
 export interface CreateInput {
   id: string;
   secretHash: string;
   origin: string;
+  publicKey: PublicEcJwk;
   browser: DeviceInfo;
   nowMs: number;
   ttlSeconds: number;
@@ -85,14 +109,28 @@ export interface CreateInput {
 
 export type QrFailure = { ok: false; code: QrRefusal | "not_found" };
 export type ViewResult = { ok: true; view: QrView } | QrFailure;
+export type PhoneViewResult = { ok: true; detail: "full"; view: QrView } | { ok: true; detail: "limited"; view: QrLimitedView } | QrFailure;
 
 const RECORD = "qr";
 const PAIR = "pair";
 const SOCKET = "socket";
 
 function toView(record: QrRecord, nowMs: number): QrView {
-  const { secretHash: _secret, finishedAtMs: _f, cleanupAtMs: _c, ...rest } = record;
-  return { ...rest, state: effectiveState(record, nowMs) };
+  const state = effectiveState(record, nowMs);
+  return {
+    id: record.id,
+    state,
+    origin: record.origin,
+    browser: record.browser,
+    createdAtMs: record.createdAtMs,
+    expiresAtMs: record.expiresAtMs,
+    user: record.user,
+    choices: state === "scanned" && record.check ? record.check.choices : null,
+  };
+}
+
+function randomBytes(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(8));
 }
 
 const encoder = new TextEncoder();
@@ -117,10 +155,13 @@ export class QrSession extends DurableObject<Env> {
       state: "pending",
       secretHash: input.secretHash,
       origin: input.origin,
+      publicKey: input.publicKey,
       browser: input.browser,
       createdAtMs: input.nowMs,
       expiresAtMs,
       user: null,
+      check: null,
+      denyReason: null,
       finishedAtMs: null,
       cleanupAtMs: null,
     };
@@ -136,13 +177,14 @@ export class QrSession extends DurableObject<Env> {
     return { ok: true, view: toView(record, nowMs) };
   }
 
-  /** Who is asking, for the phone user `userId` (GET /api/qr/{id}/). */
-  async view(userId: number, nowMs: number): Promise<ViewResult> {
+  /** Who is asking, for phone user `userId` (GET /api/qr/{id}/): the details only to the account that scanned. */
+  async view(userId: number, nowMs: number): Promise<PhoneViewResult> {
     const record = await this.load();
     if (!record) return { ok: false, code: "not_found" };
     const allowed = canView(record, userId, nowMs);
     if (!allowed.ok) return allowed;
-    return { ok: true, view: toView(record, nowMs) };
+    if (allowed.detail === "limited") return { ok: true, detail: "limited", view: { id: record.id, state: effectiveState(record, nowMs), expiresAtMs: record.expiresAtMs } };
+    return { ok: true, detail: "full", view: toView(record, nowMs) };
   }
 
   scan(user: QrUser, nowMs: number): Promise<ViewResult> {
@@ -162,12 +204,12 @@ export class QrSession extends DurableObject<Env> {
    * (record + `pair: issuing` + cleanup alarm); D1; then one read of the socket tag and one write batch
    * (`pair: ready` with `sentTo` already set, socket tag removed) right after the send.
    */
-  async approve(user: QrUser, nowMs: number): Promise<ViewResult> {
-    const { result, record } = await this.act("approve", user, nowMs);
+  async approve(user: QrUser, code: string, nowMs: number): Promise<ViewResult> {
+    const { result, record } = await this.act("approve", user, nowMs, code);
     if (!result.ok || !record) return result;
-    let issued: { access: string; refresh: string };
+    let sealed: SealedPair;
     try {
-      issued = await this.issuePair(record, user, nowMs);
+      sealed = await this.issuePair(record, user, nowMs);
     } catch (error) {
       // Nothing reached the browser: reopen (bound to this user) so the phone may retry; the alarm re-arms expiry.
       this.ctx.storage.put(RECORD, { ...record, state: "scanned", finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
@@ -175,33 +217,38 @@ export class QrSession extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(record.expiresAtMs);
       throw error;
     }
-    const event: BrowserEvent = { type: "approved", access: issued.access, refresh: issued.refresh, user };
+    const event: BrowserEvent = { type: "approved", sealed };
     const current = await this.currentSocket();
     // No await between the send and the write: nothing can interleave, and the output gate holds the
     // frame until the write is durable, so `sentTo` is exactly the socket that carried the pair.
     const sentTo = current && this.trySend(current.ws, event) ? current.tag : null;
-    await this.ctx.storage.put(PAIR, { status: "ready", access: issued.access, refresh: issued.refresh, sentTo } satisfies PairDelivery);
+    await this.ctx.storage.put(PAIR, { status: "ready", sealed, sentTo } satisfies PairDelivery);
     if (current) await this.finish(current.ws, current.tag, event, sentTo !== null);
     return result;
   }
 
-  /** The D1 session for the phone's user, marked as signed in by QR with the browser's details, and its first pair. */
-  protected async issuePair(record: QrRecord, user: QrUser, nowMs: number): Promise<{ access: string; refresh: string }> {
+  /** The D1 session for the phone's user, marked as signed in by QR with the browser's details; its first pair, sealed at once. */
+  protected async issuePair(record: QrRecord, user: QrUser, nowMs: number): Promise<SealedPair> {
     const { access, refresh } = await startSession(await buildDeps(this.env, record.origin, () => nowMs), user.id, "qr", record.browser);
-    return { access, refresh };
+    return seal(record.publicKey, record.id, { access, refresh, user });
   }
 
   /**
    * The compare-and-set every phone action goes through: read, decide (pure), write — no other I/O in
    * between. Returns the record as written (null when nothing changed), so callers need not read it back.
    */
-  private async act(action: PhoneAction, user: QrUser, nowMs: number): Promise<{ result: ViewResult; record: QrRecord | null }> {
+  private async act(action: PhoneAction, user: QrUser, nowMs: number, code?: string): Promise<{ result: ViewResult; record: QrRecord | null }> {
     const record = await this.load();
     if (!record) return { result: { ok: false, code: "not_found" }, record: null };
-    const decision = decide(record, action, user.id, nowMs);
-    if (!decision.ok) return { result: decision, record: null };
+    const decision = decide(record, action, user.id, nowMs, code);
+    if (!decision.ok) {
+      if (decision.ends) await this.end(record, nowMs, "code_mismatch");
+      return { result: { ok: false, code: decision.code }, record: null };
+    }
     if (!decision.changed) return { result: { ok: true, view: toView(record, nowMs) }, record: null };
     const next: QrRecord = { ...record, state: decision.next, user };
+    // The scan draws the check code: fixed from here on, so repeated views show the same three choices.
+    if (next.state === "scanned") next.check = drawCheck(randomBytes);
     if (!isOpen(next.state)) {
       next.finishedAtMs = nowMs;
       next.cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
@@ -213,9 +260,17 @@ export class QrSession extends DurableObject<Env> {
       this.ctx.storage.put(RECORD, next);
     }
     if (next.cleanupAtMs !== null) await this.ctx.storage.setAlarm(next.cleanupAtMs);
-    if (next.state === "scanned") await this.push({ type: "scanned", user, expires_at: new Date(next.expiresAtMs).toISOString() });
+    if (next.state === "scanned") await this.push({ type: "scanned", user, code: next.check!.code, expires_at: new Date(next.expiresAtMs).toISOString() });
     if (next.state === "denied") await this.push({ type: "denied" });
     return { result: { ok: true, view: toView(next, nowMs) }, record: next };
+  }
+
+  /** A wrong check code: the login ends denied at once, and the browser is told why. */
+  private async end(record: QrRecord, nowMs: number, reason: DenyReason): Promise<void> {
+    const cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
+    this.ctx.storage.put(RECORD, { ...record, state: "denied", denyReason: reason, finishedAtMs: nowMs, cleanupAtMs } satisfies QrRecord);
+    await this.ctx.storage.setAlarm(cleanupAtMs);
+    await this.push(reason ? { type: "denied", reason } : { type: "denied" });
   }
 
   private async currentSocket(): Promise<{ ws: WebSocket; tag: string } | null> {
@@ -274,7 +329,7 @@ export class QrSession extends DurableObject<Env> {
     }
     const nowMs = Number(request.headers.get(NOW_HEADER)) || Date.now();
     const pair = (await this.ctx.storage.get<PairDelivery>(PAIR)) ?? null;
-    const event = currentEvent(record, pair, nowMs);
+    const event = currentEvent(record, pair, nowMs, record.denyReason ?? null);
     if (!event) return errorResponse(new ApiError("qr_not_pending", "The sign-in was already delivered to the browser."));
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];

@@ -1,7 +1,9 @@
 /**
- * @module Login Page Client — the desktop side of QR login: shows the code, follows the session's WebSocket
- * (pending → scanned → approved | denied | expired), reconnects with exponential backoff after a drop (the
- * server re-sends the current state on connect), and keeps the signed-in state (see AUTH_CLIENT_JS).
+ * @module Login Page Client — the desktop side of QR login: makes an ECDH P-256 key pair (private key
+ * non-extractable), starts a code with its public key, follows the session's WebSocket (pending → scanned
+ * with the check code → approved | denied | expired), opens the sealed pair with its private key, reconnects
+ * with exponential backoff after a drop (the server re-sends the current state on connect), and keeps the
+ * signed-in state (see AUTH_CLIENT_JS).
  *
  * State for styling and tests: `document.body.dataset.state` is one of checking, starting, waiting,
  * scanned, signing-in, signed-in, denied, expired, error; `dataset.socket` is live, reconnecting or closed.
@@ -16,10 +18,12 @@ export const LOGIN_CLIENT_JS = String.raw`
   var BACKOFF_MAX_MS = 15000;
   var TARGET_PX = 296;
 
-  function $(id) { return document.getElementById(id); }
-  var initial = JSON.parse($("page-data").textContent || "{}");
+  var SEAL_INFO = "qr-login pair v1";
+  var ECDH = { name: "ECDH", namedCurve: "P-256" };
 
-  var code = null;          // {id, secret, qr_url, ws_url, svg_url, expires_at, deadline (local ms)}
+  function $(id) { return document.getElementById(id); }
+
+  var code = null;          // {id, secret, qr_url, ws_url, svg_url, keys, deadline (local ms)}
   var generation = 0;       // bumps with every new code; events from older sockets are ignored
   var socket = null;
   var finished = false;     // a final event (approved, denied, expired) arrived for this code
@@ -91,7 +95,44 @@ export const LOGIN_CLIENT_JS = String.raw`
     overlay().hidden = true;
   }
 
-  function showScanned(user) {
+  // --- the browser's key and the sealed pair --------------------------------------------------
+
+  // A fresh pair per code; the private key cannot be exported, so only this page can open the pair.
+  function newKeys() {
+    return crypto.subtle.generateKey(ECDH, false, ["deriveBits"]).then(function (keys) {
+      return crypto.subtle.exportKey("jwk", keys.publicKey).then(function (jwk) {
+        return { privateKey: keys.privateKey, publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } };
+      });
+    });
+  }
+
+  function fromB64url(text) {
+    var b = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    var out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+    return out;
+  }
+
+  // ECDH(private key, epk) -> HKDF-SHA256(salt = id, info) -> AES-256-GCM(iv, additional data = id).
+  function openSealed(privateKey, id, sealed) {
+    var enc = new TextEncoder();
+    return crypto.subtle.importKey("jwk", sealed.epk, ECDH, false, []).then(function (epk) {
+      return crypto.subtle.deriveBits({ name: "ECDH", public: epk }, privateKey, 256);
+    }).then(function (shared) {
+      return crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
+    }).then(function (ikm) {
+      return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode(SEAL_INFO) }, ikm, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+    }).then(function (key) {
+      return crypto.subtle.decrypt({ name: "AES-GCM", iv: fromB64url(sealed.iv), additionalData: enc.encode(id) }, key, fromB64url(sealed.ciphertext));
+    }).then(function (plain) {
+      return JSON.parse(new TextDecoder().decode(plain));
+    });
+  }
+
+  function showScanned(user, checkCode) {
+    $("check-code").textContent = checkCode;
+    $("check-user").textContent = user.username;
+    $("check").hidden = false;
     var box = $("qr-box");
     box.classList.add("dim");
     var o = overlay();
@@ -101,23 +142,27 @@ export const LOGIN_CLIENT_JS = String.raw`
     tick.textContent = "\u2713";
     var line = document.createElement("div");
     line.textContent = "Scanned by " + user.username;
-    o.replaceChildren(tick, line);
+    var big = document.createElement("div");
+    big.className = "big-code";
+    big.textContent = checkCode;
+    o.replaceChildren(tick, line, big);
     o.hidden = false;
   }
 
   function clearScanned() {
+    $("check").hidden = true;
     $("qr-box").classList.remove("dim");
     overlay().hidden = true;
   }
 
-  function useCode(c, serverNow) {
+  function useCode(c, serverNow, keys) {
     generation += 1;
     finished = false;
     attempts = 0;
     var expiresAt = Date.parse(c.expires_at);
     // Count down on this device's clock, from the server's view of how long is left.
     var left = serverNow ? expiresAt - serverNow : expiresAt - Date.now();
-    code = { id: c.id, secret: c.secret, qr_url: c.qr_url, ws_url: c.ws_url, svg_url: c.svg_url, deadline: Date.now() + left };
+    code = { id: c.id, secret: c.secret, qr_url: c.qr_url, ws_url: c.ws_url, svg_url: c.svg_url, keys: keys, deadline: Date.now() + left };
     $("qr-box").dataset.codeId = c.id;
     $("qr-url").textContent = c.qr_url;
     clearScanned();
@@ -156,7 +201,11 @@ export const LOGIN_CLIENT_JS = String.raw`
     placeholder("Getting a new code\u2026");
     $("countdown").textContent = "";
     status("Getting a new code\u2026");
-    Auth.request("/api/qr/", { body: {} }).then(function (created) {
+    var keys = null;
+    newKeys().then(function (k) {
+      keys = k;
+      return Auth.request("/api/qr/", { body: { public_key: k.publicJwk } });
+    }).then(function (created) {
       if (!created.ok || !created.body || !created.body.svg_url) throw created;
       return fetch(created.body.svg_url, { cache: "no-store", credentials: "omit" }).then(function (res) {
         if (!res.ok) throw res;
@@ -164,7 +213,7 @@ export const LOGIN_CLIENT_JS = String.raw`
       }).then(function (svg) {
         if (!drawQr(svg)) throw new Error("unreadable QR image");
         startFailures = 0;
-        useCode(created.body, created.serverNow);
+        useCode(created.body, created.serverNow, keys);
       });
     }).catch(function (problem) {
       startFailures += 1;
@@ -279,22 +328,33 @@ export const LOGIN_CLIENT_JS = String.raw`
         status("Waiting for your phone\u2026", "live");
         break;
       case "scanned":
-        showScanned(event.user);
+        showScanned(event.user, event.code);
         setState("scanned");
-        status("Scanned by " + event.user.username + " \u2014 confirm on your phone", "live");
+        status("Scanned by " + event.user.username + " \u2014 pick " + event.code + " on your phone", "live");
         break;
       case "approved":
         finished = true;
         clearTimeout(countdownTimer);
-        Auth.setPair({ access: event.access, refresh: event.refresh });
         setState("signing-in");
         status("Approved. Signing you in\u2026", "live");
-        showSignedIn(event.user);
+        openSealed(code.keys.privateKey, code.id, event.sealed).then(function (pair) {
+          Auth.setPair({ access: pair.access, refresh: pair.refresh });
+          return showSignedIn(pair.user);
+        }, function () {
+          // Not sealed to this page's key: never use it.
+          setState("error");
+          status("The sign-in could not be opened on this page. Here is a new code\u2026", "offline");
+          freshCode();
+        });
         break;
       case "denied":
         finished = true;
         clearTimeout(countdownTimer);
         setState("denied");
+        document.body.dataset.denied = event.reason || "phone";
+        $("denied-text").textContent = event.reason === "code_mismatch"
+          ? "The phone picked a different number than the one shown here, so the sign-in was cancelled. Nobody was signed in."
+          : "The request was denied on the phone. Nobody was signed in.";
         show("denied");
         $("try-again").focus();
         break;
@@ -338,6 +398,12 @@ export const LOGIN_CLIENT_JS = String.raw`
     });
   });
 
+  // Someone else scanned (their name is on screen): walk away from this code; it can no longer sign this page in.
+  $("not-me").addEventListener("click", function () {
+    freshCode();
+    $("qr-heading").focus();
+  });
+
   $("try-again").addEventListener("click", function () {
     freshCode();
     $("qr-heading").focus();
@@ -356,23 +422,16 @@ export const LOGIN_CLIENT_JS = String.raw`
 
   // --- start ----------------------------------------------------------------------------------
 
-  // The first code came with the page (no extra round trip); a stale or missing one is replaced.
-  function startWithServerCode() {
-    var c = initial.code;
-    if (c && $("qr-box").querySelector("svg") && Date.parse(c.expires_at) - initial.serverNow > 3000) useCode(c, initial.serverNow);
-    else freshCode();
-  }
-
   if (Auth.hasRefresh()) {
     setState("checking");
     show("checking");
     Auth.refresh().then(function (ok) {
       if (ok) return showSignedIn(null);
       show("code");
-      startWithServerCode();
+      freshCode();
     });
   } else {
-    startWithServerCode();
+    freshCode();
   }
 })();
 `;

@@ -1,9 +1,11 @@
 /**
  * @module Phone Page Client — the phone side of QR login: signs in (or registers) when this phone has no
- * tokens, scans the session, shows who is asking, and approves or denies.
+ * tokens, reads only the code's state until the user taps Continue (the scan, which binds the code to this
+ * account), then shows who is asking and three numbers: the one on the computer's screen approves.
  *
  * State for styling and tests: `document.body.dataset.state` is one of loading, sign-in, register,
- * request, approving, approved, denied, problem; `dataset.problem` names the problem (qr_expired, …).
+ * continue, left, request, approving, denying, approved, denied, problem; `dataset.problem` names the
+ * problem (qr_expired, qr_code_mismatch, …).
  */
 export const PHONE_CLIENT_JS = String.raw`
 (function () {
@@ -71,6 +73,14 @@ export const PHONE_CLIENT_JS = String.raw`
 
   function renderRequest(r) {
     request = r;
+    var buttons = document.querySelectorAll("[data-choice]");
+    for (var i = 0; i < buttons.length; i++) {
+      var choice = (r.choices || [])[i] || "";
+      buttons[i].textContent = choice;
+      buttons[i].setAttribute("aria-label", "Pick " + choice);
+      buttons[i].dataset.code = choice;
+      buttons[i].disabled = !choice;
+    }
     var who = r.requester || {};
     $("d-device").textContent = who.description || "Unknown browser";
     $("d-ip").textContent = who.ip || "Unknown";
@@ -87,8 +97,13 @@ export const PHONE_CLIENT_JS = String.raw`
     $("notice-mismatch").hidden = lines.length === 0;
     tick();
     show("request", "request-title");
-    $("approve").disabled = false;
     $("deny").disabled = false;
+  }
+
+  function setUser(m) {
+    var name = m && m.ok && m.body ? m.body.username : "";
+    var slots = document.querySelectorAll(".phone-user");
+    for (var i = 0; i < slots.length; i++) slots[i].textContent = name;
   }
 
   function tick() {
@@ -102,24 +117,42 @@ export const PHONE_CLIENT_JS = String.raw`
     tickTimer = setTimeout(tick, 1000);
   }
 
-  function scan() {
+  // Reading the code changes nothing and tells the computer nothing; the details come only after the scan.
+  function look() {
     show("loading");
     var me = Auth.authed("/api/auth/me/");
-    var scanned = Auth.authed("/api/qr/" + id + "/scan/", { body: {} });
-    return Promise.all([scanned, me]).then(function (both) {
-      var r = both[0], m = both[1];
+    var seen = Auth.authed("/api/qr/" + id + "/");
+    return Promise.all([seen, me]).then(function (both) {
+      var r = both[0];
       if (!r.ok) return fromResponse(r);
       if (r.serverNow) clockOffset = r.serverNow - Date.now();
-      $("phone-user").textContent = m.ok && m.body ? m.body.username : "";
+      setUser(both[1]);
+      if (r.body && r.body.requester) return renderRequest(r.body);
+      var left = Math.max(0, Math.round((Date.parse(r.body.expires_at) - (Date.now() + clockOffset)) / 1000));
+      $("continue-expires").textContent = "The code expires in " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") + ".";
+      show("continue", "continue-title");
+    }, networkProblem);
+  }
+
+  function scan() {
+    show("loading");
+    return Auth.authed("/api/qr/" + id + "/scan/", { body: {} }).then(function (r) {
+      if (!r.ok) return fromResponse(r);
+      if (r.serverNow) clockOffset = r.serverNow - Date.now();
       renderRequest(r.body);
     }, networkProblem);
   }
 
-  function decide(action) {
-    $("approve").disabled = true;
-    $("deny").disabled = true;
+  function setChoicesDisabled(on) {
+    var buttons = document.querySelectorAll("[data-choice]");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = on;
+    $("deny").disabled = on;
+  }
+
+  function decide(action, pick) {
+    setChoicesDisabled(true);
     setState(action === "approve" ? "approving" : "denying");
-    Auth.authed("/api/qr/" + id + "/" + action + "/", { body: {} }).then(function (r) {
+    Auth.authed("/api/qr/" + id + "/" + action + "/", { body: action === "approve" ? { code: pick } : {} }).then(function (r) {
       if (!r.ok) return fromResponse(r);
       clearTimeout(tickTimer);
       var device = (request && request.requester && request.requester.description) || "The other device";
@@ -130,14 +163,21 @@ export const PHONE_CLIENT_JS = String.raw`
         show("denied", "denied-title");
       }
     }, function () {
-      $("approve").disabled = false;
-      $("deny").disabled = false;
+      setChoicesDisabled(false);
       setState("request");
       $("request-error").hidden = false;
     });
   }
 
-  $("approve").addEventListener("click", function () { $("request-error").hidden = true; decide("approve"); });
+  var choiceButtons = document.querySelectorAll("[data-choice]");
+  for (var ci = 0; ci < choiceButtons.length; ci++) {
+    choiceButtons[ci].addEventListener("click", function (e) {
+      $("request-error").hidden = true;
+      decide("approve", e.currentTarget.dataset.code);
+    });
+  }
+  $("continue").addEventListener("click", function () { scan(); });
+  $("not-now").addEventListener("click", function () { show("left", "left-title"); });
   $("deny").addEventListener("click", function () { $("request-error").hidden = true; decide("deny"); });
   $("problem-retry").addEventListener("click", function () { start(); });
   $("phone-sign-out").addEventListener("click", function () {
@@ -173,7 +213,7 @@ export const PHONE_CLIENT_JS = String.raw`
   }
 
   function afterSignIn(r, form, errorEl) {
-    if (r.ok) return scan();
+    if (r.ok) return look();
     if (r.status === 401) return formError(errorEl, "Wrong username or password.");
     if (r.status === 429) return formError(errorEl, "Too many attempts. Try again in " + (r.retryAfter || 60) + " seconds.");
     if (!fieldErrors(form, r.body)) formError(errorEl, (r.body && r.body.detail) || "Could not sign in. Try again.");
@@ -227,7 +267,8 @@ export const PHONE_CLIENT_JS = String.raw`
   $("to-sign-in").addEventListener("click", function (e) { e.preventDefault(); show("sign-in", "si-username"); });
 
   Auth.onSignedOut(function () {
-    if (document.body.dataset.state === "request") show("sign-in", "si-username");
+    var state = document.body.dataset.state;
+    if (state === "request" || state === "continue") show("sign-in", "si-username");
   });
 
   // --- start ----------------------------------------------------------------------------------
@@ -236,7 +277,7 @@ export const PHONE_CLIENT_JS = String.raw`
     // No focus move on first paint: it would pop up the phone's keyboard before the page is read.
     if (!Auth.hasRefresh()) return show("sign-in");
     show("loading");
-    Auth.refresh().then(function (ok) { return ok ? scan() : show("sign-in"); }, networkProblem);
+    Auth.refresh().then(function (ok) { return ok ? look() : show("sign-in"); }, networkProblem);
   }
   start();
 })();

@@ -1,0 +1,56 @@
+/** What a QR-login browser does in tests: its ECDH key, the body that starts a login, opening the sealed pair; and the check code, read from the object. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { open } from "../src/qr/seal";
+import type { PublicEcJwk, QrUser, SealedPair } from "../src/qr/policy";
+import type { QrRecord } from "../src/qr/session";
+
+export interface BrowserKey {
+  privateKey: CryptoKey;
+  publicJwk: PublicEcJwk;
+}
+
+/** A browser's key pair as the login page makes it: ECDH P-256, private key non-extractable. */
+export async function browserKey(): Promise<BrowserKey> {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
+  const jwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
+  return { privateKey: pair.privateKey, publicJwk: { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! } };
+}
+
+let shared: Promise<BrowserKey> | null = null;
+/** One key for tests that only need a valid body (making a key costs ~1 ms). */
+export function sharedBrowserKey(): Promise<BrowserKey> {
+  return (shared ??= browserKey());
+}
+
+/** The body of POST /api/qr/ for `key`. */
+export async function startBody(key?: BrowserKey): Promise<{ public_key: PublicEcJwk }> {
+  return { public_key: (key ?? (await sharedBrowserKey())).publicJwk };
+}
+
+export interface OpenedPair {
+  access: string;
+  refresh: string;
+  user: QrUser;
+}
+
+/** Opens an `approved` event's sealed pair with the browser's private key, as the login page does. */
+export function openPair(key: BrowserKey, loginId: string, sealed: SealedPair): Promise<OpenedPair> {
+  return open<OpenedPair>(key.privateKey, loginId, sealed);
+}
+
+export function qrStub(id: string) {
+  return env.QR_SESSION.get(env.QR_SESSION.idFromName(id));
+}
+
+/** The object's record, read from its storage. */
+export function qrRecord(id: string): Promise<QrRecord | undefined> {
+  return runInDurableObject(qrStub(id), async (_instance, state) => state.storage.get<QrRecord>("qr"));
+}
+
+/** The check code the scan drew (what the browser shows); throws before the scan. */
+export async function checkCodeOf(id: string): Promise<string> {
+  const code = (await qrRecord(id))?.check?.code;
+  if (!code) throw new Error(`login ${id} has not been scanned`);
+  return code;
+}
