@@ -11,6 +11,7 @@ import { createApp } from "../src/app";
 import { MAX_BODY_BYTES } from "../src/http/body";
 import type { RequestLogLine } from "../src/http/security";
 import { ORIGIN, PASSWORD } from "./helpers";
+import { startBody } from "./qr-helpers";
 
 /**
  * The worker's app, called in-process. Not exports.default.fetch: in the test pool every call through
@@ -67,6 +68,8 @@ interface BodyRoute {
   requiresFields: boolean;
   /** A body that is valid apart from the Authorization header (for the auth rows). */
   goodBody?: Record<string, unknown>;
+  /** The route reads no field: any JSON object is valid (unknown fields are ignored), so only broken bodies are bad input. */
+  noFields?: boolean;
 }
 
 const NEW_PASSWORD = "a brand new passphrase 42";
@@ -83,9 +86,10 @@ const BODY_ROUTES: BodyRoute[] = [
   { route: "POST /api/notes/", method: "POST", path: () => "/api/notes/", auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v }), goodBody: { title: "t", body: "b" } },
   { route: "PUT /api/notes/{id}/", method: "PUT", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v }), goodBody: { title: "t2", body: "b2" } },
   { route: "PATCH /api/notes/{id}/", method: "PATCH", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: false, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t3" } },
-  { route: "POST /api/qr/", method: "POST", path: () => "/api/qr/", auth: false, field: "hint", requiresFields: false, place: (v) => ({ hint: v }) },
-  ...(["scan", "approve", "deny"] as const).map(
-    (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: "hint", requiresFields: false, place: (v) => ({ hint: v }), goodBody: {} }),
+  { route: "POST /api/qr/", method: "POST", path: () => "/api/qr/", auth: false, field: "public_key", requiresFields: true, place: (v) => ({ public_key: v }) },
+  { route: "POST /api/qr/{id}/approve/", method: "POST", path: (f) => `/api/qr/${f.qrId}/approve/`, auth: true, field: "code", requiresFields: true, place: (v) => ({ code: v }), goodBody: { code: "00" } },
+  ...(["scan", "deny"] as const).map(
+    (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: "hint", requiresFields: false, noFields: true, place: (v) => ({ hint: v }), goodBody: {} }),
   ),
 ];
 
@@ -180,7 +184,8 @@ function rawBodies(route: BodyRoute): Array<{ label: string; body: string | Uint
     { label: "a multipart body", body: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--", contentType: "multipart/form-data; boundary=b", status: 415 },
   ];
   if (route.requiresFields) rows.push({ label: "an empty object", body: "{}", status: 400 });
-  return rows;
+  // A route without fields accepts any object: an extra field is not bad input there.
+  return route.noFields ? rows.filter((r) => !r.label.startsWith("an unknown")) : rows;
 }
 
 /** Authorization headers that must all be refused with 401 (undefined: no header). */
@@ -218,6 +223,7 @@ const BAD_IDS: Array<[label: string, segment: string]> = [
   ["an emoji", "%F0%9F%98%80"],
   ["an HTML tag", "%3Cscript%3E"],
   ["a well-formed unknown id", "AAAAAAAAAAAAAAAAAAAAAA"],
+  ["a well-formed QR id the worker never issued", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
 ];
 
 // ---- building the table ---------------------------------------------------------------------
@@ -233,7 +239,7 @@ function json(body: unknown): string {
 const ROWS: Row[] = [];
 
 for (const route of BODY_ROUTES) {
-  for (const [label, value] of VALUES) {
+  for (const [label, value] of route.noFields ? [] : VALUES) {
     ROWS.push({
       route: route.route,
       label: `${route.route} with ${label}`,
@@ -293,7 +299,7 @@ const ID_ROUTES: Array<{ route: string; method: Method; path: (id: string) => st
   { route: "GET /api/qr/{id}/", method: "GET", path: (id) => `/api/qr/${id}/`, auth: true },
   { route: "GET /api/qr/{id}/svg/", method: "GET", path: (id) => `/api/qr/${id}/svg/`, auth: false },
   { route: "GET /api/qr/{id}/ws/", method: "GET", path: (id) => `/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, auth: false, headers: { upgrade: "websocket" } },
-  ...(["scan", "approve", "deny"] as const).map((action) => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST" as const, path: (id: string) => `/api/qr/${id}/${action}/`, auth: true, body: {} })),
+  ...(["scan", "approve", "deny"] as const).map((action) => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST" as const, path: (id: string) => `/api/qr/${id}/${action}/`, auth: true, body: action === "approve" ? { code: "00" } : {} })),
 ];
 for (const route of ID_ROUTES) {
   for (const [label, segment] of BAD_IDS) {
@@ -363,7 +369,7 @@ const freshness = { tokenAtMs: 0, qrAtMs: 0 };
 let refreshing: Promise<void> | null = null;
 
 async function newQrLogin(): Promise<void> {
-  const qr = await send({ method: "POST", path: "/api/qr/" });
+  const qr = await send({ method: "POST", path: "/api/qr/", headers: { "content-type": "application/json" }, body: json(await startBody()) });
   if (qr.status === 201) {
     const created = (await qr.json()) as { id: string; secret: string };
     Object.assign(fixture, { qrId: created.id, qrSecret: created.secret });

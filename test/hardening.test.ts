@@ -12,6 +12,7 @@ import { requireAuth } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
 import { ORIGIN, PASSWORD, api, registerUser, signIn, uniqueName, type Call } from "./helpers";
+import { checkCodeOf, startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
 
@@ -208,11 +209,12 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
       startMs: Math.ceil(Date.now() / 60_000) * 60_000,
     });
     const ip = freshIp();
-    const create = () => r.call("/api/qr/", { method: "POST", headers: { "cf-connecting-ip": ip } });
+    const body = await startBody();
+    const create = () => r.call("/api/qr/", { body, headers: { "cf-connecting-ip": ip } });
     expect((await create()).status).toBe(201);
     expect((await create()).status).toBe(201);
     await expectThrottled(await create(), 60);
-    expect((await r.call("/api/qr/", { method: "POST", headers: { "cf-connecting-ip": freshIp() } })).status).toBe(201);
+    expect((await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).status).toBe(201);
     r.advance(60);
     expect((await create()).status).toBe(201);
   });
@@ -223,15 +225,41 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
       startMs: Math.ceil(Date.now() / 60_000) * 60_000,
     });
     const phone = await signIn((await registerUser()).username);
-    const start = async () => ((await (await r.call("/api/qr/", { method: "POST", headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string }).id;
+    const body = await startBody();
+    const start = async () => ((await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string }).id;
     const first = await start();
     const second = await start();
-    expect((await r.call(`/api/qr/${first}/approve/`, { method: "POST", token: phone.access })).status).toBe(200);
-    await expectThrottled(await r.call(`/api/qr/${second}/approve/`, { method: "POST", token: phone.access }), 60);
+    for (const id of [first, second]) expect((await r.call(`/api/qr/${id}/scan/`, { method: "POST", token: phone.access })).status).toBe(200);
+    expect((await r.call(`/api/qr/${first}/approve/`, { token: phone.access, body: { code: await checkCodeOf(first) } })).status).toBe(200);
+    await expectThrottled(await r.call(`/api/qr/${second}/approve/`, { token: phone.access, body: { code: await checkCodeOf(second) } }), 60);
     // The throttled approval changed nothing: the second login is still open for this phone.
     const view = await r.call(`/api/qr/${second}/`, { token: phone.access });
     expect(view.status).toBe(200);
-    expect(((await view.json()) as { status: string }).status).toBe("pending");
+    expect(((await view.json()) as { status: string }).status).toBe("scanned");
+  });
+
+  it("the anonymous QR id routes (image, socket, phone page) share a per-IP limit, counted before the id is checked", async () => {
+    const r = rig({
+      limiters: (clock) => ({ qr_lookup_ip: memoryLimiter({ limit: 4, periodSeconds: 60, clock }) }),
+      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+    });
+    const { id } = (await (await r.call("/api/qr/", { body: await startBody(), headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string };
+    const ip = freshIp();
+    const from = { "cf-connecting-ip": ip };
+    expect((await r.call(`/api/qr/${id}/svg/`, { headers: from })).status).toBe(200);
+    expect((await r.call(`/qr/${id}`, { headers: from })).status).toBe(200);
+    // Forged ids count too: guessing costs the guesser.
+    expect((await r.call(`/api/qr/${"A".repeat(28)}/svg/`, { headers: from })).status).toBe(404);
+    expect((await r.call(`/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, { headers: { ...from, upgrade: "websocket" } })).status).toBe(403);
+    await expectThrottled(await r.call(`/api/qr/${id}/svg/`, { headers: from }), 60);
+    await expectThrottled(await r.call(`/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, { headers: { ...from, upgrade: "websocket" } }), 60);
+    const page = await r.call(`/qr/${id}`, { headers: from });
+    expect(page.status).toBe(429);
+    expect(page.headers.get("retry-after")).toBe("60");
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect((await r.call(`/api/qr/${id}/svg/`, { headers: { "cf-connecting-ip": freshIp() } })).status).toBe(200);
+    r.advance(60);
+    expect((await r.call(`/api/qr/${id}/svg/`, { headers: from })).status).toBe(200);
   });
 
   it("RATE_LIMITS=off turns every limit off", async () => {
@@ -383,10 +411,10 @@ describe("security headers", () => {
   });
 
   it("do not break the QR WebSocket upgrade (101 headers are immutable)", async () => {
-    const created = await api("/api/qr/", { method: "POST" });
+    const created = await api("/api/qr/", { body: await startBody() });
     expect(created.status).toBe(201);
     const { id, secret } = (await created.json()) as { id: string; secret: string };
-    const res = await exports.default.fetch(`${ORIGIN}/api/qr/${id}/ws/?secret=${secret}`, { headers: { upgrade: "websocket", origin: "https://evil.example" } });
+    const res = await exports.default.fetch(`${ORIGIN}/api/qr/${id}/ws/?secret=${secret}`, { headers: { upgrade: "websocket", origin: ORIGIN } });
     expect(res.status).toBe(101);
     expect(res.webSocket).not.toBeNull();
     res.webSocket!.accept();

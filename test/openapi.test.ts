@@ -13,6 +13,7 @@ import { createApp } from "../src/app";
 import { bytesToBase64, randomToken } from "../src/auth/bytes";
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../src/auth/service";
 import { notePatchSchema, noteSchema } from "../src/notes/schema";
+import { checkCodeOf, startBody } from "./qr-helpers";
 
 const ORIGIN = "https://docs.example.test";
 const app = createApp({ log: () => {} });
@@ -281,9 +282,16 @@ describe("real responses match the document", () => {
     await bodyOf(await call("/.well-known/jwks.json"), "/.well-known/jwks.json", "get");
     await bodyOf(await call("/api/auth/sessions/", { token }), "/api/auth/sessions/", "get");
     await bodyOf(await call("/api/auth/me/", { method: "PATCH", token, json: { email: `${username}@example.org` } }), "/api/auth/me/", "patch");
-    const qr = await bodyOf(await call("/api/qr/", { method: "POST" }), "/api/qr/", "post");
+    const qr = await bodyOf(await call("/api/qr/", { method: "POST", json: await startBody() }), "/api/qr/", "post");
+    await bodyOf(await call("/api/qr/", { method: "POST", json: {} }), "/api/qr/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
+    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, json: { code: "10" } }), "/api/qr/{id}/approve/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/scan/`, { method: "POST", token }), "/api/qr/{id}/scan/", "post");
+    await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
+    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, json: { code: await checkCodeOf(qr.id) } }), "/api/qr/{id}/approve/", "post");
+    const other = await bodyOf(await call("/api/qr/", { method: "POST", json: await startBody() }), "/api/qr/", "post");
+    await call(`/api/qr/${other.id}/scan/`, { method: "POST", token });
+    await bodyOf(await call(`/api/qr/${other.id}/approve/`, { method: "POST", token, json: { code: "00" } }), "/api/qr/{id}/approve/", "post");
 
     // 405 (not per operation in OpenAPI): the shared response describes it.
     const wrong = await call("/api/notes/", { method: "PUT", token });

@@ -9,6 +9,7 @@ import { accountDeleteSchema, accountPatchSchema, passwordChangeSchema } from ".
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../auth/service";
 import { MAX_LISTED_SESSIONS } from "../auth/devices";
 import { SESSION_METHODS } from "../db/schema";
+import { approveQrBody, createQrBody } from "../qr/routes";
 import {
   fromZod,
   jsonResponse,
@@ -34,6 +35,14 @@ const tokenError = (description: string, code: string, detail: string): Response
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
 const EXAMPLE_REFRESH = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
 const ID_22 = { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } as const;
+const QR_ID = { type: "string", pattern: "^[A-Za-z0-9_-]{28}$" } as const;
+const B64URL = (description: string): JsonSchema => ({ type: "string", pattern: "^[A-Za-z0-9_-]+$", description });
+const ecPublicJwk = (description: string): JsonSchema => ({
+  type: "object",
+  description,
+  properties: { kty: { const: "EC" }, crv: { const: "P-256" }, x: B64URL("32 bytes."), y: B64URL("32 bytes.") },
+  required: ["kty", "crv", "x", "y"],
+});
 
 const QR_STATES = ["pending", "scanned", "approved", "denied", "expired"] as const;
 const qrUser: JsonSchema = {
@@ -52,8 +61,17 @@ export const pathsSchemas: Record<string, JsonSchema> = {
   PatchedUserRequest: fromZod(accountPatchSchema, "input"),
   AccountDeleteRequest: fromZod(accountDeleteSchema, "input"),
   EmptyRequest: {
-    ...fromZod(z.strictObject({}), "input"),
-    description: "No fields: send no body, or `{}`. Any field is refused as unknown.",
+    ...fromZod(z.object({}), "input"),
+    description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.",
+  },
+  QrStartRequest: {
+    ...fromZod(createQrBody, "input"),
+    description:
+      "The browser's ECDH P-256 public key as a JWK (`crypto.subtle.exportKey(\"jwk\", publicKey)`; members other than kty, crv, x and y are ignored). Make the pair with the private key non-extractable: the approved token pair is sealed to this key. A private key (`d`), another curve or a point off the curve is 400 naming `public_key`.",
+  },
+  QrApproveRequest: {
+    ...fromZod(approveQrBody, "input"),
+    description: "The number the browser shows (the `code` of its `scanned` event), picked among the view's `choices`. A wrong one ends the login (403 `qr_code_mismatch`).",
   },
   Empty: { type: "object", additionalProperties: false, description: "`{}`" },
   User: {
@@ -121,7 +139,7 @@ export const pathsSchemas: Record<string, JsonSchema> = {
     type: "object",
     description: "A new QR login. Keep `secret` in the page that asked: it is the only way to open `ws_url`.",
     properties: {
-      id: ID_22,
+      id: { ...QR_ID, description: "104 random bits and a 64-bit MAC: ids the worker did not issue are 404 before any Durable Object is addressed." },
       secret: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "The browser's secret; append `?secret=` to `ws_url`. Stored only as a SHA-256 digest." },
       qr_url: { type: "string", format: "uri", description: "What the code encodes: the phone page `/qr/{id}`. Never contains the secret." },
       ws_url: { type: "string", format: "uri", description: "The browser's WebSocket (ws: or wss:), without the secret." },
@@ -130,11 +148,18 @@ export const pathsSchemas: Record<string, JsonSchema> = {
     },
     required: ["id", "secret", "qr_url", "ws_url", "svg_url", "expires_at"],
   },
+  QrLimitedView: {
+    type: "object",
+    description: "Before the caller's scan: the state and expiry only. Nothing about the browser, nor about whoever scanned.",
+    properties: { id: QR_ID, status: { type: "string", enum: [...QR_STATES] }, expires_at: dateTime("ISO 8601 UTC.") },
+    required: ["id", "status", "expires_at"],
+    additionalProperties: false,
+  },
   QrView: {
     type: "object",
-    description: "What the phone is shown: who is asking, until when, and whether the browser looks like it is somewhere else.",
+    description: "What the phone that scanned is shown: who is asking, until when, whether the browser looks like it is somewhere else, and the three numbers to pick from.",
     properties: {
-      id: ID_22,
+      id: QR_ID,
       status: { type: "string", enum: [...QR_STATES] },
       created_at: dateTime("ISO 8601 UTC."),
       expires_at: dateTime("ISO 8601 UTC."),
@@ -169,8 +194,15 @@ export const pathsSchemas: Record<string, JsonSchema> = {
         items: { type: "string", enum: ["different_country", "different_network"] },
         description: "The cross-device phishing signal: warn before approving.",
       },
+      choices: {
+        type: ["array", "null"],
+        items: { type: "string", pattern: "^[1-9][0-9]$" },
+        minItems: 3,
+        maxItems: 3,
+        description: "Number matching: three distinct 2-digit codes in random order, fixed at the scan; the one the browser shows approves. null once the login is finished.",
+      },
     },
-    required: ["id", "status", "created_at", "expires_at", "requester", "warnings"],
+    required: ["id", "status", "created_at", "expires_at", "requester", "warnings", "choices"],
   },
   QrEvent: {
     description: "A message the server sends on the browser's WebSocket (JSON text frames). After `approved`, `denied` or `expired` the server closes the socket.",
@@ -184,30 +216,54 @@ export const pathsSchemas: Record<string, JsonSchema> = {
       {
         type: "object",
         title: "scanned",
-        properties: { type: { const: "scanned" }, user: qrUser, expires_at: dateTime("ISO 8601 UTC.") },
-        required: ["type", "user"],
+        properties: {
+          type: { const: "scanned" },
+          user: qrUser,
+          code: { type: "string", pattern: "^[1-9][0-9]$", description: "The check code: show it large (\"Pick 47 on your phone\")." },
+          expires_at: dateTime("ISO 8601 UTC."),
+        },
+        required: ["type", "user", "code", "expires_at"],
       },
       {
         type: "object",
         title: "approved",
-        properties: { type: { const: "approved" }, access: { type: "string" }, refresh: { type: "string" }, user: qrUser },
-        required: ["type", "access", "refresh", "user"],
+        description:
+          "The pair and user, sealed to the browser's key: ECDH(its private key, `epk`) → HKDF-SHA256(salt = the login id, info = \"qr-login pair v1\") → AES-256-GCM key; decrypt `ciphertext` with `iv` and the login id as additional data to get `{\"access\", \"refresh\", \"user\"}`.",
+        properties: {
+          type: { const: "approved" },
+          sealed: {
+            type: "object",
+            properties: { epk: ecPublicJwk("The worker's ephemeral ECDH public key."), iv: B64URL("12 bytes."), ciphertext: B64URL("AES-GCM output, tag included.") },
+            required: ["epk", "iv", "ciphertext"],
+          },
+        },
+        required: ["type", "sealed"],
       },
-      { type: "object", title: "denied", properties: { type: { const: "denied" } }, required: ["type"] },
+      {
+        type: "object",
+        title: "denied",
+        properties: { type: { const: "denied" }, reason: { const: "code_mismatch", description: "Present when the phone picked a wrong number." } },
+        required: ["type"],
+      },
       { type: "object", title: "expired", properties: { type: { const: "expired" } }, required: ["type"] },
     ],
   },
 };
 
-const qrId = pathParam("id", "The QR login's id (22 base64url characters); malformed ids are 404 before anything else.", { ...ID_22 });
+const qrId = pathParam("id", "The QR login's id (28 base64url characters, MAC'd by the worker); a malformed id, or one the worker never issued, is 404 before anything else.", { ...QR_ID });
 const qrRefusals = {
   "404": ref("responses", "NotFound"),
-  "409": error("`qr_claimed`: another account scanned it first; `qr_not_pending`: already approved or denied.", "qr_not_pending", "This login request is already finished."),
+  "409": error(
+    "`qr_claimed`: another account scanned it first; `qr_not_scanned`: approve or deny before this account's scan; `qr_not_pending`: already approved or denied.",
+    "qr_not_pending",
+    "This login request is already finished.",
+  ),
   "410": error("`qr_expired`: the code's time is up.", "qr_expired", "This login code has expired."),
 };
 const tokenNotValid = tokenError("`token_not_valid`: bad signature or claims, expired, wrong type, or its session ended.", "token_not_valid", "Token is invalid or expired");
 
 function phoneAction(action: "scan" | "approve" | "deny", summary: string, description: string) {
+  const approve = action === "approve";
   return {
     post: operation({
       operationId: `qr_${action}`,
@@ -216,8 +272,12 @@ function phoneAction(action: "scan" | "approve" | "deny", summary: string, descr
       description,
       auth: "bearer",
       throttled: true,
-      body: { schema: schemaRef("EmptyRequest"), required: false },
-      responses: { "200": jsonResponse("Done; the session as it now is.", schemaRef("QrView")), ...qrRefusals },
+      body: approve ? { schema: schemaRef("QrApproveRequest"), required: true } : { schema: schemaRef("EmptyRequest"), required: false },
+      responses: {
+        "200": jsonResponse("Done; the session as it now is.", schemaRef("QrView")),
+        ...(approve ? { "403": error("`qr_code_mismatch`: not the number the browser shows; the login is now denied.", "qr_code_mismatch", "That is not the code shown on the screen; this sign-in has been cancelled.") } : {}),
+        ...qrRefusals,
+      },
     }),
   };
 }
@@ -405,10 +465,10 @@ export const otherPaths: Paths = {
       tag: "qr",
       summary: "Start a QR login (the browser)",
       description:
-        "Records who is asking (IP, user agent, country and city) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
+        "Takes the browser's ECDH public key, records who is asking (IP, user agent, country and city) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
       auth: "anonymous",
       throttled: true,
-      body: { schema: schemaRef("EmptyRequest"), required: false },
+      body: { schema: schemaRef("QrStartRequest"), required: true },
       responses: { "201": jsonResponse("Started. Not cacheable: it holds the secret.", schemaRef("QrLogin")) },
     }),
   },
@@ -418,8 +478,9 @@ export const otherPaths: Paths = {
       operationId: "qr_svg",
       tag: "qr",
       summary: "The code as SVG",
-      description: "Encodes `qr_url`. Private cache only, until the code expires.",
+      description: "Encodes `qr_url`. Private cache only, until the code expires. Limited per IP, with the socket and the phone page.",
       auth: "anonymous",
+      throttled: true,
       responses: { "200": { description: "The QR code.", content: { "image/svg+xml": { schema: { type: "string" } } } }, ...qrRefusals },
     }),
   },
@@ -430,13 +491,13 @@ export const otherPaths: Paths = {
         tag: "qr",
         summary: "The browser's WebSocket",
         description:
-          "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` → `approved` (with the token pair, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket.",
+          "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (with the check code to show) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket.",
         auth: "anonymous",
         throttled: true,
         parameters: [{ name: "secret", in: "query", required: true, description: "The `secret` from POST /api/qr/.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" } }],
         responses: {
           "101": { description: "Switching protocols; server messages are QrEvent JSON.", content: { "application/json": { schema: schemaRef("QrEvent") } } },
-          "403": error("`permission_denied`: missing or wrong secret.", "permission_denied", "Wrong secret for this login code."),
+          "403": error("`permission_denied`: missing or wrong secret; `origin_not_allowed`: a page from another origin.", "permission_denied", "Wrong secret for this login code."),
           "404": ref("responses", "NotFound"),
           "426": error("`upgrade_required`: not a WebSocket upgrade.", "upgrade_required", "This endpoint only accepts a WebSocket upgrade."),
         },
@@ -448,30 +509,39 @@ export const otherPaths: Paths = {
       operationId: "qr_retrieve",
       tag: "qr",
       summary: "Who is asking (the phone)",
-      description: "What the phone page shows before approving: the requesting browser, its place, and warnings when it is elsewhere than the phone.",
+      description:
+        "Reading changes nothing and tells the browser nothing. Before this account's scan: only the state and expiry (QrLimitedView). After it: the requesting browser, its place, warnings when it is elsewhere than the phone, and the three `choices` (QrView).",
       auth: "bearer",
       throttled: true,
-      responses: { "200": jsonResponse("The QR login.", schemaRef("QrView")), ...qrRefusals },
+      responses: { "200": jsonResponse("The QR login.", { oneOf: [schemaRef("QrView"), schemaRef("QrLimitedView")] }), ...qrRefusals },
     }),
   },
   "/api/qr/{id}/scan/": {
     parameters: [qrId],
-    ...phoneAction("scan", "Scan (the phone)", "Binds the QR login to the phone's user; the browser sees `scanned`. Repeating it as the same user is harmless; anyone else then gets 409 `qr_claimed`."),
+    ...phoneAction(
+      "scan",
+      "Scan (the phone)",
+      "The user's deliberate tap (never on page load): binds the QR login to the phone's user and draws the check code; the browser sees `scanned` with the code, the answer carries the three `choices`. Repeating it as the same user changes nothing; anyone else then gets 409 `qr_claimed`.",
+    ),
   },
   "/api/qr/{id}/approve/": {
     parameters: [qrId],
-    ...phoneAction("approve", "Approve (the phone)", "Creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair to the browser in the `approved` event. Counts as the scan if none came first. A replay is 409."),
+    ...phoneAction(
+      "approve",
+      "Approve (the phone)",
+      "With the number the browser shows: creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair, sealed to the browser's key, in the `approved` event. Needs this account's scan first (409 `qr_not_scanned`); a wrong number denies the login (403 `qr_code_mismatch`); a replay is 409.",
+    ),
   },
   "/api/qr/{id}/deny/": {
     parameters: [qrId],
-    ...phoneAction("deny", "Deny (the phone)", "The browser sees `denied`; nothing is issued."),
+    ...phoneAction("deny", "Deny (the phone)", "Needs this account's scan first (409 `qr_not_scanned`). The browser sees `denied`; nothing is issued."),
   },
   "/login": {
     get: operation({
       operationId: "page_login",
       tag: "pages",
       summary: "The QR login page (desktop)",
-      description: "Shows a QR code and follows the WebSocket until the phone approves. No external scripts, fonts or styles.",
+      description: "Makes the browser's key, starts a code, shows it and the check code once scanned, and follows the WebSocket until the phone approves; opens the sealed pair. No external scripts, fonts or styles.",
       auth: "anonymous",
       responses: { "200": html("HTML page.") },
     }),
@@ -482,7 +552,7 @@ export const otherPaths: Paths = {
       operationId: "page_qr_approve",
       tag: "pages",
       summary: "The approval page (phone)",
-      description: "What the code opens: signs the phone in if needed, shows who is asking, and offers Approve and Deny.",
+      description: "What the code opens: signs the phone in if needed; opening it changes nothing until the user taps Continue (the scan); then shows who is asking, three numbers to pick from, and Deny. Ids the worker never issued are 404 without touching any object; limited per IP.",
       auth: "anonymous",
       responses: { "200": html("HTML page (also for unknown or finished sessions, which it explains).") },
     }),

@@ -173,9 +173,15 @@ export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
             Tap it to approve. A wrong number cancels the sign-in.
           </p>
           <div class="choices" role="group" aria-labelledby="choices-title" aria-describedby="choices-hint">
-            <button type="button" class="choice" data-choice="0" />
-            <button type="button" class="choice" data-choice="1" />
-            <button type="button" class="choice" data-choice="2" />
+            <button type="button" class="choice" data-choice="0" disabled>
+              ––
+            </button>
+            <button type="button" class="choice" data-choice="1" disabled>
+              ––
+            </button>
+            <button type="button" class="choice" data-choice="2" disabled>
+              ––
+            </button>
           </div>
           <p class="form-error" id="request-error" role="alert" hidden>
             Can't reach the server. Check your connection and try again.

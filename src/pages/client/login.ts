@@ -106,7 +106,7 @@ export const LOGIN_CLIENT_JS = String.raw`
     });
   }
 
-  function fromB64url(text) {
+  function bytesOfB64(text) {
     var b = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
     var out = new Uint8Array(b.length);
     for (var i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
@@ -123,7 +123,7 @@ export const LOGIN_CLIENT_JS = String.raw`
     }).then(function (ikm) {
       return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode(SEAL_INFO) }, ikm, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
     }).then(function (key) {
-      return crypto.subtle.decrypt({ name: "AES-GCM", iv: fromB64url(sealed.iv), additionalData: enc.encode(id) }, key, fromB64url(sealed.ciphertext));
+      return crypto.subtle.decrypt({ name: "AES-GCM", iv: bytesOfB64(sealed.iv), additionalData: enc.encode(id) }, key, bytesOfB64(sealed.ciphertext));
     }).then(function (plain) {
       return JSON.parse(new TextDecoder().decode(plain));
     });
