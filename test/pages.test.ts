@@ -167,7 +167,10 @@ describe("GET /qr/{id}", () => {
     expect(html).toContain('<form id="signin-form" method="post" novalidate="">');
     expect(html).toContain('autocomplete="current-password"');
     expect(html).toContain('id="to-register"');
-    expect(html).toContain('<button type="button" class="primary" id="approve">');
+    // Opening the page scans nothing: a Continue step first, then three numbers and Deny, as large as they are.
+    expect(html).toContain('<button type="button" class="primary" id="continue">');
+    expect(html.match(/<button type="button" class="choice" data-choice="\d" disabled="">/g)).toHaveLength(3);
+    expect(html).toContain('<button type="button" class="danger deny-wide" id="deny">');
     expect(html).toContain("Approve only a code shown on a screen of your own.");
     // The secret is the desktop's alone.
     expect(html).not.toContain(qr.secret);
