@@ -16,7 +16,7 @@ display:flex;flex-direction:column;align-items:center;padding:24px 16px}
 main{width:100%;max-width:880px;background:var(--card);border:1px solid var(--line);border-radius:16px;padding:24px}
 .narrow main{max-width:480px}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 12px}
-h2{font-size:1.15rem;margin:0 0 8px}
+h2{font-size:1.15rem;margin:20px 0 8px}
 p{margin:0 0 12px}
 .muted{color:var(--muted)}
 .brand{font-weight:600;color:var(--muted);margin:0 0 16px;font-size:.95rem;letter-spacing:.02em}
@@ -33,6 +33,7 @@ button:disabled{opacity:.6;cursor:progress}
 .actions{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0 0}
 .actions.split>button{flex:1 1 140px}
 .actions.center{justify-content:center}
+.actions:not(:has(>:not([hidden]))){display:none}
 label{display:block;font-weight:600;margin:12px 0 4px}
 input{width:100%;min-height:44px;padding:10px 12px;border:1px solid var(--muted);border-radius:10px;background:var(--card);color:var(--text)}
 .field-error{color:var(--danger);margin:4px 0 0;font-size:.95rem}
@@ -45,10 +46,11 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .qr-box svg{display:block;max-width:100%;height:auto}
 .qr-box.dim svg{opacity:.12}
 .qr-box .placeholder{line-height:1.5;color:#4a5360;padding:24px;text-align:center}
-.qr-overlay{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;line-height:1.4;text-align:center;padding:16px;color:#1b1f24;font-weight:600}
+.qr-overlay{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;line-height:1.4;text-align:center;padding:16px;color:#1b1f24;font-weight:600;
+background:rgba(255,255,255,.9);border-radius:12px;overflow-wrap:anywhere}
 .check{width:56px;height:56px;border-radius:50%;background:#146c2e;color:#fff;display:flex;align-items:center;justify-content:center;font-size:32px;margin:0 0 8px}
 .check-code{border:2px solid var(--primary);border-radius:12px;padding:12px 16px;margin:0 0 16px}
-.check-line{font-size:1.25rem;font-weight:600;margin:0 0 4px}
+.check-line{font-size:1.25rem;font-weight:600;line-height:1.3;margin:0 0 4px}
 .big-code{display:inline-block;font-size:2.75rem;line-height:1.1;letter-spacing:.08em;font-variant-numeric:tabular-nums;padding:0 .15em;vertical-align:middle}
 .choices{display:grid;grid-template-columns:repeat(3,1fr);gap:12px;margin:16px 0 0}
 .choices button{min-height:72px;font-size:2rem;font-variant-numeric:tabular-nums;letter-spacing:.06em}
@@ -73,6 +75,7 @@ dl.details dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 .field-hint{margin:0 0 4px;font-size:.92rem}
 .switch{margin:20px 0 0}
 footer{margin:16px 0 0;color:var(--muted);font-size:.9rem;text-align:center}
-@media (max-width:420px){body{padding:12px 8px}main{padding:18px 16px;border-radius:12px}h1{font-size:1.3rem}}
+@media (max-width:420px){body{padding:12px 8px}main{padding:18px 16px;border-radius:12px}h1{font-size:1.3rem}
+.check-code{padding:12px}.check-line{font-size:1.1rem}.check-line .big-code{font-size:2.5rem}}
 @media (prefers-reduced-motion:no-preference){.qr-box svg{transition:opacity .2s}}
 `;

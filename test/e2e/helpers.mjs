@@ -63,7 +63,8 @@ export function watch(page, label) {
 
 export async function shot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  // Transitions finished: the picture shows the state the page settles in.
+  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true, animations: "disabled" });
 }
 
 export async function api(path, { body, token, method } = {}) {
@@ -98,7 +99,7 @@ export async function state(page) {
   return page.evaluate(() => document.body.dataset.state);
 }
 
-export function waitForState(page, wanted, timeout = 5000) {
+export function waitForState(page, wanted, timeout = 10_000) {
   const list = Array.isArray(wanted) ? wanted : [wanted];
   return page.waitForFunction((states) => states.includes(document.body.dataset.state), list, { timeout });
 }
@@ -108,8 +109,8 @@ export async function currentCode(page) {
   return page.evaluate(() => ({ id: document.getElementById("qr-box").dataset.codeId, url: document.getElementById("qr-url").textContent }));
 }
 
-/** Signs the phone in through its page's form (the phone page must be showing it). */
-export async function phoneSignIn(phone, user, then = "request") {
+/** Signs the phone in through its page's form (the phone page must be showing it); it then asks to continue. */
+export async function phoneSignIn(phone, user, then = "continue") {
   await waitForState(phone, "sign-in");
   const form = phone.locator("#signin-form");
   await form.getByLabel("Username").fill(user.username);
@@ -128,4 +129,39 @@ export function captureBearer(page) {
     }
   });
   return () => seen.at(-1) ?? null;
+}
+
+/** The phone's deliberate tap on Continue (the scan): afterwards it shows who is asking and three numbers. */
+export async function phoneContinue(phone) {
+  await waitForState(phone, "continue");
+  await phone.getByRole("button", { name: "Continue", exact: true }).click();
+  await waitForState(phone, "request", 10_000);
+}
+
+/** The check code as a person reads it: the big number on the desktop once the phone has continued. */
+export async function desktopCheckCode(desktop) {
+  await waitForState(desktop, "scanned", 10_000);
+  await desktop.locator("#check-code").waitFor({ state: "visible" });
+  const code = (await desktop.locator("#check-code").textContent()).trim();
+  assert.match(code, /^\d\d$/, `the desktop shows a 2-digit check code, got ${JSON.stringify(code)}`);
+  return code;
+}
+
+/** The three numbers the phone offers, in screen order. */
+export async function phoneChoices(phone) {
+  const buttons = phone.locator("[data-choice]");
+  await buttons.first().waitFor({ state: "visible" });
+  return (await buttons.allTextContents()).map((t) => t.trim());
+}
+
+/** Taps the number `code` on the phone (its accessible name is "Pick NN"). */
+export async function phonePick(phone, code) {
+  await phone.getByRole("button", { name: `Pick ${code}`, exact: true }).click();
+}
+
+/** A 2-digit code that is among the phone's choices but is not `right`. */
+export async function wrongChoice(phone, right) {
+  const wrong = (await phoneChoices(phone)).find((c) => c !== right);
+  assert.ok(wrong, "the phone offers a wrong number too");
+  return wrong;
 }

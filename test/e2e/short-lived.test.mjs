@@ -2,7 +2,23 @@
 // on their own; the signed-in desktop refreshes (and rotates) its tokens before the access token expires.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { BASE, QR_TTL_SECONDS, api, currentCode, desktopContext, launch, phoneContext, phoneSignIn, registerUser, shot, waitForState, watch } from "./helpers.mjs";
+import {
+  BASE,
+  QR_TTL_SECONDS,
+  api,
+  currentCode,
+  desktopCheckCode,
+  desktopContext,
+  launch,
+  phoneContext,
+  phoneContinue,
+  phonePick,
+  phoneSignIn,
+  registerUser,
+  shot,
+  waitForState,
+  watch,
+} from "./helpers.mjs";
 
 let browser;
 
@@ -21,17 +37,18 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     const d = await desktop.newPage();
     const dw = watch(d, "desktop");
     await d.goto(`${BASE}/login`);
-    await waitForState(d, "waiting");
+    await waitForState(d, "waiting", 10_000);
     const first = await currentCode(d);
     assert.match(await d.locator("#countdown").textContent(), /^Expires in 0:0[4-6]$/);
 
-    // A phone that opened the code in time and is looking at the request when it runs out.
+    // A phone that opened the code in time, continued, and is looking at the three numbers when it runs out.
     const phone = await phoneContext(browser);
     const p = await phone.newPage();
     const pw = watch(p, "phone");
     await p.goto(first.url);
     await phoneSignIn(p, await registerUser("erin"));
-    await waitForState(d, "scanned");
+    await phoneContinue(p);
+    await desktopCheckCode(d);
 
     const started = Date.now();
     // The server's alarm ends the code; the page asks for a new one without any click.
@@ -42,18 +59,17 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     const second = await currentCode(d);
     assert.notEqual(second.id, first.id);
     assert.match(await d.locator("#countdown").textContent(), /^Expires in 0:0\d$/);
-    await shot(d, "desktop-8-fresh-code-after-expiry");
+    await shot(d, "desktop-9-fresh-code-after-expiry");
 
     await waitForState(p, "problem");
     assert.equal(await p.evaluate(() => document.body.dataset.problem), "qr_expired");
-    await shot(p, "phone-10-expired-while-open");
+    await shot(p, "phone-14-expired-while-open");
 
     // Opening the expired code afterwards: a server-rendered 410 page.
     const res = await p.goto(first.url);
     assert.equal(res.status(), 410);
-    await shot(p, "phone-11-expired");
+    await shot(p, "phone-15-expired");
 
-    // Approving the old code through the API is refused too.
     dw.assertClean();
     pw.assertClean();
     await desktop.close();
@@ -65,7 +81,7 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     const d = await desktop.newPage();
     const dw = watch(d, "desktop");
     await d.goto(`${BASE}/login`);
-    await waitForState(d, "waiting");
+    await waitForState(d, "waiting", 10_000);
     const seen = [(await currentCode(d)).id];
     for (let round = 0; round < 2; round++) {
       await d.waitForFunction((ids) => !ids.includes(document.getElementById("qr-box").dataset.codeId) && document.body.dataset.state === "waiting", seen, {
@@ -84,14 +100,16 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     const d = await desktop.newPage();
     const dw = watch(d, "desktop");
     await d.goto(`${BASE}/login`);
-    await waitForState(d, "waiting");
+    await waitForState(d, "waiting", 10_000);
     const code = await currentCode(d);
     const phone = await phoneContext(browser);
     const p = await phone.newPage();
+    const pw = watch(p, "phone");
     await p.goto(code.url);
     await phoneSignIn(p, user);
-    await p.getByRole("button", { name: "Approve" }).click();
-    await waitForState(d, "signed-in");
+    await phoneContinue(p);
+    await phonePick(p, await desktopCheckCode(d));
+    await waitForState(d, "signed-in", 10_000);
     const refresh1 = await d.evaluate(() => localStorage.getItem("edge-auth.refresh"));
 
     // ACCESS_TOKEN_LIFETIME is 5 s: the page refreshes at 80 % of it, well before the token dies.
@@ -107,6 +125,7 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     assert.equal(again.status(), 200);
     assert.equal(await d.evaluate(() => document.body.dataset.state), "signed-in");
     dw.assertClean();
+    pw.assertClean();
     await desktop.close();
     await phone.close();
   });

@@ -196,6 +196,7 @@ export const LOGIN_CLIENT_JS = String.raw`
     expiryGrace = 0;
     code = null;
     generation += 1;
+    delete document.body.dataset.denied;
     show("code");
     setState("starting");
     placeholder("Getting a new code\u2026");
