@@ -432,6 +432,10 @@ function qrGoals(qr, add) {
     const failures = Object.values(qr.failures).reduce((a, v) => a + Object.values(v).reduce((x, y) => x + y, 0), 0);
     const delivered = qr.n - failures - qr.approved_events_missing;
     add("qr", "sessions created, opened, approved and delivered", `${delivered}/${qr.n}`, "all", delivered === qr.n);
+    if (qr.sealed_pairs) {
+      const { twice, opened, unopenable } = qr.sealed_pairs;
+      add("qr", "sealed pairs opened with their browser's key, none delivered twice", `${opened} opened, ${unopenable} not, ${twice} twice`, "all opened, 0 twice", twice === 0 && unopenable === 0 && opened === delivered);
+    }
     if (qr.memory.after_cleanup) {
       const [gone, sampled] = qr.memory.after_cleanup.sampled_ids_gone.split("/").map(Number);
       add("qr", "storage deleted after cleanup (sampled ids 404)", `${gone}/${sampled}`, "all", gone === sampled);

@@ -1,5 +1,7 @@
 // The QR scenario: N waiting QR logins, each with its browser WebSocket open, all approved through the
-// HTTP API; approve -> browser latency, creation rate, and workerd's memory before, at peak and after cleanup.
+// HTTP API as a phone does it (scan, then the check code the browser shows); approve -> browser latency,
+// creation rate, exactly-once delivery of the sealed pair (each opened with its browser's key), and
+// workerd's memory before, at peak and after cleanup.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import WebSocket from "ws";
 import { call, percentile, pool } from "./http.mjs";
@@ -7,6 +9,26 @@ import { cpuSeconds, liveHeapMiB, memoryKiB, openFilesLimit } from "./proc.mjs";
 
 const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const subtle = globalThis.crypto.subtle;
+const ECDH = { name: "ECDH", namedCurve: "P-256" };
+
+/** A browser's key as the login page makes it (private key non-extractable) and the body that starts a login with it. */
+async function browserKey() {
+  const pair = await subtle.generateKey(ECDH, false, ["deriveBits"]);
+  const { kty, crv, x, y } = await subtle.exportKey("jwk", pair.publicKey);
+  return { privateKey: pair.privateKey, body: { public_key: { kty, crv, x, y } } };
+}
+
+/** What the login page does with an `approved` event (src/qr/seal.ts, the other side). */
+async function openSealed(privateKey, id, sealed) {
+  const enc = new TextEncoder();
+  const epk = await subtle.importKey("jwk", sealed.epk, ECDH, false, []);
+  const shared = await subtle.deriveBits({ name: "ECDH", public: epk }, privateKey, 256);
+  const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
+  const key = await subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode("qr-login pair v1") }, ikm, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+  const plain = await subtle.decrypt({ name: "AES-GCM", iv: Buffer.from(sealed.iv, "base64url"), additionalData: enc.encode(id) }, key, Buffer.from(sealed.ciphertext, "base64url"));
+  return JSON.parse(new TextDecoder().decode(plain));
+}
 
 function stats(values) {
   return {
@@ -26,7 +48,7 @@ function openBrowser(session, timeoutMs) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const ws = new WebSocket(`${session.ws_url}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs, perMessageDeflate: OFFER_DEFLATE });
-    const browser = { ws, events: [], approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
+    const browser = { ws, events: [], code: null, sealed: null, approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
     ws.once("upgrade", (res) => (browser.extensions = res.headers["sec-websocket-extensions"] ?? ""));
     // When the server's close frame arrives (ws's receiver event; 'close' itself waits for the TCP end).
     ws.once("open", () => ws._receiver?.once("conclude", () => (browser.closeFrameAt = performance.now())));
@@ -44,7 +66,11 @@ function openBrowser(session, timeoutMs) {
       const at = performance.now();
       const event = JSON.parse(String(data));
       browser.events.push(event.type);
-      if (event.type === "approved") browser.approvedAt = at;
+      if (event.type === "scanned") browser.code = event.code;
+      if (event.type === "approved") {
+        browser.approvedAt = at;
+        browser.sealed = event.sealed;
+      }
       if (browser.events.length === 1) {
         clearTimeout(timer);
         if (event.type === "pending") resolve({ browser, handshakeMs: at - started });
@@ -104,7 +130,7 @@ function snapshot(pid) {
  */
 export async function runQrScenario(options) {
   const { url, pid, n, concurrency, log } = options;
-  const probe = await call(url, "POST", "/api/qr/", { json: {} });
+  const probe = await call(url, "POST", "/api/qr/", { json: (await browserKey()).body });
   if (probe.status === 404) return { skipped: "POST /api/qr/ answered 404: the QR API is not served by this build" };
   if (probe.status !== 201) return { skipped: `POST /api/qr/ answered ${probe.status}: ${JSON.stringify(probe.body).slice(0, 200)}` };
 
@@ -140,11 +166,12 @@ export async function runQrScenario(options) {
     log(`qr: creating ${size} sessions (${concurrency} at a time)${waves > 1 ? `, wave ${w + 1}/${waves}` : ""}`);
     let t = performance.now();
     const created = await pool(Array.from({ length: size }), concurrency, async () => {
+      const key = await browserKey();
       const started = performance.now();
       try {
-        const res = await call(url, "POST", "/api/qr/", { json: {} });
+        const res = await call(url, "POST", "/api/qr/", { json: key.body });
         createMs.push(performance.now() - started);
-        if (res.status === 201) return res.body;
+        if (res.status === 201) return { ...res.body, privateKey: key.privateKey };
         fail("create", `status ${res.status}`);
       } catch (error) {
         fail("create", error.message);
@@ -188,9 +215,14 @@ export async function runQrScenario(options) {
   const approveStatus = {};
   const sentAt = new Array(waiting.length);
   const approveOne = async (session, index) => {
-    sentAt[index] = performance.now();
     try {
-      const res = await call(url, "POST", `/api/qr/${session.id}/approve/`, { token: options.token, json: {} });
+      // The phone's first tap (not timed): the scan binds the login and the browser is shown the check code.
+      const scanned = await call(url, "POST", `/api/qr/${session.id}/scan/`, { token: options.token, json: {} });
+      if (scanned.status !== 200) return fail("approve", `scan status ${scanned.status}`);
+      for (let i = 0; i < 2000 && browsers[index].code === null; i++) await sleep(1);
+      if (browsers[index].code === null) return fail("approve", "no scanned event");
+      sentAt[index] = performance.now();
+      const res = await call(url, "POST", `/api/qr/${session.id}/approve/`, { token: options.token, json: { code: browsers[index].code } });
       approveHttpMs.push(performance.now() - sentAt[index]);
       approveStatus[res.status] = (approveStatus[res.status] ?? 0) + 1;
       // Serial: wait for this browser's event before the next approval (bounded).
@@ -224,6 +256,22 @@ export async function runQrScenario(options) {
   });
   const serialStats = stats(serialLatencies);
   log(`qr: approve->browser, one in flight: p50 ${serialStats.p50} ms, p99 ${serialStats.p99} ms, max ${serialStats.max} ms (n=${serialStats.n})`);
+  // Exactly once: no browser got two `approved` events, and every sealed pair opens with its own browser's key.
+  const deliveries = { twice: browsers.filter((b) => b.events.filter((e) => e === "approved").length > 1).length, opened: 0, unopenable: 0 };
+  await pool(
+    browsers.map((b, i) => [b, waiting[i]]).filter(([b]) => b.sealed),
+    8,
+    async ([b, session]) => {
+      try {
+        const pair = await openSealed(session.privateKey, session.id, b.sealed);
+        if (typeof pair.access === "string" && typeof pair.refresh === "string") deliveries.opened += 1;
+        else deliveries.unopenable += 1;
+      } catch {
+        deliveries.unopenable += 1;
+      }
+    },
+  );
+  log(`qr: sealed pairs delivered twice ${deliveries.twice}, opened ${deliveries.opened}, unopenable ${deliveries.unopenable}`);
   const closeCodes = {};
   for (const b of browsers) closeCodes[b.closeCode ?? "open"] = (closeCodes[b.closeCode ?? "open"] ?? 0) + 1;
   const afterApproval = { ...snapshot(pid), do_files: options.durableObjectFiles() };
@@ -278,6 +326,7 @@ export async function runQrScenario(options) {
     // One approval in flight: the path's own latency.
     approve_to_browser_serial_ms: stats(serialLatencies),
     approved_events_missing: missing,
+    sealed_pairs: deliveries,
     approved_to_close_frame_ms: stats(closeFrameAfterApproved),
     approved_to_close_ms: stats(closeAfterApproved),
     browser_close_codes: closeCodes,
