@@ -170,7 +170,7 @@ export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
           </div>
           <h2 id="choices-title">Which number does the computer show?</h2>
           <p class="muted" id="choices-hint">
-            Tap it to approve. A wrong number cancels the sign-in.
+            Tap it to approve; a wrong number cancels the sign-in. No number on your screen? Tap Deny.
           </p>
           <div class="choices" role="group" aria-labelledby="choices-title" aria-describedby="choices-hint">
             <button type="button" class="choice" data-choice="0" disabled>
@@ -188,7 +188,7 @@ export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
           </p>
           <div class="actions split">
             <button type="button" class="danger deny-wide" id="deny">
-              Deny: I don't see a number
+              Deny
             </button>
           </div>
         </section>
