@@ -2,28 +2,34 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 // @ts-expect-error -- plain ESM helper shared with `npm run dev`; generates throwaway keys per run.
 import { generateJwks } from "./scripts/keys.mjs";
+// @ts-expect-error -- plain ESM build script; bundles client/ into src/pages/client.generated.ts.
+import { buildClient } from "./scripts/build-client.mjs";
 
 // Keys are generated per test run: no key material lives in the repository.
 const signingKeys = generateJwks("ES256", "test-key-1");
 
-export default defineConfig(async () => ({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          JWT_SIGNING_KEYS: JSON.stringify(signingKeys),
-          RATE_LIMITS: "off",
-          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+export default defineConfig(async () => {
+  // The pages inline the browser bundle: every vitest run (tests and bench:micro) builds it fresh from client/.
+  await buildClient({ quiet: true });
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            JWT_SIGNING_KEYS: JSON.stringify(signingKeys),
+            RATE_LIMITS: "off",
+            TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          },
         },
-      },
-    }),
-  ],
-  test: {
-    include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**"],
-    setupFiles: ["./test/setup.ts"],
-    // Every request logs a JSON line; show them only for failing tests.
-    silent: "passed-only" as const,
-  },
-}));
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      exclude: ["test/e2e/**"],
+      setupFiles: ["./test/setup.ts"],
+      // Every request logs a JSON line; show them only for failing tests.
+      silent: "passed-only" as const,
+    },
+  };
+});

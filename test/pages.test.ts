@@ -2,6 +2,11 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+// @ts-expect-error -- Vite's ?raw import: the browser source as written, before minification.
+import loginPageSource from "../client/login-page.ts?raw";
+// @ts-expect-error -- as above.
+import sealSource from "../client/seal.ts?raw";
+import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
 import { jsonForScript } from "../src/pages/layout";
 import { ORIGIN, api, clockedApp, registerUser, signIn } from "./helpers";
 import { startBody } from "./qr-helpers";
@@ -113,9 +118,16 @@ describe("GET /login", () => {
     expect(html).toContain('data-state="starting"');
     expect(html).not.toContain("data-code-id");
     expect(html).not.toMatch(/"secret"/);
-    // The script makes a non-extractable ECDH P-256 key and sends only its public half.
-    expect(html).toContain('crypto.subtle.generateKey(ECDH, false, ["deriveBits"])');
-    expect(html).toContain("{ public_key: k.publicJwk }");
+    // The page inlines the bundle built from client/login-page.ts (vitest.config.ts rebuilds it for every run)...
+    expect(html).toContain(`>${LOGIN_PAGE_JS}</script>`);
+    // ...whose source makes a non-extractable ECDH P-256 key and sends only its public half...
+    expect(sealSource).toContain('const ECDH: EcKeyGenParams = { name: "ECDH", namedCurve: "P-256" };');
+    expect(sealSource).toContain('crypto.subtle.generateKey(ECDH, false, ["deriveBits"])');
+    expect(loginPageSource).toContain("{ public_key: k.publicJwk }");
+    // ...and minifying kept both: the curve and usage, and a body whose only key field is the public JWK.
+    expect(LOGIN_PAGE_JS).toContain('{name:"ECDH",namedCurve:"P-256"}');
+    expect(LOGIN_PAGE_JS).toMatch(/\.generateKey\([\w$]+,!1,\["deriveBits"\]\)/);
+    expect(LOGIN_PAGE_JS).toMatch(/\{public_key:[\w$]+\.publicJwk\}/);
   });
 
   it("has a place for the check code and a way out when someone else scanned", async () => {
@@ -164,6 +176,7 @@ describe("GET /qr/{id}", () => {
     expectCspSafe(html, cspNonce(res));
     expectLabelled(html);
     expect(pageData<{ id: string }>(html).id).toBe(qr.id);
+    expect(html).toContain(`>${PHONE_PAGE_JS}</script>`);
     expect(html).toContain('<form id="signin-form" method="post" novalidate="">');
     expect(html).toContain('autocomplete="current-password"');
     expect(html).toContain('id="to-register"');

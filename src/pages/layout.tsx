@@ -1,4 +1,4 @@
-/** @module Page Layout — the HTML document both pages share: inline CSS and script under the response's CSP nonce. */
+/** @module Page Layout — the HTML document both pages share: inline CSS and script (built from client/) under the response's CSP nonce. */
 import type { Child } from "hono/jsx";
 import { PAGE_CSS } from "./styles";
 

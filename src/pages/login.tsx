@@ -1,6 +1,5 @@
 /** @module Login Page — GET /login: the desktop's QR code, its countdown and the live sign-in state. */
-import { AUTH_CLIENT_JS } from "./client/auth";
-import { LOGIN_CLIENT_JS } from "./client/login";
+import { LOGIN_PAGE_JS } from "./client.generated";
 import { Document } from "./layout";
 
 export interface LoginPageProps {
@@ -9,7 +8,7 @@ export interface LoginPageProps {
 
 export function LoginPage(props: LoginPageProps) {
   return (
-    <Document title="Sign in with your phone" nonce={props.nonce} state="starting" data={{}} script={AUTH_CLIENT_JS + LOGIN_CLIENT_JS}>
+    <Document title="Sign in with your phone" nonce={props.nonce} state="starting" data={{}} script={LOGIN_PAGE_JS}>
       <main>
         <p class="brand">Edge Auth</p>
         <section data-view="code" class="login" aria-labelledby="qr-heading">

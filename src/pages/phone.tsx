@@ -3,10 +3,9 @@
  * Continue (the scan); then who is asking, the three numbers to pick from (the one on the computer's screen
  * approves), and Deny, as prominent as the numbers.
  */
-import { AUTH_CLIENT_JS } from "./client/auth";
-import { PHONE_CLIENT_JS } from "./client/phone";
+import { PHONE_PAGE_JS } from "./client.generated";
 import { Document } from "./layout";
-import { PROBLEMS, type ProblemCode } from "./problems";
+import { PROBLEMS, type PhonePageData, type ProblemCode } from "./problems";
 
 const BRAND = <p class="brand">Edge Auth</p>;
 
@@ -51,8 +50,9 @@ function Field(props: { form: string; name: string; label: string; type?: string
 }
 
 export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
+  const data: PhonePageData = { id, problems: PROBLEMS };
   return (
-    <Document title="Approve sign-in" nonce={nonce} state="loading" narrow data={{ id, problems: PROBLEMS }} script={AUTH_CLIENT_JS + PHONE_CLIENT_JS}>
+    <Document title="Approve sign-in" nonce={nonce} state="loading" narrow data={data} script={PHONE_PAGE_JS}>
       <main>
         {BRAND}
         <section data-view="loading" aria-live="polite">

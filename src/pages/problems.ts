@@ -9,6 +9,12 @@ export interface Problem {
   text: string;
 }
 
+/** What the phone page's `#page-data` block holds for its script (client/phone-page.ts reads it). */
+export interface PhonePageData {
+  id: string;
+  problems: Record<ProblemCode, Problem>;
+}
+
 export const PROBLEMS: Record<ProblemCode, Problem> = {
   not_found: {
     status: 404,

@@ -22,6 +22,7 @@ import { isoMs, type QrUser } from "./policy";
 import { renderQrSvg } from "./render";
 import { importPublicKey, publicJwkSchema } from "./seal";
 import type { QrLimitedView, QrView, ViewResult } from "./session";
+import type { QrCreated, QrLimitedBody, QrRequestBody } from "./wire";
 import { compareRequests } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
@@ -67,7 +68,7 @@ function unwrap(result: ViewResult): QrView {
 }
 
 /** Before the caller's scan: the state and expiry, nothing about the browser or anyone who scanned. */
-function limitedBody(view: QrLimitedView) {
+function limitedBody(view: QrLimitedView): QrLimitedBody {
   return { id: view.id, status: view.state, expires_at: isoMs(view.expiresAtMs) };
 }
 
@@ -77,7 +78,7 @@ function phoneUser(c: Context<AppEnv>): QrUser {
 }
 
 /** What the phone page shows: who is asking, until when, and whether it looks like someone else's browser. */
-function viewBody(view: QrView, phone: DeviceInfo) {
+function viewBody(view: QrView, phone: DeviceInfo): QrRequestBody {
   const agent = parseUserAgent(view.browser.userAgent);
   const mismatch = compareRequests(view.browser, phone);
   return {
@@ -136,7 +137,7 @@ export function mountQr(app: Hono<AppEnv>): void {
           nowMs: deps.clock(),
           ttlSeconds: deps.config.qrLoginTtlSeconds,
         });
-        const body = {
+        const body: QrCreated = {
           id: qrId,
           secret,
           qr_url: qrPageUrl(origin, qrId),
