@@ -142,8 +142,11 @@ export class QrSession extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  private async load(): Promise<QrRecord | null> {
-    return (await this.ctx.storage.get<QrRecord>(RECORD)) ?? null;
+  // The synchronous KV API (SQLite-backed objects): act() reads, decides and writes with no await in
+  // between. An awaited get() lets a concurrent call read the same state first (seen: 2 of 5 concurrent
+  // approvals both issuing a session, 5 rounds in 40, test/qr.test.ts "concurrent approves").
+  private load(): QrRecord | null {
+    return this.ctx.storage.kv.get<QrRecord>(RECORD) ?? null;
   }
 
   /** Starts the session and arms its expiry. Called once per id, by POST /api/qr/. */
