@@ -502,7 +502,7 @@ describe("the phone's side", () => {
     expect(await qrSessionsOf(alice.id)).toBe(after);
   });
 
-  it("concurrent approves issue exactly one session and one approved event (20 rounds: the race is timing-dependent)", async () => {
+  it("concurrent approves issue exactly one session and one approved event (20 rounds: the race is timing-dependent)", { timeout: 60_000 }, async () => {
     for (let round = 0; round < 20; round++) {
       const qr = await createQr();
       const browser = await connect(qr);
