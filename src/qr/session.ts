@@ -5,7 +5,8 @@
  * the object owns what only it can decide. Time comes in as `nowMs` from the worker's clock, except
  * in the alarm, which runs on the platform's schedule.
  *
- * Storage contract (ctx.storage, key → value; instance fields hold nothing, so hibernation or
+ * Storage contract (ctx.storage, key → value, read with the synchronous KV API so no call can interleave
+ * between a read and the write that depends on it; instance fields hold nothing, so hibernation or
  * eviction between any two steps loses nothing):
  * - "qr"     QrRecord: state, the phone user once bound, the check code and its three choices once
  *            scanned, the browser's public key (ECDH P-256, public part only) and device details, the
@@ -277,7 +278,7 @@ export class QrSession extends DurableObject<Env> {
   }
 
   private async currentSocket(): Promise<{ ws: WebSocket; tag: string } | null> {
-    const tag = await this.ctx.storage.get<string>(SOCKET);
+    const tag = this.ctx.storage.kv.get<string>(SOCKET);
     if (!tag) return null;
     const ws = this.ctx.getWebSockets(tag)[0];
     return ws ? { ws, tag } : null;
@@ -314,7 +315,7 @@ export class QrSession extends DurableObject<Env> {
   }
 
   private async forgetSocket(tag: string): Promise<void> {
-    if ((await this.ctx.storage.get<string>(SOCKET)) === tag) await this.ctx.storage.delete(SOCKET);
+    if (this.ctx.storage.kv.get<string>(SOCKET) === tag) await this.ctx.storage.delete(SOCKET);
   }
 
   /**
@@ -331,7 +332,7 @@ export class QrSession extends DurableObject<Env> {
       return errorResponse(new ApiError("permission_denied", "Wrong secret for this login code."));
     }
     const nowMs = Number(request.headers.get(NOW_HEADER)) || Date.now();
-    const pair = (await this.ctx.storage.get<PairDelivery>(PAIR)) ?? null;
+    const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR) ?? null;
     const event = currentEvent(record, pair, nowMs, record.denyReason ?? null);
     if (!event) return errorResponse(new ApiError("qr_not_pending", "The sign-in was already delivered to the browser."));
 
@@ -367,7 +368,7 @@ export class QrSession extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, _reason: string, wasClean: boolean): Promise<void> {
     const tag = this.ctx.getTags(ws)[0] ?? "";
     await this.forgetSocket(tag);
-    const pair = await this.ctx.storage.get<PairDelivery>(PAIR);
+    const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR);
     if (pair?.status === "ready" && pair.sentTo === tag && wasClean && code === CLOSE_FINAL) {
       await this.ctx.storage.put(PAIR, { status: "received" } satisfies PairDelivery);
     }
