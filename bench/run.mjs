@@ -225,6 +225,8 @@ async function measure(name, url, pid, makeSpec) {
       others: pct(Math.max(0, machineBusy - workerdCpu - (result.loadgen_cpu_s ?? 0) - harnessCpu)),
     },
     workerd_rss_mib: { before: round(rssBefore / 1024, 1), max: round(rssMax / 1024, 1) },
+    // workerd's CPU per request: what the worker costs, much less moved by a busy machine than req/s.
+    workerd_cpu_us_per_request: result.requests ? round((workerdCpu * 1e6) / result.requests, 1) : null,
   };
 }
 
@@ -251,6 +253,7 @@ function summarise(runs, floorRuns) {
     cpu_pct: Object.fromEntries(Object.keys(last.cpu_pct).map((k) => [k, med((r) => r.cpu_pct[k], 0)])),
     workerd_rss_mib: { before: runs[0].workerd_rss_mib.before, max: Math.max(...runs.map((r) => r.workerd_rss_mib.max ?? 0)) },
     loadavg_1m: med((r) => r.loadavg_1m),
+    workerd_cpu_us_per_request: med((r) => r.workerd_cpu_us_per_request, 1),
     rounds: runs.map((r) => ({ rps: r.rps, latency_ms: r.latency_ms, cpu_pct: r.cpu_pct, loadavg_1m: r.loadavg_1m })),
   };
   if (last.chain) out.chain = { ok: sum((r) => r.chain?.ok), failed: sum((r) => r.chain?.failed) };
@@ -385,6 +388,7 @@ function printTable(results, floor) {
     ["p99 ms", 8, true],
     ["p99/floor", 9, true],
     ["errors", 7, true],
+    ["µs CPU/req", 10, true],
     ["workerd CPU%", 12, true],
     ["loadgen CPU%", 12, true],
     ["others CPU%", 11, true],
@@ -410,6 +414,7 @@ function printTable(results, floor) {
         none ? "-" : r.latency_ms.p99,
         r.vs_floor && !none ? `${round(r.vs_floor.p99_x, 1)}x` : "-",
         errors,
+        r.workerd_cpu_us_per_request,
         r.cpu_pct.workerd,
         r.cpu_pct.loadgen,
         r.cpu_pct.others,

@@ -9,7 +9,7 @@ import type { TokenSettings } from "./auth/tokens";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { rateLimitsMiddleware, type LimiterOverrides } from "./http/ratelimit";
-import { bodySizeLimit, corsAllowList, requestLog, securityHeaders, type LogSink } from "./http/security";
+import { bodySizeLimit, corsAllowList, requestId, requestLog, securityHeaders, type LogSink } from "./http/security";
 import type { Env } from "./env";
 import { mountQr } from "./qr/routes";
 import { mountNotes } from "./notes/routes";
@@ -32,16 +32,6 @@ function log(level: "info" | "warn" | "error", fields: Record<string, unknown>):
   else console.log(line);
 }
 
-function requestIdMiddleware(): MiddlewareHandler<AppEnv> {
-  return async function requestId(c, next) {
-    const incoming = c.req.header("cf-ray") ?? "";
-    const id = /^[\w-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
-    c.set("requestId", id);
-    await next();
-    // A WebSocket upgrade's headers are immutable; the id is only a convenience there.
-    if (c.res.status !== 101) c.res.headers.set("x-request-id", id);
-  };
-}
 
 /** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
 export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
@@ -70,7 +60,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // strict: false — every route answers with and without its trailing slash, as DESIGN.md requires.
   const app = new Hono<AppEnv>({ strict: false });
 
-  app.use("*", requestIdMiddleware());
+  app.use("*", requestId());
   app.use("*", requestLog(options.log));
   app.use("*", securityHeaders());
   app.use("*", corsAllowList());

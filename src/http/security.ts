@@ -132,6 +132,18 @@ export function bodySizeLimit(limit = MAX_BODY_BYTES): MiddlewareHandler<AppEnv>
   };
 }
 
+/** The request id: Cloudflare's CF-Ray when it looks like one, else a random UUID; echoed as X-Request-Id. */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestIdentifier(c, next) {
+    const incoming = c.req.header("cf-ray") ?? "";
+    const id = /^[\w-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    // A WebSocket upgrade's headers are immutable; the id is only a convenience there.
+    if (c.res.status !== 101) c.res.headers.set("x-request-id", id);
+  };
+}
+
 export interface RequestLogLine {
   level: "info" | "warn" | "error";
   event: "request";

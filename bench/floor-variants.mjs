@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// What the runtime itself charges for what our chain adds to every response (issue 16), with no
+// framework and none of our code: the one-line worker, then the same with one JSON log line per request
+// (workerd's stdout, drained by this process as `npm run bench` drains ours), with our ten response
+// headers, and with both. Each variant in its own workerd on its own socket, loaded by wrk in
+// interleaved rounds. Printed, never asserted.
+//
+//   node bench/floor-variants.mjs     (needs wrk; 127.0.0.1 only; FLOOR_ROUNDS x 5 variants x FLOOR_SECONDS)
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import os from "node:os";
+import { ONE_LINE_WORKER, startScratchWorker } from "./lib/server.mjs";
+import { cpuSeconds } from "./lib/proc.mjs";
+
+const rounds = Math.min(10, Number(process.env.FLOOR_ROUNDS ?? 3));
+const seconds = Math.min(30, Number(process.env.FLOOR_SECONDS ?? 8));
+
+// The headers our /health answers with besides content-type (src/http/security.ts).
+const HEADERS = [
+  ["content-security-policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"],
+  ["cross-origin-opener-policy", "same-origin"],
+  ["cross-origin-resource-policy", "same-origin"],
+  ["origin-agent-cluster", "?1"],
+  ["permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"],
+  ["referrer-policy", "no-referrer"],
+  ["strict-transport-security", "max-age=31536000; includeSubDomains"],
+  ["x-content-type-options", "nosniff"],
+  ["x-dns-prefetch-control", "off"],
+  ["x-download-options", "noopen"],
+  ["x-frame-options", "DENY"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+];
+
+const LOG = `console.log('{"level":"info","event":"request","time":"' + new Date().toISOString() + '","request_id":"' + crypto.randomUUID() + '","method":"GET","route":"/health","status":200,"duration_ms":0,"user_id":null}');`;
+const HEADERS_SRC = `[["content-type", "application/json"], ["x-request-id", crypto.randomUUID()], ...${JSON.stringify(HEADERS)}]`;
+const VARIANTS = {
+  "one-line worker": ONE_LINE_WORKER,
+  "+ one JSON log line (console.log)": `export default { fetch() { ${LOG} return new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); } };`,
+  "+ request id and 13 security headers": `export default { fetch() { return new Response('{"status":"ok"}', { headers: ${HEADERS_SRC} }); } };`,
+  "+ both": `export default { fetch() { ${LOG} return new Response('{"status":"ok"}', { headers: ${HEADERS_SRC} }); } };`,
+  // Ways to build the same 15 headers: which one the runtime charges least for.
+  "headers: copy of a per-isolate Headers": `const T = new Headers([["content-type", "application/json"], ...${JSON.stringify(HEADERS)}]); export default { fetch() { const h = new Headers(T); h.set("x-request-id", crypto.randomUUID()); return new Response('{"status":"ok"}', { headers: h }); } };`,
+  "headers: object literal init": `const O = Object.fromEntries([["content-type", "application/json"], ...${JSON.stringify(HEADERS)}]); export default { fetch() { return new Response('{"status":"ok"}', { headers: { ...O, "x-request-id": crypto.randomUUID() } }); } };`,
+  "headers: set one by one on the response": `const L = ${JSON.stringify(HEADERS)}; export default { fetch() { const r = new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); const h = r.headers; h.set("x-request-id", crypto.randomUUID()); for (const [k, v] of L) h.set(k, v); return r; } };`,
+};
+// FLOOR_VARIANTS=0,2,4: a subset by index (the one-line worker always runs).
+const pick = (process.env.FLOOR_VARIANTS ?? "").split(",").filter(Boolean).map(Number);
+for (const [i, name] of Object.keys(VARIANTS).entries()) if (pick.length && i !== 0 && !pick.includes(i)) delete VARIANTS[name];
+
+const run = promisify(execFile);
+const drained = { lines: 0 };
+const drain = (stream) => stream.on("data", (chunk) => (drained.lines += chunk.toString().split("\n").length - 1));
+const servers = {};
+try {
+  for (const [name, source] of Object.entries(VARIANTS)) {
+    servers[name] = await startScratchWorker(source, {
+      handleRuntimeStdio(out, err) {
+        drain(out);
+        drain(err);
+      },
+    });
+  }
+  const results = Object.fromEntries(Object.keys(VARIANTS).map((n) => [n, []]));
+  for (let r = 1; r <= rounds; r++) {
+    for (const [name, server] of Object.entries(servers)) {
+      const cpu0 = cpuSeconds(server.pid);
+      // Asynchronous, so this process keeps draining workerd's stdout meanwhile (a full pipe blocks workerd).
+      const { stdout: out } = await run("wrk", ["-t1", "-c16", `-d${seconds}s`, server.url], { encoding: "utf8" });
+      const rps = Number(/Requests\/sec:\s+(\S+)/.exec(out)?.[1]);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+      const cpuUsPerRequest = ((cpuSeconds(server.pid) - cpu0) * 1e6) / requests;
+      results[name].push({ rps, cpuUsPerRequest, load: os.loadavg()[0] });
+      console.log(`round ${r}: ${name}: ${rps} req/s, workerd ${cpuUsPerRequest.toFixed(1)} µs CPU/request, load ${os.loadavg()[0].toFixed(2)}`);
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const floor = median(results["one-line worker"].map((x) => x.rps));
+  console.log(`\nmedians of ${rounds} rounds of ${seconds} s (wrk -t1 -c16), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}:`);
+  for (const [name, runs] of Object.entries(results)) {
+    const rps = median(runs.map((x) => x.rps));
+    console.log(`  ${name.padEnd(40)} ${String(Math.round(rps)).padStart(7)} req/s  ${String(Math.round((rps / floor) * 100)).padStart(4)} %  ${median(runs.map((x) => x.cpuUsPerRequest)).toFixed(1).padStart(6)} µs workerd CPU/request`);
+  }
+  console.log(`log lines drained: ${drained.lines}`);
+} finally {
+  for (const server of Object.values(servers)) await server.dispose();
+}
