@@ -9,7 +9,7 @@ import type { TokenSettings } from "./auth/tokens";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { rateLimitsMiddleware, type LimiterOverrides } from "./http/ratelimit";
-import { bodySizeLimit, corsAllowList, requestId, requestLog, securityHeaders, type LogSink } from "./http/security";
+import { edgeChain, type LogSink } from "./http/security";
 import type { Env } from "./env";
 import { mountQr } from "./qr/routes";
 import { mountNotes } from "./notes/routes";
@@ -60,11 +60,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // strict: false — every route answers with and without its trailing slash, as DESIGN.md requires.
   const app = new Hono<AppEnv>({ strict: false });
 
-  app.use("*", requestId());
-  app.use("*", requestLog(options.log));
-  app.use("*", securityHeaders());
-  app.use("*", corsAllowList());
-  app.use("*", bodySizeLimit());
+  app.use("*", edgeChain({ log: options.log }));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
