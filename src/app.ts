@@ -8,7 +8,7 @@ import { mountAuth } from "./auth/routes";
 import type { TokenSettings } from "./auth/tokens";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
-import { rateLimitsMiddleware, type LimiterOverrides } from "./http/ratelimit";
+import { rateLimitsFor, type LimiterOverrides, type RateLimits } from "./http/ratelimit";
 import { edgeChain, type LogSink } from "./http/security";
 import type { Env } from "./env";
 import { mountQr } from "./qr/routes";
@@ -48,9 +48,34 @@ export async function buildDeps(env: Env, origin: string, clock: Clock): Promise
   return { db: getDb(env.DB), config, tokens, clock };
 }
 
-function depsMiddleware(clock: Clock): MiddlewareHandler<AppEnv> {
-  return async function dependencies(c, next) {
-    c.set("deps", await buildDeps(c.env, new URL(c.req.url).origin, clock));
+/** The scheme://host[:port] prefix of an absolute URL (workerd hands request.url normalised): a cache key, not a parsed origin. */
+function urlPrefix(url: string): string {
+  const end = url.indexOf("/", url.indexOf("//") + 2);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+// Hosts one isolate answers for (its routes, workers.dev, localhost): a few; the bound only stops a Host-header flood.
+const MAX_ORIGINS_PER_ENV = 16;
+
+/**
+ * Deps and rate limits for /api/* and /.well-known/*, in one middleware: built once per isolate, env and
+ * origin (config and keys were already parsed once; bench:micro -- chain: buildDeps + URL parse per request).
+ */
+function apiContext(clock: Clock, limiters: LimiterOverrides | undefined): MiddlewareHandler<AppEnv> {
+  const built = new WeakMap<Env, Map<string, { deps: Deps; rateLimits: RateLimits }>>();
+  return async function context(c, next) {
+    const key = urlPrefix(c.req.url);
+    let byOrigin = built.get(c.env);
+    if (!byOrigin) built.set(c.env, (byOrigin = new Map()));
+    let entry = byOrigin.get(key);
+    if (!entry) {
+      const deps = await buildDeps(c.env, new URL(c.req.url).origin, clock);
+      entry = { deps, rateLimits: rateLimitsFor(c.env, deps.config, clock, limiters) };
+      if (byOrigin.size >= MAX_ORIGINS_PER_ENV) byOrigin.clear();
+      byOrigin.set(key, entry);
+    }
+    c.set("deps", entry.deps);
+    c.set("rateLimits", entry.rateLimits);
     await next();
   };
 }
@@ -64,9 +89,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
-  app.use("/api/*", depsMiddleware(clock));
-  app.use("/.well-known/*", depsMiddleware(clock));
-  app.use("/api/*", rateLimitsMiddleware(options.limiters));
+  const context = apiContext(clock, options.limiters);
+  app.use("/api/*", context);
+  app.use("/.well-known/*", context);
   mountAuth(app);
   mountQr(app);
   mountNotes(app);

@@ -135,13 +135,26 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   let runtimeErrorCount = 0;
   const consume = (stream, name) => {
     let partial = "";
+    // Per chunk, not per line: the worker writes a line per request (~10k/s), and this process shares the
+    // machine's 2 cores with workerd; only the rare error chunk and the tail are split into lines.
     stream.on("data", (chunk) => {
-      const lines = (partial + chunk).split("\n");
-      partial = lines.pop();
-      outputLines += lines.length;
-      for (const line of lines) {
+      const text = partial + chunk;
+      const end = text.lastIndexOf("\n");
+      if (end < 0) {
+        partial = text;
+        return;
+      }
+      partial = text.slice(end + 1);
+      for (let at = text.indexOf("\n"); at !== -1 && at <= end; at = text.indexOf("\n", at + 1)) outputLines += 1;
+      const complete = text.slice(0, end);
+      const wanted = onRuntimeOutput || name === "stderr" || complete.includes('"level":"error"');
+      const lines = wanted ? complete.split("\n") : complete.slice(-4000).split("\n").slice(-50);
+      for (const line of lines.slice(-50)) {
         outputTail.push(`[workerd ${name}] ${line}`);
         if (outputTail.length > 50) outputTail.shift();
+      }
+      if (!wanted) return;
+      for (const line of lines) {
         if (line.trim() && (name === "stderr" || line.includes('"level":"error"'))) {
           runtimeErrorCount += 1;
           if (runtimeErrors.length < 20) runtimeErrors.push(line.slice(0, 2000));

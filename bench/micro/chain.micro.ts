@@ -80,6 +80,15 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
   }, results);
   await time(`headers: new Response({headers: ${list.length + 1}-pair array})`, n, () => new Response('{"status":"ok"}', { headers: [["content-type", "application/json"], ...list] }), results);
 
+  const withHeaders = new Request("http://localhost/health", { headers: { "cf-ray": "8c1f2e3d4a5b6c7d-AMS", "user-agent": "wrk", authorization: "Bearer x" } });
+  await time("request.headers.get (absent)", n, () => withHeaders.headers.get("content-length"), results);
+  await time("request.headers.get (present)", n, () => withHeaders.headers.get("cf-ray"), results);
+  const respHeaders = fresh().headers;
+  await time("response.headers.has (absent)", n, () => respHeaders.has("content-security-policy"), results);
+  await time("response.headers.get (absent)", n, () => respHeaders.get("content-security-policy"), results);
+  await time("response.headers.set (same value again)", n, () => respHeaders.set("x-frame-options", "DENY"), results);
+  await time("Date.now()", n, () => Date.now(), results);
+
   // A bare app, then each middleware alone on it: (row - bare) is that middleware's cost.
   const base = bare();
   await time("bare Hono GET /health (no middleware)", n, () => base.fetch(get, env, ctx), results);
