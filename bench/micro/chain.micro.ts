@@ -121,7 +121,44 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
   const verify = () => new Request("http://localhost/api/token/verify/", { method: "POST", headers: { "content-type": "application/json", "content-length": String(verifyBody.length) }, body: verifyBody });
   await time("new Request(POST verify) only", n / 4, verify, results);
   await time("createApp({log: no-op}) POST /api/token/verify/", n / 4, () => quiet.fetch(verify(), env, ctx), results);
+  // Where verify's time goes beyond hello's: its body, step by step, each on a bare Hono POST route.
+  const { readBodyText, readJsonObject } = await import("../../src/http/body");
+  const { validate } = await import("../../src/http/validation");
+  const { verifySchema } = await import("../../src/auth/service");
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  const steps: Record<string, (r: Request) => Promise<unknown>> = {
+    "body unread": async () => null,
+    "request.text()": (r) => r.text(),
+    "arrayBuffer() + fresh TextDecoder(fatal)": async (r) => new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(await r.arrayBuffer()),
+    "arrayBuffer() + one TextDecoder(fatal) per isolate": async (r) => decoder.decode(await r.arrayBuffer()),
+    "readBodyText": (r) => readBodyText(r),
+    "readJsonObject": (r) => readJsonObject(r),
+    "readJsonObject + validate(verifySchema)": async (r) => validate(verifySchema, await readJsonObject(r)),
+  };
+  for (const [step, read] of Object.entries(steps)) {
+    const app = bare();
+    app.post("/v", async (c) => c.json((await read(c.req.raw)) === undefined ? {} : {}));
+    const req = () => new Request("http://localhost/v", { method: "POST", headers: { "content-type": "application/json", "content-length": String(verifyBody.length) }, body: verifyBody });
+    await time(`bare Hono POST, ${step}`, n / 4, () => app.fetch(req(), env, ctx), results);
+  }
+
   const { buildDeps } = await import("../../src/app");
+  const { verify: verifyService } = await import("../../src/auth/service");
+  const verifyDeps = await buildDeps(env, "http://localhost", Date.now);
+  const verifyReq = () => new Request("http://localhost/v", { method: "POST", headers: { "content-type": "application/json", "content-length": String(verifyBody.length) }, body: verifyBody });
+  const viaService = bare();
+  viaService.post("/v", async (c) => {
+    await verifyService(verifyDeps, await readJsonObject(c.req.raw));
+    return c.json({});
+  });
+  await time("bare Hono POST, readJsonObject + verify service", n / 4, () => viaService.fetch(verifyReq(), env, ctx), results);
+  const viaChain = bare(security.edgeChain({ log: noop }));
+  viaChain.post("/v", async (c) => {
+    await verifyService(verifyDeps, await readJsonObject(c.req.raw));
+    return c.json({});
+  });
+  await time("bare Hono + edgeChain POST, readJsonObject + verify service", n / 4, () => viaChain.fetch(verifyReq(), env, ctx), results);
+  await time("createApp({log: no-op}) POST /api/token/verify/ (again)", n / 4, () => quiet.fetch(verify(), env, ctx), results);
   await time("buildDeps (per /api/ request)", n, () => buildDeps(env, "http://localhost", Date.now), results);
   await time("new URL(request.url).origin", n, () => new URL(hello.url).origin, results);
 
