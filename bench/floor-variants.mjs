@@ -8,7 +8,9 @@
 //   node bench/floor-variants.mjs     (needs wrk; 127.0.0.1 only; FLOOR_ROUNDS x 5 variants x FLOOR_SECONDS)
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import os from "node:os";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os, { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ONE_LINE_WORKER, startScratchWorker } from "./lib/server.mjs";
 import { cpuSeconds } from "./lib/proc.mjs";
 
@@ -43,6 +45,10 @@ const VARIANTS = {
   "headers: copy of a per-isolate Headers": `const T = new Headers([["content-type", "application/json"], ...${JSON.stringify(HEADERS)}]); export default { fetch() { const h = new Headers(T); h.set("x-request-id", crypto.randomUUID()); return new Response('{"status":"ok"}', { headers: h }); } };`,
   "headers: object literal init": `const O = Object.fromEntries([["content-type", "application/json"], ...${JSON.stringify(HEADERS)}]); export default { fetch() { return new Response('{"status":"ok"}', { headers: { ...O, "x-request-id": crypto.randomUUID() } }); } };`,
   "headers: set one by one on the response": `const L = ${JSON.stringify(HEADERS)}; export default { fetch() { const r = new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); const h = r.headers; h.set("x-request-id", crypto.randomUUID()); for (const [k, v] of L) h.set(k, v); return r; } };`,
+  // The runtime's part of verify and notes: a POST body read (as readBodyText does) and a 20-note page's JSON
+  // (~4.5 KB) written, each with the log line and headers: what those scenarios cost before any of our code.
+  "+ log + headers + reads the POST body": `const L = ${JSON.stringify(HEADERS)}; export default { async fetch(request) { const text = new TextDecoder("utf-8", { fatal: true }).decode(await request.arrayBuffer()); ${LOG} const r = new Response(text.length ? "{}" : "{}", { headers: { "content-type": "application/json" } }); const h = r.headers; for (const [k, v] of L) h.set(k, v); h.set("x-request-id", crypto.randomUUID()); return r; } };`,
+  "+ log + headers + a 20-note page's JSON": `const L = ${JSON.stringify(HEADERS)}; const PAGE = { count: 20, next: null, previous: null, results: Array.from({ length: 20 }, (_, i) => ({ id: "0190f3c2-6a1e-7c4d-9b2a-" + String(i).padStart(12, "0"), title: "Bench note " + (i + 1), body: ("Body of bench note " + (i + 1) + ". ").repeat(8), created_at: "2026-11-28T17:00:00Z", updated_at: "2026-11-28T17:00:00Z" })) }; export default { fetch() { ${LOG} const r = new Response(JSON.stringify(PAGE), { headers: { "content-type": "application/json" } }); const h = r.headers; for (const [k, v] of L) h.set(k, v); h.set("x-request-id", crypto.randomUUID()); return r; } };`,
   // What our /health leaves the runtime to do besides Hono and the chain's logic: the runtime's own ceiling for it.
   "+ log line and headers set one by one": `const L = ${JSON.stringify(HEADERS)}; export default { fetch() { ${LOG} const r = new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); const h = r.headers; for (const [k, v] of L) h.set(k, v); h.set("x-request-id", crypto.randomUUID()); return r; } };`,
 };
@@ -51,8 +57,14 @@ const pick = (process.env.FLOOR_VARIANTS ?? "").split(",").filter(Boolean).map(N
 for (const [i, name] of Object.keys(VARIANTS).entries()) if (pick.length && i !== 0 && !pick.includes(i)) delete VARIANTS[name];
 
 const run = promisify(execFile);
+// FLOOR_POST=1: every request is verify's POST (a 600-byte JSON body), through a wrk Lua script.
+const postScript = join(mkdtempSync(join(tmpdir(), "floor-post-")), "post.lua");
+writeFileSync(postScript, `wrk.method = "POST"\nwrk.body = '{"token":"${"x".repeat(580)}"}'\nwrk.headers["content-type"] = "application/json"\n`);
 // FLOOR_BEARER=1: every request carries an Authorization header as long as our ES256 access tokens (what hello's requests weigh).
-const extraHeaders = process.env.FLOOR_BEARER === "1" ? ["-H", `Authorization: Bearer ${"x".repeat(560)}`] : [];
+const extraHeaders = [
+  ...(process.env.FLOOR_BEARER === "1" ? ["-H", `Authorization: Bearer ${"x".repeat(560)}`] : []),
+  ...(process.env.FLOOR_POST === "1" ? ["-s", postScript] : []),
+];
 const drained = { lines: 0 };
 const drain = (stream) => stream.on("data", (chunk) => (drained.lines += chunk.toString().split("\n").length - 1));
 const servers = {};
