@@ -1,5 +1,5 @@
 /** @module App — builds the Hono app: request ids, dependencies, the modules' routes, errors. */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError, getConfig } from "./config";
 import { getDb } from "./db/client";
 import { systemClock, type Clock, type Deps } from "./deps";
@@ -85,22 +85,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // strict: false — every route answers with and without its trailing slash, as DESIGN.md requires.
   const app = new Hono<AppEnv>({ strict: false });
 
-  app.use("*", edgeChain({ log: options.log }));
-
-  app.get("/health", (c) => c.json({ status: "ok" }));
-
-  const context = apiContext(clock, options.limiters);
-  app.use("/api/*", context);
-  app.use("/.well-known/*", context);
-  mountAuth(app);
-  mountQr(app);
-  mountNotes(app);
-  mountOpenApi(app);
-  mountPages(app);
-
-  app.notFound(() => errorResponse(new ApiError("not_found")));
-
-  app.onError(function handleError(error, c) {
+  function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error instanceof ApiError || error instanceof ValidationError) return errorResponse(error);
     const requestId = c.get("requestId");
     if (error instanceof ConfigError) {
@@ -116,7 +101,24 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
       stack: error instanceof Error ? error.stack : undefined,
     });
     return errorResponse(new ApiError("server_error", `A server error occurred (request id ${requestId}).`));
-  });
+  }
+
+  app.use("*", edgeChain({ log: options.log, onError: handleError }));
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  const context = apiContext(clock, options.limiters);
+  app.use("/api/*", context);
+  app.use("/.well-known/*", context);
+  mountAuth(app);
+  mountQr(app);
+  mountNotes(app);
+  mountOpenApi(app);
+  mountPages(app);
+
+  app.notFound(() => errorResponse(new ApiError("not_found")));
+
+  app.onError(handleError);
 
   return app;
 }

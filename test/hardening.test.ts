@@ -409,6 +409,16 @@ describe("security headers", () => {
 });
 
 describe("CORS", () => {
+  it("answers 500 server_misconfigured on every route when CORS_ORIGINS is malformed, headed and logged like any error", async () => {
+    const r = rig({ env: { CORS_ORIGINS: "*" } });
+    const res = await r.call("/health");
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ code: "server_misconfigured" });
+    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
+    expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
+    expect(r.logs.at(-1)).toMatchObject({ level: "error", status: 500 });
+  });
+
   it("by default sends no CORS headers: only same-origin pages can read responses", async () => {
     const res = await api("/api/hello/", { headers: { origin: "https://evil.example" } });
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
