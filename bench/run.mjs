@@ -592,7 +592,8 @@ async function main() {
   };
   const live = [];
   for (const t of targets) {
-    const probe = await LOAD_SCENARIOS[t.name].spec(t.ctx, "probe");
+    // The phase names the scenario's temp files (refresh tokens): the target's key keeps a baseline twin's apart.
+    const probe = await LOAD_SCENARIOS[t.name].spec(t.ctx, `${t.key}-probe`);
     if (probe.skip) {
       log(`${t.key}: skipped: ${probe.skip}`);
       results.push((byName[t.key] = { scenario: t.key, label: t.label, skipped: probe.skip }));
@@ -608,7 +609,7 @@ async function main() {
     for (const t of live) {
       const scenario = LOAD_SCENARIOS[t.name];
       log(`${t.key}: ${t.label}, ${settings.duration_s} s (round ${roundNo}/${settings.rounds}; load average ${os.loadavg()[0].toFixed(2)})`);
-      const run = await measure(t.key, t.ctx.url, t.ctx.pid, (phase) => (phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${phase}-${roundNo}`)));
+      const run = await measure(t.key, t.ctx.url, t.ctx.pid, (phase) => (phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${t.key}-${phase}-${roundNo}`)));
       run.loadavg_1m = round(os.loadavg()[0], 2);
       rounds[t.key].push(run);
     }
