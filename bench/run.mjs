@@ -6,7 +6,7 @@
  * Settings come from BENCH_* environment variables (see bench/README.md).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -15,10 +15,11 @@ import { call, expectStatus, pool } from "./lib/http.mjs";
 import { killLoadGenerators, runLoad } from "./lib/load.mjs";
 import { commandVersion, cpuSeconds, machineCpuSeconds, machineInfo, memoryKiB, rssSampler, which } from "./lib/proc.mjs";
 import { runQrScenario } from "./lib/qr.mjs";
-import { buildWorker, killBuildNow, startWorker, versions } from "./lib/server.mjs";
+import { ONE_LINE_WORKER, buildWorker, killBuildNow, startScratchWorker, startWorker, versions } from "./lib/server.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const startedAt = new Date();
+const loadavgAtStart = os.loadavg().map((l) => Math.round(l * 100) / 100);
 
 // ---- settings -------------------------------------------------------------------------------------------
 
@@ -33,7 +34,8 @@ function intSetting(name, fallback, min, max) {
   return value;
 }
 
-const ALL_SCENARIOS = ["health", "hello", "notes", "verify", "signin", "refresh", "qr"];
+// `floor` is the one-line worker (issue 16): the runtime's own capacity, the yardstick of every ratio.
+const ALL_SCENARIOS = ["floor", "health", "hello", "notes", "verify", "signin", "refresh", "qr"];
 const requested = (process.argv[2] ?? process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 for (const name of requested) {
   if (!ALL_SCENARIOS.includes(name)) {
@@ -42,8 +44,8 @@ for (const name of requested) {
   }
 }
 const wanted = requested.length ? requested : ALL_SCENARIOS;
-// The floor is the yardstick of every ratio: it runs whenever any HTTP load scenario does.
-const scenarios = ALL_SCENARIOS.filter((s) => wanted.includes(s) || (s === "health" && wanted.some((w) => w !== "qr")));
+// The floor (the one-line worker) and /health (the cost of our global chain) run whenever any HTTP load scenario does.
+const scenarios = ALL_SCENARIOS.filter((s) => wanted.includes(s) || ((s === "floor" || s === "health") && wanted.some((w) => w !== "qr")));
 
 /** `K=V,K=V` -> { K: "V" }; only names in the worker's upper-case setting style. */
 function workerVars(text) {
@@ -76,12 +78,14 @@ const settings = {
   // Worker settings over wrangler.toml's [vars], e.g. BENCH_VARS=NOTES_CACHE_TTL=0,SESSION_CACHE_TTL=0.
   vars: workerVars(process.env.BENCH_VARS ?? ""),
   socket: process.env.BENCH_SOCKET ?? "direct",
+  // A git revision whose build runs beside ours, every scenario interleaved: "no slower than before" in one run.
+  baseline: process.env.BENCH_BASELINE || null,
   scenarios,
 };
-const perLoadScenario = settings.rounds * (settings.duration_s + settings.warmup_s + 15) + 15;
+const perLoadScenario = (settings.baseline ? 2 : 1) * settings.rounds * (settings.duration_s + settings.warmup_s + 15) + 15;
 const maxSeconds = intSetting(
   "BENCH_MAX_SECONDS",
-  180 + scenarios.filter((s) => s !== "qr").length * perLoadScenario + (scenarios.includes("qr") ? 120 + settings.qr_cleanup_wait_s + settings.qr_idle_wait_s + settings.qr_n / 5 : 0),
+  (settings.baseline ? 360 : 180) + scenarios.filter((s) => s !== "qr").length * perLoadScenario + (scenarios.includes("qr") ? 120 + settings.qr_cleanup_wait_s + settings.qr_idle_wait_s + settings.qr_n / 5 : 0),
   30,
   24 * 3600,
 );
@@ -106,6 +110,9 @@ if (settings.loadgen === "wrk" || (settings.loadgen === "auto" && wrkPath)) {
 
 const tmpDir = mkdtempSync(join(os.tmpdir(), "edge-auth-bench-"));
 let server = null;
+// The one-line worker (the floor) and the BENCH_BASELINE build, each in its own workerd.
+let floorServer = null;
+let baseServer = null;
 let cleaningUp = null;
 
 function cleanup() {
@@ -113,6 +120,8 @@ function cleanup() {
     killBuildNow();
     killLoadGenerators();
     if (server) await server.stop();
+    if (baseServer) await baseServer.stop();
+    if (floorServer) await floorServer.dispose().catch(() => {});
     rmSync(tmpDir, { recursive: true, force: true });
   })();
   return cleaningUp;
@@ -132,6 +141,12 @@ process.on("exit", () => {
   killBuildNow();
   killLoadGenerators();
   server?.killNow?.();
+  baseServer?.killNow?.();
+  try {
+    if (floorServer?.pid) process.kill(floorServer.pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
   rmSync(tmpDir, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => abort(`got ${signal}`, 130));
@@ -142,6 +157,15 @@ setTimeout(() => abort(`exceeded BENCH_MAX_SECONDS=${maxSeconds}`), maxSeconds *
 const log = (line) => console.log(`[bench] ${line}`);
 
 // ---- the worker ------------------------------------------------------------------------------------------
+
+/** BENCH_BASELINE: that revision's tree (git archive) built with this checkout's node_modules. */
+async function buildRevision(rev) {
+  const src = join(tmpDir, `baseline-${rev}`);
+  mkdirSync(src, { recursive: true });
+  execFileSync("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, src]);
+  symlinkSync(join(root, "node_modules"), join(src, "node_modules"));
+  return buildWorker(src, join(tmpDir, `baseline-${rev}-dist`));
+}
 
 const USER = { username: "bench", email: "bench@example.com", password: "bench-Pass-7f3k2q9z" };
 const credentials = { username: USER.username, password: USER.password };
@@ -201,6 +225,8 @@ async function measure(name, url, pid, makeSpec) {
       others: pct(Math.max(0, machineBusy - workerdCpu - (result.loadgen_cpu_s ?? 0) - harnessCpu)),
     },
     workerd_rss_mib: { before: round(rssBefore / 1024, 1), max: round(rssMax / 1024, 1) },
+    // workerd's CPU per request: what the worker costs, much less moved by a busy machine than req/s.
+    workerd_cpu_us_per_request: result.requests ? round((workerdCpu * 1e6) / result.requests, 1) : null,
   };
 }
 
@@ -226,7 +252,9 @@ function summarise(runs, floorRuns) {
     errors: Object.fromEntries(errorKeys.map((k) => [k, sum((r) => r.errors[k])])),
     cpu_pct: Object.fromEntries(Object.keys(last.cpu_pct).map((k) => [k, med((r) => r.cpu_pct[k], 0)])),
     workerd_rss_mib: { before: runs[0].workerd_rss_mib.before, max: Math.max(...runs.map((r) => r.workerd_rss_mib.max ?? 0)) },
-    rounds: runs.map((r) => ({ rps: r.rps, latency_ms: r.latency_ms, cpu_pct: r.cpu_pct })),
+    loadavg_1m: med((r) => r.loadavg_1m),
+    workerd_cpu_us_per_request: med((r) => r.workerd_cpu_us_per_request, 1),
+    rounds: runs.map((r) => ({ rps: r.rps, latency_ms: r.latency_ms, cpu_pct: r.cpu_pct, loadavg_1m: r.loadavg_1m })),
   };
   if (last.chain) out.chain = { ok: sum((r) => r.chain?.ok), failed: sum((r) => r.chain?.failed) };
   if (floorRuns?.length === runs.length) {
@@ -251,8 +279,18 @@ const JSON_HEADERS = { "content-type": "application/json" };
 
 /** Each: a preflight that must pass (so we never benchmark an error page), then the load spec. */
 const LOAD_SCENARIOS = {
+  floor: {
+    label: "one-line worker (the floor)",
+    // Served by its own workerd (bench/lib/server.mjs ONE_LINE_WORKER), on its own socket like ours.
+    target: "floor",
+    async spec(ctx) {
+      const body = await expectStatus(200, ctx.url, "GET", "/health");
+      if (body.status !== "ok") throw new Error(`the one-line worker answered ${JSON.stringify(body)}`);
+      return { method: "GET", path: "/health" };
+    },
+  },
   health: {
-    label: "GET /health (floor)",
+    label: "GET /health (the global chain)",
     async spec(ctx) {
       await expectStatus(200, ctx.url, "GET", "/health");
       return { method: "GET", path: "/health" };
@@ -336,31 +374,33 @@ function printRounds(results) {
   for (const r of shown) {
     const vs = r.vs_floor;
     console.log(
-      `  ${pad(r.scenario, 8)} ${r.rounds.map((x) => x.rps).join(" / ")}  |  ${vs ? vs.rps_pct_rounds.join(" / ") : "-"}  |  ${r.rounds.map((x) => x.latency_ms.p99).join(" / ")}  |  ${vs ? vs.p99_x_rounds.join(" / ") : "-"}`,
+      `  ${pad(r.scenario, 16)} ${r.rounds.map((x) => x.rps).join(" / ")}  |  ${vs ? vs.rps_pct_rounds.join(" / ") : "-"}  |  ${r.rounds.map((x) => x.latency_ms.p99).join(" / ")}  |  ${vs ? vs.p99_x_rounds.join(" / ") : "-"}`,
     );
   }
 }
 
 function printTable(results, floor) {
   const cols = [
-    ["scenario", 34, false],
+    ["scenario", 44, false],
     ["req/s", 9, true],
     ["% floor", 8, true],
     ["p50 ms", 8, true],
     ["p99 ms", 8, true],
     ["p99/floor", 9, true],
     ["errors", 7, true],
+    ["µs CPU/req", 10, true],
     ["workerd CPU%", 12, true],
     ["loadgen CPU%", 12, true],
     ["others CPU%", 11, true],
     ["RSS MiB", 8, true],
+    ["load 1m", 7, true],
   ];
   const line = (values) => cols.map(([, w, r], i) => pad(values[i], w, r)).join("  ");
   console.log(`\n${line(cols.map(([h]) => h))}`);
   console.log(cols.map(([, w]) => "-".repeat(w)).join("  "));
   for (const r of results) {
     if (r.skipped) {
-      console.log(`${pad(r.label, 34)}  skipped: ${r.skipped}`);
+      console.log(`${pad(r.label, 44)}  skipped: ${r.skipped}`);
       continue;
     }
     const errors = Object.values(r.errors).reduce((a, b) => a + (b ?? 0), 0);
@@ -374,17 +414,19 @@ function printTable(results, floor) {
         none ? "-" : r.latency_ms.p99,
         r.vs_floor && !none ? `${round(r.vs_floor.p99_x, 1)}x` : "-",
         errors,
+        r.workerd_cpu_us_per_request,
         r.cpu_pct.workerd,
         r.cpu_pct.loadgen,
         r.cpu_pct.others,
         r.workerd_rss_mib.max,
+        r.loadavg_1m,
       ]),
     );
   }
 }
 
 function goals(byName) {
-  const floor = byName.health;
+  const floor = byName.floor;
   const out = [];
   const add = (name, what, value, target, ok) => out.push({ scenario: name, goal: what, value, target, met: ok });
   if (!floor || floor.skipped) {
@@ -394,15 +436,20 @@ function goals(byName) {
   // Medians of the per-round ratios (summarise()).
   const ratio = (r) => r.vs_floor.rps_pct / 100;
   const p99x = (r) => r.vs_floor.p99_x;
-  const hello = byName.hello;
-  if (hello && !hello.skipped) {
-    add("hello", "req/s vs floor", `${Math.round(ratio(hello) * 100)} %`, ">= 60 %", ratio(hello) >= 0.6);
-    add("hello", "p99 vs floor", `${round(p99x(hello), 2)}x`, "<= 2x", p99x(hello) <= 2);
+  // Issue 16: shares of the one-line worker's req/s.
+  const shareGoals = { health: 0.7, hello: 0.6, verify: 0.5, notes: 0.5 };
+  for (const [name, share] of Object.entries(shareGoals)) {
+    const r = byName[name];
+    if (r && !r.skipped) add(name, "req/s vs the one-line worker", `${Math.round(ratio(r) * 100)} %`, `>= ${share * 100} %`, ratio(r) >= share);
   }
-  const verify = byName.verify;
-  if (verify && !verify.skipped) add("verify", "req/s vs floor", `${Math.round(ratio(verify) * 100)} %`, ">= 60 %", ratio(verify) >= 0.6);
-  const notes = byName.notes;
-  if (notes && !notes.skipped) add("notes", "req/s vs floor", `${Math.round(ratio(notes) * 100)} %`, ">= 40 %", ratio(notes) >= 0.4);
+  const hello = byName.hello;
+  if (hello && !hello.skipped) add("hello", "p99 vs the one-line worker", `${round(p99x(hello), 2)}x`, "<= 2x", p99x(hello) <= 2);
+  // Issue 16: no scenario slower in absolute req/s than the BENCH_BASELINE build, medians of the same rounds.
+  for (const [key, base] of Object.entries(byName)) {
+    const ours = byName[key.split("@")[0]];
+    if (!key.includes("@") || base.skipped || !ours || ours.skipped) continue;
+    add(ours.scenario, `req/s vs @${base.baseline} in this run`, `${ours.rps} vs ${base.rps}`, ">= baseline", ours.rps >= base.rps);
+  }
   qrGoals(byName.qr, add);
   return out;
 }
@@ -511,7 +558,31 @@ async function main() {
 
   const seeded = await seed(url);
   log(seeded.notesUnavailable ? `seeded user "${USER.username}"; notes: ${seeded.notesUnavailable}` : `seeded user "${USER.username}" and ${settings.notes} notes`);
-  const ctx = { url, ...seeded };
+  const ctx = { url, pid, ...seeded };
+  const loadNames = scenarios.filter((s) => s !== "qr");
+  if (loadNames.length) {
+    floorServer = await startScratchWorker(ONE_LINE_WORKER);
+    log(`floor: the one-line worker, workerd pid ${floorServer.pid} serving ${floorServer.url}`);
+  }
+  const floorCtx = floorServer ? { url: new URL(floorServer.url).origin, pid: floorServer.pid } : null;
+  let baseCtx = null;
+  if (settings.baseline && loadNames.length) {
+    const rev = execFileSync("git", ["rev-parse", "--short", settings.baseline], { cwd: root, encoding: "utf8" }).trim();
+    log(`baseline: building ${rev} (git archive, this checkout's node_modules)`);
+    const baseScript = await buildRevision(rev);
+    baseServer = await startWorker({ root, scriptPath: baseScript, persistDir: join(tmpDir, "persist-base"), extraVars: settings.vars });
+    baseCtx = { url: baseServer.url, pid: baseServer.pid, rev, ...(await seed(baseServer.url)) };
+    log(`baseline: ${rev} on workerd pid ${baseServer.pid} serving ${baseServer.url}`);
+  }
+  // What each round loads: the floor, ours, and (BENCH_BASELINE) the baseline build's twin of each of ours.
+  const targets = [];
+  for (const name of loadNames) {
+    if (LOAD_SCENARIOS[name].target === "floor") targets.push({ key: name, name, ctx: floorCtx, label: LOAD_SCENARIOS[name].label });
+    else {
+      targets.push({ key: name, name, ctx, label: LOAD_SCENARIOS[name].label });
+      if (baseCtx) targets.push({ key: `${name}@${baseCtx.rev}`, name, ctx: baseCtx, label: `${LOAD_SCENARIOS[name].label} @${baseCtx.rev}` });
+    }
+  }
 
   const results = [];
   const byName = {};
@@ -523,31 +594,39 @@ async function main() {
     if (!loadPhaseRuntime) return now;
     return { count: loadPhaseRuntime.errors.count + now.count, first: [...loadPhaseRuntime.errors.first, ...now.first].slice(0, 20) };
   };
-  for (const name of scenarios) {
-    if (name === "qr") continue;
-    const scenario = LOAD_SCENARIOS[name];
-    const probe = await scenario.spec(ctx, "probe");
+  const live = [];
+  for (const t of targets) {
+    // The phase names the scenario's temp files (refresh tokens): the target's key keeps a baseline twin's apart.
+    const probe = await LOAD_SCENARIOS[t.name].spec(t.ctx, `${t.key}-probe`);
     if (probe.skip) {
-      log(`${name}: skipped: ${probe.skip}`);
-      results.push((byName[name] = { scenario: name, label: scenario.label, skipped: probe.skip }));
+      log(`${t.key}: skipped: ${probe.skip}`);
+      results.push((byName[t.key] = { scenario: t.key, label: t.label, skipped: probe.skip }));
       continue;
     }
-    probes[name] = probe;
+    probes[t.key] = probe;
+    live.push(t);
   }
   // Rounds interleave the scenarios, so a slow spell of the machine hits them alike; each ratio is taken
   // against the floor of its own round.
-  const rounds = Object.fromEntries(Object.keys(probes).map((name) => [name, []]));
+  const rounds = Object.fromEntries(live.map((t) => [t.key, []]));
   for (let roundNo = 1; roundNo <= settings.rounds; roundNo++) {
-    for (const name of Object.keys(probes)) {
-      const scenario = LOAD_SCENARIOS[name];
-      log(`${name}: ${scenario.label}, ${settings.duration_s} s (round ${roundNo}/${settings.rounds})`);
-      const run = await measure(name, url, pid, (phase) => (phase === "run" && roundNo === 1 ? probes[name] : scenario.spec(ctx, `${phase}-${roundNo}`)));
-      rounds[name].push(run);
+    for (const t of live) {
+      const scenario = LOAD_SCENARIOS[t.name];
+      log(`${t.key}: ${t.label}, ${settings.duration_s} s (round ${roundNo}/${settings.rounds}; load average ${os.loadavg()[0].toFixed(2)})`);
+      const run = await measure(t.key, t.ctx.url, t.ctx.pid, (phase) => (phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${t.key}-${phase}-${roundNo}`)));
+      run.loadavg_1m = round(os.loadavg()[0], 2);
+      rounds[t.key].push(run);
     }
   }
-  for (const name of Object.keys(probes)) {
-    results.push((byName[name] = { label: LOAD_SCENARIOS[name].label, ...summarise(rounds[name], rounds.health) }));
+  for (const t of live) {
+    results.push((byName[t.key] = { label: t.label, ...summarise(rounds[t.key], rounds.floor) }));
+    if (t.ctx === baseCtx) byName[t.key].baseline = baseCtx.rev;
   }
+  // The baseline build and the floor are not needed beyond the load rounds.
+  await baseServer?.stop();
+  baseServer = null;
+  await floorServer?.dispose();
+  floorServer = null;
 
   if (scenarios.includes("qr")) {
     let qrUrl = url;
@@ -577,7 +656,7 @@ async function main() {
     });
   }
 
-  const floor = byName.health && !byName.health.skipped ? byName.health : null;
+  const floor = byName.floor && !byName.floor.skipped ? byName.floor : null;
   if (results.length) {
     printTable(results, floor);
     printRounds(results);
@@ -585,7 +664,7 @@ async function main() {
   if (byName.qr) printQr(byName.qr);
   const goalRows = goals(byName);
   if (goalRows.length) {
-    console.log("\nGoals (issue 7; shown, never asserted):");
+    console.log("\nGoals (issues 7 and 16; shown, never asserted):");
     for (const g of goalRows) console.log(`  ${g.met ? "MET " : "MISS"}  ${pad(g.scenario, 7)} ${pad(g.goal, 48)} ${pad(g.value, 12, true)}  (goal ${g.target})`);
   }
 
@@ -594,7 +673,7 @@ async function main() {
     console.log(`\nworkerd reported ${runtimeErrors.count} error line(s) (stderr or level=error); the first:`);
     for (const line of runtimeErrors.first.slice(0, 5)) console.log(`  ${line.slice(0, 400)}`);
   }
-  const machine = machineInfo();
+  const machine = { ...machineInfo(), loadavg_at_start: loadavgAtStart, loadavg_at_end: os.loadavg().map((l) => Math.round(l * 100) / 100) };
   const report = {
     date: startedAt.toISOString(),
     machine,
@@ -631,7 +710,7 @@ async function main() {
   let file = join(root, "bench/results", `${stamp}-${set}${smoke}.json`);
   for (let i = 2; existsSync(file); i++) file = join(root, "bench/results", `${stamp}-${set}${smoke}-${i}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nmachine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory_mib} MiB; load average at start ${machine.loadavg_at_start.join(" ")}`);
+  console.log(`\nmachine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory_mib} MiB; load average at start ${machine.loadavg_at_start.join(" ")}, at end ${machine.loadavg_at_end.join(" ")}`);
   console.log(`results: ${file.slice(root.length + 1)}`);
 }
 

@@ -4,9 +4,9 @@
 //
 //   node bench/trivial-worker.mjs        (needs wrk; 127.0.0.1 only; 2 x 10 s)
 import { execFileSync } from "node:child_process";
-import { startScratchWorker } from "./lib/server.mjs";
+import { ONE_LINE_WORKER, startScratchWorker } from "./lib/server.mjs";
 
-const { url, dispose } = await startScratchWorker(`export default { fetch() { return new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); } };`);
+const { url, dispose } = await startScratchWorker(ONE_LINE_WORKER);
 try {
   for (let run = 1; run <= 2; run++) {
     const out = execFileSync("wrk", ["-t1", "-c16", "-d10s", "--latency", url], { encoding: "utf8" });

@@ -1,5 +1,5 @@
 /** @module App — builds the Hono app: request ids, dependencies, the modules' routes, errors. */
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError, getConfig } from "./config";
 import { getDb } from "./db/client";
 import { systemClock, type Clock, type Deps } from "./deps";
@@ -8,8 +8,8 @@ import { mountAuth } from "./auth/routes";
 import type { TokenSettings } from "./auth/tokens";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
-import { rateLimitsMiddleware, type LimiterOverrides } from "./http/ratelimit";
-import { bodySizeLimit, corsAllowList, requestLog, securityHeaders, type LogSink } from "./http/security";
+import { rateLimitsFor, type LimiterOverrides, type RateLimits } from "./http/ratelimit";
+import { edgeChain, type LogSink } from "./http/security";
 import type { Env } from "./env";
 import { mountQr } from "./qr/routes";
 import { mountNotes } from "./notes/routes";
@@ -32,16 +32,6 @@ function log(level: "info" | "warn" | "error", fields: Record<string, unknown>):
   else console.log(line);
 }
 
-function requestIdMiddleware(): MiddlewareHandler<AppEnv> {
-  return async function requestId(c, next) {
-    const incoming = c.req.header("cf-ray") ?? "";
-    const id = /^[\w-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
-    c.set("requestId", id);
-    await next();
-    // A WebSocket upgrade's headers are immutable; the id is only a convenience there.
-    if (c.res.status !== 101) c.res.headers.set("x-request-id", id);
-  };
-}
 
 /** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
 export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
@@ -58,9 +48,34 @@ export async function buildDeps(env: Env, origin: string, clock: Clock): Promise
   return { db: getDb(env.DB), config, tokens, clock };
 }
 
-function depsMiddleware(clock: Clock): MiddlewareHandler<AppEnv> {
-  return async function dependencies(c, next) {
-    c.set("deps", await buildDeps(c.env, new URL(c.req.url).origin, clock));
+/** The scheme://host[:port] prefix of an absolute URL (workerd hands request.url normalised): a cache key, not a parsed origin. */
+function urlPrefix(url: string): string {
+  const end = url.indexOf("/", url.indexOf("//") + 2);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+// Hosts one isolate answers for (its routes, workers.dev, localhost): a few; the bound only stops a Host-header flood.
+const MAX_ORIGINS_PER_ENV = 16;
+
+/**
+ * Deps and rate limits for /api/* and /.well-known/*, in one middleware: built once per isolate, env and
+ * origin (config and keys were already parsed once; bench:micro -- chain: buildDeps + URL parse per request).
+ */
+function apiContext(clock: Clock, limiters: LimiterOverrides | undefined): MiddlewareHandler<AppEnv> {
+  const built = new WeakMap<Env, Map<string, { deps: Deps; rateLimits: RateLimits }>>();
+  return async function context(c, next) {
+    const key = urlPrefix(c.req.url);
+    let byOrigin = built.get(c.env);
+    if (!byOrigin) built.set(c.env, (byOrigin = new Map()));
+    let entry = byOrigin.get(key);
+    if (!entry) {
+      const deps = await buildDeps(c.env, new URL(c.req.url).origin, clock);
+      entry = { deps, rateLimits: rateLimitsFor(c.env, deps.config, clock, limiters) };
+      if (byOrigin.size >= MAX_ORIGINS_PER_ENV) byOrigin.clear();
+      byOrigin.set(key, entry);
+    }
+    c.set("deps", entry.deps);
+    c.set("rateLimits", entry.rateLimits);
     await next();
   };
 }
@@ -70,29 +85,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // strict: false — every route answers with and without its trailing slash, as DESIGN.md requires.
   const app = new Hono<AppEnv>({ strict: false });
 
-  app.use("*", requestIdMiddleware());
-  app.use("*", requestLog(options.log));
-  app.use("*", securityHeaders());
-  app.use("*", corsAllowList());
-  app.use("*", bodySizeLimit());
-
-  app.get("/health", (c) => c.json({ status: "ok" }));
-
-  app.use("/api/*", depsMiddleware(clock));
-  app.use("/.well-known/*", depsMiddleware(clock));
-  app.use("/api/*", rateLimitsMiddleware(options.limiters));
-  // The phone page takes a QR id: the same per-IP limit as the API's id routes.
-  app.use("/qr/*", depsMiddleware(clock));
-  app.use("/qr/*", rateLimitsMiddleware(options.limiters));
-  mountAuth(app);
-  mountQr(app);
-  mountNotes(app);
-  mountOpenApi(app);
-  mountPages(app);
-
-  app.notFound(() => errorResponse(new ApiError("not_found")));
-
-  app.onError(function handleError(error, c) {
+  function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error instanceof ApiError || error instanceof ValidationError) return errorResponse(error);
     const requestId = c.get("requestId");
     if (error instanceof ConfigError) {
@@ -108,7 +101,26 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
       stack: error instanceof Error ? error.stack : undefined,
     });
     return errorResponse(new ApiError("server_error", `A server error occurred (request id ${requestId}).`));
-  });
+  }
+
+  app.use("*", edgeChain({ log: options.log, onError: handleError }));
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  const context = apiContext(clock, options.limiters);
+  app.use("/api/*", context);
+  app.use("/.well-known/*", context);
+  // The phone page takes a QR id: the same per-IP limit as the API's id routes needs the same context.
+  app.use("/qr/*", context);
+  mountAuth(app);
+  mountQr(app);
+  mountNotes(app);
+  mountOpenApi(app);
+  mountPages(app);
+
+  app.notFound(() => errorResponse(new ApiError("not_found")));
+
+  app.onError(handleError);
 
   return app;
 }

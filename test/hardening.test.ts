@@ -1,13 +1,13 @@
 /** Hardening: rate limits (per IP, per user, exact per account), security headers and CSP, CORS, body limits, request ids, JSON request logs, duplicate JSON keys. */
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
 import { reserveSlot } from "../src/http/attempt-counter";
 import { THROTTLES, limitByIp, limitByUser, memoryLimiter, type LimiterOverrides } from "../src/http/ratelimit";
-import { API_CONTENT_SECURITY_POLICY, pageContentSecurityPolicy, usePageCsp, type RequestLogLine } from "../src/http/security";
+import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, pageContentSecurityPolicy, usePageCsp, type RequestLogLine } from "../src/http/security";
 import { requireAuth } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
@@ -373,6 +373,20 @@ describe("security headers", () => {
     expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
   });
 
+  it.each([
+    ["a 405", "/api/token/", { method: "PUT" }, 405],
+    ["a 413", "/api/token/", { raw: "x".repeat(MAX_BODY_BYTES + 1) }, 413],
+    ["a 400", "/api/token/", { raw: "{" }, 400],
+    ["an OPTIONS answer", "/api/token/", { method: "OPTIONS" }, 204],
+    ["a page with its own CSP", "/login", {}, 200],
+  ] as const)("are all on %s, with its request id", async (_label, path, call, status) => {
+    const res = await api(path, call as Call);
+    expect(res.status).toBe(status);
+    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
+    expect(res.headers.get("content-security-policy")).toBeTruthy();
+    expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
+  });
+
   it("keep a page's own nonce CSP: same-origin only, inline code only with this response's nonce", async () => {
     const r = rig();
     r.app.get("/__test/page", (c) => {
@@ -423,6 +437,16 @@ describe("security headers", () => {
 });
 
 describe("CORS", () => {
+  it("answers 500 server_misconfigured on every route when CORS_ORIGINS is malformed, headed and logged like any error", async () => {
+    const r = rig({ env: { CORS_ORIGINS: "*" } });
+    const res = await r.call("/health");
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ code: "server_misconfigured" });
+    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
+    expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
+    expect(r.logs.at(-1)).toMatchObject({ level: "error", status: 500 });
+  });
+
   it("by default sends no CORS headers: only same-origin pages can read responses", async () => {
     const res = await api("/api/hello/", { headers: { origin: "https://evil.example" } });
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
@@ -505,6 +529,23 @@ describe("body size limit on every route", () => {
 });
 
 describe("request ids and JSON request logs", () => {
+  it("write the default log line as the JSON of a RequestLogLine, fields in the same order", async () => {
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: string) => void printed.push(line));
+    try {
+      const res = await createApp().fetch(new Request(`${ORIGIN}/health`, { headers: { "cf-ray": "8c1f2e3d4a5b6c7d-AMS" } }), env, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext);
+      expect(res.headers.get("x-request-id")).toBe("8c1f2e3d4a5b6c7d-AMS");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed).toHaveLength(1);
+    const line = JSON.parse(printed[0]!) as RequestLogLine;
+    expect(Object.keys(line)).toEqual(["level", "event", "time", "request_id", "method", "route", "status", "duration_ms", "user_id"]);
+    expect(line).toMatchObject({ level: "info", event: "request", request_id: "8c1f2e3d4a5b6c7d-AMS", method: "GET", route: "/health", status: 200, user_id: null });
+    expect(new Date(line.time).toISOString()).toBe(line.time);
+    expect(printed[0]).toBe(JSON.stringify(line));
+  });
+
   it("put a request id on every response, success or error", async () => {
     for (const [path, call] of [["/health", {}], ["/api/nope", {}], ["/api/token/", { method: "PUT" }], ["/api/token/", { raw: "{" }]] as const) {
       const res = await api(path, call as Call);

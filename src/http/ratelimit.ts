@@ -137,15 +137,6 @@ export function rateLimitsFor(env: Env, config: Config, clock: Clock, overrides:
   };
 }
 
-/** Sets `c.var.rateLimits` for the request; needs `c.var.deps`. */
-export function rateLimitsMiddleware(overrides: LimiterOverrides = {}): MiddlewareHandler<AppEnv> {
-  return async function rateLimits(c, next) {
-    const { config, clock } = c.get("deps");
-    c.set("rateLimits", rateLimitsFor(c.env, config, clock, overrides));
-    await next();
-  };
-}
-
 /** The rate limits of this request (none when the middleware did not run, e.g. outside /api/). */
 export function rateLimitsOf(c: Context): RateLimits {
   return (c.get("rateLimits") as RateLimits | undefined) ?? NO_RATE_LIMITS;
