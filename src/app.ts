@@ -1,11 +1,8 @@
 /** @module App — builds the Hono app: request ids, dependencies, the modules' routes, errors. */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { ConfigError, getConfig } from "./config";
-import { getDb } from "./db/client";
-import { systemClock, type Clock, type Deps } from "./deps";
-import { getKeyRing } from "./auth/keys";
+import { ConfigError } from "./config";
+import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
 import { mountAuth } from "./auth/routes";
-import type { TokenSettings } from "./auth/tokens";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { rateLimitsFor, type LimiterOverrides, type RateLimits } from "./http/ratelimit";
@@ -32,21 +29,6 @@ function log(level: "info" | "warn" | "error", fields: Record<string, unknown>):
   else console.log(line);
 }
 
-
-/** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
-export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
-  const config = getConfig(env);
-  const keys = await getKeyRing(config);
-  const tokens: TokenSettings = {
-    keys,
-    issuer: config.issuer ?? origin,
-    audience: config.audience ?? origin,
-    accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
-    refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
-    leewaySeconds: config.leewaySeconds,
-  };
-  return { db: getDb(env.DB), config, tokens, clock };
-}
 
 /** The scheme://host[:port] prefix of an absolute URL (workerd hands request.url normalised): a cache key, not a parsed origin. */
 function urlPrefix(url: string): string {

@@ -1,7 +1,9 @@
-/** @module Deps — what route logic depends on, built once per request and passed as an argument. */
-import type { Config } from "./config";
-import type { Db } from "./db/client";
+/** @module Deps — what route logic depends on, passed as an argument; built here for the app and the Durable Objects alike. */
+import { getConfig, type Config } from "./config";
+import { getDb, type Db } from "./db/client";
+import { getKeyRing } from "./auth/keys";
 import type { TokenSettings } from "./auth/tokens";
+import type { Env } from "./env";
 
 /** Milliseconds since the epoch. Injected so tests move time instead of sleeping. */
 export type Clock = () => number;
@@ -17,4 +19,19 @@ export interface Deps {
 
 export function nowSeconds(clock: Clock): number {
   return Math.floor(clock() / 1000);
+}
+
+/** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
+export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
+  const config = getConfig(env);
+  const keys = await getKeyRing(config);
+  const tokens: TokenSettings = {
+    keys,
+    issuer: config.issuer ?? origin,
+    audience: config.audience ?? origin,
+    accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
+    refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+    leewaySeconds: config.leewaySeconds,
+  };
+  return { db: getDb(env.DB), config, tokens, clock };
 }

@@ -142,7 +142,7 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
     await time(`bare Hono POST, ${step}`, n / 4, () => app.fetch(req(), env, ctx), results);
   }
 
-  const { buildDeps } = await import("../../src/app");
+  const { buildDeps } = await import("../../src/deps");
   const { verify: verifyService } = await import("../../src/auth/service");
   const verifyDeps = await buildDeps(env, "http://localhost", Date.now);
   const verifyReq = () => new Request("http://localhost/v", { method: "POST", headers: { "content-type": "application/json", "content-length": String(verifyBody.length) }, body: verifyBody });

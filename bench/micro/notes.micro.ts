@@ -7,7 +7,8 @@ import { it } from "vitest";
 import { printResults, time } from "./timing";
 import { getConfig } from "../../src/config";
 import { register } from "../../src/auth/service";
-import { buildDeps, createApp } from "../../src/app";
+import { createApp } from "../../src/app";
+import { buildDeps } from "../../src/deps";
 import { createNote, listNotes, parseNoteListQuery } from "../../src/notes/service";
 import type { Deps } from "../../src/deps";
 

@@ -7,7 +7,7 @@ import { it } from "vitest";
 import { printResults, time } from "./timing";
 import { Hono } from "hono";
 import { createApp } from "../../src/app";
-import { buildDeps } from "../../src/app";
+import { buildDeps } from "../../src/deps";
 import { verify } from "../../src/auth/service";
 import { verifyToken } from "../../src/auth/tokens";
 import { readBodyText, readJsonObject } from "../../src/http/body";

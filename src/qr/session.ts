@@ -20,7 +20,7 @@
  * Everything is deleted FINISHED_RETENTION_MS after the session ends; later requests get 404.
  */
 import { DurableObject } from "cloudflare:workers";
-import { buildDeps } from "../app";
+import { buildDeps } from "../deps";
 import { NOW_HEADER, SECRET_HEADER } from "./ids";
 import { sha256Base64Url } from "../auth/bytes";
 import { startSession } from "../auth/service";
