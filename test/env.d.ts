@@ -1,12 +1,13 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as WorkerEnv } from "../src/env";
 
 declare global {
   namespace Cloudflare {
-    interface GlobalProps {
-      mainModule: typeof import("../src/index");
-    }
-    interface Env extends WorkerEnv {
+    // The test pool's env: the worker's bindings (worker-configuration.d.ts), its secrets, and the migrations.
+    interface Env {
+      JWT_SIGNING_KEYS?: string;
+      JWT_SECRET?: string;
+      JWT_ISSUER?: string;
+      JWT_AUDIENCE?: string;
       TEST_MIGRATIONS: D1Migration[];
     }
   }
