@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// What the runtime itself charges for what our chain adds to every response (issue 16), with no
+// What the runtime itself charges for what our chain adds to every response with no
 // framework and none of our code: the one-line worker, then the same with one JSON log line per request
 // (workerd's stdout, drained by this process as `npm run bench` drains ours), with our ten response
 // headers, and with both. Each variant in its own workerd on its own socket, loaded by wrk in

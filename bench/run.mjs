@@ -34,7 +34,7 @@ function intSetting(name, fallback, min, max) {
   return value;
 }
 
-// `floor` is the one-line worker (issue 16): the runtime's own capacity, the yardstick of every ratio.
+// `floor` is the one-line worker: the runtime's own capacity, the yardstick of every ratio.
 const ALL_SCENARIOS = ["floor", "health", "hello", "notes", "verify", "signin", "refresh", "qr"];
 const requested = (process.argv[2] ?? process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 for (const name of requested) {
@@ -72,7 +72,7 @@ const settings = {
   qr_ws_concurrency: intSetting("BENCH_QR_WS_CONCURRENCY", 64, 1, 1024),
   // Finished QR sessions are deleted FINISHED_RETENTION_MS (60 s) after they end (src/qr/session.ts).
   qr_cleanup_wait_s: intSetting("BENCH_QR_CLEANUP_WAIT", 70, 0, 600),
-  // wrangler dev's workerd hibernates an idle object after about 25 s (shared/PLATFORM.md).
+  // wrangler dev's workerd hibernates an idle object after about 25 s (seen locally).
   qr_idle_wait_s: intSetting("BENCH_QR_IDLE_WAIT", 30, 0, 600),
   loadgen: process.env.BENCH_LOADGEN ?? "auto",
   // Worker settings over wrangler.toml's [vars], e.g. BENCH_VARS=NOTES_CACHE_TTL=0,SESSION_CACHE_TTL=0.

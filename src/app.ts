@@ -64,7 +64,7 @@ function apiContext(clock: Clock, limiters: LimiterOverrides | undefined): Middl
 
 export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const clock = options.clock ?? systemClock;
-  // strict: false — every route answers with and without its trailing slash, as DESIGN.md requires.
+  // strict: false — every route answers with and without its trailing slash, as DRF clients expect.
   const app = new Hono<AppEnv>({ strict: false });
 
   function handleError(error: Error, c: Context<AppEnv>): Response {

@@ -255,7 +255,7 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
 }
 
 /**
- * The runtime's floor (issue 16): a one-line worker with no framework, bindings or logging, answering
+ * The runtime's floor: a one-line worker with no framework, bindings or logging, answering
  * what our /health answers. Every bench run loads it beside ours: each scenario is a share of it.
  */
 export const ONE_LINE_WORKER = `export default { fetch() { return new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }); } };`;

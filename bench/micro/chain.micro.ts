@@ -1,6 +1,6 @@
 /**
  * Micro-benchmarks inside workerd (the test pool): what every request pays before it reaches a route
- * (issue 16). Each global middleware alone on a bare Hono app, then the whole chain, then our /health,
+ * (the global chain). Each global middleware alone on a bare Hono app, then the whole chain, then our /health,
  * hello and verify; printed, never asserted. Run: npm run bench:micro -- chain
  */
 import { env } from "cloudflare:workers";

@@ -10,7 +10,7 @@ import { MAX_BODY_BYTES } from "./body";
 import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./types";
 
-/** A WebSocket handshake: its 101 response has immutable headers (PLATFORM.md), so header middleware must not touch it. */
+/** A WebSocket handshake: its 101 response has immutable headers in workerd, so header middleware must not touch it. */
 export function isWebSocketUpgrade(request: Request): boolean {
   return request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
@@ -130,7 +130,7 @@ export interface EdgeOptions {
  * line with method, route pattern, status, duration and user id — nothing from the URL, headers or
  * body, so no token, password or secret can reach the logs.
  *
- * A WebSocket upgrade gets no headers: its 101 response's headers are immutable (PLATFORM.md).
+ * A WebSocket upgrade gets no headers: its 101 response's headers are immutable in workerd ("Can't modify immutable headers").
  * CORS: with an empty list (the default) no CORS headers at all, so only same-origin pages can read
  * responses; a listed Origin gets ACAO for itself (never `*`, never credentials: tokens travel in
  * Authorization, not cookies); any other Origin is answered as if no CORS existed.

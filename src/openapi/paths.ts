@@ -1,7 +1,7 @@
 /**
  * @module OpenAPI Paths — every route outside notes: tokens, account, sessions, QR login, JWKS, pages
  * and the service routes. Request bodies come from the zod schemas the routes validate with; response
- * shapes follow the route modules (and DESIGN.md's contract). test/openapi.test.ts fails when a served
+ * shapes follow the route modules (the contract in README.md). test/openapi.test.ts fails when a served
  * route is missing here or a path here is not served.
  */
 import { z } from "zod";

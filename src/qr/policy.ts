@@ -189,7 +189,7 @@ export function currentEvent(session: QrSnapshot, pair: PairDelivery | null, now
   }
 }
 
-/** After these the server closes the socket (DESIGN.md). */
+/** After these the server closes the socket: nothing more can happen to the login. */
 export function isFinalEvent(event: BrowserEvent): boolean {
   return event.type === "approved" || event.type === "denied" || event.type === "expired";
 }
