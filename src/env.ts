@@ -20,6 +20,8 @@ export interface Env {
   CORS_ORIGINS?: string;
   SIGNIN_FAILURE_LIMIT?: string;
   SIGNIN_FAILURE_WINDOW?: string;
+  SIGNIN_DEVICE_FAILURE_LIMIT?: string;
+  DEVICE_CREDENTIAL_LIFETIME?: string;
   /** Seconds an isolate may reuse a session row it read (0: read D1 on every bearer check). */
   SESSION_CACHE_TTL?: string;
   /** Seconds an isolate may reuse a page of notes it read (0: read D1 on every list). */

@@ -52,8 +52,8 @@ export const pathsSchemas: Record<string, JsonSchema> = {
   PatchedUserRequest: fromZod(accountPatchSchema, "input"),
   AccountDeleteRequest: fromZod(accountDeleteSchema, "input"),
   EmptyRequest: {
-    ...fromZod(z.strictObject({}), "input"),
-    description: "No fields: send no body, or `{}`. Any field is refused as unknown.",
+    ...fromZod(z.object({}), "input"),
+    description: "No fields: send no body, or `{}`. Any field sent is ignored, as DRF ignores unknown fields.",
   },
   Empty: { type: "object", additionalProperties: false, description: "`{}`" },
   User: {
