@@ -54,6 +54,10 @@ describe("hashes Django made verify here", () => {
     expect((await verifyPassword("correct horse battery stapl", encoded)).ok).toBe(false);
   });
 
+  it("reuses the isolate's argon2 memory: a smaller hash after a larger one, then the larger again, all match Django", async () => {
+    for (const encoded of [DJANGO.argon2_owasp, DJANGO.argon2_p2, DJANGO.argon2_owasp]) expect((await verifyPassword(DJANGO_PASSWORD, encoded)).ok).toBe(true);
+  });
+
   it("marks every Django hash but the current argon2id parameters for an upgrade", async () => {
     expect(await verifyPassword(DJANGO_PASSWORD, DJANGO.pbkdf2_260k)).toEqual({ ok: true, needsRehash: true });
     expect(await verifyPassword(DJANGO_PASSWORD, DJANGO.argon2_p2)).toEqual({ ok: true, needsRehash: true });

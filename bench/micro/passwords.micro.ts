@@ -10,6 +10,7 @@ import { argon2id as nobleArgon2id } from "@noble/hashes/argon2.js";
 import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { pbkdf2Sha256 } from "../../src/auth/pbkdf2";
+import { argon2 } from "../../src/auth/argon2";
 
 async function ms(label: string, runs: number, fn: () => unknown, out: Record<string, number>) {
   await fn();
@@ -25,6 +26,8 @@ it("prints the cost of each password-hashing candidate", { timeout: 600_000 }, a
   const out: Record<string, number> = {};
   const owasp = { parallelism: 1, iterations: 2, memorySize: 19456, hashLength: 32 };
   await ms("argon2id m=19MiB t=2 p=1, argon2-wasm-edge (static .wasm)", 10, () => wasmArgon2id({ ...owasp, password: pw, salt, outputType: "binary" }), out);
+  const pwBytes0 = new TextEncoder().encode(pw);
+  await ms("argon2id m=19MiB t=2 p=1, src/auth/argon2.ts (argon2.wasm, one instance per isolate)", 10, () => argon2("argon2id", pwBytes0, salt, { memoryKiB: 19456, timeCost: 2, parallelism: 1 }, 32), out);
   await ms("argon2id m=19MiB t=2 p=1, @noble/hashes (pure JS)", 2, () => nobleArgon2id(pw, salt, { t: 2, m: 19456, p: 1 }), out);
   await ms("pbkdf2_sha256 100k, WebCrypto (one call)", 5, async () => {
     const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(pw), "PBKDF2", false, ["deriveBits"]);

@@ -4,31 +4,23 @@
  * Formats (exactly Django's `django.contrib.auth.hashers`, so hashes move between the two):
  * - `argon2$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>` (salt and hash unpadded base64;
  *   the salt is the bytes of a random 22-character string). New hashes: argon2id m = 19 MiB, t = 2, p = 1
- *   (OWASP's minimum), from a statically imported wasm module (workerd refuses compiling wasm bytes).
+ *   (OWASP's minimum), on one statically imported wasm instance per isolate (src/auth/argon2.ts).
  * - `pbkdf2_sha256$<iterations>$<salt>$<hash>` and `pbkdf2_sha1$…`: the salt is hashed as the UTF-8 bytes
  *   of the salt *string* (Django never base64-decodes it); the hash is padded base64. Any iteration count:
  *   up to 100 000 in one WebCrypto call (a deployed Worker refuses more per call), above in plain JS.
  * Anything but the current argon2 parameters is rehashed at the next successful sign-in.
  */
-import { argon2d, argon2i, argon2id, setWASMModules } from "argon2-wasm-edge";
-import argon2Wasm from "argon2-wasm-edge/wasm/argon2.wasm";
-import blake2bWasm from "argon2-wasm-edge/wasm/blake2b.wasm";
 import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { base64ToBytes, bytesToBase64, constantTimeEqual } from "./bytes";
+import { bytesToBase64, constantTimeEqual } from "./bytes";
+import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format";
+import { argon2 } from "./argon2";
 import { pbkdf2Sha256 } from "./pbkdf2";
 
-setWASMModules({ argon2WASM: argon2Wasm, blake2bWASM: blake2bWasm });
+export { ARGON2_PARAMS, MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash, type ParsedHash } from "./hash-format";
 
 /** Deployed Workers refuse a PBKDF2 call above this many iterations (NotSupportedError); local workerd does not. */
 export const MAX_PBKDF2_ITERATIONS_PER_CALL = 100_000;
-/** Work bound for stored PBKDF2 hashes (Django 5.2 uses 1 000 000, ~0.55 s here); above it a hash is unreadable. */
-export const MAX_PBKDF2_ITERATIONS = 5_000_000;
-/** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (~45 ms of CPU in workerd; bench/micro/passwords.micro.ts). */
-export const ARGON2_PARAMS = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 } as const;
-/** Largest argon2 memory verified: the isolate has 128 MB in all, so Django's default m=100 MiB cannot be held. */
-export const MAX_ARGON2_MEMORY_KIB = 65_536;
-const MAX_ARGON2_TIME_COST = 16;
 const ARGON2_HASH_BYTES = 32;
 /** Django's salt: 22 characters of [a-zA-Z0-9], at least 128 bits. */
 const SALT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -37,14 +29,8 @@ const SALT_LENGTH = 22;
 export const PASSWORD_MIN_LENGTH = 8;
 /** Bounds hashing work per request; longer input is refused before any hashing. */
 export const PASSWORD_MAX_LENGTH = 128;
-/** Django's "unusable password" marker (set_unusable_password): never matches anything. */
-export const UNUSABLE_PASSWORD_PREFIX = "!";
 
 const encoder = new TextEncoder();
-
-export type ParsedHash =
-  | { algorithm: "argon2"; variant: "argon2id" | "argon2i" | "argon2d"; memoryKiB: number; timeCost: number; parallelism: number; salt: Uint8Array; hash: Uint8Array }
-  | { algorithm: "pbkdf2_sha256" | "pbkdf2_sha1"; iterations: number; salt: string; hash: Uint8Array };
 
 export function randomSalt(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(SALT_LENGTH));
@@ -54,51 +40,6 @@ export function randomSalt(): string {
 
 function unpaddedBase64(bytes: Uint8Array): string {
   return bytesToBase64(bytes).replace(/=+$/, "");
-}
-
-function decodeBase64(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
-  try {
-    const bare = text.replace(/=+$/, "");
-    return base64ToBytes(bare + "=".repeat((4 - (bare.length % 4)) % 4));
-  } catch {
-    return null;
-  }
-}
-
-function positiveInt(text: string | undefined, max: number): number | null {
-  if (text === undefined || !/^[1-9][0-9]{0,9}$/.test(text)) return null;
-  const value = Number(text);
-  return value <= max ? value : null;
-}
-
-/** Reads a Django hash; null for formats this worker does not verify (or work bounds it refuses). */
-export function parsePasswordHash(encoded: string): ParsedHash | null {
-  const parts = encoded.split("$");
-  if (parts[0] === "pbkdf2_sha256" || parts[0] === "pbkdf2_sha1") {
-    if (parts.length !== 4) return null;
-    const iterations = positiveInt(parts[1], MAX_PBKDF2_ITERATIONS);
-    const hash = decodeBase64(parts[3]!);
-    if (iterations === null || !hash || parts[2] === "") return null;
-    return { algorithm: parts[0], iterations, salt: parts[2]!, hash };
-  }
-  if (parts[0] === "argon2") {
-    // argon2$<variant>$v=19$m=..,t=..,p=..$salt$hash (Django >= 1.11; older hashes lack v= and used argon2 1.0).
-    if (parts.length !== 6 || parts[2] !== "v=19") return null;
-    const variant = parts[1];
-    if (variant !== "argon2id" && variant !== "argon2i" && variant !== "argon2d") return null;
-    const params = /^m=(\d+),t=(\d+),p=(\d+)$/.exec(parts[3]!);
-    if (!params) return null;
-    const memoryKiB = positiveInt(params[1], MAX_ARGON2_MEMORY_KIB);
-    const timeCost = positiveInt(params[2], MAX_ARGON2_TIME_COST);
-    const parallelism = positiveInt(params[3], 64);
-    const salt = decodeBase64(parts[4]!);
-    const hash = decodeBase64(parts[5]!);
-    if (memoryKiB === null || timeCost === null || parallelism === null || !salt || !hash) return null;
-    if (memoryKiB < 8 * parallelism || salt.length < 8 || hash.length < 4 || hash.length > 64) return null;
-    return { algorithm: "argon2", variant, memoryKiB, timeCost, parallelism, salt, hash };
-  }
-  return null;
 }
 
 /** One WebCrypto PBKDF2 call; refuses to ask for more iterations than a deployed Worker allows. */
@@ -120,17 +61,8 @@ export async function pbkdf2(algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", passwor
 }
 
 
-// One argon2 at a time per isolate: each call holds a fresh wasm memory of m KiB until it returns, so
-// concurrent sign-ins in one isolate would otherwise stack 19 MiB each against the 128 MB limit.
-let argon2Queue: Promise<unknown> = Promise.resolve();
-
 async function runArgon2(variant: "argon2id" | "argon2i" | "argon2d", password: string, salt: Uint8Array, p: { memoryKiB: number; timeCost: number; parallelism: number }, hashBytes: number): Promise<Uint8Array> {
-  const fn = variant === "argon2id" ? argon2id : variant === "argon2i" ? argon2i : argon2d;
-  const run = argon2Queue.then(() =>
-    fn({ password, salt, memorySize: p.memoryKiB, iterations: p.timeCost, parallelism: p.parallelism, hashLength: hashBytes, outputType: "binary" }),
-  );
-  argon2Queue = run.catch(() => {});
-  return run;
+  return argon2(variant, encoder.encode(password), salt, p, hashBytes);
 }
 
 /** The two KDFs, called through this object so tests can observe the work each check does. */

@@ -8,6 +8,9 @@ import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
 import { sha256Base64Url } from "./bytes";
 import { deviceCredentialFor, issueDeviceCredential } from "./device-credential";
+import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
+
+export { accountKey, normalizeEmail, normalizeUsername } from "./identity";
 import { sessionCache } from "./session-cache";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import {
@@ -25,29 +28,13 @@ import { TokenError, accessClaims, refreshClaims, signToken, successorJti, verif
 export const USERNAME_MAX_LENGTH = 150;
 export const EMAIL_MAX_LENGTH = 254;
 
-/** Django's AbstractBaseUser.normalize_username: NFKC, so full-width "ａｌｉｃｅ" is "alice". */
-export function normalizeUsername(username: string): string {
-  return username.normalize("NFKC");
-}
-
-/** The account's unique key: the NFKC username, lower-cased (usernames are unique case-insensitively). */
-export function accountKey(username: string): string {
-  return normalizeUsername(username).toLowerCase();
-}
-
-/** Django's BaseUserManager.normalize_email: the domain part is lower-cased, the local part kept. */
-export function normalizeEmail(email: string): string {
-  const at = email.lastIndexOf("@");
-  return at < 0 ? email : email.slice(0, at) + email.slice(at).toLowerCase();
-}
-
 // Django's username rule, checked after NFKC: letters, digits and @ . + - _ only.
 export const usernameSchema = z
   .string()
   .overwrite(normalizeUsername)
   .min(1)
   .max(USERNAME_MAX_LENGTH)
-  .regex(/^[\p{L}\p{N}@.+_-]+$/u, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
+  .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
 export const emailSchema = z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail);
 
 export const EMAIL_TAKEN = "A user with that email address already exists.";
