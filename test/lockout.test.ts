@@ -208,3 +208,14 @@ describe("the device credential", () => {
     expect((await r.call("/api/token/", signInCall(bob.username, PASSWORD, cookie))).status).toBe(200);
   });
 });
+
+describe("documentation", () => {
+  it("the OpenAPI document names the device credential's header and cookie on POST /api/token/", async () => {
+    const r = rig(2_002_000_000_000);
+    const doc = (await (await r.call("/api/schema/")).json()) as { paths: Record<string, { post: { parameters: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> } }> };
+    const op = doc.paths["/api/token/"]!.post;
+    expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: DEVICE_CREDENTIAL_HEADER, in: "header" }), expect.objectContaining({ name: DEVICE_CREDENTIAL_COOKIE, in: "cookie" })]));
+    expect(Object.keys(op.responses["200"]!.headers ?? {})).toEqual([DEVICE_CREDENTIAL_HEADER, "Set-Cookie"]);
+    expect(op.responses["429"]).toBeDefined();
+  });
+});
