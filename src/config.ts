@@ -22,6 +22,13 @@ export interface Config {
   /** Exact per-account limit: at most this many failed password checks per window, from any IPs. */
   signInFailureLimit: number;
   signInFailureWindowSeconds: number;
+  /**
+   * OWASP's device cookie: a client holding a device credential for the account has its own budget of
+   * this many failures per SIGNIN_FAILURE_WINDOW, so strangers locking the account out do not lock it out.
+   */
+  signInDeviceFailureLimit: number;
+  /** How long a device credential issued at sign-in stays valid (it is reissued at every sign-in). */
+  deviceCredentialLifetimeSeconds: number;
   /** Origins (scheme://host[:port]) allowed cross-origin; empty: same origin only. */
   corsOrigins: string[];
   /**
@@ -76,7 +83,7 @@ function onOff(env: Env, name: "RATE_LIMITS", fallback: boolean): boolean {
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT", fallback: number, min: number, max: number): number {
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT", fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -139,6 +146,8 @@ export function parseConfig(env: Env): Config {
     rateLimitsEnabled: onOff(env, "RATE_LIMITS", true),
     signInFailureLimit: count(env, "SIGNIN_FAILURE_LIMIT", 10, 1, 1_000),
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
+    signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),
+    deviceCredentialLifetimeSeconds: seconds(env, "DEVICE_CREDENTIAL_LIFETIME", 90 * 86_400, 3_600, 400 * 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
     // "A few seconds at most" (issue 7): the longest a revocation made elsewhere can go unseen.
     sessionCacheTtlSeconds: seconds(env, "SESSION_CACHE_TTL", 2, 0, 10),

@@ -62,14 +62,12 @@ interface BodyRoute {
   path: (f: Fixture) => string;
   auth: boolean;
   place: (value: unknown) => Record<string, unknown>;
-  /** The route's first field, for duplicate-key rows. */
-  field: string;
+  /** The route's first field, for duplicate-key rows; null: the body declares no fields (any key is ignored). */
+  field: string | null;
   /** `{}` is itself invalid here (required fields). */
   requiresFields: boolean;
   /** A body that is valid apart from the Authorization header (for the auth rows). */
   goodBody?: Record<string, unknown>;
-  /** The route reads no field: any JSON object is valid (unknown fields are ignored), so only broken bodies are bad input. */
-  noFields?: boolean;
 }
 
 const NEW_PASSWORD = "a brand new passphrase 42";
@@ -83,13 +81,15 @@ const BODY_ROUTES: BodyRoute[] = [
   { route: "PATCH /api/auth/me/", method: "PATCH", path: () => "/api/auth/me/", auth: true, field: "email", requiresFields: false, place: (v) => ({ email: v }), goodBody: { email: "changed@example.com" } },
   { route: "DELETE /api/auth/me/", method: "DELETE", path: () => "/api/auth/me/", auth: true, field: "password", requiresFields: true, place: (v) => ({ password: v }), goodBody: { password: PASSWORD } },
   { route: "POST /api/auth/password/", method: "POST", path: () => "/api/auth/password/", auth: true, field: "old_password", requiresFields: true, place: (v) => ({ old_password: v, new_password: NEW_PASSWORD }), goodBody: { old_password: PASSWORD, new_password: NEW_PASSWORD } },
-  { route: "POST /api/notes/", method: "POST", path: () => "/api/notes/", auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v }), goodBody: { title: "t", body: "b" } },
-  { route: "PUT /api/notes/{id}/", method: "PUT", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v }), goodBody: { title: "t2", body: "b2" } },
+  // `body` has a default, so a wrong-typed one keeps every row invalid even where the title alone would pass.
+  { route: "POST /api/notes/", method: "POST", path: () => "/api/notes/", auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t", body: "b" } },
+  { route: "PUT /api/notes/{id}/", method: "PUT", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t2", body: "b2" } },
   { route: "PATCH /api/notes/{id}/", method: "PATCH", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: false, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t3" } },
   { route: "POST /api/qr/", method: "POST", path: () => "/api/qr/", auth: false, field: "public_key", requiresFields: true, place: (v) => ({ public_key: v }) },
   { route: "POST /api/qr/{id}/approve/", method: "POST", path: (f) => `/api/qr/${f.qrId}/approve/`, auth: true, field: "code", requiresFields: true, place: (v) => ({ code: v }), goodBody: { code: "00" } },
+  // No declared fields: every key is ignored (DRF), so only the body's syntax and type can be wrong.
   ...(["scan", "deny"] as const).map(
-    (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: "hint", requiresFields: false, noFields: true, place: (v) => ({ hint: v }), goodBody: {} }),
+    (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: null, requiresFields: false, place: () => ({}), goodBody: {} }),
   ),
 ];
 
@@ -163,29 +163,43 @@ function nested(depth: number): string {
 }
 
 /** Bodies broken independently of the route. */
+/** Keys named like Object.prototype members: as field names they must never reach a 500. */
+const PROTOTYPE_KEYS = ["toString", "constructor", "__proto__", "valueOf", "hasOwnProperty"];
+
 function rawBodies(route: BodyRoute): Array<{ label: string; body: string | Uint8Array; contentType?: string; status: number }> {
+  const key = route.field ?? "x";
   const rows: Array<{ label: string; body: string | Uint8Array; contentType?: string; status: number }> = [
-    { label: "truncated JSON", body: `{"${route.field}": "x",`, status: 400 },
+    { label: "truncated JSON", body: `{"${key}": "x",`, status: 400 },
     { label: "not JSON at all", body: "this is not json", status: 400 },
-    { label: "single-quoted pseudo-JSON", body: `{'${route.field}': 'x'}`, status: 400 },
-    { label: "trailing garbage", body: `{"${route.field}": "x"} trailing`, status: 400 },
-    { label: "a raw NUL byte", body: `{"${route.field}": "x"\u0000}`, status: 400 },
+    { label: "single-quoted pseudo-JSON", body: `{'${key}': 'x'}`, status: 400 },
+    { label: "trailing garbage", body: `{"${key}": "x"} trailing`, status: 400 },
+    { label: "a raw NUL byte", body: `{"${key}": "x"\u0000}`, status: 400 },
     { label: "a JSON array", body: "[]", status: 400 },
     { label: "a JSON string", body: '"just a string"', status: 400 },
     { label: "JSON null", body: "null", status: 400 },
     { label: "5 000 levels of nesting", body: nested(5000), status: 400 },
-    { label: "duplicate keys", body: `{"${route.field}": "first", "${route.field}": "second"}`, status: 400 },
-    { label: "an escaped duplicate key", body: `{"${route.field}": "first", "\\u${route.field.charCodeAt(0).toString(16).padStart(4, "0")}${route.field.slice(1)}": "second"}`, status: 400 },
+    { label: "duplicate keys", body: `{"${key}": "first", "${key}": "second"}`, status: 400 },
+    { label: "an escaped duplicate key", body: `{"${key}": "first", "\\u${key.charCodeAt(0).toString(16).padStart(4, "0")}${key.slice(1)}": "second"}`, status: 400 },
     { label: "invalid UTF-8", body: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), status: 400 },
-    { label: "an unknown (privilege) field", body: JSON.stringify({ ...route.place("x"), is_staff: true, is_superuser: true }), status: 400 },
-    { label: "a body over the size limit", body: JSON.stringify({ [route.field]: "x".repeat(MAX_BODY_BYTES) }), status: 413 },
+    { label: "a body over the size limit", body: JSON.stringify({ [key]: "x".repeat(MAX_BODY_BYTES) }), status: 413 },
     { label: "JSON sent as text/plain", body: JSON.stringify(route.goodBody ?? route.place("x")), contentType: "text/plain", status: 415 },
-    { label: "a form-encoded body", body: `${route.field}=x&password=y`, contentType: "application/x-www-form-urlencoded", status: 415 },
+    { label: "a form-encoded body", body: `${key}=x&password=y`, contentType: "application/x-www-form-urlencoded", status: 415 },
     { label: "a multipart body", body: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--", contentType: "multipart/form-data; boundary=b", status: 415 },
   ];
   if (route.requiresFields) rows.push({ label: "an empty object", body: "{}", status: 400 });
-  // A route without fields accepts any object: an extra field is not bad input there.
-  return route.noFields ? rows.filter((r) => !r.label.startsWith("an unknown")) : rows;
+  if (route.field !== null) {
+    // Ignored, never granted (DRF), and the body is otherwise invalid, so nothing is written.
+    rows.push({ label: "an unknown (privilege) field", body: JSON.stringify({ ...route.place(12345), is_staff: true, is_superuser: true }), status: 400 });
+    for (const name of PROTOTYPE_KEYS) {
+      const rest = JSON.stringify(route.place(12345)).slice(1);
+      rows.push({ label: `a key named ${name}`, body: `{"${name}": {"a": 1},${rest}`, status: 400 });
+      if (route.requiresFields) rows.push({ label: `${name} as the only key`, body: `{"${name}": 1}`, status: 400 });
+    }
+  } else {
+    // Alone it is just an unknown field (a success); beside a duplicate it reaches the parser's refusal.
+    for (const name of PROTOTYPE_KEYS) rows.push({ label: `a repeated key named ${name}`, body: `{"${name}": 1, "${name}": {"a": 1}}`, status: 400 });
+  }
+  return rows;
 }
 
 /** Authorization headers that must all be refused with 401 (undefined: no header). */
@@ -239,7 +253,7 @@ function json(body: unknown): string {
 const ROWS: Row[] = [];
 
 for (const route of BODY_ROUTES) {
-  for (const [label, value] of route.noFields ? [] : VALUES) {
+  for (const [label, value] of route.field === null ? [] : VALUES) {
     ROWS.push({
       route: route.route,
       label: `${route.route} with ${label}`,
@@ -324,8 +338,6 @@ const NOTE_QUERIES: Array<[label: string, query: string, status: number]> = [
   ["page zero", "?page=0", 404],
   ["a page far past the end", "?page=9999999999", 404],
   ["a negative page", "?page=-1", 404],
-  ["a non-numeric page_size", "?page_size=abc", 400],
-  ["a negative page_size", "?page_size=-5", 400],
   ["an overlong search", `?search=${"x".repeat(500)}`, 400],
   ["too many search terms", `?search=${Array.from({ length: 30 }, (_, i) => `t${i}`).join("+")}`, 400],
 ];

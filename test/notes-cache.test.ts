@@ -321,7 +321,8 @@ describe("errors are never cached", () => {
     const r = await signedIn("10");
     const counts = await rowCounts();
     const before = r.d1.noteReads();
-    for (const query of ["?page_size=abc", "?page_size=0", `?search=${Array.from({ length: 11 }, (_, i) => `t${i}`).join("+")}`]) {
+    // A malformed page_size is not an error (DRF falls back to the default), so only search can be one.
+    for (const query of [`?search=${"x".repeat(500)}`, `?search=${Array.from({ length: 11 }, (_, i) => `t${i}`).join("+")}`]) {
       const res = await r.list(query);
       expect([query, res.status]).toEqual([query, 400]);
     }

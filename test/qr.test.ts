@@ -201,6 +201,8 @@ describe("starting a QR login", () => {
     const key = await browserKey();
     const extra = await api("/api/qr/", { body: { public_key: { ...key.publicJwk, ext: true, key_ops: [] }, user: 1 } });
     expect(extra.status).toBe(201);
+    const prototypeNamed = await api("/api/qr/", { raw: `{"public_key": ${JSON.stringify(key.publicJwk)}, "toString": 1, "__proto__": {"x": 1}}` });
+    expect(prototypeNamed.status).toBe(201);
   });
 
   it("needs the browser's public key: missing or malformed, it answers 400 naming public_key and starts nothing", async () => {
@@ -750,7 +752,7 @@ describe("bad input", () => {
     expect(res.status).toBe(401);
   });
 
-  it("non-JSON, broken JSON and unknown fields on approve are 4xx JSON errors and approve nothing", async () => {
+  it("non-JSON, broken JSON and duplicate keys on approve are 4xx JSON errors and approve nothing", async () => {
     const qr = await createQr();
     const before = await rowCounts();
     const cases: Array<[Call, number]> = [
@@ -763,6 +765,7 @@ describe("bad input", () => {
       [{ body: { code: "470" } }, 400],
       [{ body: { code: 4.5 } }, 400],
       [{ body: { code: ["47"] } }, 400],
+      [{ raw: '{"code": "47", "code": "48"}' }, 400],
     ];
     for (const [call, status] of cases) {
       const res = await phoneCall(alice)(qr.id, "approve", { method: "POST", ...call });

@@ -7,28 +7,29 @@ import { ApiError, ValidationError, type FieldErrors } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
-import { emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
+import { EMAIL_TAKEN, emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
 import { sessionCache } from "./session-cache";
 import { notePageCache } from "../notes/page-cache";
 
-export const passwordChangeSchema = z.strictObject({
+export const passwordChangeSchema = z.object({
   old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
   new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
-export const accountPatchSchema = z.strictObject({ email: emailSchema.optional() });
+// Only `email` is writable; the other fields of the representation are read-only and ignored, as DRF does.
+export const accountPatchSchema = z.object({ email: emailSchema.optional() });
 
-export const accountDeleteSchema = z.strictObject({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+export const accountDeleteSchema = z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
 const WRONG_OLD_PASSWORD = "Your old password was entered incorrectly. Please enter it again.";
 const WRONG_PASSWORD = "Incorrect password.";
 
 /**
- * Checks the caller's password under the per-account failure limit shared with sign-in, so a stolen
- * access token cannot be used to guess the password faster than the sign-in form allows.
+ * Checks the caller's password under a per-user failure budget of its own: a stolen access token cannot
+ * guess faster than the sign-in form allows, and strangers locking the sign-in out do not block the owner.
  */
 async function checkOwnPassword(deps: Deps, auth: Authenticated, password: string, limits: RateLimits): Promise<boolean> {
-  const slot = await limits.passwordAttempt(auth.session.username.toLowerCase());
+  const slot = await limits.passwordAttempt({ kind: "user", userId: auth.session.userId });
   const rows = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, auth.session.userId)).limit(1);
   const row = rows[0];
   if (!row) throw new ApiError("user_not_found");
@@ -66,12 +67,26 @@ export async function changePassword(deps: Deps, auth: Authenticated, body: unkn
 export async function updateAccount(deps: Deps, auth: Authenticated, body: unknown): Promise<PublicUser> {
   const input = validate(accountPatchSchema, body);
   if (input.email === undefined) return publicUser(auth.session);
-  const rows = await deps.db.update(users).set({ email: input.email }).where(eq(users.id, auth.session.userId)).returning();
+  let rows;
+  try {
+    rows = await deps.db.update(users).set({ email: input.email }).where(eq(users.id, auth.session.userId)).returning();
+  } catch (error) {
+    // The unique index on lower(email) decides, so two concurrent PATCHes cannot both take one address.
+    if (isUniqueViolation(error)) throw new ValidationError({ email: [EMAIL_TAKEN] });
+    throw error;
+  }
   // Cached session rows carry the user's fields: the next request must show the new email.
   sessionCache.evictUser(auth.session.userId);
   const user = rows[0];
   if (!user) throw new ApiError("user_not_found");
   return publicUser(user);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e.message.includes("UNIQUE constraint failed")) return true;
+  }
+  return false;
 }
 
 /** DELETE /api/auth/me/: with the password, deletes the user; foreign keys cascade to sessions and data. */

@@ -1,13 +1,30 @@
-/** @module Passwords — salted PBKDF2-SHA256 hashes in Django's `pbkdf2_sha256$iterations$salt$hash` format, and password rules. */
-import { base64ToBytes, bytesToBase64, constantTimeEqual } from "./bytes";
+/**
+ * @module Passwords — Django's password hash formats, both ways, and Django's password rules.
+ *
+ * Formats (exactly Django's `django.contrib.auth.hashers`, so hashes move between the two):
+ * - `argon2$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>` (salt and hash unpadded base64;
+ *   the salt is the bytes of a random 22-character string). New hashes: argon2id m = 19 MiB, t = 2, p = 1
+ *   (OWASP's minimum), on one statically imported wasm instance per isolate (src/auth/argon2.ts).
+ * - `pbkdf2_sha256$<iterations>$<salt>$<hash>` and `pbkdf2_sha1$…`: the salt is hashed as the UTF-8 bytes
+ *   of the salt *string* (Django never base64-decodes it); the hash is padded base64. Any iteration count:
+ *   up to 100 000 in one WebCrypto call (a deployed Worker refuses more per call), above in plain JS.
+ * Anything but the current argon2 parameters is rehashed at the next successful sign-in.
+ */
+import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { bytesToBase64, constantTimeEqual } from "./bytes";
+import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format";
+import { argon2 } from "./argon2";
+import { pbkdf2Sha256 } from "./pbkdf2";
+
+export { ARGON2_PARAMS, MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash, type ParsedHash } from "./hash-format";
 
 /** Deployed Workers refuse a PBKDF2 call above this many iterations (NotSupportedError); local workerd does not. */
 export const MAX_PBKDF2_ITERATIONS_PER_CALL = 100_000;
-/** Iterations for new hashes; hashes stored with fewer are upgraded at the user's next sign-in. */
-export const PASSWORD_ITERATIONS = 100_000;
-export const PASSWORD_ALGORITHM = "pbkdf2_sha256";
-const SALT_BYTES = 16;
-const HASH_BYTES = 32;
+const ARGON2_HASH_BYTES = 32;
+/** Django's salt: 22 characters of [a-zA-Z0-9], at least 128 bits. */
+const SALT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const SALT_LENGTH = 22;
 
 export const PASSWORD_MIN_LENGTH = 8;
 /** Bounds hashing work per request; longer input is refused before any hashing. */
@@ -15,67 +32,98 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 const encoder = new TextEncoder();
 
-/** PBKDF2-HMAC-SHA256; refuses to ask WebCrypto for more iterations than a deployed Worker allows. */
-export async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+export function randomSalt(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(SALT_LENGTH));
+  // 62 characters: the modulo bias is under 1 bit over 22 characters, as with Django's own get_random_string.
+  return Array.from(bytes, (b) => SALT_CHARS[b % SALT_CHARS.length]).join("");
+}
+
+function unpaddedBase64(bytes: Uint8Array): string {
+  return bytesToBase64(bytes).replace(/=+$/, "");
+}
+
+/** One WebCrypto PBKDF2 call; refuses to ask for more iterations than a deployed Worker allows. */
+export async function webCryptoPbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number, hash: "SHA-256" | "SHA-1", bytes: number): Promise<Uint8Array> {
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS_PER_CALL) {
-    throw new RangeError(`PBKDF2 iterations must be 1..${MAX_PBKDF2_ITERATIONS_PER_CALL}, got ${iterations}`);
+    throw new RangeError(`PBKDF2 iterations must be 1..${MAX_PBKDF2_ITERATIONS_PER_CALL} per WebCrypto call, got ${iterations}`);
   }
-  const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, HASH_BYTES * 8);
-  return new Uint8Array(bits);
+  const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash, salt, iterations }, key, bytes * 8));
 }
 
-export async function hashPassword(password: string, iterations = PASSWORD_ITERATIONS): Promise<string> {
-  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  const hash = await pbkdf2(password, salt, iterations);
-  return `${PASSWORD_ALGORITHM}$${iterations}$${bytesToBase64(salt)}$${bytesToBase64(hash)}`;
+/** PBKDF2 at any count: WebCrypto up to its per-call cap, plain JS above it (same bytes either way). */
+export async function pbkdf2(algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", password: string, salt: string, iterations: number): Promise<Uint8Array> {
+  const p = encoder.encode(password);
+  const s = encoder.encode(salt);
+  const sha256 = algorithm === "pbkdf2_sha256";
+  if (iterations <= MAX_PBKDF2_ITERATIONS_PER_CALL) return webCryptoPbkdf2(p, s, iterations, sha256 ? "SHA-256" : "SHA-1", sha256 ? 32 : 20);
+  return sha256 ? pbkdf2Sha256(p, s, iterations) : noblePbkdf2(sha1, p, s, { c: iterations, dkLen: 20 });
 }
 
-export interface ParsedHash {
-  iterations: number;
-  salt: Uint8Array;
-  hash: Uint8Array;
+
+async function runArgon2(variant: "argon2id" | "argon2i" | "argon2d", password: string, salt: Uint8Array, p: { memoryKiB: number; timeCost: number; parallelism: number }, hashBytes: number): Promise<Uint8Array> {
+  return argon2(variant, encoder.encode(password), salt, p, hashBytes);
 }
 
-export function parsePasswordHash(encoded: string): ParsedHash | null {
-  const parts = encoded.split("$");
-  if (parts.length !== 4 || parts[0] !== PASSWORD_ALGORITHM) return null;
-  const iterations = Number(parts[1]);
-  if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS_PER_CALL) return null;
-  try {
-    return { iterations, salt: base64ToBytes(parts[2]!), hash: base64ToBytes(parts[3]!) };
-  } catch {
-    return null;
-  }
+/** The two KDFs, called through this object so tests can observe the work each check does. */
+export const kdf = { argon2: runArgon2, pbkdf2 };
+
+/** A new hash of `password` in the current format (argon2id at ARGON2_PARAMS). */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = encoder.encode(randomSalt());
+  const hash = await kdf.argon2("argon2id", password, salt, ARGON2_PARAMS, ARGON2_HASH_BYTES);
+  const { memoryKiB, timeCost, parallelism } = ARGON2_PARAMS;
+  return `argon2$argon2id$v=19$m=${memoryKiB},t=${timeCost},p=${parallelism}$${unpaddedBase64(salt)}$${unpaddedBase64(hash)}`;
 }
 
-// A well-formed hash of a random password: unknown users are checked against it so sign-in costs the same either way.
-let dummyHash: Promise<string> | null = null;
-function getDummyHash(): Promise<string> {
-  dummyHash ??= hashPassword(crypto.randomUUID());
+/** A `pbkdf2_sha256` hash as Django makes it (for imports, tests and operators who must stay on PBKDF2). */
+export async function hashPasswordPbkdf2(password: string, iterations: number, salt = randomSalt()): Promise<string> {
+  return `pbkdf2_sha256$${iterations}$${salt}$${bytesToBase64(await kdf.pbkdf2("pbkdf2_sha256", password, salt, iterations))}`;
+}
+
+/** Whether a hash is in the current format with the current parameters (else it is upgraded at sign-in). */
+export function isCurrent(parsed: ParsedHash): boolean {
+  return (
+    parsed.algorithm === "argon2" &&
+    parsed.variant === "argon2id" &&
+    parsed.memoryKiB === ARGON2_PARAMS.memoryKiB &&
+    parsed.timeCost === ARGON2_PARAMS.timeCost &&
+    parsed.parallelism === ARGON2_PARAMS.parallelism
+  );
+}
+
+async function derive(parsed: ParsedHash, password: string): Promise<Uint8Array> {
+  if (parsed.algorithm === "argon2") return kdf.argon2(parsed.variant, password, parsed.salt, parsed, parsed.hash.length);
+  return kdf.pbkdf2(parsed.algorithm, password, parsed.salt, parsed.iterations);
+}
+
+// A hash of a random password in the current format: unknown users and unreadable hashes are checked
+// against it, so those answers cost exactly what a wrong password of a current-format user costs.
+let dummyHash: Promise<ParsedHash> | null = null;
+function getDummyHash(): Promise<ParsedHash> {
+  dummyHash ??= hashPassword(crypto.randomUUID()).then((encoded) => parsePasswordHash(encoded)!);
   return dummyHash;
 }
 
 export interface PasswordCheck {
   ok: boolean;
-  /** The stored hash is weaker than PASSWORD_ITERATIONS: rehash now that the password is known. */
+  /** The stored hash is not the current format or parameters: rehash now that the password is known. */
   needsRehash: boolean;
 }
 
 /**
- * Checks `password` against `encoded` in constant time. With `encoded === null` (no such user)
- * the same hashing work is done against a dummy hash and the answer is always false.
+ * Checks `password` against `encoded` in constant time. With `encoded === null` (no such user), an
+ * unusable or unreadable hash, the same work is done against a dummy current-format hash and the answer is false.
  */
 export async function verifyPassword(password: string, encoded: string | null): Promise<PasswordCheck> {
-  const parsed = parsePasswordHash(encoded ?? (await getDummyHash()));
+  const parsed = encoded === null ? null : parsePasswordHash(encoded);
   if (!parsed) {
-    // Unreadable hash: still spend the time, then refuse.
-    await pbkdf2(password, new Uint8Array(SALT_BYTES), PASSWORD_ITERATIONS);
+    const dummy = await getDummyHash();
+    await derive(dummy, password);
     return { ok: false, needsRehash: false };
   }
-  const candidate = await pbkdf2(password, parsed.salt, parsed.iterations);
-  const ok = constantTimeEqual(candidate, parsed.hash) && encoded !== null;
-  return { ok, needsRehash: ok && parsed.iterations < PASSWORD_ITERATIONS };
+  const ok = constantTimeEqual(await derive(parsed, password), parsed.hash);
+  return { ok, needsRehash: ok && !isCurrent(parsed) };
 }
 
 const COMMON_PASSWORDS = new Set([

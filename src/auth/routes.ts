@@ -7,6 +7,7 @@ import { route } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import { changePassword, deleteAccount, updateAccount } from "./account";
+import { DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
 import { endOtherSessions, endSession, listSessions } from "./devices";
 import { requireAuth } from "./middleware";
 import { blacklist, obtainPair, publicUser, refresh, register, verify } from "./service";
@@ -27,7 +28,15 @@ export function mountAuth(app: Hono<AppEnv>): void {
     POST: [
       limitByIp("signin_ip"),
       async function tokenObtainPair(c) {
-        return c.json(await obtainPair(c.get("deps"), await readJsonObject(c.req.raw), deviceFromRequest(c.req.raw), rateLimitsOf(c)));
+        const deps = c.get("deps");
+        const signedIn = await obtainPair(deps, await readJsonObject(c.req.raw), deviceFromRequest(c.req.raw), rateLimitsOf(c), presentedCredentials(c.req.raw));
+        const lifetime = deps.config.deviceCredentialLifetimeSeconds;
+        return c.json({ access: signedIn.access, refresh: signedIn.refresh }, 200, {
+          [DEVICE_CREDENTIAL_HEADER]: signedIn.deviceCredential,
+          "set-cookie": deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime),
+          // Carries a per-account credential: never stored by a shared cache.
+          "cache-control": "no-store",
+        });
       },
     ],
   });

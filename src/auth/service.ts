@@ -1,5 +1,5 @@
 /** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { sessions, users, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
@@ -7,6 +7,10 @@ import { ApiError, ValidationError } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
 import { sha256Base64Url } from "./bytes";
+import { deviceCredentialFor, issueDeviceCredential } from "./device-credential";
+import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
+
+export { accountKey, normalizeEmail, normalizeUsername } from "./identity";
 import { sessionCache } from "./session-cache";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import {
@@ -24,27 +28,32 @@ import { TokenError, accessClaims, refreshClaims, signToken, successorJti, verif
 export const USERNAME_MAX_LENGTH = 150;
 export const EMAIL_MAX_LENGTH = 254;
 
-// Django's username rule: letters, digits and @ . + - _ only.
+// Django's username rule, checked after NFKC: letters, digits and @ . + - _ only.
 export const usernameSchema = z
   .string()
+  .overwrite(normalizeUsername)
   .min(1)
   .max(USERNAME_MAX_LENGTH)
-  .regex(/^[\p{L}\p{N}@.+_-]+$/u, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
-export const emailSchema = z.email().max(EMAIL_MAX_LENGTH);
+  .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
+export const emailSchema = z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail);
 
-export const registerSchema = z.strictObject({
+export const EMAIL_TAKEN = "A user with that email address already exists.";
+export const USERNAME_TAKEN = "A user with that username already exists.";
+
+// Unknown fields are ignored (src/http/validation.ts), as DRF's serializers do.
+export const registerSchema = z.object({
   username: usernameSchema,
   email: emailSchema,
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
-export const credentialsSchema = z.strictObject({
-  username: z.string().min(1).max(USERNAME_MAX_LENGTH),
+export const credentialsSchema = z.object({
+  username: z.string().overwrite(normalizeUsername).min(1).max(USERNAME_MAX_LENGTH),
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
-export const refreshSchema = z.strictObject({ refresh: z.string().min(1).max(4096) });
-export const verifySchema = z.strictObject({ token: z.string().min(1).max(4096) });
+export const refreshSchema = z.object({ refresh: z.string().min(1).max(4096) });
+export const verifySchema = z.object({ token: z.string().min(1).max(4096) });
 
 export interface PublicUser {
   id: number;
@@ -84,14 +93,28 @@ export async function register(deps: Deps, body: unknown): Promise<PublicUser> {
   // Hash before looking for a clash, so a taken username costs the same time as a free one.
   const passwordHash = await hashPassword(input.password);
   const now = nowSeconds(deps.clock);
+  const usernameKey = accountKey(input.username);
+  // Any clash (username key or lower(email)) inserts nothing; then say which field, as DRF's unique validators do.
   const rows = await deps.db
     .insert(users)
-    .values({ username: input.username, usernameKey: input.username.toLowerCase(), email: input.email, passwordHash, dateJoined: now })
-    .onConflictDoNothing({ target: users.usernameKey })
+    .values({ username: input.username, usernameKey, email: input.email, passwordHash, dateJoined: now })
+    .onConflictDoNothing()
     .returning();
   const user = rows[0];
-  if (!user) throw new ValidationError({ username: ["A user with that username already exists."] });
+  if (!user) throw new ValidationError(await clashes(deps, usernameKey, input.email));
   return publicUser(user);
+}
+
+/** Which unique fields an insert clashed on. */
+async function clashes(deps: Deps, usernameKey: string, email: string): Promise<Record<string, string[]>> {
+  const [byName, byEmail] = await deps.db.batch([
+    deps.db.select({ id: users.id }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1),
+    deps.db.select({ id: users.id }).from(users).where(sql`lower(${users.email}) = lower(${email}) AND ${users.email} <> ''`).limit(1),
+  ]);
+  const errors: Record<string, string[]> = {};
+  if (byName.length > 0) errors.username = [USERNAME_TAKEN];
+  if (byEmail.length > 0 || byName.length === 0) errors.email = [EMAIL_TAKEN];
+  return errors;
 }
 
 /** Signs the first pair of a brand-new session (used by password sign-in and QR approval alike). */
@@ -122,22 +145,39 @@ export async function startSession(
   return { access, refresh, sessionId: session.id };
 }
 
-/** POST /api/token/: the same answer and about the same time whether the user is unknown or the password wrong. */
-export async function obtainPair(deps: Deps, body: unknown, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS): Promise<TokenPair> {
+export interface SignedIn extends TokenPair {
+  /** A fresh device credential for this account (src/auth/device-credential.ts), for the cookie and the header. */
+  deviceCredential: string;
+  accountKey: string;
+}
+
+/**
+ * POST /api/token/: the same answer and about the same time whether the user is unknown or the password
+ * wrong. The failure budget is the device credential's own when `presented` holds a valid one for this
+ * account, else the account's (shared by every untrusted client, whatever its IP).
+ */
+export async function obtainPair(deps: Deps, body: unknown, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
   const input = validate(credentialsSchema, body);
-  const usernameKey = input.username.toLowerCase();
+  const usernameKey = accountKey(input.username);
+  const trusted = limits.enabled && presented.length > 0 ? await deviceCredentialFor(deps.tokens, presented, usernameKey, deps.clock()) : null;
   // Before the lookup and the hash: during a lock-out a right password gets the same 429 as a wrong one.
-  const slot = await limits.passwordAttempt(usernameKey);
+  const slot = await limits.passwordAttempt(trusted ? { kind: "device", jti: trusted.jti } : { kind: "account", accountKey: usernameKey });
   const rows = await deps.db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = rows[0] ?? null;
   const check = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
   await slot.release();
   if (check.needsRehash) {
-    await deps.db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id));
+    // Only if unchanged meanwhile: a password change racing this sign-in must win.
+    const upgraded = await hashPassword(input.password);
+    await deps.db.update(users).set({ passwordHash: upgraded }).where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
-  const { access, refresh } = await startSession(deps, user.id, "password", device, "last_login");
-  return { access, refresh };
+  const now = nowSeconds(deps.clock);
+  const [{ access, refresh }, deviceCredential] = await Promise.all([
+    startSession(deps, user.id, "password", device, "last_login"),
+    issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey }, now, deps.config.deviceCredentialLifetimeSeconds),
+  ]);
+  return { access, refresh, deviceCredential, accountKey: usernameKey };
 }
 
 async function verifyOrThrow(deps: Deps, token: string, expected?: "access" | "refresh"): Promise<TokenClaims> {
@@ -179,7 +219,9 @@ export async function refresh(deps: Deps, body: unknown): Promise<TokenPair> {
     // Current token, live session, yet the rotation matched nothing: the account is inactive.
     throw new ApiError("no_active_account");
   }
+  // REFRESH_REUSE_INTERVAL=0: no grace at all, not even within the same second.
   const withinGrace =
+    deps.config.refreshReuseIntervalSeconds > 0 &&
     session.previousRefreshHash === presentedHash &&
     session.refreshHash === successorHash &&
     session.rotatedAt !== null &&

@@ -3,8 +3,9 @@
  *
  * Storage contract (times are epoch seconds, UTC, except notes' milliseconds, below):
  * - users: one row per account. `username_key` is the lower-cased username, unique, so
- *   "Alice" and "alice" are one account. `password_hash` is `pbkdf2_sha256$<iterations>$<salt>$<hash>`
- *   (salt and hash base64), never the password. Deleting a user cascades to sessions.
+ *   "Alice" and "alice" are one account (usernames are NFKC-normalised first, as Django does); `lower(email)` is
+ *   unique unless blank. `password_hash` is in one of Django's formats (src/auth/passwords.ts:
+ *   `argon2$argon2id$…` for new hashes, `pbkdf2_sha256$…` from Django imports), never the password. Deleting a user cascades to sessions.
  * - sessions: one row per signed-in device. A bearer token is honoured only while its row has
  *   `revoked_at IS NULL AND expires_at > now`. Refresh-token ids are stored only as SHA-256
  *   digests (`refresh_hash` for the current token, `previous_refresh_hash` for the one rotated out
@@ -16,19 +17,29 @@
  *   within one second. Deleting a user cascades to their notes. One index per list ordering, each
  *   led by `user_id` (every query is owner-scoped) and ending in `id` (the stable tie-breaker).
  */
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const users = sqliteTable("users", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  username: text("username").notNull(),
-  usernameKey: text("username_key").notNull().unique(),
-  email: text("email").notNull(),
-  passwordHash: text("password_hash").notNull(),
-  isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
-  dateJoined: integer("date_joined").notNull(),
-  lastLogin: integer("last_login"),
-  passwordChangedAt: integer("password_changed_at"),
-});
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    username: text("username").notNull(),
+    usernameKey: text("username_key").notNull().unique(),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    /** Django's flags, kept so an imported admin stays one; this worker grants nothing by them. */
+    isStaff: integer("is_staff", { mode: "boolean" }).notNull().default(false),
+    isSuperuser: integer("is_superuser", { mode: "boolean" }).notNull().default(false),
+    dateJoined: integer("date_joined").notNull(),
+    lastLogin: integer("last_login"),
+    passwordChangedAt: integer("password_changed_at"),
+  },
+  // Emails unique case-insensitively (SQLite's lower() folds ASCII, as email domains are); Django allows
+  // a blank email, and blank ones never clash.
+  (table) => [uniqueIndex("users_email_lower_idx").on(sql`lower(${table.email})`).where(sql`${table.email} <> ''`)],
+);
 
 export const SESSION_METHODS = ["password", "qr"] as const;
 export type SessionMethod = (typeof SESSION_METHODS)[number];

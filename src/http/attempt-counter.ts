@@ -6,6 +6,9 @@
  * need a table and two statements per attempt; one object per account is a single-threaded owner of
  * the count, so "at most N failures per window" holds exactly, from any number of IPs and isolates.
  *
+ * Objects, by name (src/http/ratelimit.ts budgetObjectName): `password:<account key>` for untrusted
+ * sign-ins, `device:<device credential jti>` for a client that signed in before, `user-password:<user id>`
+ * for a signed-in user's own password checks.
  * Storage contract: key `attempts` holds `[{id, atMs}]` (epoch ms, no usernames or passwords). An alarm
  * one window after the last reservation deletes everything, so idle accounts keep no storage.
  */

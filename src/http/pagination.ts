@@ -5,12 +5,11 @@
  * Rules (DRF's, except where marked):
  * - `page`: a positive integer, or `last`; absent means 1. Anything else, or a page past the last,
  *   is 404 `{"detail": "Invalid page."}`. Page 1 of an empty list is valid (an empty page).
- * - `page_size`: default 20; above 100 it is clamped to 100 (DRF's `max_page_size`). Unlike DRF,
- *   which silently falls back to the default, a `page_size` that is not a positive integer is a
- *   400 `{"page_size": [...]}`: a client bug is reported, not hidden.
+ * - `page_size`: default 20; above 100 it is clamped to 100 (DRF's `max_page_size`); anything that is
+ *   not a positive integer (`abc`, `0`, `-5`) falls back to the default, as DRF's `get_page_size` does.
  * - A repeated parameter counts by its last value, as Django's QueryDict does.
  */
-import { ApiError, ValidationError } from "./errors";
+import { ApiError } from "./errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -42,7 +41,7 @@ export function lastParam(params: URLSearchParams, name: string): string | null 
   return values.length === 0 ? null : values[values.length - 1]!;
 }
 
-/** `?page=` and `?page_size=` from a query string; throws 404 (page) or 400 (page_size). */
+/** `?page=` and `?page_size=` from a query string; throws 404 for a bad page. */
 export function parsePageRequest(params: URLSearchParams): PageRequest {
   const pageSize = parsePageSize(lastParam(params, PAGE_SIZE_PARAM));
   const rawPage = lastParam(params, PAGE_PARAM);
@@ -55,11 +54,12 @@ export function parsePageRequest(params: URLSearchParams): PageRequest {
 }
 
 function parsePageSize(raw: string | null): number {
-  if (raw === null || raw === "") return DEFAULT_PAGE_SIZE;
-  if (!/^-?[0-9]+$/.test(raw)) throw new ValidationError({ [PAGE_SIZE_PARAM]: ["A valid integer is required."] });
-  // Compare as text length first so a 400-digit number does not become Infinity.
-  const size = raw.startsWith("-") ? -1 : raw.replace(/^0+(?=\d)/, "").length > 6 ? Infinity : Number(raw);
-  if (size < 1) throw new ValidationError({ [PAGE_SIZE_PARAM]: ["Ensure this value is greater than or equal to 1."] });
+  // DRF: _positive_int(raw, strict=True, cutoff=max_page_size), any ValueError -> the default.
+  if (raw === null || !/^\s*\+?[0-9]+\s*$/.test(raw)) return DEFAULT_PAGE_SIZE;
+  const digits = raw.trim().replace(/^\+/, "").replace(/^0+(?=\d)/, "");
+  // Compared as text length first so a 400-digit number does not become Infinity.
+  const size = digits.length > 6 ? Infinity : Number(digits);
+  if (size < 1) return DEFAULT_PAGE_SIZE;
   return Math.min(size, MAX_PAGE_SIZE);
 }
 

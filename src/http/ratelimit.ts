@@ -1,6 +1,6 @@
 /**
- * @module Rate Limits — abuse throttles per IP or per user (Cloudflare's Rate Limiting binding) and an
- * exact per-account failed-password limit (one AttemptCounter Durable Object per account).
+ * @module Rate Limits — abuse throttles per IP or per user (Cloudflare's Rate Limiting binding) and exact
+ * failed-password budgets (one AttemptCounter Durable Object per account, device credential or user).
  *
  * Throttles answer 429 `{"detail": "Request was throttled. Expected available in N seconds.", "code":
  * "throttled"}` with `Retry-After: N`, as DRF does. `RATE_LIMITS=off` turns every limit here off.
@@ -94,10 +94,28 @@ export interface RateLimits {
   /** Counts one hit of `name` for `key`; throws 429 when over the limit. */
   throttle(name: ThrottleName, key: string): Promise<void>;
   /**
-   * Takes a failed-password slot for an account (key: the lower-cased username, whether or not the
-   * account exists, so a lock-out reveals nothing); throws 429 while the account is locked out.
+   * Takes a failed-password slot from one budget (see PasswordBudget); throws 429 with Retry-After while
+   * that budget is spent. Taken before the password is checked, so a 429 says nothing about it.
    */
-  passwordAttempt(accountKey: string): Promise<AttemptSlot>;
+  passwordAttempt(budget: PasswordBudget): Promise<AttemptSlot>;
+}
+
+/**
+ * Whose failures a password check counts against, each an AttemptCounter object of its own:
+ * - `account`: sign-in from an untrusted client, keyed by the account key (NFKC, lower-cased username,
+ *   whether or not the account exists, so a lock-out reveals nothing): SIGNIN_FAILURE_LIMIT per window,
+ *   however many IPs the guesses come from;
+ * - `device`: sign-in with a valid device credential for that account: its own SIGNIN_DEVICE_FAILURE_LIMIT;
+ * - `user`: a signed-in user's own password checks (password change, account deletion): SIGNIN_FAILURE_LIMIT,
+ *   apart from sign-in, so strangers locking the sign-in out do not block them.
+ */
+export type PasswordBudget = { kind: "account"; accountKey: string } | { kind: "device"; jti: string } | { kind: "user"; userId: number };
+
+/** The AttemptCounter object name of a budget (`password:` is the account's, as before device credentials). */
+export function budgetObjectName(budget: PasswordBudget): string {
+  if (budget.kind === "account") return `password:${budget.accountKey}`;
+  if (budget.kind === "device") return `device:${budget.jti}`;
+  return `user-password:${budget.userId}`;
 }
 
 const NOTHING_TO_RELEASE: AttemptSlot = { release: async () => {} };
@@ -126,11 +144,12 @@ export function rateLimitsFor(env: Env, config: Config, clock: Clock, overrides:
       const outcome = await limiter.limit(key);
       if (!outcome.success) throw throttled(outcome.retryAfterSeconds);
     },
-    async passwordAttempt(accountKey) {
+    async passwordAttempt(budget) {
       const namespace = env.ATTEMPT_COUNTER;
       if (!namespace) throw new ConfigError("ATTEMPT_COUNTER", "is missing: declare the AttemptCounter Durable Object in wrangler.toml, or set RATE_LIMITS=off");
-      const stub = namespace.get(namespace.idFromName(`password:${accountKey}`));
-      const reservation = await stub.reserve(clock(), config.signInFailureLimit, config.signInFailureWindowSeconds * 1000);
+      const stub = namespace.get(namespace.idFromName(budgetObjectName(budget)));
+      const limit = budget.kind === "device" ? config.signInDeviceFailureLimit : config.signInFailureLimit;
+      const reservation = await stub.reserve(clock(), limit, config.signInFailureWindowSeconds * 1000);
       if (!reservation.ok) throw throttled(reservation.retryAfterSeconds);
       return { release: () => stub.release(reservation.id) };
     },

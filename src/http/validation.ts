@@ -1,5 +1,12 @@
-/** @module Validation — zod schemas checked with DRF's messages and error shape. */
-import type { z } from "zod";
+/**
+ * @module Validation — zod schemas checked with DRF's rules, messages and error shape.
+ *
+ * DRF's rule for fields a serializer does not declare: they are ignored, never an error (a front end
+ * written for simplejwt may send extras such as `remember_me`). So an object schema sees only its own
+ * declared keys, copied as own properties of a prototype-less object: a key named `toString`,
+ * `constructor` or `__proto__` is just an unknown field, whatever the schema.
+ */
+import { z } from "zod";
 import { ValidationError, type FieldErrors } from "./errors";
 
 type Issue = z.core.$ZodIssue;
@@ -48,7 +55,7 @@ function message(issue: Issue, value: unknown, present: boolean): string {
 function valueAt(data: unknown, path: PropertyKey[]): { value: unknown; present: boolean } {
   let current: unknown = data;
   for (const key of path) {
-    if (typeof current !== "object" || current === null || !(key in current)) return { value: undefined, present: false };
+    if (typeof current !== "object" || current === null || !Object.hasOwn(current, key)) return { value: undefined, present: false };
     current = (current as Record<PropertyKey, unknown>)[key];
   }
   return { value: current, present: true };
@@ -56,7 +63,8 @@ function valueAt(data: unknown, path: PropertyKey[]): { value: unknown; present:
 
 /** Turns zod issues into `{field: [messages]}`; unknown keys are reported under their own name. */
 export function fieldErrors(issues: readonly Issue[], data: unknown): FieldErrors {
-  const errors: FieldErrors = {};
+  // No prototype: a field called `toString` must not find Object.prototype's function here.
+  const errors: FieldErrors = Object.create(null) as FieldErrors;
   const add = (field: string, text: string) => {
     const list = (errors[field] ??= []);
     if (!list.includes(text)) list.push(text);
@@ -73,9 +81,20 @@ export function fieldErrors(issues: readonly Issue[], data: unknown): FieldError
   return errors;
 }
 
-/** Parses `data` with `schema` or throws a ValidationError in DRF's shape. */
+/** The declared fields of `data` only, as own properties of a prototype-less object (unknown fields dropped, as DRF does). */
+export function declaredFields(schema: z.ZodObject, data: unknown): unknown {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  const picked: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(schema.shape)) {
+    if (Object.hasOwn(data, key)) picked[key] = (data as Record<string, unknown>)[key];
+  }
+  return picked;
+}
+
+/** Parses `data` with `schema` (unknown fields of an object schema ignored) or throws a ValidationError in DRF's shape. */
 export function validate<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
-  const result = schema.safeParse(data);
-  if (!result.success) throw new ValidationError(fieldErrors(result.error.issues, data));
+  const input = schema instanceof z.ZodObject ? declaredFields(schema, data) : data;
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ValidationError(fieldErrors(result.error.issues, input));
   return result.data;
 }

@@ -15,11 +15,11 @@ export const notesSchemas: Record<string, JsonSchema> = {
   Note: fromZod(noteOutputSchema, "output"),
   NoteRequest: {
     ...fromZod(noteSchema, "input"),
-    description: `POST and PUT: every writable field is required. Unknown fields are refused (400, \`["Unknown field."]\`); the read-only fields ${readOnly} are accepted and ignored, so what GET returned can be PUT back.`,
+    description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.`,
   },
   PatchedNoteRequest: {
     ...fromZod(notePatchSchema, "input"),
-    description: `PATCH: any subset of the writable fields, even none (which still moves \`updated\`, as DRF does). Unknown fields are refused; read-only fields (${readOnly}) are ignored.`,
+    description: `PATCH: any subset of the writable fields, even none (which still moves \`updated\`, as DRF does). Unknown fields and read-only fields (${readOnly}) are ignored. A note that is not the caller's is 404 before the body is validated.`,
   },
   PaginatedNoteList: {
     type: "object",
@@ -46,7 +46,7 @@ const listParameters: ParameterObject[] = [
   {
     name: "page_size",
     in: "query",
-    description: `Notes per page, default ${DEFAULT_PAGE_SIZE}. Above ${MAX_PAGE_SIZE} it is clamped to ${MAX_PAGE_SIZE} (DRF's max_page_size). Not a positive integer: 400 \`{"page_size": [...]}\` (DRF would silently use the default; here a client bug is reported).`,
+    description: `Notes per page, default ${DEFAULT_PAGE_SIZE}. Above ${MAX_PAGE_SIZE} it is clamped to ${MAX_PAGE_SIZE} (DRF's max_page_size). Not a positive integer (\`abc\`, \`0\`): the default, as DRF's PageNumberPagination does.`,
     schema: { type: "integer", minimum: 1, default: DEFAULT_PAGE_SIZE },
   },
   {
@@ -97,7 +97,7 @@ export const notesPaths: Paths = {
           previous: "https://auth.example.com/api/notes/?search=milk",
           results: [example],
         }),
-        "400": jsonResponse("A malformed `page_size` or `search`.", schemaRef("FieldErrors"), { page_size: ["A valid integer is required."] }),
+        "400": jsonResponse("A malformed `search` (too long, too many terms).", schemaRef("FieldErrors"), { search: [`Ensure this field has no more than ${MAX_SEARCH_LENGTH} characters.`] }),
         "404": jsonResponse("`page` is not a page of this list.", schemaRef("NotFound"), { detail: "Invalid page." }),
       },
     }),

@@ -17,19 +17,24 @@ function storableText<T extends z.ZodString>(schema: T): T {
     .refine((s) => !LONE_SURROGATE.test(s), "Surrogate characters are not allowed.") as T;
 }
 
-/** What a client writes: POST and PUT need every field, PATCH any subset (notePatchSchema). */
-export const noteSchema = z.strictObject({
-  title: storableText(z.string().trim().min(1).max(NOTE_TITLE_MAX_LENGTH)).meta({
-    description: `Required, not blank; leading and trailing whitespace is trimmed (as DRF's CharField does). At most ${NOTE_TITLE_MAX_LENGTH} characters.`,
-    examples: ["Groceries"],
-  }),
-  body: storableText(z.string().max(NOTE_BODY_MAX_LENGTH)).meta({
-    description: `Free text, may be empty, kept exactly as sent (not trimmed). At most ${NOTE_BODY_MAX_LENGTH} characters.`,
-    examples: ["Milk, eggs, bread."],
-  }),
+const titleField = storableText(z.string().trim().min(1).max(NOTE_TITLE_MAX_LENGTH)).meta({
+  description: `Required, not blank; leading and trailing whitespace is trimmed (as DRF's CharField does). At most ${NOTE_TITLE_MAX_LENGTH} characters.`,
+  examples: ["Groceries"],
+});
+const bodyField = storableText(z.string().max(NOTE_BODY_MAX_LENGTH));
+const bodyMeta = {
+  description: `Free text, may be empty, kept exactly as sent (not trimmed). At most ${NOTE_BODY_MAX_LENGTH} characters. Optional on POST and PUT: omitted, it is "" (the model field's default, as DRF applies it).`,
+  examples: ["Milk, eggs, bread."],
+};
+
+/** What a client writes: POST and PUT need `title` (`body` defaults to ""), PATCH any subset (notePatchSchema). Unknown fields are ignored. */
+export const noteSchema = z.object({
+  title: titleField,
+  body: bodyField.default("").meta(bodyMeta),
 });
 
-export const notePatchSchema = noteSchema.partial();
+// Built from the bare fields: a PATCH that omits `body` must leave it alone, not reset it to the default.
+export const notePatchSchema = z.object({ title: titleField.optional(), body: bodyField.meta(bodyMeta).optional() });
 
 export type NoteInput = z.output<typeof noteSchema>;
 export type NotePatch = z.output<typeof notePatchSchema>;
@@ -42,7 +47,8 @@ const isoDateTime = z.string().meta({ format: "date-time", examples: ["2026-05-0
 /** The representation the API answers with: the writable fields plus the read-only ones. */
 export const noteOutputSchema = z.object({
   id: z.string().regex(NOTE_ID_PATTERN).meta({ readOnly: true, description: "128 random bits, base64url.", examples: ["q3Vh1mU0bYk2hSx5cJ9rLw"] }),
-  ...noteSchema.shape,
+  title: titleField,
+  body: bodyField.meta(bodyMeta),
   owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
   created: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC, millisecond precision." }),
   updated: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC; changes on every PUT and PATCH." }),

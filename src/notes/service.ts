@@ -8,7 +8,8 @@ import { randomToken } from "../auth/bytes";
 import { notes, type Note } from "../db/schema";
 import type { Db } from "../db/client";
 import type { Deps } from "../deps";
-import { ApiError } from "../http/errors";
+import type { z } from "zod";
+import { ApiError, ValidationError } from "../http/errors";
 import { LIKE_ESCAPE, ORDERING_PARAM, SEARCH_PARAM, likeContains, orderingText, parseOrdering, parseSearch, type OrderTerm } from "../http/filters";
 import { checkPage, lastPageFromReversed, lastParam, pageOffset, parsePageRequest, type PageRequest } from "../http/pagination";
 import { validate } from "../http/validation";
@@ -223,16 +224,29 @@ async function writeNote(deps: Deps, userId: number, id: string, changes: { titl
   return presentNote(rows[0]);
 }
 
-/** PUT: every writable field is required. */
+/**
+ * DRF's detail views look the object up before validating: a note that is not the caller's is 404 whatever
+ * the body. Observably the same, one query cheaper on the valid path: on invalid input, look it up then.
+ */
+async function validateForNote<S extends z.ZodType>(deps: Deps, userId: number, id: string, schema: S, body: Record<string, unknown>): Promise<z.output<S>> {
+  try {
+    return validate(schema, withoutReadOnly(body));
+  } catch (error) {
+    if (error instanceof ValidationError) await getNote(deps, userId, id);
+    throw error;
+  }
+}
+
+/** PUT: every writable field without a default is required. */
 export async function replaceNote(deps: Deps, userId: number, id: string, body: Record<string, unknown>): Promise<NoteOut> {
   checkNoteId(id);
-  return writeNote(deps, userId, id, validate(noteSchema, withoutReadOnly(body)));
+  return writeNote(deps, userId, id, await validateForNote(deps, userId, id, noteSchema, body));
 }
 
 /** PATCH: any subset of the writable fields, including none. */
 export async function updateNote(deps: Deps, userId: number, id: string, body: Record<string, unknown>): Promise<NoteOut> {
   checkNoteId(id);
-  const input = validate(notePatchSchema, withoutReadOnly(body));
+  const input = await validateForNote(deps, userId, id, notePatchSchema, body);
   const changes: { title?: string; body?: string } = {};
   if (input.title !== undefined) changes.title = input.title;
   if (input.body !== undefined) changes.body = input.body;

@@ -50,9 +50,9 @@ export const sharedSchemas: Record<string, JsonSchema> = {
   FieldErrors: {
     type: "object",
     description:
-      "DRF's validation body: each offending field maps to its messages; `non_field_errors` holds errors about the body as a whole. An unknown field is refused with `[\"Unknown field.\"]` under its own name.",
+      "DRF's validation body: each offending field maps to its messages; `non_field_errors` holds errors about the body as a whole. Unknown fields are ignored, never reported.",
     additionalProperties: { type: "array", items: { type: "string" } },
-    examples: [{ title: ["This field may not be blank."], colour: ["Unknown field."] }],
+    examples: [{ title: ["This field may not be blank."], email: ["A user with that email address already exists."] }],
   },
 };
 

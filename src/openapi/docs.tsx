@@ -166,7 +166,7 @@ function SchemaView({ schema, depth = 0 }: { schema: JsonSchema | undefined; dep
           })}
         </tbody>
       </table>
-      {schema.additionalProperties === false ? <p class="muted">Unknown fields are refused.</p> : null}
+      {schema.additionalProperties === false ? <p class="muted">Unknown fields are refused.</p> : <p class="muted">Unknown fields are ignored (DRF).</p>}
     </div>
   );
 }

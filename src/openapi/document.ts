@@ -33,7 +33,7 @@ const DESCRIPTION = `JWT authentication, QR login and REST resources, verified a
 Authentication: \`Authorization: Bearer <access>\` with an access token from \`POST /api/token/\`. A token works only while its session is live: signing out, revoking the device or changing the password stops it on the next request.
 
 Errors have Django REST Framework's shapes:
-- validation: 400 \`{"field": ["message"], "non_field_errors": ["..."]}\`. Unknown fields are refused: \`{"colour": ["Unknown field."]}\`. Nothing is written.
+- validation: 400 \`{"field": ["message"], "non_field_errors": ["..."]}\`. Nothing is written. Unknown fields are ignored, as DRF ignores them (a front end written for simplejwt may send extras such as \`remember_me\`), and so are read-only fields sent back, whatever their type.
 - broken JSON: 400 \`{"detail", "code": "parse_error"}\`; a body that is not JSON: 415; a body over ${MAX_BODY_BYTES} bytes: 413. An empty body reads as \`{}\`.
 - authentication: 401 \`{"detail", "code"}\` with \`WWW-Authenticate: Bearer realm="api"\`.
 - not found (unknown route, unknown or malformed id, someone else's resource): 404 \`{"detail": "Not found."}\`.

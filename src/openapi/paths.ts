@@ -4,6 +4,7 @@
  * shapes follow the route modules (the contract in README.md). test/openapi.test.ts fails when a served
  * route is missing here or a path here is not served.
  */
+import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER } from "../auth/device-credential";
 import { z } from "zod";
 import { accountDeleteSchema, accountPatchSchema, passwordChangeSchema } from "../auth/account";
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../auth/service";
@@ -389,12 +390,35 @@ export const otherPaths: Paths = {
       operationId: "token_obtain_pair",
       tag: "tokens",
       summary: "Sign in: get an access and a refresh token",
-      description: "simplejwt's TokenObtainPairView. Starts a new session (a device in the sessions list). Unknown user and wrong password answer the same, in about the same time.",
+      description:
+        "simplejwt's TokenObtainPairView. Starts a new session (a device in the sessions list). Unknown user and wrong password answer the same, in about the same time; unknown fields (`remember_me`) are ignored. Failed attempts are limited per account (SIGNIN_FAILURE_LIMIT a window, from any IPs): then 429 with Retry-After, also for the right password, so a lock-out reveals nothing. A client that presents a valid device credential for the account (the `X-Device-Credential` header, or the `__Host-device` cookie a browser keeps) has its own budget (SIGNIN_DEVICE_FAILURE_LIMIT) and still signs in while strangers have the account locked.",
       auth: "anonymous",
       throttled: true,
+      parameters: [
+        {
+          name: DEVICE_CREDENTIAL_HEADER,
+          in: "header",
+          required: false,
+          description: "Device credential(s) from earlier successful sign-ins (`~`-separated): OWASP's device cookie for API clients.",
+          schema: { type: "string" },
+        },
+        {
+          name: DEVICE_CREDENTIAL_COOKIE,
+          in: "cookie",
+          required: false,
+          description: "The browser's device credentials, set by an earlier successful sign-in.",
+          schema: { type: "string" },
+        },
+      ],
       body: { schema: schemaRef("TokenObtainPairRequest"), example: { username: "alice", password: "correct horse battery staple" } },
       responses: {
-        "200": jsonResponse("Signed in.", schemaRef("TokenPair"), { access: EXAMPLE_ACCESS, refresh: EXAMPLE_REFRESH }),
+        "200": {
+          ...jsonResponse("Signed in.", schemaRef("TokenPair"), { access: EXAMPLE_ACCESS, refresh: EXAMPLE_REFRESH }),
+          headers: {
+            [DEVICE_CREDENTIAL_HEADER]: { description: "A fresh device credential for this account (a JWT with `typ: device+jwt`, valid DEVICE_CREDENTIAL_LIFETIME): keep it and send it back on later sign-ins.", schema: { type: "string" } },
+            "Set-Cookie": { description: `\`${DEVICE_CREDENTIAL_COOKIE}=<credentials>; Max-Age=…; Path=/; Secure; HttpOnly; SameSite=Strict\`: the same credential for browsers (up to 5 accounts, \`~\`-separated).`, schema: { type: "string" } },
+          },
+        },
         "401": tokenError("`no_active_account`: wrong username or password, or an inactive account.", "no_active_account", "No active account found with the given credentials"),
       },
     }),

@@ -27,7 +27,7 @@ export type Ref = { $ref: string };
 
 export interface ParameterObject {
   name: string;
-  in: "path" | "query" | "header";
+  in: "path" | "query" | "header" | "cookie";
   required?: boolean;
   description?: string;
   schema: JsonSchema;

@@ -1,0 +1,152 @@
+/**
+ * @module Django Import — turns `python manage.py dumpdata auth.user` JSON into users of this worker:
+ * pure planning (what is imported, what is skipped and why) and the SQL that writes it. The CLI is
+ * scripts/import-django.mjs, which bundles this file and runs the SQL through `wrangler d1 execute`.
+ *
+ * Kept from Django: the primary key (so `user_id` in tokens matches what Django's simplejwt issued),
+ * username (NFKC), email (domain lower-cased), password hash (verified here, upgraded at first sign-in),
+ * is_active, is_staff, is_superuser, date_joined, last_login. first_name, last_name, groups and
+ * permissions have no column here and are dropped.
+ * Idempotent: `INSERT … ON CONFLICT DO NOTHING`, so users already present (same id, username or email)
+ * are left exactly as they are, including any password changed or upgraded here since.
+ */
+import { MAX_ARGON2_MEMORY_KIB, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
+import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
+
+export const USERNAME_MAX_LENGTH = 150;
+export const EMAIL_MAX_LENGTH = 254;
+
+export interface ImportedUser {
+  id: number;
+  username: string;
+  usernameKey: string;
+  email: string;
+  passwordHash: string;
+  isActive: boolean;
+  isStaff: boolean;
+  isSuperuser: boolean;
+  /** Epoch seconds. */
+  dateJoined: number;
+  lastLogin: number | null;
+}
+
+export interface Skipped {
+  pk: unknown;
+  username: string | null;
+  reason: string;
+}
+
+export interface ImportPlan {
+  users: ImportedUser[];
+  skipped: Skipped[];
+}
+
+/** What the target database already holds, so a re-run reports instead of silently skipping. */
+export interface Existing {
+  ids: ReadonlySet<number>;
+  usernameKeys: ReadonlySet<string>;
+  /** lower(email), blank excluded. */
+  emails: ReadonlySet<string>;
+}
+
+const NOTHING: Existing = { ids: new Set(), usernameKeys: new Set(), emails: new Set() };
+
+/** Django's dumpdata datetimes: ISO 8601, `Z` or an offset when USE_TZ = True, naive (taken as UTC) otherwise. */
+export function djangoDateSeconds(value: unknown): number | null {
+  if (typeof value !== "string" || value === "") return null;
+  const text = /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+}
+
+/** Why this worker cannot verify a stored hash, or null if it can. */
+export function hashProblem(encoded: string): string | null {
+  if (encoded === "" || encoded.startsWith(UNUSABLE_PASSWORD_PREFIX)) return "unusable password (set_unusable_password): no password can sign in";
+  if (parsePasswordHash(encoded)) return null;
+  const algorithm = encoded.split("$")[0] || "(none)";
+  const memory = /^argon2\$[^$]+\$v=19\$m=(\d+),/.exec(encoded);
+  if (memory && Number(memory[1]) > MAX_ARGON2_MEMORY_KIB) {
+    return `argon2 with m=${memory[1]} KiB needs more memory than a 128 MB isolate can give (limit ${MAX_ARGON2_MEMORY_KIB} KiB): sign in once on Django with a smaller memory_cost, or reset the password`;
+  }
+  return `password hasher "${algorithm.slice(0, 40)}" is not verifiable here (pbkdf2_sha256, pbkdf2_sha1 and argon2 are): sign in once on Django with PBKDF2PasswordHasher first in PASSWORD_HASHERS, or reset the password`;
+}
+
+/** Plans an import of a dumpdata document against what the database already holds. */
+export function planImport(dump: unknown, existing: Existing = NOTHING): ImportPlan {
+  const plan: ImportPlan = { users: [], skipped: [] };
+  if (!Array.isArray(dump)) {
+    plan.skipped.push({ pk: null, username: null, reason: "not a dumpdata document: expected a JSON list of objects" });
+    return plan;
+  }
+  const ids = new Set(existing.ids);
+  const keys = new Map<string, string>([...existing.usernameKeys].map((k) => [k, "a user already in the database"]));
+  const emails = new Map<string, string>([...existing.emails].map((e) => [e, "a user already in the database"]));
+  for (const entry of dump as unknown[]) {
+    const record = (typeof entry === "object" && entry !== null ? entry : {}) as { model?: unknown; pk?: unknown; fields?: Record<string, unknown> };
+    const fields = record.fields ?? {};
+    const rawName = typeof fields.username === "string" ? fields.username : null;
+    const skip = (reason: string) => plan.skipped.push({ pk: record.pk ?? null, username: rawName, reason });
+    if (typeof record.model !== "string" || !/\.user$/.test(record.model)) {
+      skip(`model ${JSON.stringify(record.model ?? null)} is not a user model (dump auth.user, or your AUTH_USER_MODEL)`);
+      continue;
+    }
+    if (!Number.isSafeInteger(record.pk) || (record.pk as number) < 1) {
+      skip("pk is not a positive integer");
+      continue;
+    }
+    const id = record.pk as number;
+    if (rawName === null) {
+      skip("no username field");
+      continue;
+    }
+    const username = normalizeUsername(rawName);
+    if (username.length < 1 || username.length > USERNAME_MAX_LENGTH || !USERNAME_PATTERN.test(username)) {
+      skip("username is not valid here (letters, digits and @/./+/-/_ only, at most 150)");
+      continue;
+    }
+    const usernameKey = accountKey(username);
+    const email = typeof fields.email === "string" ? normalizeEmail(fields.email.trim()) : "";
+    const password = typeof fields.password === "string" ? fields.password : "";
+    const problem = hashProblem(password);
+    const dateJoined = djangoDateSeconds(fields.date_joined);
+    if (problem) skip(problem);
+    else if (email.length > EMAIL_MAX_LENGTH) skip(`email longer than ${EMAIL_MAX_LENGTH} characters`);
+    else if (dateJoined === null) skip("date_joined is missing or not a date");
+    else if (ids.has(id)) skip(`id ${id} is already taken (by a user already in the database or earlier in this file)`);
+    else if (keys.has(usernameKey)) skip(`username is taken, case-insensitively, by ${keys.get(usernameKey)}`);
+    else if (email !== "" && emails.has(email.toLowerCase())) skip(`email is taken, case-insensitively, by ${emails.get(email.toLowerCase())}`);
+    else {
+      ids.add(id);
+      keys.set(usernameKey, `"${username}" (pk ${id}) in this file`);
+      if (email !== "") emails.set(email.toLowerCase(), `"${username}" (pk ${id}) in this file`);
+      plan.users.push({
+        id,
+        username,
+        usernameKey,
+        email,
+        passwordHash: password,
+        isActive: fields.is_active !== false,
+        isStaff: fields.is_staff === true,
+        isSuperuser: fields.is_superuser === true,
+        dateJoined,
+        lastLogin: djangoDateSeconds(fields.last_login),
+      });
+    }
+  }
+  return plan;
+}
+
+function sqlText(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** One INSERT per user; a conflict on id, username_key or lower(email) leaves the existing row untouched. */
+export function importSql(users: readonly ImportedUser[]): string {
+  const lines = users.map(
+    (u) =>
+      "INSERT INTO users (id, username, username_key, email, password_hash, is_active, is_staff, is_superuser, date_joined, last_login) VALUES (" +
+      [u.id, sqlText(u.username), sqlText(u.usernameKey), sqlText(u.email), sqlText(u.passwordHash), Number(u.isActive), Number(u.isStaff), Number(u.isSuperuser), u.dateJoined, u.lastLogin ?? "NULL"].join(", ") +
+      ") ON CONFLICT DO NOTHING;",
+  );
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,65 @@
+/**
+ * @module Hash Format — reads Django's password hash strings (no hashing, no wasm), so the worker and the
+ * import script (scripts/import-django.mjs) agree on what is verifiable here.
+ */
+import { base64ToBytes } from "./bytes";
+
+/** Work bound for stored PBKDF2 hashes (Django 5.2 uses 1 000 000, ~0.55 s here); above it a hash is unreadable. */
+export const MAX_PBKDF2_ITERATIONS = 5_000_000;
+/** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (~45 ms of CPU in workerd; bench/micro/passwords.micro.ts). */
+export const ARGON2_PARAMS = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 } as const;
+/** Largest argon2 memory verified: the isolate has 128 MB in all, so Django's default m=100 MiB cannot be held. */
+export const MAX_ARGON2_MEMORY_KIB = 65_536;
+export const MAX_ARGON2_TIME_COST = 16;
+/** Django's "unusable password" marker (set_unusable_password): never matches anything. */
+export const UNUSABLE_PASSWORD_PREFIX = "!";
+
+export type ParsedHash =
+  | { algorithm: "argon2"; variant: "argon2id" | "argon2i" | "argon2d"; memoryKiB: number; timeCost: number; parallelism: number; salt: Uint8Array; hash: Uint8Array }
+  | { algorithm: "pbkdf2_sha256" | "pbkdf2_sha1"; iterations: number; salt: string; hash: Uint8Array };
+
+function decodeBase64(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+  try {
+    const bare = text.replace(/=+$/, "");
+    return base64ToBytes(bare + "=".repeat((4 - (bare.length % 4)) % 4));
+  } catch {
+    return null;
+  }
+}
+
+function positiveInt(text: string | undefined, max: number): number | null {
+  if (text === undefined || !/^[1-9][0-9]{0,9}$/.test(text)) return null;
+  const value = Number(text);
+  return value <= max ? value : null;
+}
+
+/** Reads a Django hash; null for formats this worker does not verify (or work bounds it refuses). */
+export function parsePasswordHash(encoded: string): ParsedHash | null {
+  const parts = encoded.split("$");
+  if (parts[0] === "pbkdf2_sha256" || parts[0] === "pbkdf2_sha1") {
+    if (parts.length !== 4) return null;
+    const iterations = positiveInt(parts[1], MAX_PBKDF2_ITERATIONS);
+    const hash = decodeBase64(parts[3]!);
+    if (iterations === null || !hash || parts[2] === "") return null;
+    return { algorithm: parts[0], iterations, salt: parts[2]!, hash };
+  }
+  if (parts[0] === "argon2") {
+    // argon2$<variant>$v=19$m=..,t=..,p=..$salt$hash (Django >= 1.11; older hashes lack v= and used argon2 1.0).
+    if (parts.length !== 6 || parts[2] !== "v=19") return null;
+    const variant = parts[1];
+    if (variant !== "argon2id" && variant !== "argon2i" && variant !== "argon2d") return null;
+    const params = /^m=(\d+),t=(\d+),p=(\d+)$/.exec(parts[3]!);
+    if (!params) return null;
+    const memoryKiB = positiveInt(params[1], MAX_ARGON2_MEMORY_KIB);
+    const timeCost = positiveInt(params[2], MAX_ARGON2_TIME_COST);
+    const parallelism = positiveInt(params[3], 64);
+    const salt = decodeBase64(parts[4]!);
+    const hash = decodeBase64(parts[5]!);
+    if (memoryKiB === null || timeCost === null || parallelism === null || !salt || !hash) return null;
+    if (memoryKiB < 8 * parallelism || salt.length < 8 || hash.length < 4 || hash.length > 64) return null;
+    return { algorithm: "argon2", variant, memoryKiB, timeCost, parallelism, salt, hash };
+  }
+  return null;
+}
+

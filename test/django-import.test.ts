@@ -1,0 +1,76 @@
+/** The Django import's planning and SQL (src/auth/django-import.ts), as plain functions, the SQL run against D1. */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { djangoDateSeconds, hashProblem, importSql, planImport } from "../src/auth/django-import";
+import { api } from "./helpers";
+
+const HASH = "pbkdf2_sha256$260000$seasalt2024abcdefghijk$sgxUi6ZdKzeJMVaVDQyBe+1FLSTpuhl/DA14WsGs1Q4=";
+
+function user(pk: number, fields: Record<string, unknown>) {
+  return { model: "auth.user", pk, fields: { password: HASH, last_login: null, is_superuser: false, username: `u${pk}`, email: `u${pk}@example.com`, is_staff: false, is_active: true, date_joined: "2023-04-05T06:07:08.123Z", first_name: "", last_name: "", groups: [], user_permissions: [], ...fields } };
+}
+
+describe("planning an import", () => {
+  it("keeps Django's pk, flags and dates, and normalises username and email as Django does", () => {
+    const plan = planImport([user(41, { username: "ｊｏｈｎ", email: "John@Example.COM", is_superuser: true, is_staff: true, last_login: "2024-01-01T00:00:00+01:00" })]);
+    expect(plan.skipped).toEqual([]);
+    expect(plan.users).toEqual([
+      { id: 41, username: "john", usernameKey: "john", email: "John@example.com", passwordHash: HASH, isActive: true, isStaff: true, isSuperuser: true, dateJoined: 1680674828, lastLogin: 1704063600 },
+    ]);
+  });
+
+  it("reads naive dumpdata datetimes (USE_TZ = False) as UTC", () => {
+    expect(djangoDateSeconds("2023-04-05T06:07:08")).toBe(1680674828);
+    expect(djangoDateSeconds(null)).toBeNull();
+  });
+
+  it.each([
+    ["an unusable password", { password: "!abcdef" }, /unusable password/],
+    ["an md5 hash", { password: "md5$salt$0123456789abcdef0123456789abcdef" }, /hasher "md5" is not verifiable here/],
+    ["Django's default argon2 (100 MiB)", { password: "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA" }, /m=102400 KiB/],
+    ["a username with a space", { username: "john smith" }, /username is not valid here/],
+    ["no date_joined", { date_joined: null }, /date_joined/],
+  ])("skips %s, saying why", (_label, fields, reason) => {
+    const plan = planImport([user(7, fields)]);
+    expect(plan.users).toEqual([]);
+    expect(plan.skipped).toEqual([{ pk: 7, username: expect.anything(), reason: expect.stringMatching(reason) }]);
+  });
+
+  it("skips the later of two usernames equal case-insensitively, and of two equal emails", () => {
+    const plan = planImport([user(1, { username: "Admin" }), user(2, { username: "ADMIN", email: "x@example.com" }), user(3, { email: "U1@EXAMPLE.com" }), user(4, { email: "" }), user(5, { email: "" })]);
+    expect(plan.users.map((u) => u.id)).toEqual([1, 4, 5]);
+    expect(plan.skipped.map((s) => [s.pk, s.reason])).toEqual([
+      [2, expect.stringContaining('username is taken, case-insensitively, by "Admin" (pk 1)')],
+      [3, expect.stringContaining('email is taken, case-insensitively, by "Admin" (pk 1)')],
+    ]);
+  });
+
+  it("reports users already in the database instead of overwriting them", () => {
+    const plan = planImport([user(1, {}), user(2, {}), user(3, {})], { ids: new Set([1]), usernameKeys: new Set(["u2"]), emails: new Set(["u3@example.com"]) });
+    expect(plan.users).toEqual([]);
+    expect(plan.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/id 1 is already taken/), expect.stringMatching(/username is taken/), expect.stringMatching(/email is taken/)]);
+  });
+
+  it("skips what is not a user and says so", () => {
+    expect(planImport({ not: "a list" }).skipped[0]!.reason).toMatch(/not a dumpdata document/);
+    expect(planImport([{ model: "auth.group", pk: 1, fields: { name: "x" } }]).skipped[0]!.reason).toMatch(/not a user model/);
+  });
+
+  it("knows which hashes the worker verifies", () => {
+    expect(hashProblem(HASH)).toBeNull();
+    expect(hashProblem("argon2$argon2id$v=19$m=19456,t=2,p=1$YXJnb25zYWx0YWJjZGVmZ2hpamtsbQ$NnCKCWCM6iS0hTz28+1n9Q")).toBeNull();
+    expect(hashProblem("bcrypt_sha256$$2b$12$abc")).toMatch(/bcrypt_sha256/);
+  });
+});
+
+describe("the import's SQL", () => {
+  it("writes users whose email holds a quote, is idempotent, and they sign in with their Django password", async () => {
+    const plan = planImport([user(90_001, { username: "obrien", email: "o'brien@example.com" })]);
+    const sql = importSql(plan.users);
+    for (let run = 0; run < 2; run++) await env.DB.exec(sql.replace(/\n/g, " "));
+    const rows = await env.DB.prepare("SELECT id, email, is_staff FROM users WHERE username_key = 'obrien'").all();
+    expect(rows.results).toEqual([{ id: 90_001, email: "o'brien@example.com", is_staff: 0 }]);
+    const res = await api("/api/token/", { body: { username: "OBrien", password: "correct horse battery staple" } });
+    expect(res.status).toBe(200);
+  });
+});
