@@ -149,7 +149,7 @@ export function parseConfig(env: Env): Config {
     signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),
     deviceCredentialLifetimeSeconds: seconds(env, "DEVICE_CREDENTIAL_LIFETIME", 90 * 86_400, 3_600, 400 * 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
-    // "A few seconds at most" (issue 7): the longest a revocation made elsewhere can go unseen.
+    // "A few seconds at most": the longest a revocation made elsewhere can go unseen (README, Configuration).
     sessionCacheTtlSeconds: seconds(env, "SESSION_CACHE_TTL", 2, 0, 10),
     notesCacheTtlSeconds: seconds(env, "NOTES_CACHE_TTL", 2, 0, 10),
   };

@@ -465,7 +465,8 @@ describe("CORS", () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
-    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type");
+    // The device credential travels as a header from API clients on another origin, and is read back from sign-in.
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type,x-device-credential");
     expect(preflight.headers.get("access-control-allow-credentials")).toBeNull();
     expect(preflight.headers.get("access-control-max-age")).toBe("600");
 
@@ -473,6 +474,7 @@ describe("CORS", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://admin.example.com");
     expect(res.headers.get("access-control-expose-headers")).toContain("retry-after");
+    expect(res.headers.get("access-control-expose-headers")).toContain("x-device-credential");
     expect(res.headers.get("vary")).toContain("Origin");
 
     for (const origin of ["https://evil.example", "https://app.example.com.evil.example", "null"]) {
