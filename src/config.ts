@@ -2,7 +2,7 @@
 import type { Env } from "./env";
 
 export type JwtAlgorithm = "ES256" | "EdDSA" | "HS256";
-export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "HS256"];
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "HS256"];
 
 export interface Config {
   jwtAlgorithm: JwtAlgorithm;

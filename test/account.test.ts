@@ -1,11 +1,11 @@
 /** Account security: devices (list/end sessions), password change, account edit/delete, "last used", the purge cron, no enumeration. */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { purgeEndedSessions } from "../src/auth/purge";
 import { getDb } from "../src/db/client";
-import { PASSWORD, api, clockedApp, registerUser, rowCounts, signIn, uniqueName, type Call } from "./helpers";
+import { PASSWORD, api, clockedApp, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 const SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";

@@ -8,7 +8,7 @@ import loginPageSource from "../client/login-page.ts?raw";
 import sealSource from "../client/seal.ts?raw";
 import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
 import { jsonForScript } from "../src/pages/layout";
-import { ORIGIN, api, clockedApp, registerUser, signIn } from "./helpers";
+import { api, clockedApp, registerUser, signIn } from "./helpers";
 import { startBody } from "./qr-helpers";
 
 interface Created {
@@ -21,10 +21,6 @@ interface Created {
 }
 
 const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
-}
 
 function cspNonce(res: Response): string {
   const csp = res.headers.get("content-security-policy") ?? "";
@@ -68,22 +64,6 @@ function expectLabelled(html: string): void {
   for (const button of html.match(/<button\b[^>]*>([\s\S]*?)<\/button>/g) ?? []) {
     expect(button.replace(/<[^>]+>/g, "").trim().length, button).toBeGreaterThan(0);
   }
-}
-
-async function openSocket(qr: Created): Promise<WebSocket> {
-  const res = await api(`/api/qr/${qr.id}/ws/?secret=${encodeURIComponent(qr.secret)}`, { headers: { upgrade: "websocket" } });
-  expect(res.status).toBe(101);
-  const ws = res.webSocket!;
-  ws.accept();
-  return ws;
-}
-
-function firstMessage(ws: WebSocket): Promise<Record<string, unknown>> {
-  return withTimeout(
-    new Promise((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(e.data as string)), { once: true })),
-    2000,
-    "the first WebSocket message",
-  );
 }
 
 async function createQr(): Promise<Created> {

@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
-import { PASSWORD, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn } from "./helpers";
 
-const ISSUER = "https://auth.example.test";
 const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
 
 async function newKey(kid: string): Promise<JWK> {

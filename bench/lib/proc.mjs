@@ -9,7 +9,7 @@ try {
 } catch {
   // getconf missing: 100 is Linux's USER_HZ everywhere that matters.
 }
-export const CLK_TCK = ticksPerSecond;
+const CLK_TCK = ticksPerSecond;
 
 /** Fields of /proc/<pid>/stat after the `(comm)` field, which may itself contain spaces and parentheses. */
 function statFields(text) {

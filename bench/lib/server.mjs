@@ -58,7 +58,7 @@ export function buildWorker(root, outDir, { timeoutMs = 120_000 } = {}) {
 }
 
 /** migrations/*.sql in file-name order, split at drizzle-kit's statement breakpoints. */
-export function readMigrations(root) {
+function readMigrations(root) {
   const dir = join(root, "migrations");
   return readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
@@ -108,7 +108,7 @@ function countFiles(dir) {
  * `persistDir`, applies the migrations, and returns { url, pid (workerd), stop(), ... }.
  */
 /** "direct": the worker's own socket (default); "entry": through Miniflare's entry worker. */
-export const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
+const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
 if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
 const DIRECT = BENCH_SOCKET === "direct";
 

@@ -35,14 +35,6 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-/** Compares two strings by their SHA-256 digests, so neither length nor content leaks through timing. */
-export async function constantTimeEqualText(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
-  ]);
-  return crypto.subtle.timingSafeEqual(da, db);
-}
 
 export function base64UrlToBytes(text: string): Uint8Array {
   const base64 = text.replace(/-/g, "+").replace(/_/g, "/");

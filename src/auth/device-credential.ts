@@ -18,7 +18,7 @@ export const DEVICE_CREDENTIAL_HEADER = "X-Device-Credential";
 export const DEVICE_CREDENTIAL_COOKIE = "__Host-device";
 const TYP = "device+jwt";
 /** Credentials kept in one cookie (one per account signed in from this browser). */
-export const MAX_COOKIE_CREDENTIALS = 5;
+const MAX_COOKIE_CREDENTIALS = 5;
 /** Credentials read from one request; more are ignored (each costs a signature check). */
 const MAX_PRESENTED = 6;
 const MAX_CREDENTIAL_LENGTH = 1024;

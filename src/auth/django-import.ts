@@ -13,8 +13,8 @@
 import { MAX_ARGON2_MEMORY_KIB, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
 
-export const USERNAME_MAX_LENGTH = 150;
-export const EMAIL_MAX_LENGTH = 254;
+const USERNAME_MAX_LENGTH = 150;
+const EMAIL_MAX_LENGTH = 254;
 
 export interface ImportedUser {
   id: number;
@@ -30,7 +30,7 @@ export interface ImportedUser {
   lastLogin: number | null;
 }
 
-export interface Skipped {
+interface Skipped {
   pk: unknown;
   username: string | null;
   reason: string;

@@ -5,12 +5,12 @@
 import { base64ToBytes } from "./bytes";
 
 /** Work bound for stored PBKDF2 hashes (Django 5.2 uses 1 000 000, ~0.55 s here); above it a hash is unreadable. */
-export const MAX_PBKDF2_ITERATIONS = 5_000_000;
+const MAX_PBKDF2_ITERATIONS = 5_000_000;
 /** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (~45 ms of CPU in workerd; bench/micro/passwords.micro.ts). */
 export const ARGON2_PARAMS = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 } as const;
 /** Largest argon2 memory verified: the isolate has 128 MB in all, so Django's default m=100 MiB cannot be held. */
 export const MAX_ARGON2_MEMORY_KIB = 65_536;
-export const MAX_ARGON2_TIME_COST = 16;
+const MAX_ARGON2_TIME_COST = 16;
 /** Django's "unusable password" marker (set_unusable_password): never matches anything. */
 export const UNUSABLE_PASSWORD_PREFIX = "!";
 

@@ -17,7 +17,7 @@ import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format
 import { argon2 } from "./argon2";
 import { pbkdf2Sha256 } from "./pbkdf2";
 
-export { ARGON2_PARAMS, MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash, type ParsedHash } from "./hash-format";
+export { ARGON2_PARAMS, parsePasswordHash } from "./hash-format";
 
 /** Deployed Workers refuse a PBKDF2 call above this many iterations (NotSupportedError); local workerd does not. */
 export const MAX_PBKDF2_ITERATIONS_PER_CALL = 100_000;
@@ -26,13 +26,13 @@ const ARGON2_HASH_BYTES = 32;
 const SALT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const SALT_LENGTH = 22;
 
-export const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MIN_LENGTH = 8;
 /** Bounds hashing work per request; longer input is refused before any hashing. */
 export const PASSWORD_MAX_LENGTH = 128;
 
 const encoder = new TextEncoder();
 
-export function randomSalt(): string {
+function randomSalt(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(SALT_LENGTH));
   // 62 characters: the modulo bias is under 1 bit over 22 characters, as with Django's own get_random_string.
   return Array.from(bytes, (b) => SALT_CHARS[b % SALT_CHARS.length]).join("");
@@ -52,7 +52,7 @@ export async function webCryptoPbkdf2(password: Uint8Array, salt: Uint8Array, it
 }
 
 /** PBKDF2 at any count: WebCrypto up to its per-call cap, plain JS above it (same bytes either way). */
-export async function pbkdf2(algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", password: string, salt: string, iterations: number): Promise<Uint8Array> {
+async function pbkdf2(algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", password: string, salt: string, iterations: number): Promise<Uint8Array> {
   const p = encoder.encode(password);
   const s = encoder.encode(salt);
   const sha256 = algorithm === "pbkdf2_sha256";
@@ -82,7 +82,7 @@ export async function hashPasswordPbkdf2(password: string, iterations: number, s
 }
 
 /** Whether a hash is in the current format with the current parameters (else it is upgraded at sign-in). */
-export function isCurrent(parsed: ParsedHash): boolean {
+function isCurrent(parsed: ParsedHash): boolean {
   return (
     parsed.algorithm === "argon2" &&
     parsed.variant === "argon2id" &&

@@ -13,7 +13,7 @@ export interface PurgeOptions {
   maxBatches: number;
 }
 
-export const PURGE_DEFAULTS: PurgeOptions = { graceSeconds: 86_400, batchSize: 500, maxBatches: 20 };
+const PURGE_DEFAULTS: PurgeOptions = { graceSeconds: 86_400, batchSize: 500, maxBatches: 20 };
 
 export interface PurgeResult {
   deleted: number;

@@ -10,7 +10,6 @@ import { sha256Base64Url } from "./bytes";
 import { deviceCredentialFor, issueDeviceCredential } from "./device-credential";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
 
-export { accountKey, normalizeEmail, normalizeUsername } from "./identity";
 import { sessionCache } from "./session-cache";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import {
@@ -25,11 +24,11 @@ import {
 } from "./sessions";
 import { TokenError, accessClaims, refreshClaims, signToken, successorJti, verifyToken, type TokenClaims } from "./tokens";
 
-export const USERNAME_MAX_LENGTH = 150;
-export const EMAIL_MAX_LENGTH = 254;
+const USERNAME_MAX_LENGTH = 150;
+const EMAIL_MAX_LENGTH = 254;
 
 // Django's username rule, checked after NFKC: letters, digits and @ . + - _ only.
-export const usernameSchema = z
+const usernameSchema = z
   .string()
   .overwrite(normalizeUsername)
   .min(1)
@@ -38,7 +37,7 @@ export const usernameSchema = z
 export const emailSchema = z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail);
 
 export const EMAIL_TAKEN = "A user with that email address already exists.";
-export const USERNAME_TAKEN = "A user with that username already exists.";
+const USERNAME_TAKEN = "A user with that username already exists.";
 
 // Unknown fields are ignored (src/http/validation.ts), as DRF's serializers do.
 export const registerSchema = z.object({
@@ -286,7 +285,7 @@ function bearerFailure(message: string): ApiError {
 }
 
 /** "Last used" is written at most this often per session, so reads never turn into a write per request. */
-export const LAST_USED_RESOLUTION_SECONDS = 60;
+const LAST_USED_RESOLUTION_SECONDS = 60;
 
 /** Runs work after the response (ctx.waitUntil); without one, the caller awaits it. */
 export type Defer = (work: Promise<unknown>) => void;

@@ -17,7 +17,7 @@ import { IsolateCache } from "../http/isolate-cache";
 import type { SessionWithUser } from "./sessions";
 
 /** About 300 bytes a row: a few MiB at most, far below an isolate's 128 MB. */
-export const SESSION_CACHE_MAX_ENTRIES = 10_000;
+const SESSION_CACHE_MAX_ENTRIES = 10_000;
 
 export type SessionLoader = (sid: string) => Promise<SessionWithUser | null>;
 

@@ -13,7 +13,7 @@ export interface DeviceInfo {
   city: string | null;
 }
 
-export interface NewSession {
+interface NewSession {
   id: string;
   /** jti of the session's first refresh token (stored only as a digest). */
   refreshJti: string;
@@ -61,7 +61,7 @@ export interface SessionWithUser {
 }
 
 /** The bearer check's only query: one primary-key read of the session joined to its user. */
-export const SESSION_WITH_USER_SQL =
+const SESSION_WITH_USER_SQL =
   "SELECT s.id, s.user_id, s.method, s.expires_at, s.revoked_at, s.last_used_at, u.username, u.email, u.is_active, u.date_joined, u.last_login " +
   "FROM sessions AS s INNER JOIN users AS u ON u.id = s.user_id WHERE s.id = ?1 LIMIT 1";
 

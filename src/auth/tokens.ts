@@ -141,7 +141,7 @@ function checkTimes(settings: TokenSettings, claims: TokenClaims, nowMs: number,
 }
 
 /** Verified claims per exact token string, per key ring (bounded LRU; an entry goes at its exp). */
-export const CLAIMS_CACHE_MAX_ENTRIES = 10_000;
+const CLAIMS_CACHE_MAX_ENTRIES = 10_000;
 
 class ClaimsCache {
   private readonly byRing = new WeakMap<KeyRing, Map<string, { claims: TokenClaims; settings: string }>>();

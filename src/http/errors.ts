@@ -60,7 +60,7 @@ export class ValidationError extends Error {
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" } as const;
 
 // RFC 6750 §3: a 401 for a bearer-protected resource names the scheme and realm.
-export const WWW_AUTHENTICATE = 'Bearer realm="api"';
+const WWW_AUTHENTICATE = 'Bearer realm="api"';
 
 /** Builds the response for any ApiError/ValidationError: the only place error bodies are made. */
 export function errorResponse(error: ApiError | ValidationError): Response {
@@ -74,6 +74,3 @@ export function errorResponse(error: ApiError | ValidationError): Response {
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
 
-export function apiError(code: ErrorCode, detail?: string, extra?: Record<string, unknown>, headers?: Record<string, string>): ApiError {
-  return new ApiError(code, detail, extra, headers);
-}

@@ -13,8 +13,8 @@ import { ApiError } from "./errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-export const PAGE_PARAM = "page";
-export const PAGE_SIZE_PARAM = "page_size";
+const PAGE_PARAM = "page";
+const PAGE_SIZE_PARAM = "page_size";
 // Past this no list can reach; refusing it up front keeps OFFSET a safe integer.
 const MAX_PAGE_NUMBER = 1_000_000_000;
 
@@ -31,7 +31,7 @@ export interface Page<T> {
   results: T[];
 }
 
-export function invalidPage(): ApiError {
+function invalidPage(): ApiError {
   return new ApiError("not_found", "Invalid page.");
 }
 

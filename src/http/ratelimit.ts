@@ -33,7 +33,7 @@ export const THROTTLES = {
 
 export type ThrottleName = keyof typeof THROTTLES;
 
-export interface LimitOutcome {
+interface LimitOutcome {
   success: boolean;
   /** When refused: seconds until the caller may try again. */
   retryAfterSeconds: number;
@@ -45,7 +45,7 @@ export interface Limiter {
 }
 
 /** The Rate Limiting binding: approximate and per location, answers only `{success}`, so Retry-After is the period. */
-export function bindingLimiter(binding: RateLimit, periodSeconds: number): Limiter {
+function bindingLimiter(binding: RateLimit, periodSeconds: number): Limiter {
   return {
     async limit(key) {
       const { success } = await binding.limit({ key });
@@ -79,13 +79,13 @@ export function memoryLimiter(options: { limit: number; periodSeconds: number; c
 }
 
 /** DRF's throttled answer. */
-export function throttled(retryAfterSeconds: number): ApiError {
+function throttled(retryAfterSeconds: number): ApiError {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
   return new ApiError("throttled", `Request was throttled. Expected available in ${seconds} seconds.`, {}, { "retry-after": String(seconds) });
 }
 
 /** A slot taken for one password check; `release()` after a correct password so only failures count. */
-export interface AttemptSlot {
+interface AttemptSlot {
   release(): Promise<void>;
 }
 
@@ -109,10 +109,10 @@ export interface RateLimits {
  * - `user`: a signed-in user's own password checks (password change, account deletion): SIGNIN_FAILURE_LIMIT,
  *   apart from sign-in, so strangers locking the sign-in out do not block them.
  */
-export type PasswordBudget = { kind: "account"; accountKey: string } | { kind: "device"; jti: string } | { kind: "user"; userId: number };
+type PasswordBudget = { kind: "account"; accountKey: string } | { kind: "device"; jti: string } | { kind: "user"; userId: number };
 
 /** The AttemptCounter object name of a budget (`password:` is the account's, as before device credentials). */
-export function budgetObjectName(budget: PasswordBudget): string {
+function budgetObjectName(budget: PasswordBudget): string {
   if (budget.kind === "account") return `password:${budget.accountKey}`;
   if (budget.kind === "device") return `device:${budget.jti}`;
   return `user-password:${budget.userId}`;

@@ -10,10 +10,6 @@ import { MAX_BODY_BYTES } from "./body";
 import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./types";
 
-/** A WebSocket handshake: its 101 response has immutable headers in workerd, so header middleware must not touch it. */
-export function isWebSocketUpgrade(request: Request): boolean {
-  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
-}
 
 /**
  * The API's own CSP: JSON never needs to load or run anything, so nothing is allowed. HTML pages
@@ -22,7 +18,7 @@ export function isWebSocketUpgrade(request: Request): boolean {
 export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** 128 random bits for a CSP nonce, fresh per response (CSP3 §6.7.2.3: unguessable, never reused). */
-export function newCspNonce(): string {
+function newCspNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);

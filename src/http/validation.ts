@@ -62,7 +62,7 @@ function valueAt(data: unknown, path: PropertyKey[]): { value: unknown; present:
 }
 
 /** Turns zod issues into `{field: [messages]}`; unknown keys are reported under their own name. */
-export function fieldErrors(issues: readonly Issue[], data: unknown): FieldErrors {
+function fieldErrors(issues: readonly Issue[], data: unknown): FieldErrors {
   // No prototype: a field called `toString` must not find Object.prototype's function here.
   const errors: FieldErrors = Object.create(null) as FieldErrors;
   const add = (field: string, text: string) => {
@@ -82,7 +82,7 @@ export function fieldErrors(issues: readonly Issue[], data: unknown): FieldError
 }
 
 /** The declared fields of `data` only, as own properties of a prototype-less object (unknown fields dropped, as DRF does). */
-export function declaredFields(schema: z.ZodObject, data: unknown): unknown {
+function declaredFields(schema: z.ZodObject, data: unknown): unknown {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
   const picked: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(schema.shape)) {

@@ -19,9 +19,9 @@ import { IsolateCache } from "../http/isolate-cache";
 import type { NoteListPage, NoteListQuery } from "./service";
 
 /** A page per active user-and-query of a busy isolate; the map's own overhead stays near 1 MB. */
-export const NOTES_PAGE_CACHE_MAX_ENTRIES = 5_000;
+const NOTES_PAGE_CACHE_MAX_ENTRIES = 5_000;
 /** The real bound: ~8 M characters of notes (≈ 8–16 MB of strings), an eighth of an isolate's 128 MB; one page is ≤ ~1 M. */
-export const NOTES_PAGE_CACHE_MAX_CHARS = 8_000_000;
+const NOTES_PAGE_CACHE_MAX_CHARS = 8_000_000;
 /** Characters charged per note beyond its title and body (id, two ISO dates, object overhead), and per page. */
 const NOTE_OVERHEAD_CHARS = 150;
 const PAGE_OVERHEAD_CHARS = 200;

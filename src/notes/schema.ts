@@ -36,8 +36,6 @@ export const noteSchema = z.object({
 // Built from the bare fields: a PATCH that omits `body` must leave it alone, not reset it to the default.
 export const notePatchSchema = z.object({ title: titleField.optional(), body: bodyField.meta(bodyMeta).optional() });
 
-export type NoteInput = z.output<typeof noteSchema>;
-export type NotePatch = z.output<typeof notePatchSchema>;
 
 /** Fields of the representation a client cannot write: sent back in a request, they are ignored (DRF's read-only fields). */
 export const NOTE_READ_ONLY_FIELDS = ["id", "owner", "created", "updated"] as const;

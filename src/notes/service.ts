@@ -41,7 +41,7 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function presentNote(row: Note): NoteOut {
+function presentNote(row: Note): NoteOut {
   return { id: row.id, title: row.title, body: row.body, owner: row.userId, created: iso(row.createdAtMs), updated: iso(row.updatedAtMs) };
 }
 

@@ -3,7 +3,7 @@ import { ERRORS } from "../http/errors";
 import { MAX_BODY_BYTES } from "../http/body";
 import { jsonResponse, ref, schemaRef, type HeaderObject, type JsonSchema, type ResponseObject } from "./spec";
 
-export const ERROR_CODES = Object.keys(ERRORS);
+const ERROR_CODES = Object.keys(ERRORS);
 
 export const sharedSchemas: Record<string, JsonSchema> = {
   Error: {

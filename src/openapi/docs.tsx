@@ -321,7 +321,7 @@ function operationsByTag(doc: OpenApiDocument): Map<string, Listed[]> {
   return byTag;
 }
 
-export function DocsPage({ doc, schemaUrl }: { doc: OpenApiDocument; schemaUrl: string }) {
+function DocsPage({ doc, schemaUrl }: { doc: OpenApiDocument; schemaUrl: string }) {
   const byTag = operationsByTag(doc);
   const tagInfo = new Map(doc.tags.map((t) => [t.name, t.description]));
   const schemas = doc.components.schemas as Record<string, JsonSchema>;

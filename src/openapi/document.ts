@@ -11,7 +11,7 @@ import { securitySchemes, sharedHeaders, sharedResponses, sharedSchemas } from "
 import { otherPaths, pathsSchemas } from "./paths";
 import type { JsonSchema, Paths } from "./spec";
 
-export const OPENAPI_VERSION = "3.1.0";
+const OPENAPI_VERSION = "3.1.0";
 
 const MODULES: Array<{ paths: Paths; schemas: Record<string, JsonSchema> }> = [
   { paths: otherPaths, schemas: pathsSchemas },

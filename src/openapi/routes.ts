@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/types";
 import { openApiDocument } from "./document";
 import { DOCS_CSS, renderDocsPage } from "./docs";
 
-export const SCHEMA_PATH = "/api/schema/";
+const SCHEMA_PATH = "/api/schema/";
 
 let styleHash: Promise<string> | null = null;
 

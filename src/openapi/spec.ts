@@ -7,7 +7,7 @@ import { z } from "zod";
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's Schema Object) or a `$ref`. */
 export type JsonSchema = { [key: string]: unknown };
 
-export interface MediaType {
+interface MediaType {
   schema?: JsonSchema | Ref;
   example?: unknown;
 }
@@ -44,11 +44,11 @@ export interface OperationObject {
   responses: Record<string, ResponseObject | Ref>;
 }
 
-export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 export type PathItem = Partial<Record<HttpMethod, OperationObject>> & { parameters?: Array<ParameterObject | Ref> };
 export type Paths = Record<string, PathItem>;
 
-export const JSON_TYPE = "application/json";
+const JSON_TYPE = "application/json";
 
 export const ref = (kind: "schemas" | "responses" | "parameters" | "headers", name: string): Ref => ({ $ref: `#/components/${kind}/${name}` });
 export const schemaRef = (name: string): Ref => ref("schemas", name);
@@ -75,7 +75,7 @@ export function fromZod(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   return tidy(z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" })) as JsonSchema;
 }
 
-export function json(schema: JsonSchema | Ref, example?: unknown): Record<string, MediaType> {
+function json(schema: JsonSchema | Ref, example?: unknown): Record<string, MediaType> {
   return { [JSON_TYPE]: example === undefined ? { schema } : { schema, example } };
 }
 
@@ -83,8 +83,8 @@ export function jsonResponse(description: string, schema: JsonSchema | Ref, exam
   return { description, content: json(schema, example) };
 }
 
-export const BEARER: Array<Record<string, string[]>> = [{ bearerAuth: [] }];
-export const ANONYMOUS: Array<Record<string, string[]>> = [];
+const BEARER: Array<Record<string, string[]>> = [{ bearerAuth: [] }];
+const ANONYMOUS: Array<Record<string, string[]>> = [];
 
 export interface OperationSpec {
   operationId: string;

@@ -10,11 +10,11 @@ import type { Config } from "../config";
 import { base64UrlToBytes, bytesToBase64Url, constantTimeEqual, randomToken } from "../auth/bytes";
 
 /** 13 random bytes: 104 bits, so ids never collide and cannot be enumerated (ids are public; the secret is separate). */
-export const QR_ID_RANDOM_BYTES = 13;
+const QR_ID_RANDOM_BYTES = 13;
 /** 8 bytes of MAC: forging one id takes ~2^64 online guesses, each of which is rate limited. */
-export const QR_ID_TAG_BYTES = 8;
+const QR_ID_TAG_BYTES = 8;
 /** 32 random bytes as base64url (43 characters); only its SHA-256 is stored. */
-export const QR_SECRET_BYTES = 32;
+const QR_SECRET_BYTES = 32;
 
 // (13 + 8) bytes of base64url: 28 characters, so a 28-character origin's phone URL still fits a 33×33 code.
 const QR_ID = /^[A-Za-z0-9_-]{28}$/;

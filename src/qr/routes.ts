@@ -37,7 +37,7 @@ export const approveQrBody = z.object({
 });
 
 /** The phone approval page the code encodes; never carries the secret. */
-export function qrPageUrl(origin: string, id: string): string {
+function qrPageUrl(origin: string, id: string): string {
   return `${origin}/qr/${id}`;
 }
 

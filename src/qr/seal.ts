@@ -13,7 +13,7 @@ import type { PublicEcJwk, SealedPair } from "./policy";
 
 export type { PublicEcJwk, SealedPair };
 
-export const SEAL_INFO = "qr-login pair v1";
+const SEAL_INFO = "qr-login pair v1";
 const IV_BYTES = 12;
 const encoder = new TextEncoder();
 

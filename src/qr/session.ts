@@ -49,7 +49,7 @@ import {
 import { seal } from "./seal";
 
 /** How long a finished session's record (and an undelivered pair) outlives it: time for a dropped browser to reconnect. */
-export const FINISHED_RETENTION_MS = 60_000;
+const FINISHED_RETENTION_MS = 60_000;
 
 
 // 1000 after a final event (RFC 6455 §7.4.1); the 4000–4999 range is ours (§7.4.2).
@@ -98,7 +98,7 @@ export interface QrLimitedView {
   expiresAtMs: number;
 }
 
-export interface CreateInput {
+interface CreateInput {
   id: string;
   secretHash: string;
   origin: string;
@@ -108,9 +108,9 @@ export interface CreateInput {
   ttlSeconds: number;
 }
 
-export type QrFailure = { ok: false; code: QrRefusal | "not_found" };
+type QrFailure = { ok: false; code: QrRefusal | "not_found" };
 export type ViewResult = { ok: true; view: QrView } | QrFailure;
-export type PhoneViewResult = { ok: true; detail: "full"; view: QrView } | { ok: true; detail: "limited"; view: QrLimitedView } | QrFailure;
+type PhoneViewResult = { ok: true; detail: "full"; view: QrView } | { ok: true; detail: "limited"; view: QrLimitedView } | QrFailure;
 
 const RECORD = "qr";
 const PAIR = "pair";
