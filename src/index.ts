@@ -4,7 +4,7 @@ import type { Env } from "./env";
 import { runHousekeeping } from "./auth/purge";
 
 export { QrSession } from "./qr/session";
-export { AttemptCounter } from "./http/attempt-counter";
+export { AttemptCounter } from "./auth/attempt-counter";
 
 const app = createApp();
 

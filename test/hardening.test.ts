@@ -5,7 +5,7 @@ import { createApp } from "../src/app";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
-import { reserveSlot } from "../src/http/attempt-counter";
+import { reserveSlot } from "../src/auth/attempt-counter";
 import { THROTTLES, limitByIp, limitByUser, memoryLimiter, type LimiterOverrides } from "../src/http/ratelimit";
 import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, pageContentSecurityPolicy, usePageCsp, type RequestLogLine } from "../src/http/security";
 import { requireAuth } from "../src/auth/middleware";

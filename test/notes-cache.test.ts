@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { randomToken } from "../src/auth/bytes";
+import { randomToken } from "../src/lib/bytes";
 import { NotePageCache, notePageCache } from "../src/notes/page-cache";
 import { parseNoteListQuery, type NoteListPage } from "../src/notes/service";
 import { PASSWORD, clockedApp, registerUser, rowCounts, signIn } from "./helpers";

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { randomToken } from "../src/auth/bytes";
+import { randomToken } from "../src/lib/bytes";
 import { createApp } from "../src/app";
 import { likeContains, parseOrdering, parseSearch } from "../src/http/filters";
 import { lastPageFromReversed, pageCount, pageLinks, parsePageRequest } from "../src/http/pagination";

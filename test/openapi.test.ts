@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createApp } from "../src/app";
-import { bytesToBase64, randomToken } from "../src/auth/bytes";
+import { bytesToBase64, randomToken } from "../src/lib/bytes";
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../src/auth/service";
 import { notePatchSchema, noteSchema } from "../src/notes/schema";
 import { checkCodeOf, startBody } from "./qr-helpers";

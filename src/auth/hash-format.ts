@@ -2,7 +2,7 @@
  * @module Hash Format — reads Django's password hash strings (no hashing, no wasm), so the worker and the
  * import script (scripts/import-django.mjs) agree on what is verifiable here.
  */
-import { base64ToBytes } from "./bytes";
+import { base64ToBytes } from "../lib/bytes";
 
 /** Work bound for stored PBKDF2 hashes (Django 5.2 uses 1 000 000, ~0.55 s here); above it a hash is unreadable. */
 const MAX_PBKDF2_ITERATIONS = 5_000_000;

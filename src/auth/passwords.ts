@@ -12,7 +12,7 @@
  */
 import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { bytesToBase64, constantTimeEqual } from "./bytes";
+import { bytesToBase64, constantTimeEqual } from "../lib/bytes";
 import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format";
 import { argon2 } from "./argon2";
 import { pbkdf2Sha256 } from "./pbkdf2";

@@ -6,7 +6,7 @@ import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
 import { validate } from "../http/validation";
-import { sha256Base64Url } from "./bytes";
+import { sha256Base64Url } from "../lib/bytes";
 import { deviceCredentialFor, issueDeviceCredential } from "./device-credential";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
 

@@ -2,7 +2,7 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
-import { randomToken, sha256Base64Url } from "./bytes";
+import { randomToken, sha256Base64Url } from "../lib/bytes";
 import { sessionCache } from "./session-cache";
 
 /** What is recorded about the device that signs in (all optional: requests may lack them). */

@@ -1,7 +1,7 @@
 /** @module Tokens — signs and checks simplejwt-shaped JWTs with jose; pure apart from WebCrypto. */
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import type { KeyRing } from "./keys";
-import { randomToken, sha256Base64Url } from "./bytes";
+import { randomToken, sha256Base64Url } from "../lib/bytes";
 
 export type TokenType = "access" | "refresh";
 

@@ -6,7 +6,7 @@ import { z } from "zod";
 
 export const NOTE_TITLE_MAX_LENGTH = 200;
 export const NOTE_BODY_MAX_LENGTH = 10_000;
-/** Ids are 128 random bits in base64url (src/auth/bytes.ts randomToken): exactly 22 characters. */
+/** Ids are 128 random bits in base64url (src/lib/bytes.ts randomToken): exactly 22 characters. */
 export const NOTE_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 // DRF's CharField refuses NUL and lone surrogates (D1 would store the latter as U+FFFD, silently).

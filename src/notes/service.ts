@@ -4,7 +4,7 @@
  * "not found" exactly like a missing one; every call is one D1 round trip (a list page: one statement).
  */
 import { and, asc, desc, eq, fillPlaceholders, or, sql, type SQL } from "drizzle-orm";
-import { randomToken } from "../auth/bytes";
+import { randomToken } from "../lib/bytes";
 import { notes, type Note } from "../db/schema";
 import type { Db } from "../db/client";
 import type { Deps } from "../deps";

@@ -1,6 +1,6 @@
 /** @module OpenAPI Routes — GET /api/schema/ (the OpenAPI 3.1 document) and GET /api/docs/ (it, readable). */
 import type { Hono } from "hono";
-import { bytesToBase64 } from "../auth/bytes";
+import { bytesToBase64 } from "../lib/bytes";
 import { route } from "../http/route";
 import type { AppEnv } from "../http/types";
 import { openApiDocument } from "./document";

@@ -7,7 +7,7 @@
  * addressed, so guessing ids costs an attacker requests and us nothing (no object woken, no storage).
  */
 import type { Config } from "../config";
-import { base64UrlToBytes, bytesToBase64Url, constantTimeEqual, randomToken } from "../auth/bytes";
+import { base64UrlToBytes, bytesToBase64Url, constantTimeEqual, randomToken } from "../lib/bytes";
 
 /** 13 random bytes: 104 bits, so ids never collide and cannot be enumerated (ids are public; the secret is separate). */
 const QR_ID_RANDOM_BYTES = 13;

@@ -4,7 +4,7 @@
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { sha256Base64Url } from "../auth/bytes";
+import { sha256Base64Url } from "../lib/bytes";
 import { requireAuth } from "../auth/middleware";
 import type { DeviceInfo } from "../auth/sessions";
 import { getConfig } from "../config";

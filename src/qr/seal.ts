@@ -8,7 +8,7 @@
  * does not open there. The browser's private key is non-extractable, so only that page can open it.
  */
 import { z } from "zod";
-import { base64UrlToBytes, bytesToBase64Url } from "../auth/bytes";
+import { base64UrlToBytes, bytesToBase64Url } from "../lib/bytes";
 import type { PublicEcJwk, SealedPair } from "./policy";
 
 export type { PublicEcJwk, SealedPair };

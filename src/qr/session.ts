@@ -22,7 +22,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { buildDeps } from "../deps";
 import { NOW_HEADER, SECRET_HEADER } from "./ids";
-import { sha256Base64Url } from "../auth/bytes";
+import { sha256Base64Url } from "../lib/bytes";
 import { startSession } from "../auth/service";
 import type { DeviceInfo } from "../auth/sessions";
 import type { Env } from "../env";
