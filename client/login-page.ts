@@ -8,7 +8,7 @@
  * State for styling and tests: `document.body.dataset.state` is one of checking, starting, waiting,
  * scanned, signing-in, signed-in, denied, expired, error; `dataset.socket` is live, reconnecting or closed.
  */
-import type { BrowserEvent, QrUser } from "../src/qr/policy";
+import type { BrowserCancel, BrowserEvent, QrUser } from "../src/qr/policy";
 import type { QrCreated } from "../src/qr/wire";
 import * as Auth from "./auth";
 import { byId as $, minutesSeconds, setState, showView as show } from "./dom";
@@ -409,8 +409,10 @@ $("sign-out").addEventListener("click", () => {
   });
 });
 
-// Someone else scanned (their name is on screen): walk away from this code; it can no longer sign this page in.
+// Someone else scanned (their name is on screen): cancel the code on the server, so whoever scanned it can no
+// longer approve it, and start a new one.
 $("not-me").addEventListener("click", () => {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "cancel" } satisfies BrowserCancel));
   freshCode();
   $("qr-heading").focus();
 });

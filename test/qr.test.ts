@@ -984,3 +984,42 @@ describe("cross-device attacks, replayed", () => {
     }
   });
 });
+
+describe("the browser walks away", () => {
+  it("{\"type\": \"cancel\"} on the socket ends an open login: whoever scanned it can no longer approve, and nothing is issued", async () => {
+    const before = await rowCounts();
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    await phoneCall(mallory)(qr.id, "scan");
+    expect((await browser.next()).type).toBe("scanned");
+    browser.ws.send(JSON.stringify({ type: "cancel" }));
+    expect(await browser.rest()).toEqual([{ type: "denied", reason: "cancelled" }]);
+    const res = await phoneCall(mallory)(qr.id, "approve", { body: { code: await checkCodeOf(qr.id) } });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: "qr_not_pending" });
+    expect(await rowCounts()).toEqual(before);
+    expect(await (await connect(qr)).rest()).toEqual([{ type: "denied", reason: "cancelled" }]);
+  });
+
+  it("any other message changes nothing", async () => {
+    const qr = await createQr();
+    const browser = await connect(qr);
+    await browser.next();
+    for (const text of ["cancel", '{"type":"approve"}', '{"type": "cancel", "x": 1}', "{}"]) browser.ws.send(text);
+    await expect(browser.next(300)).rejects.toThrow(/timed out/);
+    expect((await qrRecord(qr.id))!.state).toBe("pending");
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
+  });
+
+  it("a cancel after approval changes nothing: the pair stays delivered", async () => {
+    const qr = await createQr();
+    const res = await openSocket(qr.id, qr.secret);
+    const ws = res.webSocket!;
+    ws.accept();
+    expect((await scanAndApprove(alice, qr)).status).toBe(200);
+    ws.send(JSON.stringify({ type: "cancel" }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await qrRecord(qr.id))!.state).toBe("approved");
+  });
+});

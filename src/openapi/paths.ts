@@ -243,7 +243,7 @@ export const pathsSchemas: Record<string, JsonSchema> = {
       {
         type: "object",
         title: "denied",
-        properties: { type: { const: "denied" }, reason: { const: "code_mismatch", description: "Present when the phone picked a wrong number." } },
+        properties: { type: { const: "denied" }, reason: { enum: ["code_mismatch", "cancelled"], description: "code_mismatch: the phone picked a wrong number; cancelled: the browser sent cancel." } },
         required: ["type"],
       },
       { type: "object", title: "expired", properties: { type: { const: "expired" } }, required: ["type"] },
@@ -515,7 +515,7 @@ export const otherPaths: Paths = {
         tag: "qr",
         summary: "The browser's WebSocket",
         description:
-          "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (with the check code to show) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket.",
+          "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (with the check code to show) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser may send `{\"type\": \"cancel\"}` to walk away from an open login (\"Not you? Get a new code\"): it ends denied (`reason: \"cancelled\"`), so whoever scanned it can no longer approve it; anything else it sends is ignored (\"ping\" is answered \"pong\").",
         auth: "anonymous",
         throttled: true,
         parameters: [{ name: "secret", in: "query", required: true, description: "The `secret` from POST /api/qr/.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" } }],

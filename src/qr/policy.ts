@@ -151,12 +151,17 @@ export type BrowserEvent =
   | { type: "pending"; expires_at: string }
   | { type: "scanned"; user: QrUser; code: string; expires_at: string }
   | { type: "approved"; sealed: SealedPair }
-  /** `reason: "code_mismatch"` when the phone picked a wrong check code. */
-  | { type: "denied"; reason?: "code_mismatch" }
+  /** `reason`: "code_mismatch" when the phone picked a wrong check code, "cancelled" when the browser walked away. */
+  | { type: "denied"; reason?: "code_mismatch" | "cancelled" }
   | { type: "expired" };
 
 /** The states a session can finish denied in: remembered so a reconnecting browser hears why. */
-export type DenyReason = "code_mismatch" | null;
+export type DenyReason = "code_mismatch" | "cancelled" | null;
+
+/** What the browser may send on its socket (besides the "ping" keep-alive): it walks away from this code. */
+export interface BrowserCancel {
+  type: "cancel";
+}
 
 export function isoMs(epochMs: number): string {
   return new Date(epochMs).toISOString();

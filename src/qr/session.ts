@@ -35,6 +35,7 @@ import {
   effectiveState,
   isFinalEvent,
   isOpen,
+  type BrowserCancel,
   type BrowserEvent,
   type CheckChallenge,
   type DenyReason,
@@ -111,6 +112,8 @@ interface CreateInput {
 type QrFailure = { ok: false; code: QrRefusal | "not_found" };
 export type ViewResult = { ok: true; view: QrView } | QrFailure;
 type PhoneViewResult = { ok: true; detail: "full"; view: QrView } | { ok: true; detail: "limited"; view: QrLimitedView } | QrFailure;
+
+const CANCEL_MESSAGE = JSON.stringify({ type: "cancel" } satisfies BrowserCancel);
 
 const RECORD = "qr";
 const PAIR = "pair";
@@ -269,7 +272,7 @@ export class QrSession extends DurableObject<Env> {
     return { result: { ok: true, view: toView(next, nowMs) }, record: next };
   }
 
-  /** A wrong check code: the login ends denied at once, and the browser is told why. */
+  /** A wrong check code, or the browser cancelling: the login ends denied at once, and the browser is told why. */
   private async end(record: QrRecord, nowMs: number, reason: DenyReason): Promise<void> {
     const cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
     this.ctx.storage.put(RECORD, { ...record, state: "denied", denyReason: reason, finishedAtMs: nowMs, cleanupAtMs } satisfies QrRecord);
@@ -357,8 +360,17 @@ export class QrSession extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  override async webSocketMessage(): Promise<void> {
-    // The browser only listens; "ping" is answered by the auto-response without waking us.
+  /**
+   * The browser's one message (besides "ping", answered by the auto-response without waking us):
+   * `{"type": "cancel"}` — "Not you? Get a new code" — ends an open login as denied, so whoever scanned it
+   * can no longer approve it. Anything else is ignored; the socket is the secret's holder, as for reading.
+   */
+  override async webSocketMessage(_ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (message !== CANCEL_MESSAGE) return;
+    const record = this.load();
+    const nowMs = Date.now();
+    if (!record || !isOpen(effectiveState(record, nowMs))) return;
+    await this.end(record, nowMs, "cancelled");
   }
 
   /**

@@ -321,6 +321,34 @@ describe("QR login in the browser", () => {
     await closeAll(desktop, phone);
   });
 
+  it("someone else scanned: \"Not you? Get a new code\" cancels the old code on the server and shows a new one", async () => {
+    const stranger = await registerUser("mallory");
+    const desktop = await openDesktop();
+    const d = desktop.page;
+    const code = await currentCode(d);
+    const phone = await openPhone(code.url);
+    const p = phone.page;
+    await phoneSignIn(p, stranger);
+    await phoneContinue(p);
+    const check = await desktopCheckCode(d);
+    assert.match(await d.locator("#check-user").textContent(), /^mallory/);
+
+    await d.getByRole("button", { name: "Get a new code" }).click();
+    await waitForState(d, "waiting", 10_000);
+    const fresh = await currentCode(d);
+    assert.notEqual(fresh.id, code.id);
+
+    // The stranger's pick of the right number now finds the old login finished.
+    const answer = p.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/approve/"));
+    await phonePick(p, check);
+    const res = await answer;
+    assert.equal(res.status(), 409);
+    assert.equal((await res.json()).code, "qr_not_pending");
+    await waitForState(p, "problem");
+    assert.equal(await d.evaluate(() => localStorage.getItem("edge-auth.refresh")), null, "nobody was signed in");
+    await closeAll(desktop, phone);
+  });
+
   it("deny by keyboard alone: the desktop says so and offers a fresh code", async () => {
     const user = await registerUser("bob");
     const desktop = await openDesktop();
