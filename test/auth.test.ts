@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSWORD, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, uniqueName } from "./helpers";
 
 async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
@@ -225,17 +225,17 @@ describe("refresh with rotation", () => {
   });
 
   it("a refresh token rotated out and replayed after the reuse interval revokes its whole session", async () => {
-    const rig = clockedApp();
+    const r = rig();
     const user = await registerUser();
-    const first = await signIn(user.username, PASSWORD, rig.call);
-    const second = (await (await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { access: string; refresh: string };
-    rig.advance(11);
-    const replay = await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } });
+    const first = await signIn(user.username, PASSWORD, r.call);
+    const second = (await (await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { access: string; refresh: string };
+    r.advance(11);
+    const replay = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(replay.status).toBe(401);
     expect(await json(replay)).toMatchObject({ code: "token_not_valid" });
     // Every token of that session is dead now: the legitimate successor and its access token too.
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: second.refresh } })).status).toBe(401);
-    expect((await rig.call("/api/hello/", { token: second.access })).status).toBe(401);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: second.refresh } })).status).toBe(401);
+    expect((await r.call("/api/hello/", { token: second.access })).status).toBe(401);
     const row = await env.DB.prepare("SELECT revoked_reason FROM sessions WHERE id = ?").bind(decodeJwt(first.refresh).payload.sid).first();
     expect(row).toEqual({ revoked_reason: "refresh_reuse" });
   });
@@ -259,24 +259,24 @@ describe("refresh with rotation", () => {
   });
 
   it("a replay within the reuse interval gets the successor already issued, not a new one", async () => {
-    const rig = clockedApp();
-    const first = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    const one = (await (await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { refresh: string };
-    rig.advance(9);
-    const again = await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } });
+    const r = rig();
+    const first = await signIn((await registerUser()).username, PASSWORD, r.call);
+    const one = (await (await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { refresh: string };
+    r.advance(9);
+    const again = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(again.status).toBe(200);
     const two = (await again.json()) as { refresh: string };
     expect(decodeJwt(two.refresh).payload.jti).toBe(decodeJwt(one.refresh).payload.jti);
     // …and the successor still rotates normally afterwards.
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: one.refresh } })).status).toBe(200);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: one.refresh } })).status).toBe(200);
   });
 
   it("REFRESH_REUSE_INTERVAL=0 makes any replay revoke the session", async () => {
-    const rig = clockedApp(Date.now(), { REFRESH_REUSE_INTERVAL: "0" });
-    const first = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(200);
-    rig.advance(1);
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(401);
+    const r = rig({ env: { REFRESH_REUSE_INTERVAL: "0" } });
+    const first = await signIn((await registerUser()).username, PASSWORD, r.call);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(200);
+    r.advance(1);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(401);
   });
 
   it("refuses an access token in place of a refresh token", async () => {
@@ -287,10 +287,10 @@ describe("refresh with rotation", () => {
   });
 
   it("refuses an expired refresh token", async () => {
-    const rig = clockedApp();
-    const first = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    rig.advance(86_401);
-    const res = await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } });
+    const r = rig();
+    const first = await signIn((await registerUser()).username, PASSWORD, r.call);
+    r.advance(86_401);
+    const res = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(res.status).toBe(401);
     expect(await json(res)).toEqual({ detail: "Token is expired", code: "token_not_valid" });
   });
@@ -381,8 +381,8 @@ describe("JWKS", () => {
   });
 
   it("answers 404 with HS256, which has no public key", async () => {
-    const rig = clockedApp(Date.now(), { JWT_ALGORITHM: "HS256", JWT_SECRET: "s".repeat(48) });
-    const res = await rig.call("/.well-known/jwks.json");
+    const r = rig({ env: { JWT_ALGORITHM: "HS256", JWT_SECRET: "s".repeat(48) } });
+    const res = await r.call("/.well-known/jwks.json");
     expect(res.status).toBe(404);
     expect(await json(res)).toEqual({ detail: "Not found." });
   });

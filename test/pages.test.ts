@@ -8,7 +8,7 @@ import loginPageSource from "../client/login-page.ts?raw";
 import sealSource from "../client/seal.ts?raw";
 import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
 import { jsonForScript } from "../src/pages/layout";
-import { api, clockedApp, registerUser, signIn } from "./helpers";
+import { api, registerUser, rig, signIn } from "./helpers";
 import { startBody } from "./qr-helpers";
 
 interface Created {
@@ -138,7 +138,7 @@ describe("GET /login", () => {
 
   it("renders without touching a Durable Object", async () => {
     const broken = { idFromName: () => { throw new Error("no object may be addressed"); }, get: () => { throw new Error("no object may be addressed"); } };
-    const app = clockedApp(Date.now(), { QR_SESSION: broken });
+    const app = rig({ env: { QR_SESSION: broken } });
     const res = await app.call("/login");
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('data-state="starting"');

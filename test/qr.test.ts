@@ -2,7 +2,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { ORIGIN, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, type Call } from "./helpers";
+import { ORIGIN, api, decodeJwt, registerUser, rig, rowCounts, signIn, type Call } from "./helpers";
 import { browserKey, checkCodeOf, openPair, qrRecord, type BrowserKey } from "./qr-helpers";
 
 type Json = Record<string, any>;
@@ -154,7 +154,7 @@ async function connect(qr: Created, via: Via = api): Promise<Browser> {
 
 describe("starting a QR login", () => {
   it("answers 201 with an unguessable id, a separate secret, the phone page URL, socket and image URLs and an ISO expiry", async () => {
-    const app = clockedApp(Date.UTC(2030, 0, 1, 12, 0, 0));
+    const app = rig({ clock: Date.UTC(2030, 0, 1, 12, 0, 0) });
     const res = await app.call("/api/qr/", { body: { public_key: (await browserKey()).publicJwk } });
     expect(res.status).toBe(201);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -570,7 +570,7 @@ describe("expiry", () => {
   });
 
   it("approve after expires_at answers 410 even before the alarm has run", async () => {
-    const app = clockedApp();
+    const app = rig();
     const qr = await createQr(app.call);
     app.advance(120);
     const res = await phoneCall(alice, app.call)(qr.id, "approve");
@@ -883,7 +883,7 @@ describe("cross-device attacks, replayed", () => {
         };
       },
     });
-    const app = clockedApp(Date.now(), { QR_SESSION: counting });
+    const app = rig({ env: { QR_SESSION: counting } });
     const calls: Array<[string, Call]> = [];
     for (const id of FORGED_IDS) {
       calls.push([`/api/qr/${id}/`, { token: alice.token }]);
@@ -924,7 +924,7 @@ describe("cross-device attacks, replayed", () => {
     const own = await openSocket(qr.id, qr.secret, api, { origin: ORIGIN });
     expect(own.status).toBe(101);
     new Browser(own.webSocket!);
-    const listed = clockedApp(Date.now(), { CORS_ORIGINS: "https://app.example.test" });
+    const listed = rig({ env: { CORS_ORIGINS: "https://app.example.test" } });
     const fromApp = await openSocket(qr.id, qr.secret, listed.call, { origin: "https://app.example.test" });
     expect(fromApp.status).toBe(101);
     new Browser(fromApp.webSocket!);
