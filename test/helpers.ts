@@ -70,6 +70,11 @@ export function rig(options: RigOptions = {}) {
 
 export type Rig = ReturnType<typeof rig>;
 
+/** A rig with rate limits on (RATE_LIMITS=on), over `options.env`. */
+export function limitedRig(options: RigOptions = {}): Rig {
+  return rig({ ...options, env: { RATE_LIMITS: "on", ...options.env } });
+}
+
 let counter = 0;
 /** A username unique within this run (storage persists between tests of one file). */
 export function uniqueName(prefix = "user"): string {
