@@ -37,6 +37,13 @@ export async function api(path: string, call: Call = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, init(call)));
 }
 
+/** The machine's clock, for a rig whose tokens must age in real time (it cannot be advanced). */
+export const SYSTEM_CLOCK = {
+  get now() {
+    return Date.now();
+  },
+};
+
 export interface RigOptions {
   /** Start time in epoch ms, or a clock object shared with another rig. */
   clock?: number | { now: number };
@@ -61,6 +68,10 @@ export function rig(options: RigOptions = {}) {
     logs,
     advance(seconds: number) {
       clock.now += seconds * 1000;
+    },
+    /** A request sent exactly as given: no default method, header or encoding. */
+    request(path: string, requestInit: RequestInit = {}): Promise<Response> {
+      return Promise.resolve(app.request(`${ORIGIN}${path}`, requestInit, testEnv));
     },
     call(path: string, call: Call = {}): Promise<Response> {
       return Promise.resolve(app.request(`${ORIGIN}${path}`, init(call), call.env ? { ...testEnv, ...call.env } : testEnv));
