@@ -106,6 +106,19 @@ export async function signIn(username: string, password = PASSWORD, via: Via = a
   return (await res.json()) as { access: string; refresh: string };
 }
 
+export interface User {
+  id: number;
+  username: string;
+  access: string;
+  refresh: string;
+}
+
+/** A new user, registered and signed in through `via`. */
+export async function signUp(via: Via = api, username = uniqueName()): Promise<User> {
+  const { id } = await registerUser(username, PASSWORD, via);
+  return { id, username, ...(await signIn(username, PASSWORD, via)) };
+}
+
 /** Row counts of every table (read from sqlite_master, so new tables are covered), to prove bad input changed nothing. */
 export async function rowCounts(): Promise<Record<string, number>> {
   const tables = await env.DB.prepare(
@@ -124,6 +137,10 @@ export function decodeJwt(token: string): { header: Record<string, unknown>; pay
 /** The session id (`sid` claim) an access or refresh token carries. */
 export function sessionIdOf(token: string): string {
   return decodeJwt(token).payload.sid as string;
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
 }
 
 /**
