@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { purgeEndedSessions } from "../src/auth/purge";
 import { getDb } from "../src/db/client";
-import { PASSWORD, api, registerUser, rig, rowCounts, sessionIdOf, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName } from "./helpers";
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 const SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
@@ -131,7 +131,7 @@ describe("devices: DELETE /api/auth/sessions/", () => {
     const { username } = await registerUser();
     const current = await signIn(username);
     const others = [await signIn(username), await signIn(username), await signIn(username)];
-    const stranger = await signIn((await registerUser()).username);
+    const stranger = await signUp();
     const res = await api("/api/auth/sessions/", { method: "DELETE", token: current.access });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ revoked: 3 });

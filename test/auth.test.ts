@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, signUp, uniqueName } from "./helpers";
 
 async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
@@ -158,7 +158,7 @@ describe("obtaining a token pair", () => {
 
 describe("bearer-protected routes", () => {
   it("greet a signed-in user", async () => {
-    const { access } = await signIn((await registerUser()).username);
+    const { access } = await signUp();
     const res = await api("/api/hello/", { token: access });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ message: "Hello, World!" });
@@ -190,7 +190,7 @@ describe("bearer-protected routes", () => {
   });
 
   it("refuse a refresh token used as an access token", async () => {
-    const { refresh } = await signIn((await registerUser()).username);
+    const { refresh } = await signUp();
     const res = await api("/api/hello/", { token: refresh });
     expect(res.status).toBe(401);
     expect((await json(res)).code).toBe("token_not_valid");
@@ -206,7 +206,7 @@ describe("bearer-protected routes", () => {
   });
 
   it("answer with and without the trailing slash", async () => {
-    const { access } = await signIn((await registerUser()).username);
+    const { access } = await signUp();
     expect((await api("/api/hello", { token: access })).status).toBe(200);
     expect((await api("/api/auth/me", { token: access })).status).toBe(200);
   });
@@ -280,7 +280,7 @@ describe("refresh with rotation", () => {
   });
 
   it("refuses an access token in place of a refresh token", async () => {
-    const { access } = await signIn((await registerUser()).username);
+    const { access } = await signUp();
     const res = await api("/api/token/refresh/", { body: { refresh: access } });
     expect(res.status).toBe(401);
     expect(await json(res)).toEqual({ detail: "Token has wrong type", code: "token_not_valid" });
@@ -298,7 +298,7 @@ describe("refresh with rotation", () => {
 
 describe("verify", () => {
   it("answers 200 {} for a live access or refresh token", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     for (const token of [pair.access, pair.refresh]) {
       const res = await api("/api/token/verify/", { body: { token } });
       expect(res.status).toBe(200);
@@ -307,7 +307,7 @@ describe("verify", () => {
   });
 
   it("rejects a refresh token that was rotated out (simplejwt would accept it)", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     await api("/api/token/refresh/", { body: { refresh: pair.refresh } });
     const res = await api("/api/token/verify/", { body: { token: pair.refresh } });
     expect(res.status).toBe(401);
@@ -315,7 +315,7 @@ describe("verify", () => {
   });
 
   it("rejects a blacklisted refresh token and the access tokens of its session", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
     for (const token of [pair.refresh, pair.access]) {
       expect((await api("/api/token/verify/", { body: { token } })).status).toBe(401);
@@ -331,7 +331,7 @@ describe("verify", () => {
 
 describe("blacklist (logout)", () => {
   it("an access token issued before logout fails right after logout", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(200);
     const res = await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
     expect(res.status).toBe(200);
@@ -342,7 +342,7 @@ describe("blacklist (logout)", () => {
   });
 
   it("a blacklisted refresh token can no longer refresh", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
     const res = await api("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(res.status).toBe(401);
@@ -350,7 +350,7 @@ describe("blacklist (logout)", () => {
   });
 
   it("logging out twice answers 401 the second time", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     expect((await api("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(200);
     expect((await api("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(401);
   });
@@ -364,7 +364,7 @@ describe("blacklist (logout)", () => {
   });
 
   it("refuses an access token", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     expect((await api("/api/token/blacklist/", { body: { refresh: pair.access } })).status).toBe(401);
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(200);
   });

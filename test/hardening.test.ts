@@ -11,7 +11,7 @@ import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, pageContentSecurityPolic
 import { requireAuth } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
-import { ORIGIN, PASSWORD, api, limitedRig, registerUser, sessionIdOf, signIn, uniqueName, type Call } from "./helpers";
+import { ORIGIN, PASSWORD, api, limitedRig, registerUser, sessionIdOf, signIn, signUp, uniqueName, type Call } from "./helpers";
 import { checkCodeOf, startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
@@ -163,8 +163,8 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     await expectThrottled(await create(), 60);
     expect((await r.call("/api/__test/create", { method: "POST", headers: { "cf-connecting-ip": freshIp() } })).status).toBe(200);
 
-    const alice = await signIn((await registerUser()).username);
-    const bob = await signIn((await registerUser()).username);
+    const alice = await signUp();
+    const bob = await signUp();
     const approve = (token: string) => r.call("/api/__test/approve", { method: "POST", token, headers: { "cf-connecting-ip": freshIp() } });
     expect((await approve(alice.access)).status).toBe(200);
     expect((await approve(alice.access)).status).toBe(200);
@@ -195,7 +195,7 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
       limiters: (clock) => ({ qr_approve_user: memoryLimiter({ limit: 1, periodSeconds: 60, clock }) }),
       clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
-    const phone = await signIn((await registerUser()).username);
+    const phone = await signUp();
     const body = await startBody();
     const start = async () => ((await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string }).id;
     const first = await start();

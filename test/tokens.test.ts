@@ -3,7 +3,7 @@ import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
-import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn } from "./helpers";
+import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, signUp } from "./helpers";
 
 const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
 
@@ -174,7 +174,7 @@ describe("key rotation", () => {
   });
 
   it("a token signed by a key removed from the set stops verifying", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     const without = rig({ env: { JWT_SIGNING_KEYS: JSON.stringify({ keys: [await newKey("key-3")] }) } });
     expect((await without.call("/api/auth/me/", { token: pair.access })).status).toBe(401);
   });
