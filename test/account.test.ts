@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { purgeEndedSessions } from "../src/auth/purge";
 import { getDb } from "../src/db/client";
-import { PASSWORD, api, clockedApp, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName } from "./helpers";
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 const SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
@@ -26,10 +26,6 @@ async function signInFrom(username: string, userAgent: string, ip: string, passw
   return (await res.json()) as { access: string; refresh: string };
 }
 
-function sid(token: string): string {
-  return JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
-}
-
 async function sessionRow(id: string) {
   return env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<{ last_used_at: number; revoked_at: number | null; revoked_reason: string | null }>();
 }
@@ -44,8 +40,8 @@ describe("devices: GET /api/auth/sessions/", () => {
     const items = await list(res);
     expect(items).toHaveLength(2);
     const byId = Object.fromEntries(items.map((item) => [item.id, item]));
-    expect(byId[sid(laptop.access)]).toMatchObject({ method: "password", browser: "Chrome", os: "Windows", ip: "203.0.113.7", current: true });
-    expect(byId[sid(phone.access)]).toMatchObject({ method: "password", browser: "Safari", os: "iOS", ip: "198.51.100.9", current: false });
+    expect(byId[sessionIdOf(laptop.access)]).toMatchObject({ method: "password", browser: "Chrome", os: "Windows", ip: "203.0.113.7", current: true });
+    expect(byId[sessionIdOf(phone.access)]).toMatchObject({ method: "password", browser: "Safari", os: "iOS", ip: "198.51.100.9", current: false });
     for (const item of items) {
       expect(Object.keys(item).sort()).toEqual(["browser", "city", "country", "created", "current", "expires", "id", "ip", "last_used", "method", "os"]);
       expect(item.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -54,7 +50,7 @@ describe("devices: GET /api/auth/sessions/", () => {
     }
     // The other device sees itself as current.
     const fromPhone = await list(await api("/api/auth/sessions/", { token: phone.access }));
-    expect(fromPhone.find((item) => item.current)!.id).toBe(sid(phone.access));
+    expect(fromPhone.find((item) => item.current)!.id).toBe(sessionIdOf(phone.access));
   });
 
   it("shows neither other users' sessions nor ended ones", async () => {
@@ -65,7 +61,7 @@ describe("devices: GET /api/auth/sessions/", () => {
     await signIn(bob.username);
     await api("/api/token/blacklist/", { body: { refresh: a2.refresh } });
     const items = await list(await api("/api/auth/sessions/", { token: a1.access }));
-    expect(items.map((item) => item.id)).toEqual([sid(a1.access)]);
+    expect(items.map((item) => item.id)).toEqual([sessionIdOf(a1.access)]);
   });
 
   it("requires a bearer token", async () => {
@@ -81,13 +77,13 @@ describe("devices: DELETE /api/auth/sessions/{id}/", () => {
     const mine = await signIn(username);
     const other = await signIn(username);
     expect((await api("/api/hello/", { token: other.access })).status).toBe(200);
-    const res = await api(`/api/auth/sessions/${sid(other.access)}/`, { method: "DELETE", token: mine.access });
+    const res = await api(`/api/auth/sessions/${sessionIdOf(other.access)}/`, { method: "DELETE", token: mine.access });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
     expect((await api("/api/hello/", { token: other.access })).status).toBe(401);
     expect((await api("/api/token/refresh/", { body: { refresh: other.refresh } })).status).toBe(401);
     expect((await api("/api/hello/", { token: mine.access })).status).toBe(200);
-    expect((await sessionRow(sid(other.access)))!.revoked_reason).toBe("user_revoked");
+    expect((await sessionRow(sessionIdOf(other.access)))!.revoked_reason).toBe("user_revoked");
   });
 
   it("answers 404 for another user's session, which stays signed in", async () => {
@@ -95,7 +91,7 @@ describe("devices: DELETE /api/auth/sessions/{id}/", () => {
     const bob = await registerUser();
     const a = await signIn(alice.username);
     const b = await signIn(bob.username);
-    const res = await api(`/api/auth/sessions/${sid(b.access)}/`, { method: "DELETE", token: a.access });
+    const res = await api(`/api/auth/sessions/${sessionIdOf(b.access)}/`, { method: "DELETE", token: a.access });
     expect(res.status).toBe(404);
     expect(await json(res)).toEqual({ detail: "Not found." });
     expect((await api("/api/hello/", { token: b.access })).status).toBe(200);
@@ -118,14 +114,14 @@ describe("devices: DELETE /api/auth/sessions/{id}/", () => {
     const { username } = await registerUser();
     const a = await signIn(username);
     const b = await signIn(username);
-    expect((await api(`/api/auth/sessions/${sid(b.access)}/`, { method: "DELETE", token: a.access })).status).toBe(204);
-    expect((await api(`/api/auth/sessions/${sid(b.access)}/`, { method: "DELETE", token: a.access })).status).toBe(404);
+    expect((await api(`/api/auth/sessions/${sessionIdOf(b.access)}/`, { method: "DELETE", token: a.access })).status).toBe(204);
+    expect((await api(`/api/auth/sessions/${sessionIdOf(b.access)}/`, { method: "DELETE", token: a.access })).status).toBe(404);
   });
 
   it("may end the current session itself, like a logout", async () => {
     const { username } = await registerUser();
     const a = await signIn(username);
-    expect((await api(`/api/auth/sessions/${sid(a.access)}/`, { method: "DELETE", token: a.access })).status).toBe(204);
+    expect((await api(`/api/auth/sessions/${sessionIdOf(a.access)}/`, { method: "DELETE", token: a.access })).status).toBe(204);
     expect((await api("/api/hello/", { token: a.access })).status).toBe(401);
   });
 });
@@ -135,7 +131,7 @@ describe("devices: DELETE /api/auth/sessions/", () => {
     const { username } = await registerUser();
     const current = await signIn(username);
     const others = [await signIn(username), await signIn(username), await signIn(username)];
-    const stranger = await signIn((await registerUser()).username);
+    const stranger = await signUp();
     const res = await api("/api/auth/sessions/", { method: "DELETE", token: current.access });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ revoked: 3 });
@@ -153,27 +149,27 @@ describe("devices: DELETE /api/auth/sessions/", () => {
 describe("last used", () => {
   it("is written at most once a minute by use, and on every refresh", async () => {
     const start = Math.floor(Date.now() / 1000) * 1000;
-    const rig = clockedApp(start);
+    const r = rig({ clock: start });
     const { username } = await registerUser();
-    const pair = await signIn(username, PASSWORD, rig.call);
-    const id = sid(pair.access);
+    const pair = await signIn(username, PASSWORD, r.call);
+    const id = sessionIdOf(pair.access);
     const startSeconds = start / 1000;
     expect((await sessionRow(id))!.last_used_at).toBe(startSeconds);
 
-    rig.advance(30);
-    expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+    r.advance(30);
+    expect((await r.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await sessionRow(id))!.last_used_at).toBe(startSeconds);
 
-    rig.advance(31);
-    expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+    r.advance(31);
+    expect((await r.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await sessionRow(id))!.last_used_at).toBe(startSeconds + 61);
 
-    rig.advance(59);
-    expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+    r.advance(59);
+    expect((await r.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await sessionRow(id))!.last_used_at).toBe(startSeconds + 61);
 
-    rig.advance(10);
-    const refreshed = await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
+    r.advance(10);
+    const refreshed = await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(refreshed.status).toBe(200);
     expect((await sessionRow(id))!.last_used_at).toBe(startSeconds + 130);
   });
@@ -181,7 +177,7 @@ describe("last used", () => {
   it("is moved after the response (waitUntil) when the worker has an execution context", async () => {
     const { username } = await registerUser();
     const pair = await signIn(username);
-    const id = sid(pair.access);
+    const id = sessionIdOf(pair.access);
     const stale = Math.floor(Date.now() / 1000) - 3600;
     await env.DB.prepare("UPDATE sessions SET last_used_at = ? WHERE id = ?").bind(stale, id).run();
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(200);
@@ -190,11 +186,11 @@ describe("last used", () => {
 
   it("shows the current session as used now in the device list", async () => {
     const start = Date.now();
-    const rig = clockedApp(start);
+    const r = rig({ clock: start });
     const { username } = await registerUser();
-    const pair = await signIn(username, PASSWORD, rig.call);
-    rig.advance(45);
-    const items = await list(await rig.call("/api/auth/sessions/", { token: pair.access }));
+    const pair = await signIn(username, PASSWORD, r.call);
+    r.advance(45);
+    const items = await list(await r.call("/api/auth/sessions/", { token: pair.access }));
     expect(items[0]!.last_used).toBe(new Date(Math.floor(start / 1000 + 45) * 1000).toISOString().replace(".000Z", "Z"));
   });
 });
@@ -210,7 +206,7 @@ describe("password change: POST /api/auth/password/", () => {
     for (const other of others) {
       expect((await api("/api/hello/", { token: other.access })).status).toBe(401);
       expect((await api("/api/token/refresh/", { body: { refresh: other.refresh } })).status).toBe(401);
-      expect((await sessionRow(sid(other.access)))!.revoked_reason).toBe("password_changed");
+      expect((await sessionRow(sessionIdOf(other.access)))!.revoked_reason).toBe("password_changed");
     }
     expect((await api("/api/hello/", { token: current.access })).status).toBe(200);
     expect((await api("/api/token/refresh/", { body: { refresh: current.refresh } })).status).toBe(200);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSWORD, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, signUp, uniqueName } from "./helpers";
 
 async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
@@ -158,7 +158,7 @@ describe("obtaining a token pair", () => {
 
 describe("bearer-protected routes", () => {
   it("greet a signed-in user", async () => {
-    const { access } = await signIn((await registerUser()).username);
+    const { access } = await signUp();
     const res = await api("/api/hello/", { token: access });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ message: "Hello, World!" });
@@ -190,7 +190,7 @@ describe("bearer-protected routes", () => {
   });
 
   it("refuse a refresh token used as an access token", async () => {
-    const { refresh } = await signIn((await registerUser()).username);
+    const { refresh } = await signUp();
     const res = await api("/api/hello/", { token: refresh });
     expect(res.status).toBe(401);
     expect((await json(res)).code).toBe("token_not_valid");
@@ -206,7 +206,7 @@ describe("bearer-protected routes", () => {
   });
 
   it("answer with and without the trailing slash", async () => {
-    const { access } = await signIn((await registerUser()).username);
+    const { access } = await signUp();
     expect((await api("/api/hello", { token: access })).status).toBe(200);
     expect((await api("/api/auth/me", { token: access })).status).toBe(200);
   });
@@ -225,17 +225,17 @@ describe("refresh with rotation", () => {
   });
 
   it("a refresh token rotated out and replayed after the reuse interval revokes its whole session", async () => {
-    const rig = clockedApp();
+    const r = rig();
     const user = await registerUser();
-    const first = await signIn(user.username, PASSWORD, rig.call);
-    const second = (await (await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { access: string; refresh: string };
-    rig.advance(11);
-    const replay = await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } });
+    const first = await signIn(user.username, PASSWORD, r.call);
+    const second = (await (await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { access: string; refresh: string };
+    r.advance(11);
+    const replay = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(replay.status).toBe(401);
     expect(await json(replay)).toMatchObject({ code: "token_not_valid" });
     // Every token of that session is dead now: the legitimate successor and its access token too.
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: second.refresh } })).status).toBe(401);
-    expect((await rig.call("/api/hello/", { token: second.access })).status).toBe(401);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: second.refresh } })).status).toBe(401);
+    expect((await r.call("/api/hello/", { token: second.access })).status).toBe(401);
     const row = await env.DB.prepare("SELECT revoked_reason FROM sessions WHERE id = ?").bind(decodeJwt(first.refresh).payload.sid).first();
     expect(row).toEqual({ revoked_reason: "refresh_reuse" });
   });
@@ -259,38 +259,38 @@ describe("refresh with rotation", () => {
   });
 
   it("a replay within the reuse interval gets the successor already issued, not a new one", async () => {
-    const rig = clockedApp();
-    const first = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    const one = (await (await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { refresh: string };
-    rig.advance(9);
-    const again = await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } });
+    const r = rig();
+    const first = await signIn((await registerUser()).username, PASSWORD, r.call);
+    const one = (await (await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { refresh: string };
+    r.advance(9);
+    const again = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(again.status).toBe(200);
     const two = (await again.json()) as { refresh: string };
     expect(decodeJwt(two.refresh).payload.jti).toBe(decodeJwt(one.refresh).payload.jti);
     // …and the successor still rotates normally afterwards.
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: one.refresh } })).status).toBe(200);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: one.refresh } })).status).toBe(200);
   });
 
   it("REFRESH_REUSE_INTERVAL=0 makes any replay revoke the session", async () => {
-    const rig = clockedApp(Date.now(), { REFRESH_REUSE_INTERVAL: "0" });
-    const first = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(200);
-    rig.advance(1);
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(401);
+    const r = rig({ env: { REFRESH_REUSE_INTERVAL: "0" } });
+    const first = await signIn((await registerUser()).username, PASSWORD, r.call);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(200);
+    r.advance(1);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).status).toBe(401);
   });
 
   it("refuses an access token in place of a refresh token", async () => {
-    const { access } = await signIn((await registerUser()).username);
+    const { access } = await signUp();
     const res = await api("/api/token/refresh/", { body: { refresh: access } });
     expect(res.status).toBe(401);
     expect(await json(res)).toEqual({ detail: "Token has wrong type", code: "token_not_valid" });
   });
 
   it("refuses an expired refresh token", async () => {
-    const rig = clockedApp();
-    const first = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    rig.advance(86_401);
-    const res = await rig.call("/api/token/refresh/", { body: { refresh: first.refresh } });
+    const r = rig();
+    const first = await signIn((await registerUser()).username, PASSWORD, r.call);
+    r.advance(86_401);
+    const res = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(res.status).toBe(401);
     expect(await json(res)).toEqual({ detail: "Token is expired", code: "token_not_valid" });
   });
@@ -298,7 +298,7 @@ describe("refresh with rotation", () => {
 
 describe("verify", () => {
   it("answers 200 {} for a live access or refresh token", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     for (const token of [pair.access, pair.refresh]) {
       const res = await api("/api/token/verify/", { body: { token } });
       expect(res.status).toBe(200);
@@ -307,7 +307,7 @@ describe("verify", () => {
   });
 
   it("rejects a refresh token that was rotated out (simplejwt would accept it)", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     await api("/api/token/refresh/", { body: { refresh: pair.refresh } });
     const res = await api("/api/token/verify/", { body: { token: pair.refresh } });
     expect(res.status).toBe(401);
@@ -315,7 +315,7 @@ describe("verify", () => {
   });
 
   it("rejects a blacklisted refresh token and the access tokens of its session", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
     for (const token of [pair.refresh, pair.access]) {
       expect((await api("/api/token/verify/", { body: { token } })).status).toBe(401);
@@ -331,7 +331,7 @@ describe("verify", () => {
 
 describe("blacklist (logout)", () => {
   it("an access token issued before logout fails right after logout", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(200);
     const res = await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
     expect(res.status).toBe(200);
@@ -342,7 +342,7 @@ describe("blacklist (logout)", () => {
   });
 
   it("a blacklisted refresh token can no longer refresh", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     await api("/api/token/blacklist/", { body: { refresh: pair.refresh } });
     const res = await api("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(res.status).toBe(401);
@@ -350,7 +350,7 @@ describe("blacklist (logout)", () => {
   });
 
   it("logging out twice answers 401 the second time", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     expect((await api("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(200);
     expect((await api("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(401);
   });
@@ -364,7 +364,7 @@ describe("blacklist (logout)", () => {
   });
 
   it("refuses an access token", async () => {
-    const pair = await signIn((await registerUser()).username);
+    const pair = await signUp();
     expect((await api("/api/token/blacklist/", { body: { refresh: pair.access } })).status).toBe(401);
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(200);
   });
@@ -381,8 +381,8 @@ describe("JWKS", () => {
   });
 
   it("answers 404 with HS256, which has no public key", async () => {
-    const rig = clockedApp(Date.now(), { JWT_ALGORITHM: "HS256", JWT_SECRET: "s".repeat(48) });
-    const res = await rig.call("/.well-known/jwks.json");
+    const r = rig({ env: { JWT_ALGORITHM: "HS256", JWT_SECRET: "s".repeat(48) } });
+    const res = await r.call("/.well-known/jwks.json");
     expect(res.status).toBe(404);
     expect(await json(res)).toEqual({ detail: "Not found." });
   });

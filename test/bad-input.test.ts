@@ -7,23 +7,13 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { MAX_BODY_BYTES } from "../src/http/body";
-import type { RequestLogLine } from "../src/http/security";
-import { ORIGIN, PASSWORD } from "./helpers";
+import { PASSWORD, SYSTEM_CLOCK, rig, rowCounts, sessionIdOf } from "./helpers";
 import { startBody } from "./qr-helpers";
 
-/**
- * The worker's app, called in-process. Not exports.default.fetch: in the test pool every call through
- * it costs more than the last (about 6 ms for the first hundred, 90 ms by the four-hundredth), which
- * would make hundreds of rows take minutes. Same app, same bindings; its log lines are kept by request id.
- */
-const LOGS = new Map<string, RequestLogLine>();
-const app = createApp({ log: (line) => LOGS.set(line.request_id, line) });
-
-function send(spec: { method: string; path: string; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
-  return Promise.resolve(app.request(`${ORIGIN}${spec.path}`, { method: spec.method, headers: spec.headers, body: spec.body }, env));
-}
+// In-process, not exports.default.fetch: hundreds of rows (see `rig`). Real time: tokens and QR logins age as they would.
+const { request, logs } = rig({ clock: SYSTEM_CLOCK });
+const send = (spec: Request_) => request(spec.path, spec);
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -99,7 +89,7 @@ const BEARER_ONLY_ROUTES: Array<{ route: string; method: Method; path: (f: Fixtu
   { route: "GET /api/hello/", method: "GET", path: () => "/api/hello/" },
   { route: "GET /api/auth/sessions/", method: "GET", path: () => "/api/auth/sessions/" },
   { route: "DELETE /api/auth/sessions/", method: "DELETE", path: () => "/api/auth/sessions/" },
-  { route: "DELETE /api/auth/sessions/{id}/", method: "DELETE", path: (f) => `/api/auth/sessions/${sidOf(f.access)}/` },
+  { route: "DELETE /api/auth/sessions/{id}/", method: "DELETE", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/` },
   { route: "GET /api/notes/", method: "GET", path: () => "/api/notes/" },
   { route: "GET /api/notes/{id}/", method: "GET", path: (f) => `/api/notes/${f.noteId}/` },
   { route: "DELETE /api/notes/{id}/", method: "DELETE", path: (f) => `/api/notes/${f.noteId}/` },
@@ -116,7 +106,7 @@ const PATHS: Array<{ route: string; path: (f: Fixture) => string; allowed: Metho
   { route: "/api/auth/me/", path: () => "/api/auth/me/", allowed: ["GET", "PATCH", "DELETE"] },
   { route: "/api/auth/password/", path: () => "/api/auth/password/", allowed: ["POST"] },
   { route: "/api/auth/sessions/", path: () => "/api/auth/sessions/", allowed: ["GET", "DELETE"] },
-  { route: "/api/auth/sessions/{id}/", path: (f) => `/api/auth/sessions/${sidOf(f.access)}/`, allowed: ["DELETE"] },
+  { route: "/api/auth/sessions/{id}/", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/`, allowed: ["DELETE"] },
   { route: "/api/hello/", path: () => "/api/hello/", allowed: ["GET"] },
   { route: "/.well-known/jwks.json", path: () => "/.well-known/jwks.json", allowed: ["GET"] },
   { route: "/api/notes/", path: () => "/api/notes/", allowed: ["GET", "POST"] },
@@ -131,10 +121,6 @@ const PATHS: Array<{ route: string; path: (f: Fixture) => string; allowed: Metho
   { route: "/api/schema/", path: () => "/api/schema/", allowed: ["GET"] },
   { route: "/api/docs/", path: () => "/api/docs/", allowed: ["GET"] },
 ];
-
-function sidOf(token: string): string {
-  return JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
-}
 
 // ---- the hostile inputs ---------------------------------------------------------------------
 
@@ -370,11 +356,6 @@ const UNSERVED = [...SERVED].filter(([, served]) => !served).map(([route]) => ro
 
 // ---- the database fingerprint ---------------------------------------------------------------
 
-let countQuery = "";
-async function rowCounts(): Promise<Record<string, number>> {
-  return (await env.DB.prepare(countQuery).first<Record<string, number>>())!;
-}
-
 const fixture = {} as Fixture;
 let baseline: Record<string, number>;
 const freshness = { tokenAtMs: 0, qrAtMs: 0 };
@@ -429,7 +410,6 @@ beforeAll(async () => {
 
   const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name").all<{ name: string }>();
   expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["users", "sessions"]));
-  countQuery = `SELECT ${tables.results.map(({ name }) => `(SELECT count(*) FROM "${name}") AS "${name}"`).join(", ")}`;
   baseline = await rowCounts();
 });
 
@@ -455,7 +435,7 @@ describe("bad input over every route", () => {
     expect(text).not.toMatch(/stack|at \w+ \(|Error:/);
     expect(await rowCounts()).toEqual(baseline);
     // Logged like any request: one structured line, with the status sent and no credential in it.
-    const line = LOGS.get(res.headers.get("x-request-id") ?? "");
+    const line = logs.find((l) => l.request_id === (res.headers.get("x-request-id") ?? ""));
     expect(line).toMatchObject({ event: "request", status: res.status, method: spec.method });
     const logged = JSON.stringify(line);
     for (const secret of [fixture.access, fixture.refresh, fixture.qrSecret, PASSWORD]) expect(logged).not.toContain(secret);

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSWORD, api, clockedApp, registerUser, rowCounts, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, registerUser, rig, rowCounts, signIn, uniqueName } from "./helpers";
 
 async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
@@ -206,22 +206,22 @@ describe("usernames and emails as Django keeps them", () => {
 
 describe("REFRESH_REUSE_INTERVAL=0", () => {
   it("hands nothing to a replay in the same second: the session is revoked", async () => {
-    const rig = clockedApp(Date.now(), { REFRESH_REUSE_INTERVAL: "0" });
+    const r = rig({ env: { REFRESH_REUSE_INTERVAL: "0" } });
     const { username } = await registerUser();
-    const pair = await signIn(username, PASSWORD, rig.call);
-    const first = await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
+    const pair = await signIn(username, PASSWORD, r.call);
+    const first = await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(first.status).toBe(200);
-    const replay = await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
+    const replay = await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(replay.status).toBe(401);
     const { refresh } = (await first.json()) as { refresh: string };
-    expect((await rig.call("/api/token/refresh/", { body: { refresh } })).status).toBe(401);
+    expect((await r.call("/api/token/refresh/", { body: { refresh } })).status).toBe(401);
   });
 
   it("with the default interval a replay in the same second still gets the successor", async () => {
-    const rig = clockedApp(Date.now());
+    const r = rig();
     const { username } = await registerUser();
-    const pair = await signIn(username, PASSWORD, rig.call);
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(200);
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(200);
+    const pair = await signIn(username, PASSWORD, r.call);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(200);
+    expect((await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(200);
   });
 });

@@ -6,44 +6,15 @@ import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
 import { reserveSlot } from "../src/auth/attempt-counter";
-import { THROTTLES, limitByIp, limitByUser, memoryLimiter, type LimiterOverrides } from "../src/http/ratelimit";
+import { THROTTLES, limitByIp, limitByUser, memoryLimiter } from "../src/http/ratelimit";
 import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, pageContentSecurityPolicy, usePageCsp, type RequestLogLine } from "../src/http/security";
 import { requireAuth } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
-import { ORIGIN, PASSWORD, api, registerUser, signIn, uniqueName, type Call } from "./helpers";
+import { ORIGIN, PASSWORD, api, limitedRig, registerUser, sessionIdOf, signIn, signUp, uniqueName, type Call } from "./helpers";
 import { checkCodeOf, startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
-
-function init(call: Call): RequestInit {
-  const headers: Record<string, string> = { ...(call.headers ?? {}) };
-  let body: string | undefined;
-  if (call.raw !== undefined) body = call.raw;
-  else if (call.body !== undefined) body = JSON.stringify(call.body);
-  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
-  if (call.token) headers.authorization = `Bearer ${call.token}`;
-  return { method: call.method ?? (body === undefined ? "GET" : "POST"), headers, body };
-}
-
-/** The app with rate limits on, a movable clock, optional injected limiters, and captured log lines. */
-function rig(options: { limiters?: (clock: () => number) => LimiterOverrides; env?: Partial<Env>; startMs?: number } = {}) {
-  const state = { now: options.startMs ?? Date.now() };
-  const clock = () => state.now;
-  const logs: RequestLogLine[] = [];
-  const app = createApp({ clock, limiters: options.limiters?.(clock), log: (line) => logs.push(line) });
-  const testEnv = { ...env, RATE_LIMITS: "on", ...(options.env ?? {}) } as Env;
-  return {
-    app,
-    logs,
-    advance(seconds: number) {
-      state.now += seconds * 1000;
-    },
-    call(path: string, call: Call = {}) {
-      return app.request(`${ORIGIN}${path}`, init(call), testEnv);
-    },
-  };
-}
 
 let ipCounter = 0;
 /** A fresh client address per use: the bindings' counts persist for the whole file. */
@@ -117,7 +88,7 @@ describe("rate limits: configuration", () => {
   });
 
   it("answers 500 server_misconfigured, not silence, when limits are on and a binding is missing", async () => {
-    const r = rig({ env: { SIGNIN_IP_LIMITER: undefined } });
+    const r = limitedRig({ env: { SIGNIN_IP_LIMITER: undefined } });
     const res = await r.call("/api/token/", signInCall("whoever", "whatever"));
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ code: "server_misconfigured" });
@@ -138,7 +109,7 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
 
   it("sign-in: the configured number of attempts per IP, then 429 with Retry-After; other IPs unaffected", async () => {
     const { limit, period } = configuredLimit("SIGNIN_IP_LIMITER");
-    const r = rig();
+    const r = limitedRig();
     let ip = "";
     const responses = await tripsAt(limit, period, async (i) => {
       if (i % 1000 === 0) ip = freshIp();
@@ -152,7 +123,7 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
 
   it("registration: the configured number per IP, then 429", async () => {
     const { limit, period } = configuredLimit("REGISTER_IP_LIMITER");
-    const r = rig();
+    const r = limitedRig();
     let ip = "";
     const responses = await tripsAt(limit, period, async (i) => {
       if (i % 1000 === 0) ip = freshIp();
@@ -164,7 +135,7 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
   }, 30_000);
 
   it("lifts after the window (an injected limiter on a movable clock)", async () => {
-    const r = rig({ limiters: (clock) => ({ signin_ip: memoryLimiter({ limit: 3, periodSeconds: 60, clock }) }), startMs: 1_800_000_000_000 });
+    const r = limitedRig({ limiters: (clock) => ({ signin_ip: memoryLimiter({ limit: 3, periodSeconds: 60, clock }) }), clock: 1_800_000_000_000 });
     const ip = freshIp();
     for (let i = 0; i < 3; i++) expect((await r.call("/api/token/", signInCall(uniqueName("lift"), "nope", ip))).status).toBe(401);
     await expectThrottled(await r.call("/api/token/", signInCall(uniqueName("lift"), "nope", ip)), 60);
@@ -175,13 +146,13 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
   });
 
   it("QR helpers: limitByIp and limitByUser count per address and per signed-in user", async () => {
-    const r = rig({
+    const r = limitedRig({
       limiters: (clock) => ({
         qr_create_ip: memoryLimiter({ limit: 2, periodSeconds: 60, clock }),
         qr_approve_user: memoryLimiter({ limit: 2, periodSeconds: 60, clock }),
       }),
       // Aligned to the limiter's minute, and near real time so real tokens are valid on this clock.
-      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+      clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
     r.app.post("/api/__test/create", limitByIp("qr_create_ip"), (c) => c.json({}));
     r.app.post("/api/__test/approve", requireAuth(), limitByUser("qr_approve_user"), (c) => c.json({}));
@@ -192,8 +163,8 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     await expectThrottled(await create(), 60);
     expect((await r.call("/api/__test/create", { method: "POST", headers: { "cf-connecting-ip": freshIp() } })).status).toBe(200);
 
-    const alice = await signIn((await registerUser()).username);
-    const bob = await signIn((await registerUser()).username);
+    const alice = await signUp();
+    const bob = await signUp();
     const approve = (token: string) => r.call("/api/__test/approve", { method: "POST", token, headers: { "cf-connecting-ip": freshIp() } });
     expect((await approve(alice.access)).status).toBe(200);
     expect((await approve(alice.access)).status).toBe(200);
@@ -204,9 +175,9 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
   });
 
   it("POST /api/qr/ is throttled per IP, and lifts after the window", async () => {
-    const r = rig({
+    const r = limitedRig({
       limiters: (clock) => ({ qr_create_ip: memoryLimiter({ limit: 2, periodSeconds: 60, clock }) }),
-      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+      clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
     const ip = freshIp();
     const body = await startBody();
@@ -220,11 +191,11 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
   });
 
   it("QR approvals are throttled per phone user, before the login is touched", async () => {
-    const r = rig({
+    const r = limitedRig({
       limiters: (clock) => ({ qr_approve_user: memoryLimiter({ limit: 1, periodSeconds: 60, clock }) }),
-      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+      clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
-    const phone = await signIn((await registerUser()).username);
+    const phone = await signUp();
     const body = await startBody();
     const start = async () => ((await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string }).id;
     const first = await start();
@@ -239,9 +210,9 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
   });
 
   it("the anonymous QR id routes (image, socket, phone page) share a per-IP limit, counted before the id is checked", async () => {
-    const r = rig({
+    const r = limitedRig({
       limiters: (clock) => ({ qr_lookup_ip: memoryLimiter({ limit: 4, periodSeconds: 60, clock }) }),
-      startMs: Math.ceil(Date.now() / 60_000) * 60_000,
+      clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
     const { id } = (await (await r.call("/api/qr/", { body: await startBody(), headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string };
     const ip = freshIp();
@@ -273,7 +244,7 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
 
 describe("rate limits: failed sign-ins per account (exact, from any IP)", () => {
   it("locks the account after the configured number of failures from many IPs; during the lock-out the right password gets the same 429; the lock lifts after the window", async () => {
-    const r = rig({ startMs: 1_900_000_000_000 });
+    const r = limitedRig({ clock: 1_900_000_000_000 });
     const { username } = await registerUser();
     for (let i = 0; i < 10; i++) {
       const res = await r.call("/api/token/", signInCall(username, `wrong password ${i}`));
@@ -293,7 +264,7 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
   });
 
   it("counts only failures: correct sign-ins never lock the account", async () => {
-    const r = rig();
+    const r = limitedRig();
     const { username } = await registerUser();
     for (let i = 0; i < 14; i++) expect((await r.call("/api/token/", signInCall(username, PASSWORD))).status).toBe(200);
     for (let i = 0; i < 9; i++) expect((await r.call("/api/token/", signInCall(username, "wrong"))).status).toBe(401);
@@ -301,7 +272,7 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
   });
 
   it("is exact under concurrency: of 25 simultaneous wrong guesses exactly 10 are checked", async () => {
-    const r = rig();
+    const r = limitedRig();
     const { username } = await registerUser();
     const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => r.call("/api/token/", signInCall(username, `parallel guess ${i}`))));
     const statuses = responses.map((res) => res.status).sort();
@@ -310,14 +281,14 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
   });
 
   it("locks unknown usernames the same way, so a lock-out reveals nothing about existence", async () => {
-    const r = rig();
+    const r = limitedRig();
     const ghost = uniqueName("ghost");
     for (let i = 0; i < 10; i++) expect((await r.call("/api/token/", signInCall(ghost, "guess"))).status).toBe(401);
     await expectThrottled(await r.call("/api/token/", signInCall(ghost, "guess")), 60);
   });
 
   it("follows SIGNIN_FAILURE_LIMIT and SIGNIN_FAILURE_WINDOW", async () => {
-    const r = rig({ env: { SIGNIN_FAILURE_LIMIT: "3", SIGNIN_FAILURE_WINDOW: "120" }, startMs: 1_950_000_000_000 });
+    const r = limitedRig({ env: { SIGNIN_FAILURE_LIMIT: "3", SIGNIN_FAILURE_WINDOW: "120" }, clock: 1_950_000_000_000 });
     const { username } = await registerUser();
     for (let i = 0; i < 3; i++) expect((await r.call("/api/token/", signInCall(username, "wrong"))).status).toBe(401);
     await expectThrottled(await r.call("/api/token/", signInCall(username, PASSWORD)), 120);
@@ -329,7 +300,7 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
     const { username } = await registerUser();
     const pair = await signIn(username);
     // The rig's clock starts now, not before the sign-in: a token issued after it would have a future `iat`.
-    const r = rig();
+    const r = limitedRig();
     for (let i = 0; i < 5; i++) expect((await r.call("/api/auth/password/", { body: { old_password: "wrong", new_password: "a new long passphrase" }, token: pair.access })).status).toBe(400);
     for (let i = 0; i < 5; i++) expect((await r.call("/api/auth/me/", { method: "DELETE", body: { password: "wrong" }, token: pair.access })).status).toBe(400);
     await expectThrottled(await r.call("/api/auth/me/", { method: "DELETE", body: { password: PASSWORD }, token: pair.access }));
@@ -389,7 +360,7 @@ describe("security headers", () => {
   });
 
   it("keep a page's own nonce CSP: same-origin only, inline code only with this response's nonce", async () => {
-    const r = rig();
+    const r = limitedRig();
     r.app.get("/__test/page", (c) => {
       const nonce = usePageCsp(c);
       return c.html(`<!doctype html><style nonce="${nonce}">p{}</style><script nonce="${nonce}">1</script>`);
@@ -439,7 +410,7 @@ describe("security headers", () => {
 
 describe("CORS", () => {
   it("answers 500 server_misconfigured on every route when CORS_ORIGINS is malformed, headed and logged like any error", async () => {
-    const r = rig({ env: { CORS_ORIGINS: "*" } });
+    const r = limitedRig({ env: { CORS_ORIGINS: "*" } });
     const res = await r.call("/health");
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ code: "server_misconfigured" });
@@ -457,7 +428,7 @@ describe("CORS", () => {
   });
 
   it("allows exactly the configured origins, for requests and preflights", async () => {
-    const r = rig({ env: { CORS_ORIGINS: "https://app.example.com,https://admin.example.com" } });
+    const r = limitedRig({ env: { CORS_ORIGINS: "https://app.example.com,https://admin.example.com" } });
     const preflight = await r.call("/api/token/", {
       method: "OPTIONS",
       headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" },
@@ -557,11 +528,11 @@ describe("request ids and JSON request logs", () => {
   });
 
   it("log one line per request: method, route pattern, status, duration, user id; never a token, password or secret", async () => {
-    const r = rig({ env: { RATE_LIMITS: "off" } });
+    const r = limitedRig({ env: { RATE_LIMITS: "off" } });
     const { username, id } = await registerUser();
     const signInRes = await r.call("/api/token/", { body: { username, password: PASSWORD } });
     const pair = (await signInRes.json()) as { access: string; refresh: string };
-    const sid = JSON.parse(atob(pair.access.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
+    const sid = sessionIdOf(pair.access);
     const hello = await r.call("/api/hello/", { token: pair.access });
     await r.call(`/api/auth/sessions/${sid}/`, { method: "DELETE", token: pair.access });
     await r.call("/api/token/refresh/?token=query-secret-value", { body: { refresh: pair.refresh } });

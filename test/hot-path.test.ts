@@ -9,62 +9,17 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SessionCache } from "../src/auth/session-cache";
 import type { SessionWithUser } from "../src/auth/sessions";
-import { PASSWORD, clockedApp, decodeJwt, registerUser, signIn } from "./helpers";
+import { PASSWORD, countingD1, decodeJwt, registerUser, rig, sessionIdOf, signIn } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase 42";
 
-/** The D1 binding wrapped to count round trips (each batch or executed statement is one); copied from notes.test.ts. */
-function countingD1(inner: D1Database) {
-  const counts = { batch: 0, single: 0, total: () => counts.batch + counts.single };
-  const targets = new WeakMap<object, D1PreparedStatement>();
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(statement, {
-      get(target, prop) {
-        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
-        const value = Reflect.get(target, prop, target);
-        if (prop === "all" || prop === "run" || prop === "first" || prop === "raw") {
-          return (...args: unknown[]) => {
-            counts.single += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    targets.set(proxy, statement);
-    return proxy;
-  };
-  const db = new Proxy(inner, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          counts.batch += 1;
-          return target.batch(statements.map((s) => targets.get(s) ?? s));
-        };
-      }
-      if (prop === "exec") {
-        return (query: string) => {
-          counts.single += 1;
-          return target.exec(query);
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, counts };
-}
-
-const sid = (access: string) => decodeJwt(access).payload.sid as string;
-
 /** A user signed in on a movable clock, with the session cache on for `ttl` seconds. */
 async function signedIn(ttl = "10", extra: Record<string, unknown> = {}) {
-  const rig = clockedApp(Date.now(), { SESSION_CACHE_TTL: ttl, ...extra });
+  const r = rig({ env: { SESSION_CACHE_TTL: ttl, ...extra } });
   const { username } = await registerUser();
-  const pair = await signIn(username, PASSWORD, rig.call);
-  const hello = (access = pair.access) => rig.call("/api/hello/", { token: access });
-  return { rig, username, pair, hello };
+  const pair = await signIn(username, PASSWORD, r.call);
+  const hello = (access = pair.access) => r.call("/api/hello/", { token: access });
+  return { r, username, pair, hello };
 }
 
 /** Warms the cache for `access` (two accepted requests) so a later refusal cannot come from a cold read. */
@@ -75,61 +30,61 @@ async function warm(hello: (access?: string) => Promise<Response>, access?: stri
 
 describe("revocation in the same isolate beats a warm cache (SESSION_CACHE_TTL=10, clock not moved)", () => {
   it("logout (POST /api/token/blacklist/): the very next request with its access token is refused", async () => {
-    const { rig, pair, hello } = await signedIn();
+    const { r, pair, hello } = await signedIn();
     await warm(hello);
-    expect((await rig.call("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(200);
+    expect((await r.call("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(200);
     const res = await hello();
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: "token_not_valid" });
   });
 
   it("DELETE /api/auth/sessions/{id}/: the ended session is refused on the very next request", async () => {
-    const { rig, username, pair, hello } = await signedIn();
-    const other = await signIn(username, PASSWORD, rig.call);
+    const { r, username, pair, hello } = await signedIn();
+    const other = await signIn(username, PASSWORD, r.call);
     await warm(hello, other.access);
-    expect((await rig.call(`/api/auth/sessions/${sid(other.access)}/`, { method: "DELETE", token: pair.access })).status).toBe(204);
+    expect((await r.call(`/api/auth/sessions/${sessionIdOf(other.access)}/`, { method: "DELETE", token: pair.access })).status).toBe(204);
     expect((await hello(other.access)).status).toBe(401);
     expect((await hello(pair.access)).status).toBe(200);
   });
 
   it("DELETE /api/auth/sessions/ (all others): every other session is refused on the very next request", async () => {
-    const { rig, username, pair, hello } = await signedIn();
-    const others = [await signIn(username, PASSWORD, rig.call), await signIn(username, PASSWORD, rig.call)];
+    const { r, username, pair, hello } = await signedIn();
+    const others = [await signIn(username, PASSWORD, r.call), await signIn(username, PASSWORD, r.call)];
     for (const other of others) await warm(hello, other.access);
-    const res = await rig.call("/api/auth/sessions/", { method: "DELETE", token: pair.access });
+    const res = await r.call("/api/auth/sessions/", { method: "DELETE", token: pair.access });
     expect(await res.json()).toEqual({ revoked: 2 });
     for (const other of others) expect((await hello(other.access)).status).toBe(401);
     expect((await hello(pair.access)).status).toBe(200);
   });
 
   it("password change: the user's other sessions are refused on the very next request, the current one goes on", async () => {
-    const { rig, username, pair, hello } = await signedIn();
-    const other = await signIn(username, PASSWORD, rig.call);
+    const { r, username, pair, hello } = await signedIn();
+    const other = await signIn(username, PASSWORD, r.call);
     await warm(hello, other.access);
     await warm(hello, pair.access);
-    const res = await rig.call("/api/auth/password/", { body: { old_password: PASSWORD, new_password: NEW_PASSWORD }, token: pair.access });
+    const res = await r.call("/api/auth/password/", { body: { old_password: PASSWORD, new_password: NEW_PASSWORD }, token: pair.access });
     expect(res.status).toBe(200);
     expect((await hello(other.access)).status).toBe(401);
     expect((await hello(pair.access)).status).toBe(200);
   });
 
   it("refresh reuse: replaying a rotated-out refresh token revokes the session, refused on the very next request", async () => {
-    const { rig, pair, hello } = await signedIn("10", { REFRESH_REUSE_INTERVAL: "0" });
+    const { r, pair, hello } = await signedIn("10", { REFRESH_REUSE_INTERVAL: "0" });
     await warm(hello);
-    const rotated = await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
+    const rotated = await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(rotated.status).toBe(200);
     const next = (await rotated.json()) as { access: string };
     await warm(hello, next.access);
-    rig.advance(1); // past the reuse interval of 0; the cached copy (TTL 10) is still fresh
-    expect((await rig.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(401);
+    r.advance(1); // past the reuse interval of 0; the cached copy (TTL 10) is still fresh
+    expect((await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(401);
     expect((await hello(next.access)).status).toBe(401);
     expect((await hello(pair.access)).status).toBe(401);
   });
 
   it("account deletion: the deleted user's token is refused on the very next request", async () => {
-    const { rig, pair, hello } = await signedIn();
+    const { r, pair, hello } = await signedIn();
     await warm(hello);
-    const res = await rig.call("/api/auth/me/", { method: "DELETE", body: { password: PASSWORD }, token: pair.access });
+    const res = await r.call("/api/auth/me/", { method: "DELETE", body: { password: PASSWORD }, token: pair.access });
     expect(res.status).toBeLessThan(300);
     expect((await hello()).status).toBe(401);
   });
@@ -137,31 +92,31 @@ describe("revocation in the same isolate beats a warm cache (SESSION_CACHE_TTL=1
 
 describe("revocation behind the cache's back (D1 row changed directly, as another isolate would)", () => {
   it("is honoured once SESSION_CACHE_TTL has passed (documented staleness: up to TTL seconds), never later", async () => {
-    const { rig, pair, hello } = await signedIn("2");
+    const { r, pair, hello } = await signedIn("2");
     await warm(hello);
     await env.DB.prepare("UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?")
-      .bind(Math.floor(rig.clock.now / 1000), sid(pair.access))
+      .bind(Math.floor(r.clock.now / 1000), sessionIdOf(pair.access))
       .run();
     // Within the TTL this isolate may still answer from its copy: that is the documented bound.
     expect((await hello()).status).toBe(200);
-    rig.advance(1.999);
+    r.advance(1.999);
     expect((await hello()).status).toBe(200);
-    rig.advance(0.001);
+    r.advance(0.001);
     expect((await hello()).status).toBe(401);
   });
 
   it("with SESSION_CACHE_TTL=0 it is refused on the very next request (every request reads D1)", async () => {
     const { pair, hello } = await signedIn("0");
     await warm(hello);
-    await env.DB.prepare("UPDATE sessions SET revoked_at = unixepoch(), revoked_reason = 'logout' WHERE id = ?").bind(sid(pair.access)).run();
+    await env.DB.prepare("UPDATE sessions SET revoked_at = unixepoch(), revoked_reason = 'logout' WHERE id = ?").bind(sessionIdOf(pair.access)).run();
     expect((await hello()).status).toBe(401);
   });
 
   it("a session row deleted behind the cache's back is refused after the TTL and never cached as missing-but-live", async () => {
-    const { rig, pair, hello } = await signedIn("2");
+    const { r, pair, hello } = await signedIn("2");
     await warm(hello);
-    await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(sid(pair.access)).run();
-    rig.advance(2);
+    await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(sessionIdOf(pair.access)).run();
+    r.advance(2);
     expect((await hello()).status).toBe(401);
     expect((await hello()).status).toBe(401);
   });
@@ -169,38 +124,38 @@ describe("revocation behind the cache's back (D1 row changed directly, as anothe
 
 describe("the cache never turns a dead session into a live one", () => {
   it("a missing session is refused, and each retry reads D1 again (a miss is not cached)", async () => {
-    const { rig, pair } = await signedIn("10");
-    await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(sid(pair.access)).run();
-    const { db, counts } = countingD1(env.DB);
-    const counted = clockedApp(rig.clock.now, { SESSION_CACHE_TTL: "10", DB: db });
+    const { r, pair } = await signedIn("10");
+    await env.DB.prepare("DELETE FROM sessions WHERE id = ?").bind(sessionIdOf(pair.access)).run();
+    const d1 = countingD1();
+    const counted = rig({ clock: r.clock.now, env: { SESSION_CACHE_TTL: "10", DB: d1.db } });
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(401);
-    expect(counts.total()).toBe(1);
+    expect(d1.total()).toBe(1);
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(401);
-    expect(counts.total()).toBe(2);
+    expect(d1.total()).toBe(2);
   });
 
   it("a cached session is refused the moment its expires_at passes, even while the copy is fresh", async () => {
-    const { rig, pair, hello } = await signedIn("10");
-    const now = Math.floor(rig.clock.now / 1000);
-    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(now + 1, sid(pair.access)).run();
+    const { r, pair, hello } = await signedIn("10");
+    const now = Math.floor(r.clock.now / 1000);
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(now + 1, sessionIdOf(pair.access)).run();
     await warm(hello);
-    rig.advance(1);
+    r.advance(1);
     const res = await hello();
     expect(res.status).toBe(401);
   });
 
   it("cached verified claims still expire at exp: an access token is refused at exp on the bearer path and on verify", async () => {
-    const { rig, pair, hello } = await signedIn("10");
+    const { r, pair, hello } = await signedIn("10");
     await warm(hello);
-    expect((await rig.call("/api/token/verify/", { body: { token: pair.access } })).status).toBe(200);
+    expect((await r.call("/api/token/verify/", { body: { token: pair.access } })).status).toBe(200);
     const exp = decodeJwt(pair.access).payload.exp as number;
-    rig.clock.now = exp * 1000 - 1;
+    r.clock.now = exp * 1000 - 1;
     expect((await hello()).status).toBe(200);
-    rig.clock.now = exp * 1000;
+    r.clock.now = exp * 1000;
     const res = await hello();
     expect(res.status).toBe(401);
     expect(JSON.stringify(await res.json())).toContain("expired");
-    expect((await rig.call("/api/token/verify/", { body: { token: pair.access } })).status).toBe(401);
+    expect((await r.call("/api/token/verify/", { body: { token: pair.access } })).status).toBe(401);
   });
 
   it("a token refused once (bad signature) stays refused: only verified claims are cached", async () => {
@@ -272,39 +227,39 @@ describe("a session read in flight when the isolate revokes (the cache itself)",
 
 describe("D1 round trips on the bearer path", () => {
   it("a cold authenticated request reads D1 once; a warm one reads it zero times", async () => {
-    const { rig, pair } = await signedIn("10");
-    const { db, counts } = countingD1(env.DB);
-    const counted = clockedApp(rig.clock.now, { SESSION_CACHE_TTL: "10", DB: db });
+    const { r, pair } = await signedIn("10");
+    const d1 = countingD1();
+    const counted = rig({ clock: r.clock.now, env: { SESSION_CACHE_TTL: "10", DB: d1.db } });
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
-    expect(counts.total()).toBe(1);
+    expect(d1.total()).toBe(1);
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
-    expect(counts.total()).toBe(1);
+    expect(d1.total()).toBe(1);
     expect((await counted.call("/api/token/verify/", { body: { token: pair.access } })).status).toBe(200);
-    expect(counts.total()).toBe(1);
+    expect(d1.total()).toBe(1);
   });
 
   it("SESSION_CACHE_TTL=0: every authenticated request reads D1", async () => {
-    const { rig, pair } = await signedIn("0");
-    const { db, counts } = countingD1(env.DB);
-    const counted = clockedApp(rig.clock.now, { SESSION_CACHE_TTL: "0", DB: db });
+    const { r, pair } = await signedIn("0");
+    const d1 = countingD1();
+    const counted = rig({ clock: r.clock.now, env: { SESSION_CACHE_TTL: "0", DB: d1.db } });
     for (let i = 1; i <= 3; i++) {
       expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
-      expect(counts.total()).toBe(i);
+      expect(d1.total()).toBe(i);
     }
   });
 
   it("the once-a-minute last_used_at write happens once, not again on each cached hit", async () => {
-    const { rig, pair } = await signedIn("10");
-    const { db, counts } = countingD1(env.DB);
-    const counted = clockedApp(rig.clock.now + 61_000, { SESSION_CACHE_TTL: "10", DB: db });
+    const { r, pair } = await signedIn("10");
+    const d1 = countingD1();
+    const counted = rig({ clock: r.clock.now + 61_000, env: { SESSION_CACHE_TTL: "10", DB: d1.db } });
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
-    expect(counts.total()).toBe(2); // the read and the last_used_at write
+    expect(d1.total()).toBe(2); // the read and the last_used_at write
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
-    expect(counts.total()).toBe(2);
-    const row = await env.DB.prepare("SELECT last_used_at FROM sessions WHERE id = ?").bind(sid(pair.access)).first<{ last_used_at: number }>();
-    expect(row!.last_used_at).toBe(Math.floor((rig.clock.now + 61_000) / 1000));
+    expect(d1.total()).toBe(2);
+    const row = await env.DB.prepare("SELECT last_used_at FROM sessions WHERE id = ?").bind(sessionIdOf(pair.access)).first<{ last_used_at: number }>();
+    expect(row!.last_used_at).toBe(Math.floor((r.clock.now + 61_000) / 1000));
   });
 });
 

@@ -3,37 +3,11 @@
  * whatever their IPs; a client holding a device credential (OWASP's device cookie) for the account has
  * its own small budget; the signed-in user's own password checks count per user, apart from sign-in.
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER } from "../src/auth/device-credential";
-import type { Env } from "../src/env";
-import { ORIGIN, PASSWORD, registerUser, type Call } from "./helpers";
+import { PASSWORD, limitedRig, registerUser, type Call, type Rig } from "./helpers";
 
 type Json = Record<string, unknown>;
-
-function init(call: Call): RequestInit {
-  const headers: Record<string, string> = { ...(call.headers ?? {}) };
-  const body = call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
-  if (body !== undefined) headers["content-type"] ??= "application/json";
-  if (call.token) headers.authorization = `Bearer ${call.token}`;
-  return { method: call.method ?? (body === undefined ? "GET" : "POST"), headers, body };
-}
-
-/** The app with rate limits on and a movable clock (each test starts at its own far-apart time). */
-function rig(startMs: number, envOverrides: Partial<Env> = {}) {
-  const state = { now: startMs };
-  const app = createApp({ clock: () => state.now });
-  const testEnv = { ...env, RATE_LIMITS: "on", ...envOverrides } as Env;
-  return {
-    advance(seconds: number) {
-      state.now += seconds * 1000;
-    },
-    call(path: string, call: Call = {}) {
-      return Promise.resolve(app.request(`${ORIGIN}${path}`, init(call), testEnv));
-    },
-  };
-}
 
 let ip = 0;
 /** Every guess from another address (the per-IP throttle never gets a say). */
@@ -45,8 +19,6 @@ function fromSomewhere(): Record<string, string> {
 function signInCall(username: string, password: string, headers: Record<string, string> = {}): Call {
   return { body: { username, password }, headers: { ...fromSomewhere(), ...headers } };
 }
-
-type Rig = ReturnType<typeof rig>;
 
 /** Signs in once and returns the device credential the answer carries, and the pair. */
 async function trustedSignIn(r: Rig, username: string, headers: Record<string, string> = {}): Promise<{ credential: string; cookie: string; access: string; res: Response }> {
@@ -76,7 +48,7 @@ async function expectThrottled(res: Response): Promise<Json> {
 
 describe("strangers cannot lock the owner out", () => {
   it("after 100 wrong guesses from 100 addresses, the owner with a device credential signs in at once", async () => {
-    const r = rig(2_000_000_000_000);
+    const r = limitedRig({ clock: 2_000_000_000_000 });
     const { username } = await registerUser();
     const { credential } = await trustedSignIn(r, username);
     const statuses = await strangersGuess(r, username, 100);
@@ -87,7 +59,7 @@ describe("strangers cannot lock the owner out", () => {
   });
 
   it("without a device credential the owner gets 429 with Retry-After, the same answer a wrong password gets", async () => {
-    const r = rig(2_000_100_000_000);
+    const r = limitedRig({ clock: 2_000_100_000_000 });
     const { username } = await registerUser();
     await strangersGuess(r, username, 10);
     const right = await expectThrottled(await r.call("/api/token/", signInCall(username, PASSWORD)));
@@ -96,7 +68,7 @@ describe("strangers cannot lock the owner out", () => {
   });
 
   it("a browser's __Host-device cookie works as the header does", async () => {
-    const r = rig(2_000_200_000_000);
+    const r = limitedRig({ clock: 2_000_200_000_000 });
     const { username } = await registerUser();
     const { cookie } = await trustedSignIn(r, username);
     expect(cookie).toMatch(new RegExp(`^${DEVICE_CREDENTIAL_COOKIE}=[\\w.~-]+; Max-Age=7776000; Path=/; Secure; HttpOnly; SameSite=Strict$`));
@@ -106,7 +78,7 @@ describe("strangers cannot lock the owner out", () => {
   });
 
   it("the owner's password change from a live session is not blocked by strangers", async () => {
-    const r = rig(2_000_300_000_000);
+    const r = limitedRig({ clock: 2_000_300_000_000 });
     const { username } = await registerUser();
     const { access } = await trustedSignIn(r, username);
     await strangersGuess(r, username, 30);
@@ -115,7 +87,7 @@ describe("strangers cannot lock the owner out", () => {
   });
 
   it("the owner's account deletion from a live session is not blocked by strangers", async () => {
-    const r = rig(2_000_400_000_000);
+    const r = limitedRig({ clock: 2_000_400_000_000 });
     const { username } = await registerUser();
     const { access } = await trustedSignIn(r, username);
     await strangersGuess(r, username, 15);
@@ -125,7 +97,7 @@ describe("strangers cannot lock the owner out", () => {
 
 describe("the device credential", () => {
   it("comes with every successful sign-in as X-Device-Credential and is never cached", async () => {
-    const r = rig(2_001_000_000_000);
+    const r = limitedRig({ clock: 2_001_000_000_000 });
     const { username } = await registerUser();
     const { credential, res } = await trustedSignIn(r, username);
     expect(credential.split(".")).toHaveLength(3);
@@ -134,7 +106,7 @@ describe("the device credential", () => {
   });
 
   it("has its own small budget: 5 wrong passwords with it, then it is locked out too", async () => {
-    const r = rig(2_001_100_000_000);
+    const r = limitedRig({ clock: 2_001_100_000_000 });
     const { username } = await registerUser();
     const { credential } = await trustedSignIn(r, username);
     const withIt = { [DEVICE_CREDENTIAL_HEADER]: credential };
@@ -147,7 +119,7 @@ describe("the device credential", () => {
   });
 
   it("follows SIGNIN_DEVICE_FAILURE_LIMIT", async () => {
-    const r = rig(2_001_200_000_000, { SIGNIN_DEVICE_FAILURE_LIMIT: "2" });
+    const r = limitedRig({ clock: 2_001_200_000_000, env: { SIGNIN_DEVICE_FAILURE_LIMIT: "2" } });
     const { username } = await registerUser();
     const withIt = { [DEVICE_CREDENTIAL_HEADER]: (await trustedSignIn(r, username)).credential };
     for (let i = 0; i < 2; i++) expect((await r.call("/api/token/", signInCall(username, "typo", withIt))).status).toBe(401);
@@ -155,7 +127,7 @@ describe("the device credential", () => {
   });
 
   it("earns no trust for another account", async () => {
-    const r = rig(2_001_300_000_000);
+    const r = limitedRig({ clock: 2_001_300_000_000 });
     const alice = await registerUser();
     const bob = await registerUser();
     const { credential } = await trustedSignIn(r, alice.username);
@@ -164,7 +136,7 @@ describe("the device credential", () => {
   });
 
   it("earns no trust when tampered with", async () => {
-    const r = rig(2_001_400_000_000);
+    const r = limitedRig({ clock: 2_001_400_000_000 });
     const { username } = await registerUser();
     const { credential } = await trustedSignIn(r, username);
     const [h, p, s] = credential.split(".") as [string, string, string];
@@ -174,7 +146,7 @@ describe("the device credential", () => {
   });
 
   it("earns no trust once expired (DEVICE_CREDENTIAL_LIFETIME)", async () => {
-    const r = rig(2_001_500_000_000, { DEVICE_CREDENTIAL_LIFETIME: "3600" });
+    const r = limitedRig({ clock: 2_001_500_000_000, env: { DEVICE_CREDENTIAL_LIFETIME: "3600" } });
     const { username } = await registerUser();
     const { credential } = await trustedSignIn(r, username);
     r.advance(3601);
@@ -183,7 +155,7 @@ describe("the device credential", () => {
   });
 
   it("is not a bearer token nor a refresh token", async () => {
-    const r = rig(2_001_600_000_000);
+    const r = limitedRig({ clock: 2_001_600_000_000 });
     const { username } = await registerUser();
     const { credential } = await trustedSignIn(r, username);
     expect((await r.call("/api/hello/", { token: credential })).status).toBe(401);
@@ -192,7 +164,7 @@ describe("the device credential", () => {
   });
 
   it("a browser keeps one per account: signing in to another account keeps the first account's credential", async () => {
-    const r = rig(2_001_700_000_000);
+    const r = limitedRig({ clock: 2_001_700_000_000 });
     const alice = await registerUser();
     const bob = await registerUser();
     const first = await trustedSignIn(r, alice.username);
@@ -211,7 +183,7 @@ describe("the device credential", () => {
 
 describe("documentation", () => {
   it("the OpenAPI document names the device credential's header and cookie on POST /api/token/", async () => {
-    const r = rig(2_002_000_000_000);
+    const r = limitedRig({ clock: 2_002_000_000_000 });
     const doc = (await (await r.call("/api/schema/")).json()) as { paths: Record<string, { post: { parameters: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> } }> };
     const op = doc.paths["/api/token/"]!.post;
     expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: DEVICE_CREDENTIAL_HEADER, in: "header" }), expect.objectContaining({ name: DEVICE_CREDENTIAL_COOKIE, in: "cookie" })]));

@@ -10,71 +10,14 @@ import { describe, expect, it } from "vitest";
 import { randomToken } from "../src/lib/bytes";
 import { NotePageCache, notePageCache } from "../src/notes/page-cache";
 import { parseNoteListQuery, type NoteListPage } from "../src/notes/service";
-import { PASSWORD, clockedApp, registerUser, rowCounts, signIn } from "./helpers";
+import { PASSWORD, countingD1, registerUser, rig, rowCounts, sessionIdOf, signIn, type Rig as TestRig } from "./helpers";
 
 /** A D1 statement reads notes when its SQL names the table (the session check joins users and sessions only). */
 const READS_NOTES = /from "notes"/i;
 
-/**
- * The D1 binding wrapped to record every executed statement's SQL (the counting idea of notes.test.ts),
- * and to hold statements that read notes: while held, such a statement runs at once (it sees the
- * database as it is now) but its result is delivered only on release — a slow D1 read in flight.
- */
-function instrumentedD1(inner: D1Database) {
-  const executed: string[] = [];
-  let gate: Promise<void> | null = null;
-  let open: () => void = () => {};
-  const targets = new WeakMap<object, D1PreparedStatement>();
-  const wrapStatement = (statement: D1PreparedStatement, query: string): D1PreparedStatement => {
-    const proxy = new Proxy(statement, {
-      get(target, prop) {
-        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), query);
-        const value = Reflect.get(target, prop, target);
-        if (prop === "all" || prop === "run" || prop === "first" || prop === "raw") {
-          return (...args: unknown[]) => {
-            executed.push(query);
-            const result = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            const held = gate;
-            return held && READS_NOTES.test(query) ? result.then((r) => held.then(() => r)) : result;
-          };
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    targets.set(proxy, statement);
-    return proxy;
-  };
-  const db = new Proxy(inner, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          executed.push("batch");
-          return target.batch(statements.map((s) => targets.get(s) ?? s));
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return {
-    db,
-    /** Statements executed so far that read notes. */
-    noteReads: () => executed.filter((q) => READS_NOTES.test(q)).length,
-    all: () => executed.length,
-    hold() {
-      gate = new Promise((resolve) => (open = resolve));
-    },
-    release() {
-      gate = null;
-      open();
-    },
-  };
-}
-
 interface Rig {
-  rig: ReturnType<typeof clockedApp>;
-  d1: ReturnType<typeof instrumentedD1>;
+  app: TestRig;
+  d1: ReturnType<typeof countingD1>;
   userId: number;
   token: string;
   list: (query?: string, token?: string) => Promise<Response>;
@@ -85,18 +28,18 @@ interface Rig {
 
 /** A fresh user, signed in on a movable clock, every D1 statement recorded; NOTES_CACHE_TTL=`ttl`. */
 async function signedIn(ttl = "2", extra: Record<string, unknown> = {}): Promise<Rig> {
-  const d1 = instrumentedD1(env.DB);
-  const rig = clockedApp(Date.now(), { NOTES_CACHE_TTL: ttl, DB: d1.db, ...extra });
+  const d1 = countingD1();
+  const app = rig({ env: { NOTES_CACHE_TTL: ttl, DB: d1.db, ...extra } });
   const { username, id } = await registerUser();
-  const { access } = await signIn(username, PASSWORD, rig.call);
-  const list = (query = "", token = access) => rig.call(`/api/notes/${query}`, { token });
+  const { access } = await signIn(username, PASSWORD, app.call);
+  const list = (query = "", token = access) => app.call(`/api/notes/${query}`, { token });
   const page = async (query = "") => {
     const res = await list(query);
     expect(res.status, await res.clone().text()).toBe(200);
     return res.json() as never;
   };
-  const write = (path: string, method: string, body?: unknown) => rig.call(path, { method, body, token: access });
-  return { rig, d1, userId: id, token: access, list, page, write };
+  const write = (path: string, method: string, body?: unknown) => app.call(path, { method, body, token: access });
+  return { app, d1, userId: id, token: access, list, page, write };
 }
 
 /** A note written straight to D1, as another isolate or location would (this isolate's cache is not told). */
@@ -109,7 +52,7 @@ async function insertBehindTheCache(userId: number, title: string, atMs: number)
 }
 
 async function createThroughApi(r: Rig, title: string): Promise<{ id: string }> {
-  r.rig.advance(0.001); // distinct created times, so the default ordering is exact
+  r.app.advance(0.001); // distinct created times, so the default ordering is exact
   const res = await r.write("/api/notes/", "POST", { title, body: "" });
   expect(res.status).toBe(201);
   return res.json() as never;
@@ -125,9 +68,9 @@ describe("a warm list is answered without D1", () => {
     const r = await signedIn("2");
     await createThroughApi(r, "first");
     const cold = await r.page();
-    const before = r.d1.all();
+    const before = r.d1.total();
     const warm = await r.page();
-    expect(r.d1.all() - before).toBe(0);
+    expect(r.d1.total() - before).toBe(0);
     expect(warm).toEqual(cold);
     expect(titles(warm)).toEqual(["first"]);
   });
@@ -135,31 +78,31 @@ describe("a warm list is answered without D1", () => {
   it("after the TTL has passed the list reads D1 again", async () => {
     const r = await signedIn("2");
     await r.page();
-    const before = r.d1.noteReads();
-    r.rig.advance(1.999);
+    const before = r.d1.count(READS_NOTES);
+    r.app.advance(1.999);
     await r.page();
-    expect(r.d1.noteReads() - before).toBe(0);
-    r.rig.advance(0.001);
+    expect(r.d1.count(READS_NOTES) - before).toBe(0);
+    r.app.advance(0.001);
     await r.page();
-    expect(r.d1.noteReads() - before).toBe(1);
+    expect(r.d1.count(READS_NOTES) - before).toBe(1);
   });
 
   it("a clock that went backwards counts as stale: the list reads D1 again", async () => {
     const r = await signedIn("10");
-    r.rig.advance(1.5);
+    r.app.advance(1.5);
     await r.page();
-    const before = r.d1.noteReads();
-    r.rig.advance(-0.5); // still after the token's iat, so the bearer check accepts it
+    const before = r.d1.count(READS_NOTES);
+    r.app.advance(-0.5); // still after the token's iat, so the bearer check accepts it
     await r.page();
-    expect(r.d1.noteReads() - before).toBe(1);
+    expect(r.d1.count(READS_NOTES) - before).toBe(1);
   });
 
   it("concurrent identical cold lists share one D1 read", async () => {
     const r = await signedIn("2");
     await createThroughApi(r, "shared");
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     const bodies = await Promise.all([r.page(), r.page(), r.page()]);
-    expect(r.d1.noteReads() - before).toBe(1);
+    expect(r.d1.count(READS_NOTES) - before).toBe(1);
     for (const body of bodies) expect(titles(body)).toEqual(["shared"]);
   });
 });
@@ -214,10 +157,10 @@ describe("writes made through the API show on the very next list (cache warm, cl
   it("a failed write (404 for a note that is not there) leaves the warm page in place", async () => {
     const r = await signedIn("10");
     await r.page();
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     expect((await r.write(`/api/notes/${randomToken(16)}/`, "PATCH", { title: "x" })).status).toBe(404);
     await r.page();
-    expect(r.d1.noteReads() - before).toBe(0);
+    expect(r.d1.count(READS_NOTES) - before).toBe(0);
   });
 });
 
@@ -226,29 +169,29 @@ describe("writes made behind the cache's back (plain SQL, as another isolate or 
     const r = await signedIn("2");
     await createThroughApi(r, "seen");
     expect(titles(await r.page())).toEqual(["seen"]);
-    await insertBehindTheCache(r.userId, "elsewhere", r.rig.clock.now + 1);
+    await insertBehindTheCache(r.userId, "elsewhere", r.app.clock.now + 1);
     expect(titles(await r.page())).toEqual(["seen"]);
-    r.rig.advance(1.999);
+    r.app.advance(1.999);
     expect(titles(await r.page())).toEqual(["seen"]);
-    r.rig.advance(0.001);
+    r.app.advance(0.001);
     expect(titles(await r.page())).toEqual(["elsewhere", "seen"]);
   });
 
   it("with NOTES_CACHE_TTL=0 every list reads D1 and shows them at once", async () => {
     const r = await signedIn("0");
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     expect(titles(await r.page())).toEqual([]);
     expect(titles(await r.page())).toEqual([]);
-    await insertBehindTheCache(r.userId, "elsewhere", r.rig.clock.now);
+    await insertBehindTheCache(r.userId, "elsewhere", r.app.clock.now);
     expect(titles(await r.page())).toEqual(["elsewhere"]);
-    expect(r.d1.noteReads() - before).toBe(3);
+    expect(r.d1.count(READS_NOTES) - before).toBe(3);
   });
 
   it("with NOTES_CACHE_TTL=0 concurrent identical lists each read D1 (nothing shared)", async () => {
     const r = await signedIn("0");
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     await Promise.all([r.page(), r.page(), r.page()]);
-    expect(r.d1.noteReads() - before).toBe(3);
+    expect(r.d1.count(READS_NOTES) - before).toBe(3);
   });
 });
 
@@ -268,21 +211,21 @@ describe("what a page is cached under", () => {
       ["?search=two", ["a two"]],
       ["?search=two,one", []],
     ];
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     for (const [query, expected] of queries) expect([query, titles(await r.page(query))]).toEqual([query, expected]);
-    expect(r.d1.noteReads() - before).toBe(queries.length);
+    expect(r.d1.count(READS_NOTES) - before).toBe(queries.length);
     // All warm now: each answers its own page, none from D1.
     for (const [query, expected] of queries) expect([query, titles(await r.page(query))]).toEqual([query, expected]);
-    expect(r.d1.noteReads() - before).toBe(queries.length);
+    expect(r.d1.count(READS_NOTES) - before).toBe(queries.length);
   });
 
   it("the same page asked for in other words (parameter order, repeats) is one entry, with links for the URL asked", async () => {
     const r = await signedIn("10");
     for (const title of ["x1", "x2", "x3"]) await createThroughApi(r, title);
     const first = await r.page("?page_size=1&page=2&ordering=title");
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     const second = await r.page("?ordering=title&page=2&page_size=1&search=");
-    expect(r.d1.noteReads() - before).toBe(0);
+    expect(r.d1.count(READS_NOTES) - before).toBe(0);
     expect(second.results).toEqual(first.results);
     expect(second.next).toContain("search=");
     expect(first.next).not.toContain("search=");
@@ -303,30 +246,30 @@ describe("errors are never cached", () => {
   it("an invalid page (404) reads D1 each time, changes nothing, and becomes valid as soon as the notes exist", async () => {
     const r = await signedIn("10");
     const counts = await rowCounts();
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     for (let i = 0; i < 2; i++) {
       const res = await r.list("?page=2&page_size=1");
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ detail: "Invalid page." });
     }
-    expect(r.d1.noteReads() - before).toBe(2);
+    expect(r.d1.count(READS_NOTES) - before).toBe(2);
     expect(await rowCounts()).toEqual(counts);
     // Written behind the cache's back, and still shown at once: no 404 was kept.
-    await insertBehindTheCache(r.userId, "n1", r.rig.clock.now);
-    await insertBehindTheCache(r.userId, "n2", r.rig.clock.now + 1);
+    await insertBehindTheCache(r.userId, "n1", r.app.clock.now);
+    await insertBehindTheCache(r.userId, "n2", r.app.clock.now + 1);
     expect(titles(await r.page("?page=2&page_size=1"))).toEqual(["n1"]);
   });
 
   it("bad input (400) reads no notes and changes nothing", async () => {
     const r = await signedIn("10");
     const counts = await rowCounts();
-    const before = r.d1.noteReads();
+    const before = r.d1.count(READS_NOTES);
     // A malformed page_size is not an error (DRF falls back to the default), so only search can be one.
     for (const query of [`?search=${"x".repeat(500)}`, `?search=${Array.from({ length: 11 }, (_, i) => `t${i}`).join("+")}`]) {
       const res = await r.list(query);
       expect([query, res.status]).toEqual([query, 400]);
     }
-    expect(r.d1.noteReads() - before).toBe(0);
+    expect(r.d1.count(READS_NOTES) - before).toBe(0);
     expect(await rowCounts()).toEqual(counts);
   });
 });
@@ -335,11 +278,11 @@ describe("a read in flight when this isolate writes", () => {
   it("does not store the page it saw: the next list shows the write", async () => {
     const r = await signedIn("10");
     await createThroughApi(r, "before");
-    r.d1.hold();
+    r.d1.hold(READS_NOTES);
     const slow = r.page(); // its D1 read runs now, before the write, and answers late
     await settle();
     // The write goes through another app on the plain binding: same isolate, same cache.
-    const writer = clockedApp(r.rig.clock.now + 1);
+    const writer = rig({ clock: r.app.clock.now + 1 });
     const res = await writer.call("/api/notes/", { body: { title: "during", body: "" }, token: r.token });
     expect(res.status).toBe(201);
     r.d1.release();
@@ -349,10 +292,10 @@ describe("a read in flight when this isolate writes", () => {
 
   it("a list started after the write does not join the stale read in flight", async () => {
     const r = await signedIn("10");
-    r.d1.hold();
+    r.d1.hold(READS_NOTES);
     const slow = r.page();
     await settle();
-    const writer = clockedApp(r.rig.clock.now + 1);
+    const writer = rig({ clock: r.app.clock.now + 1 });
     expect((await writer.call("/api/notes/", { body: { title: "during", body: "" }, token: r.token })).status).toBe(201);
     const fresh = r.page(); // held too, but its own read, run after the write
     await settle();
@@ -368,9 +311,9 @@ describe("auth comes before the cache", () => {
     await createThroughApi(r, "secret");
     expect(titles(await r.page())).toEqual(["secret"]);
     // Revoked behind both caches' backs; SESSION_CACHE_TTL=0 so the bearer check sees it at once.
-    const strict = clockedApp(r.rig.clock.now, { NOTES_CACHE_TTL: "10", SESSION_CACHE_TTL: "0" });
+    const strict = rig({ clock: r.app.clock.now, env: { NOTES_CACHE_TTL: "10", SESSION_CACHE_TTL: "0" } });
     expect((await strict.call("/api/notes/", { token: r.token })).status).toBe(200);
-    const sid = JSON.parse(atob(r.token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
+    const sid = sessionIdOf(r.token);
     await env.DB.prepare("UPDATE sessions SET revoked_at = unixepoch(), revoked_reason = 'logout' WHERE id = ?").bind(sid).run();
     const res = await strict.call("/api/notes/", { token: r.token });
     expect(res.status).toBe(401);
@@ -378,14 +321,14 @@ describe("auth comes before the cache", () => {
   });
 
   it("logout in this isolate: the very next list is 401 even with the page warm", async () => {
-    const d1 = instrumentedD1(env.DB);
-    const rig = clockedApp(Date.now(), { NOTES_CACHE_TTL: "10", SESSION_CACHE_TTL: "10", DB: d1.db });
+    const d1 = countingD1();
+    const app = rig({ env: { NOTES_CACHE_TTL: "10", SESSION_CACHE_TTL: "10", DB: d1.db } });
     const { username } = await registerUser();
-    const pair = await signIn(username, PASSWORD, rig.call);
-    expect((await rig.call("/api/notes/", { token: pair.access })).status).toBe(200);
-    expect((await rig.call("/api/notes/", { token: pair.access })).status).toBe(200);
-    expect((await rig.call("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(200);
-    expect((await rig.call("/api/notes/", { token: pair.access })).status).toBe(401);
+    const pair = await signIn(username, PASSWORD, app.call);
+    expect((await app.call("/api/notes/", { token: pair.access })).status).toBe(200);
+    expect((await app.call("/api/notes/", { token: pair.access })).status).toBe(200);
+    expect((await app.call("/api/token/blacklist/", { body: { refresh: pair.refresh } })).status).toBe(200);
+    expect((await app.call("/api/notes/", { token: pair.access })).status).toBe(401);
   });
 
   it("account deletion drops the user's cached pages in this isolate", async () => {
@@ -395,7 +338,7 @@ describe("auth comes before the cache", () => {
     const query = parseNoteListQuery(new URLSearchParams());
     const probe = async () => {
       let loaded = false;
-      await notePageCache.read(r.userId, query, r.rig.clock.now, 10_000, async () => ((loaded = true), EMPTY_PAGE));
+      await notePageCache.read(r.userId, query, r.app.clock.now, 10_000, async () => ((loaded = true), EMPTY_PAGE));
       return loaded;
     };
     expect(await probe()).toBe(false); // warm

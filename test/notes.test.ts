@@ -5,68 +5,30 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { randomToken } from "../src/lib/bytes";
-import { createApp } from "../src/app";
 import { likeContains, parseOrdering, parseSearch } from "../src/http/filters";
 import { lastPageFromReversed, pageCount, pageLinks, parsePageRequest } from "../src/http/pagination";
 import { NOTE_BODY_MAX_LENGTH, NOTE_TITLE_MAX_LENGTH } from "../src/notes/schema";
 import { noteListStatement, parseNoteListQuery } from "../src/notes/service";
 import { getDb } from "../src/db/client";
+import { ORIGIN, countingD1, rig, signUp as signUpVia, type User } from "./helpers";
 
-const ORIGIN = "https://notes.example.test";
-const PASSWORD = "correct horse battery staple";
 const START_MS = Date.UTC(2026, 4, 1, 9, 0, 0);
 
 // One app on a movable clock: notes get distinct, known timestamps without sleeping.
-const clock = { now: START_MS };
-const app = createApp({ clock: () => clock.now, log: () => {} });
+const { call, clock } = rig({ clock: START_MS });
+const signUp = () => signUpVia(call);
 
 function tick(ms = 1000): void {
   clock.now += ms;
-}
-
-interface Call {
-  method?: string;
-  body?: unknown;
-  raw?: string;
-  token?: string;
-  headers?: Record<string, string>;
-  /** A different env (the counting D1 proxy). */
-  env?: Cloudflare.Env;
-}
-
-async function call(path: string, options: Call = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  let body: string | undefined = options.raw;
-  if (body === undefined && options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const method = options.method ?? (body === undefined ? "GET" : "POST");
-  return app.request(`${ORIGIN}${path}`, { method, headers, body }, options.env ?? env);
 }
 
 async function json(res: Response): Promise<any> {
   return res.json();
 }
 
-let userCounter = 0;
-interface User {
-  id: number;
-  token: string;
-}
-
-async function signUp(): Promise<User> {
-  userCounter += 1;
-  const username = `notes${userCounter}_${randomToken(4)}`;
-  const registered = await call("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } });
-  expect(registered.status).toBe(201);
-  const tokens = await call("/api/token/", { body: { username, password: PASSWORD } });
-  expect(tokens.status).toBe(200);
-  return { id: (await json(registered)).id, token: (await json(tokens)).access };
-}
-
 async function createNote(user: User, title: string, body = ""): Promise<any> {
   tick();
-  const res = await call("/api/notes/", { token: user.token, body: { title, body } });
+  const res = await call("/api/notes/", { token: user.access, body: { title, body } });
   expect(res.status).toBe(201);
   return json(res);
 }
@@ -96,55 +58,9 @@ async function noteRows(userId: number): Promise<Array<Record<string, unknown>>>
 }
 
 async function list(user: User, query = ""): Promise<any> {
-  const res = await call(`/api/notes/${query}`, { token: user.token });
+  const res = await call(`/api/notes/${query}`, { token: user.access });
   expect(res.status, await res.clone().text()).toBe(200);
   return json(res);
-}
-
-/**
- * The D1 binding wrapped to count round trips: each `batch()` is one, and so is each statement
- * executed on its own (`all`/`run`/`first`/`raw`). Statements handed to `batch()` are unwrapped first.
- */
-function countingD1(inner: D1Database) {
-  const counts = { batch: 0, single: 0, total: () => counts.batch + counts.single };
-  const targets = new WeakMap<object, D1PreparedStatement>();
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(statement, {
-      get(target, prop) {
-        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
-        const value = Reflect.get(target, prop, target);
-        if (prop === "all" || prop === "run" || prop === "first" || prop === "raw") {
-          return (...args: unknown[]) => {
-            counts.single += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    targets.set(proxy, statement);
-    return proxy;
-  };
-  const db = new Proxy(inner, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          counts.batch += 1;
-          return target.batch(statements.map((s) => targets.get(s) ?? s));
-        };
-      }
-      if (prop === "exec") {
-        return (query: string) => {
-          counts.single += 1;
-          return target.exec(query);
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, counts };
 }
 
 const NOT_FOUND = { detail: "Not found." };
@@ -155,7 +71,7 @@ describe("notes CRUD", () => {
   it("creates a note and answers it with a random id, the owner and ISO 8601 UTC times", async () => {
     const alice = await signUp();
     tick();
-    const res = await call("/api/notes/", { token: alice.token, body: { title: "  Groceries  ", body: "  milk\n" } });
+    const res = await call("/api/notes/", { token: alice.access, body: { title: "  Groceries  ", body: "  milk\n" } });
     expect(res.status).toBe(201);
     const note = await json(res);
     expect(Object.keys(note).sort()).toEqual(["body", "created", "id", "owner", "title", "updated"]);
@@ -167,11 +83,11 @@ describe("notes CRUD", () => {
     expect(note.created).toBe(new Date(clock.now).toISOString());
     expect(note.updated).toBe(note.created);
 
-    const read = await call(`/api/notes/${note.id}/`, { token: alice.token });
+    const read = await call(`/api/notes/${note.id}/`, { token: alice.access });
     expect(read.status).toBe(200);
     expect(await json(read)).toEqual(note);
     // Trailing slash optional, as on every route.
-    expect(await json(await call(`/api/notes/${note.id}`, { token: alice.token }))).toEqual(note);
+    expect(await json(await call(`/api/notes/${note.id}`, { token: alice.access }))).toEqual(note);
   });
 
   it("gives ids that are neither sequential nor reused", async () => {
@@ -187,13 +103,13 @@ describe("notes CRUD", () => {
   it("deletes with 204 and no body; the note is then gone", async () => {
     const user = await signUp();
     const note = await createNote(user, "short-lived");
-    const res = await call(`/api/notes/${note.id}/`, { method: "DELETE", token: user.token });
+    const res = await call(`/api/notes/${note.id}/`, { method: "DELETE", token: user.access });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
-    const again = await call(`/api/notes/${note.id}/`, { token: user.token });
+    const again = await call(`/api/notes/${note.id}/`, { token: user.access });
     expect(again.status).toBe(404);
     expect(await json(again)).toEqual(NOT_FOUND);
-    expect((await call(`/api/notes/${note.id}/`, { method: "DELETE", token: user.token })).status).toBe(404);
+    expect((await call(`/api/notes/${note.id}/`, { method: "DELETE", token: user.access })).status).toBe(404);
     expect(await noteRows(user.id)).toEqual([]);
   });
 
@@ -201,19 +117,19 @@ describe("notes CRUD", () => {
     const user = await signUp();
     const note = await createNote(user, "Plan", "first draft");
 
-    const missing = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.token, body: { body: "Only a body" } });
+    const missing = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.access, body: { body: "Only a body" } });
     expect(missing.status).toBe(400);
     expect(await json(missing)).toEqual({ title: ["This field is required."] });
 
     tick(5000);
-    const put = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.token, body: { title: "Plan B", body: "" } });
+    const put = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.access, body: { title: "Plan B", body: "" } });
     expect(put.status).toBe(200);
     const replaced = await json(put);
     expect(replaced).toMatchObject({ id: note.id, title: "Plan B", body: "", created: note.created, owner: user.id });
     expect(replaced.updated).toBe(new Date(clock.now).toISOString());
 
     tick(5000);
-    const patch = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.token, body: { body: "second draft" } });
+    const patch = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.access, body: { body: "second draft" } });
     expect(patch.status).toBe(200);
     const patched = await json(patch);
     expect(patched).toMatchObject({ title: "Plan B", body: "second draft", created: note.created });
@@ -221,16 +137,16 @@ describe("notes CRUD", () => {
 
     // An empty PATCH is accepted and still saves (DRF: serializer.save() moves auto_now `updated`).
     tick(5000);
-    const empty = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.token });
+    const empty = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.access });
     expect(empty.status).toBe(200);
     const touched = await json(empty);
     expect(touched).toMatchObject({ title: "Plan B", body: "second draft" });
     expect(touched.updated).toBe(new Date(clock.now).toISOString());
 
     // PATCH validates what it is sent: a blank title is refused and nothing changes.
-    const blank = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.token, body: { title: " " } });
+    const blank = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.access, body: { title: " " } });
     expect(await json(blank)).toEqual({ title: ["This field may not be blank."] });
-    expect(await json(await call(`/api/notes/${note.id}/`, { token: user.token }))).toEqual(touched);
+    expect(await json(await call(`/api/notes/${note.id}/`, { token: user.access }))).toEqual(touched);
   });
 
   it("ignores read-only fields sent back, so what GET returned can be PUT back", async () => {
@@ -238,7 +154,7 @@ describe("notes CRUD", () => {
     const note = await createNote(user, "Round trip", "body");
     const edited = { ...note, title: "Round trip, edited", id: "AAAAAAAAAAAAAAAAAAAAAA", owner: 999999, created: "2000-01-01T00:00:00.000Z" };
     tick();
-    const res = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.token, body: edited });
+    const res = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.access, body: edited });
     expect(res.status).toBe(200);
     const saved = await json(res);
     expect(saved).toMatchObject({ id: note.id, owner: user.id, created: note.created, title: "Round trip, edited" });
@@ -267,8 +183,8 @@ describe("owner isolation", () => {
       ["DELETE", undefined],
     ];
     for (const [method, body] of attempts) {
-      const theirs = await call(`/api/notes/${note.id}/`, { method, body, token: other.token });
-      const missing = await call(`/api/notes/${missingId}/`, { method, body, token: other.token });
+      const theirs = await call(`/api/notes/${note.id}/`, { method, body, token: other.access });
+      const missing = await call(`/api/notes/${missingId}/`, { method, body, token: other.access });
       expect([method, theirs.status]).toEqual([method, 404]);
       expect(missing.status).toBe(404);
       const [theirsText, missingText] = [await theirs.text(), await missing.text()];
@@ -276,7 +192,7 @@ describe("owner isolation", () => {
       expect(JSON.parse(theirsText)).toEqual(NOT_FOUND);
       expect(theirs.headers.get("content-type")).toBe(missing.headers.get("content-type"));
     }
-    expect(await json(await call(`/api/notes/${note.id}/`, { token: owner.token }))).toEqual(note);
+    expect(await json(await call(`/api/notes/${note.id}/`, { token: owner.access }))).toEqual(note);
     const othersList = await list(other);
     expect(othersList.count).toBe(0);
     expect(othersList.results).toEqual([]);
@@ -316,7 +232,7 @@ describe("pagination", () => {
   it("answers an empty list as one empty page; page 2 of it is an invalid page", async () => {
     const user = await signUp();
     expect(await list(user)).toEqual({ count: 0, next: null, previous: null, results: [] });
-    const res = await call("/api/notes/?page=2", { token: user.token });
+    const res = await call("/api/notes/?page=2", { token: user.access });
     expect(res.status).toBe(404);
     expect(await json(res)).toEqual(INVALID_PAGE);
     expect(await list(user, "?page=last")).toEqual({ count: 0, next: null, previous: null, results: [] });
@@ -349,7 +265,7 @@ describe("pagination", () => {
     expect(lastByName.results).toEqual(last.results);
     expect(lastByName.previous).toBe(`${ORIGIN}/api/notes/?ordering=title&page=2&search=item`);
 
-    const past = await call("/api/notes/?ordering=title&page=4&search=item", { token: user.token });
+    const past = await call("/api/notes/?ordering=title&page=4&search=item", { token: user.access });
     expect(past.status).toBe(404);
     expect(await json(past)).toEqual(INVALID_PAGE);
 
@@ -380,18 +296,18 @@ describe("pagination", () => {
     const user = await signUp();
     await createNote(user, "one");
     for (const page of ["0", "-1", "abc", "1.5", "1e3", "%20", "99999999999", "2"]) {
-      const res = await call(`/api/notes/?page=${page}`, { token: user.token });
+      const res = await call(`/api/notes/?page=${page}`, { token: user.access });
       expect([page, res.status]).toEqual([page, 404]);
       expect(await json(res)).toEqual(INVALID_PAGE);
     }
     for (const size of ["abc", "1.5", "1e2", "%20", "0", "-3"]) {
-      const res = await call(`/api/notes/?page_size=${size}`, { token: user.token });
+      const res = await call(`/api/notes/?page_size=${size}`, { token: user.access });
       expect([size, res.status]).toEqual([size, 200]);
       expect(await json(res)).toMatchObject({ count: 1 });
     }
     // Empty values mean "not given"; a repeated parameter counts by its last value (Django's QueryDict).
     expect((await list(user, "?page=&page_size=")).count).toBe(1);
-    expect((await call("/api/notes/?page=1&page=2", { token: user.token })).status).toBe(404);
+    expect((await call("/api/notes/?page=1&page=2", { token: user.access })).status).toBe(404);
   });
 });
 
@@ -431,7 +347,7 @@ describe("search and ordering", () => {
     expect(titles(await list(user))).toEqual(["snakeXcase", "snake_case", "Cherry jam", "apple pie", "Banana bread"]);
     const first = (await list(user, "?ordering=created")).results[0];
     tick();
-    await call(`/api/notes/${first.id}/`, { method: "PATCH", token: user.token, body: { body: "edited" } });
+    await call(`/api/notes/${first.id}/`, { method: "PATCH", token: user.access, body: { body: "edited" } });
     expect(titles(await list(user, "?ordering=-updated"))[0]).toBe("Banana bread");
     expect(titles(await list(user, "?ordering=updated"))[4]).toBe("Banana bread");
   });
@@ -446,10 +362,10 @@ describe("search and ordering", () => {
   });
 
   it("refuses an overlong search or too many terms with 400", async () => {
-    const long = await call(`/api/notes/?search=${"a".repeat(201)}`, { token: user.token });
+    const long = await call(`/api/notes/?search=${"a".repeat(201)}`, { token: user.access });
     expect(long.status).toBe(400);
     expect(await json(long)).toEqual({ search: ["Ensure this field has no more than 200 characters."] });
-    const many = await call(`/api/notes/?search=${Array.from({ length: 11 }, (_, i) => `t${i}`).join("+")}`, { token: user.token });
+    const many = await call(`/api/notes/?search=${Array.from({ length: 11 }, (_, i) => `t${i}`).join("+")}`, { token: user.access });
     expect(many.status).toBe(400);
     expect(await json(many)).toEqual({ search: ["Use at most 10 search terms."] });
   });
@@ -477,12 +393,12 @@ describe("bad input", () => {
         ["POST", "/api/notes/"],
         ["PUT", `/api/notes/${note.id}/`],
       ] as const) {
-        const res = await call(path, { method, token: user.token, body });
+        const res = await call(path, { method, token: user.access, body });
         expect([method, body, res.status]).toEqual([method, body, 400]);
         expect(await json(res)).toEqual(errors);
       }
     }
-    const patch = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.token, body: { title: 7, extra: true } });
+    const patch = await call(`/api/notes/${note.id}/`, { method: "PATCH", token: user.access, body: { title: 7, extra: true } });
     expect(await json(patch)).toEqual({ title: ["Not a valid string."] });
     expect(await noteRows(user.id)).toEqual(before);
   });
@@ -493,16 +409,16 @@ describe("bad input", () => {
     const before = await noteRows(user.id);
     for (const path of ["/api/notes/", `/api/notes/${note.id}/`]) {
       const method = path === "/api/notes/" ? "POST" : "PATCH";
-      const broken = await call(path, { method, token: user.token, raw: '{"title": "x",' });
+      const broken = await call(path, { method, token: user.access, raw: '{"title": "x",' });
       expect(broken.status).toBe(400);
       expect((await json(broken)).code).toBe("parse_error");
-      const array = await call(path, { method, token: user.token, raw: '["title"]' });
+      const array = await call(path, { method, token: user.access, raw: '["title"]' });
       expect(array.status).toBe(400);
       expect(await json(array)).toEqual({ non_field_errors: ["Invalid data. Expected a dictionary, but got list."] });
-      const text = await call(path, { method, token: user.token, raw: "title=x", headers: { "content-type": "text/plain" } });
+      const text = await call(path, { method, token: user.access, raw: "title=x", headers: { "content-type": "text/plain" } });
       expect(text.status).toBe(415);
       expect((await json(text)).code).toBe("unsupported_media_type");
-      const huge = await call(path, { method, token: user.token, body: { title: "big", body: "z".repeat(70_000) } });
+      const huge = await call(path, { method, token: user.access, body: { title: "big", body: "z".repeat(70_000) } });
       expect(huge.status).toBe(413);
       expect((await json(huge)).code).toBe("request_too_large");
     }
@@ -511,12 +427,12 @@ describe("bad input", () => {
 
   it("answers malformed ids with 404 before any notes query, whatever the body", async () => {
     const user = await signUp();
-    const { db, counts } = countingD1(env.DB);
+    const d1 = countingD1();
     // SESSION_CACHE_TTL=0: the bearer check reads D1 on every request, so it costs exactly one round trip here.
-    const counted = { ...env, DB: db, SESSION_CACHE_TTL: "0" } as Cloudflare.Env;
+    const counted = { DB: d1.db, SESSION_CACHE_TTL: "0" };
     // Baseline: an authenticated request that touches no note costs the bearer check only.
-    await call("/api/hello/", { token: user.token, env: counted });
-    const authOnly = counts.total();
+    await call("/api/hello/", { token: user.access, env: counted });
+    const authOnly = d1.total();
     for (const id of ["short", "x".repeat(23), "AAAAAAAAAAAAAAAAAAAA%2B%2B", "..%2F..%2Fusers", "%00AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAA'"]) {
       for (const [method, raw] of [
         ["GET", undefined],
@@ -524,11 +440,11 @@ describe("bad input", () => {
         ["PATCH", '{"title": 5}'],
         ["DELETE", undefined],
       ] as const) {
-        const before = counts.total();
-        const res = await call(`/api/notes/${id}/`, { method, token: user.token, raw, env: counted });
+        const before = d1.total();
+        const res = await call(`/api/notes/${id}/`, { method, token: user.access, raw, env: counted });
         expect([id, method, res.status]).toEqual([id, method, 404]);
         expect(await json(res)).toEqual(NOT_FOUND);
-        expect([id, method, counts.total() - before]).toEqual([id, method, authOnly]);
+        expect([id, method, d1.total() - before]).toEqual([id, method, authOnly]);
       }
     }
   });
@@ -538,17 +454,17 @@ describe("cost", () => {
   it("lists a page in one D1 round trip (one statement: the page, its rows carrying the count) beyond the bearer check", async () => {
     const user = await signUp();
     await insertNotes(user.id, 30);
-    const { db, counts } = countingD1(env.DB);
+    const d1 = countingD1();
     // SESSION_CACHE_TTL=0: the bearer check reads D1 on every request, so it costs exactly one round trip here.
-    const counted = { ...env, DB: db, SESSION_CACHE_TTL: "0" } as Cloudflare.Env;
-    await call("/api/hello/", { token: user.token, env: counted });
-    const authOnly = counts.total();
+    const counted = { DB: d1.db, SESSION_CACHE_TTL: "0" };
+    await call("/api/hello/", { token: user.access, env: counted });
+    const authOnly = d1.total();
     expect(authOnly).toBe(1);
     for (const query of ["", "?page=2&page_size=10&search=bulk&ordering=-title", "?page=last", "?page=9"]) {
-      const before = counts.total();
-      const res = await call(`/api/notes/${query}`, { token: user.token, env: counted });
+      const before = d1.total();
+      const res = await call(`/api/notes/${query}`, { token: user.access, env: counted });
       expect(res.status === 200 || res.status === 404).toBe(true);
-      expect([query, counts.total() - before]).toEqual([query, authOnly + 1]);
+      expect([query, d1.total() - before]).toEqual([query, authOnly + 1]);
     }
     // Read, write and delete: one statement each.
     const note = await createNote(user, "cost");
@@ -558,10 +474,10 @@ describe("cost", () => {
       ["PUT", { title: "cost 3", body: "" }],
       ["DELETE", undefined],
     ] as const) {
-      const before = counts.total();
-      const res = await call(`/api/notes/${note.id}/`, { method, body, token: user.token, env: counted });
+      const before = d1.total();
+      const res = await call(`/api/notes/${note.id}/`, { method, body, token: user.access, env: counted });
       expect(res.status).toBeLessThan(300);
-      expect([method, counts.total() - before]).toEqual([method, authOnly + 1]);
+      expect([method, d1.total() - before]).toEqual([method, authOnly + 1]);
     }
   });
 });

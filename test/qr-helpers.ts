@@ -1,9 +1,11 @@
 /** What a QR-login browser does in tests: its ECDH key, the body that starts a login, opening the sealed pair; and the check code, read from the object. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { open } from "../src/qr/seal";
 import type { PublicEcJwk, QrUser, SealedPair } from "../src/qr/policy";
 import type { QrRecord } from "../src/qr/session";
+import { api, type Call, type Via } from "./helpers";
 
 export interface BrowserKey {
   privateKey: CryptoKey;
@@ -26,6 +28,26 @@ export function sharedBrowserKey(): Promise<BrowserKey> {
 /** The body of POST /api/qr/ for `key`. */
 export async function startBody(key?: BrowserKey): Promise<{ public_key: PublicEcJwk }> {
   return { public_key: (key ?? (await sharedBrowserKey())).publicJwk };
+}
+
+/** The answer of POST /api/qr/. */
+export interface CreatedQr {
+  id: string;
+  secret: string;
+  qr_url: string;
+  ws_url: string;
+  svg_url: string;
+  expires_at: string;
+  /** Not part of the answer: the test browser's key the login was started with. */
+  key: BrowserKey;
+}
+
+/** Starts a login as the login page does: a fresh browser key, its public half in the body. */
+export async function createQr(via: Via = api, call: Call = {}): Promise<CreatedQr> {
+  const key = await browserKey();
+  const res = await via("/api/qr/", { method: "POST", body: { public_key: key.publicJwk }, ...call });
+  expect(res.status).toBe(201);
+  return { ...((await res.json()) as Omit<CreatedQr, "key">), key };
 }
 
 export interface OpenedPair {

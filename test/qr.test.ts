@@ -2,68 +2,36 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { ORIGIN, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn, type Call } from "./helpers";
-import { browserKey, checkCodeOf, openPair, qrRecord, type BrowserKey } from "./qr-helpers";
+import { ORIGIN, api, decodeJwt, rig, rowCounts, signIn, signUp, withTimeout, type Call, type User, type Via } from "./helpers";
+import { browserKey, checkCodeOf, createQr, openPair, qrRecord, type CreatedQr } from "./qr-helpers";
 
 type Json = Record<string, any>;
-type Via = (path: string, call?: Call) => Promise<Response> | Response;
-
-interface Created {
-  id: string;
-  secret: string;
-  qr_url: string;
-  ws_url: string;
-  svg_url: string;
-  expires_at: string;
-  /** Not part of the answer: the test browser's key the login was started with. */
-  key: BrowserKey;
-}
-
-interface Phone {
-  id: number;
-  username: string;
-  token: string;
-}
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 const FINAL = ["approved", "denied", "expired"];
 // The entry point with request.cf settable (test/helpers' `api` does not pass it).
 const worker = (exports as unknown as { default: Fetcher }).default;
 
-let alice: Phone;
-let mallory: Phone;
-
-async function newPhone(): Promise<Phone> {
-  const user = await registerUser();
-  const { access } = await signIn(user.username);
-  return { id: user.id, username: user.username, token: access };
-}
+let alice: User;
+let mallory: User;
 
 beforeAll(async () => {
-  [alice, mallory] = await Promise.all([newPhone(), newPhone()]);
+  [alice, mallory] = await Promise.all([signUp(), signUp()]);
 });
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Starts a login as the login page does: a fresh browser key, its public half in the body. */
-async function createQr(via: Via = api, call: Call = {}): Promise<Created> {
-  const key = await browserKey();
-  const res = await via("/api/qr/", { method: "POST", body: { public_key: key.publicJwk }, ...call });
-  expect(res.status).toBe(201);
-  return { ...((await res.json()) as Omit<Created, "key">), key };
-}
-
 /** The phone's two taps: Continue (scan), then the number the browser shows. */
-async function scanAndApprove(phone: Phone, qr: Created, via: Via = api): Promise<Response> {
+async function scanAndApprove(phone: User, qr: CreatedQr, via: Via = api): Promise<Response> {
   const scanned = await phoneCall(phone, via)(qr.id, "scan");
   expect(scanned.status).toBe(200);
   return phoneCall(phone, via)(qr.id, "approve", { body: { code: await checkCodeOf(qr.id) } });
 }
 
 /** The tokens an `approved` event carries, opened with the login's browser key. */
-function opened(qr: Created, event: Json) {
+function opened(qr: CreatedQr, event: Json) {
   expect(Object.keys(event).sort()).toEqual(["sealed", "type"]);
   return openPair(qr.key, qr.id, event.sealed);
 }
@@ -78,11 +46,11 @@ async function qrSessionsOf(userId: number): Promise<number> {
 }
 
 // "00" is well-formed but never drawn (codes are 10-99): an approve that must be refused for another reason.
-function phoneCall(phone: Phone | null, via: Via = api) {
+function phoneCall(phone: User | null, via: Via = api) {
   return async (id: string, action: "scan" | "approve" | "deny" | "", call: Call = {}): Promise<Response> =>
     via(`/api/qr/${id}/${action ? `${action}/` : ""}`, {
       method: action ? "POST" : "GET",
-      token: phone?.token,
+      token: phone?.access,
       ...(action === "approve" && call.body === undefined && call.raw === undefined ? { body: { code: "00" } } : {}),
       ...call,
     });
@@ -90,10 +58,6 @@ function phoneCall(phone: Phone | null, via: Via = api) {
 
 // Well-formed (28 base64url characters) but never issued by the worker: their MAC does not check out.
 const FORGED_IDS = ["A".repeat(28), "x".repeat(28), "Zm9yZ2VkLWlkLXdpdGgtYS1iYWQt"];
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
-}
 
 /** The browser's end of the socket: queued messages, and the close (answered, as browsers do). */
 class Browser {
@@ -146,7 +110,7 @@ async function openSocket(id: string, secret: string | null, via: Via = api, hea
   return via(`/api/qr/${id}/ws/${query}`, { headers: { upgrade: "websocket", ...headers } });
 }
 
-async function connect(qr: Created, via: Via = api): Promise<Browser> {
+async function connect(qr: CreatedQr, via: Via = api): Promise<Browser> {
   const res = await openSocket(qr.id, qr.secret, via);
   expect(res.status).toBe(101);
   return new Browser(res.webSocket!);
@@ -154,11 +118,11 @@ async function connect(qr: Created, via: Via = api): Promise<Browser> {
 
 describe("starting a QR login", () => {
   it("answers 201 with an unguessable id, a separate secret, the phone page URL, socket and image URLs and an ISO expiry", async () => {
-    const app = clockedApp(Date.UTC(2030, 0, 1, 12, 0, 0));
+    const app = rig({ clock: Date.UTC(2030, 0, 1, 12, 0, 0) });
     const res = await app.call("/api/qr/", { body: { public_key: (await browserKey()).publicJwk } });
     expect(res.status).toBe(201);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    const qr = (await res.json()) as Created;
+    const qr = (await res.json()) as CreatedQr;
     expect(Object.keys(qr).sort()).toEqual(["expires_at", "id", "qr_url", "secret", "svg_url", "ws_url"]);
     expect(qr.id).toMatch(/^[A-Za-z0-9_-]{28}$/);
     expect(qr.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -444,11 +408,11 @@ describe("the phone's side", () => {
         cf: { country: "NG", city: "Lagos" },
       }),
     );
-    const qr = (await created.json()) as Created;
+    const qr = (await created.json()) as CreatedQr;
     expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
     const res = await worker.fetch(
       new Request(`${ORIGIN}/api/qr/${qr.id}/`, {
-        headers: { authorization: `Bearer ${alice.token}`, "cf-connecting-ip": "198.51.100.20" },
+        headers: { authorization: `Bearer ${alice.access}`, "cf-connecting-ip": "198.51.100.20" },
         cf: { country: "DE", city: "Berlin" },
       }),
     );
@@ -570,7 +534,7 @@ describe("expiry", () => {
   });
 
   it("approve after expires_at answers 410 even before the alarm has run", async () => {
-    const app = clockedApp();
+    const app = rig();
     const qr = await createQr(app.call);
     app.advance(120);
     const res = await phoneCall(alice, app.call)(qr.id, "approve");
@@ -778,7 +742,7 @@ describe("bad input", () => {
 
   it("wrong methods answer 405 with Allow", async () => {
     const qr = await createQr();
-    const res = await api(`/api/qr/${qr.id}/approve/`, { method: "GET", token: alice.token });
+    const res = await api(`/api/qr/${qr.id}/approve/`, { method: "GET", token: alice.access });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toContain("POST");
     expect((await api("/api/qr/", { method: "GET" })).status).toBe(405);
@@ -883,12 +847,12 @@ describe("cross-device attacks, replayed", () => {
         };
       },
     });
-    const app = clockedApp(Date.now(), { QR_SESSION: counting });
+    const app = rig({ env: { QR_SESSION: counting } });
     const calls: Array<[string, Call]> = [];
     for (const id of FORGED_IDS) {
-      calls.push([`/api/qr/${id}/`, { token: alice.token }]);
-      for (const action of ["scan", "deny"]) calls.push([`/api/qr/${id}/${action}/`, { method: "POST", token: alice.token, body: {} }]);
-      calls.push([`/api/qr/${id}/approve/`, { method: "POST", token: alice.token, body: { code: "47" } }]);
+      calls.push([`/api/qr/${id}/`, { token: alice.access }]);
+      for (const action of ["scan", "deny"]) calls.push([`/api/qr/${id}/${action}/`, { method: "POST", token: alice.access, body: {} }]);
+      calls.push([`/api/qr/${id}/approve/`, { method: "POST", token: alice.access, body: { code: "47" } }]);
       calls.push([`/api/qr/${id}/svg/`, {}]);
       calls.push([`/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, { headers: { upgrade: "websocket" } }]);
       calls.push([`/qr/${id}`, {}]);
@@ -924,7 +888,7 @@ describe("cross-device attacks, replayed", () => {
     const own = await openSocket(qr.id, qr.secret, api, { origin: ORIGIN });
     expect(own.status).toBe(101);
     new Browser(own.webSocket!);
-    const listed = clockedApp(Date.now(), { CORS_ORIGINS: "https://app.example.test" });
+    const listed = rig({ env: { CORS_ORIGINS: "https://app.example.test" } });
     const fromApp = await openSocket(qr.id, qr.secret, listed.call, { origin: "https://app.example.test" });
     expect(fromApp.status).toBe(101);
     new Browser(fromApp.webSocket!);

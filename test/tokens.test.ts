@@ -3,7 +3,7 @@ import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
-import { PASSWORD, api, clockedApp, decodeJwt, registerUser, rowCounts, signIn } from "./helpers";
+import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, signUp } from "./helpers";
 
 const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
 
@@ -87,19 +87,19 @@ describe("token attacks are refused", () => {
   });
 
   it("an expired token", async () => {
-    const rig = clockedApp();
-    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    rig.advance(301);
-    const res = await rig.call("/api/auth/me/", { token: pair.access });
+    const r = rig();
+    const pair = await signIn((await registerUser()).username, PASSWORD, r.call);
+    r.advance(301);
+    const res = await r.call("/api/auth/me/", { token: pair.access });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: "token_not_valid", messages: [{ message: "Token is expired" }] });
   });
 
   it("an expired token within JWT_LEEWAY is still accepted", async () => {
-    const rig = clockedApp(Date.now(), { JWT_LEEWAY: "30" });
-    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
-    rig.advance(320);
-    expect((await rig.call("/api/auth/me/", { token: pair.access })).status).toBe(200);
+    const r = rig({ env: { JWT_LEEWAY: "30" } });
+    const pair = await signIn((await registerUser()).username, PASSWORD, r.call);
+    r.advance(320);
+    expect((await r.call("/api/auth/me/", { token: pair.access })).status).toBe(200);
   });
 
   it("a token not yet valid (nbf in the future)", async () => {
@@ -160,9 +160,9 @@ describe("key rotation", () => {
     const oldKey = testKeys.keys[0]!;
     const newSigningKey = await newKey("key-2");
     const rotated = JSON.stringify({ keys: [newSigningKey, oldKey] });
-    const before = clockedApp();
+    const before = rig();
     const pair = await signIn((await registerUser()).username, PASSWORD, before.call);
-    const after = clockedApp(Date.now(), { JWT_SIGNING_KEYS: rotated });
+    const after = rig({ env: { JWT_SIGNING_KEYS: rotated } });
     expect((await after.call("/api/auth/me/", { token: pair.access })).status).toBe(200);
     // New tokens are signed by the new first key…
     const fresh = (await (await after.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).json()) as { access: string };
@@ -174,8 +174,8 @@ describe("key rotation", () => {
   });
 
   it("a token signed by a key removed from the set stops verifying", async () => {
-    const pair = await signIn((await registerUser()).username);
-    const without = clockedApp(Date.now(), { JWT_SIGNING_KEYS: JSON.stringify({ keys: [await newKey("key-3")] }) });
+    const pair = await signUp();
+    const without = rig({ env: { JWT_SIGNING_KEYS: JSON.stringify({ keys: [await newKey("key-3")] }) } });
     expect((await without.call("/api/auth/me/", { token: pair.access })).status).toBe(401);
   });
 
@@ -186,10 +186,10 @@ describe("key rotation", () => {
       { JWT_ALGORITHM: "EdDSA", JWT_SIGNING_KEYS: ed },
       { JWT_ALGORITHM: "HS256", JWT_SECRET: "an HS256 secret long enough for SHA-256 0123456789" },
     ]) {
-      const rig = clockedApp(Date.now(), overrides);
-      const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+      const r = rig({ env: overrides });
+      const pair = await signIn((await registerUser()).username, PASSWORD, r.call);
       expect(decodeJwt(pair.access).header.alg).toBe(overrides.JWT_ALGORITHM);
-      expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+      expect((await r.call("/api/hello/", { token: pair.access })).status).toBe(200);
       // The default ES256 worker refuses tokens of another algorithm.
       expect((await api("/api/hello/", { token: pair.access })).status).toBe(401);
     }
@@ -237,9 +237,9 @@ describe("configuration", () => {
 
   it("a worker without signing keys answers 500 and logs which setting is missing, and signs nothing", async () => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
-    const rig = clockedApp(Date.now(), { JWT_SIGNING_KEYS: undefined });
+    const r = rig({ env: { JWT_SIGNING_KEYS: undefined } });
     const before = await rowCounts();
-    const res = await rig.call("/api/token/", { body: { username: "anyone", password: PASSWORD } });
+    const res = await r.call("/api/token/", { body: { username: "anyone", password: PASSWORD } });
     expect(res.status).toBe(500);
     const body = (await res.json()) as { detail: string; code: string };
     expect(body.code).toBe("server_misconfigured");
@@ -257,24 +257,24 @@ describe("configuration", () => {
     ["a key of the wrong curve", JSON.stringify({ keys: [{ ...testKeys.keys[0], crv: "P-384" }] })],
   ])("a JWT_SIGNING_KEYS that is %s answers 500 and names the setting in the log", async (_, keys) => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
-    const rig = clockedApp(Date.now(), { JWT_SIGNING_KEYS: keys });
-    const res = await rig.call("/api/hello/");
+    const r = rig({ env: { JWT_SIGNING_KEYS: keys } });
+    const res = await r.call("/api/hello/");
     expect(res.status).toBe(500);
     expect(spy.mock.calls.flat().join(" ")).toContain("JWT_SIGNING_KEYS");
     spy.mockRestore();
   });
 
   it("JWT_ISSUER and JWT_AUDIENCE replace the origin in new tokens and are required of presented ones", async () => {
-    const rig = clockedApp(Date.now(), { JWT_ISSUER: "https://issuer.example", JWT_AUDIENCE: "my-api" });
-    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+    const r = rig({ env: { JWT_ISSUER: "https://issuer.example", JWT_AUDIENCE: "my-api" } });
+    const pair = await signIn((await registerUser()).username, PASSWORD, r.call);
     expect(decodeJwt(pair.access).payload).toMatchObject({ iss: "https://issuer.example", aud: "my-api" });
-    expect((await rig.call("/api/hello/", { token: pair.access })).status).toBe(200);
+    expect((await r.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(401);
   });
 
   it("ACCESS_TOKEN_LIFETIME sets the access token's lifetime", async () => {
-    const rig = clockedApp(Date.now(), { ACCESS_TOKEN_LIFETIME: "60" });
-    const pair = await signIn((await registerUser()).username, PASSWORD, rig.call);
+    const r = rig({ env: { ACCESS_TOKEN_LIFETIME: "60" } });
+    const pair = await signIn((await registerUser()).username, PASSWORD, r.call);
     const { iat, exp } = decodeJwt(pair.access).payload as { iat: number; exp: number };
     expect(exp - iat).toBe(60);
   });
