@@ -10,6 +10,8 @@ import { edgeChain, type LogSink } from "./http/security";
 import type { Env } from "./env";
 import { mountQr } from "./qr/routes";
 import { mountNotes } from "./notes/routes";
+import { forgetUserPages } from "./notes/page-cache";
+import { onUserDeleted } from "./auth/user-events";
 import { mountOpenApi } from "./openapi/routes";
 import { mountPages } from "./pages/routes";
 
@@ -97,6 +99,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   mountAuth(app);
   mountQr(app);
   mountNotes(app);
+  // Modules that keep per-user state hear of a user's deletion here, so auth never imports them.
+  onUserDeleted(forgetUserPages);
   mountOpenApi(app);
   mountPages(app);
 

@@ -1,7 +1,7 @@
 /** @module Account — the signed-in user changes their password or email, or deletes their account. */
-import { and, eq, isNull, ne } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { sessions, users } from "../db/schema";
+import { users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError, type FieldErrors } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
@@ -9,7 +9,8 @@ import { validate } from "../http/validation";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import { EMAIL_TAKEN, emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
 import { sessionCache } from "./session-cache";
-import { notePageCache } from "../notes/page-cache";
+import { revokeOtherSessionsWith } from "./sessions";
+import { announceUserDeleted } from "./user-events";
 
 export const passwordChangeSchema = z.object({
   old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
@@ -52,15 +53,9 @@ export async function changePassword(deps: Deps, auth: Authenticated, body: unkn
   const now = nowSeconds(deps.clock);
   const userId = auth.session.userId;
   const passwordHash = await hashPassword(input.new_password);
-  await deps.db.batch([
-    deps.db.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId)),
-    deps.db
-      .update(sessions)
-      .set({ revokedAt: now, revokedReason: "password_changed" })
-      .where(and(eq(sessions.userId, userId), ne(sessions.id, auth.claims.sid), isNull(sessions.revokedAt))),
-  ]);
-  // The other sessions end in this isolate from the next request on (session-cache.ts).
-  sessionCache.evictUser(userId);
+  // One batch: the new hash and the end of every other session happen together or not at all.
+  const newHash = deps.db.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId));
+  await revokeOtherSessionsWith(deps.db, newHash, userId, auth.claims.sid, "password_changed", now);
 }
 
 /** PATCH /api/auth/me/: only the email is writable (validated as at registration). */
@@ -94,7 +89,7 @@ export async function deleteAccount(deps: Deps, auth: Authenticated, body: unkno
   const input = validate(accountDeleteSchema, body);
   if (!(await checkOwnPassword(deps, auth, input.password, limits))) throw new ValidationError({ password: [WRONG_PASSWORD] });
   await deps.db.delete(users).where(eq(users.id, auth.session.userId));
-  // The cascade removed every session row and note: none may live on in this isolate's caches.
+  // The cascade removed every session row and the user's data: none may live on in this isolate's caches.
   sessionCache.evictUser(auth.session.userId);
-  notePageCache.evictUser(auth.session.userId);
+  announceUserDeleted(auth.session.userId);
 }

@@ -1,10 +1,10 @@
 /** @module Devices — a user's own sessions: list them, end one, end all but the current one. */
-import { and, desc, eq, gt, isNull, ne } from "drizzle-orm";
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import { sessions, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError } from "../http/errors";
 import { parseUserAgent } from "../http/user-agent";
-import { sessionCache } from "./session-cache";
+import { revokeOtherSessions, revokeUserSession } from "./sessions";
 import { isoSeconds } from "./service";
 
 /** Session ids are randomToken(16): 22 base64url characters. Anything else is refused before a query. */
@@ -74,25 +74,10 @@ export async function listSessions(deps: Deps, userId: number, currentSid: strin
 /** Ends one of the caller's live sessions; 404 for an unknown, ended or someone else's id (never 403: ids are not confirmed). */
 export async function endSession(deps: Deps, userId: number, sessionId: string): Promise<void> {
   if (!SESSION_ID.test(sessionId)) throw new ApiError("not_found");
-  const now = nowSeconds(deps.clock);
-  const rows = await deps.db
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: "user_revoked" })
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .returning({ id: sessions.id });
-  // This isolate refuses the session from the next request on (session-cache.ts).
-  sessionCache.evict(sessionId);
-  if (rows.length === 0) throw new ApiError("not_found");
+  if (!(await revokeUserSession(deps.db, userId, sessionId, "user_revoked", nowSeconds(deps.clock)))) throw new ApiError("not_found");
 }
 
 /** Ends every live session of the caller but the current one; answers how many ended. One statement. */
 export async function endOtherSessions(deps: Deps, userId: number, currentSid: string): Promise<number> {
-  const now = nowSeconds(deps.clock);
-  const rows = await deps.db
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: "user_revoked" })
-    .where(and(eq(sessions.userId, userId), ne(sessions.id, currentSid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .returning({ id: sessions.id });
-  for (const row of rows) sessionCache.evict(row.id);
-  return rows.length;
+  return revokeOtherSessions(deps.db, userId, currentSid, "user_revoked", nowSeconds(deps.clock));
 }

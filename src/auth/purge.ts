@@ -1,8 +1,7 @@
 /** @module Session Purge — the cron's housekeeping: delete sessions that ended more than a grace period ago. */
-import { sql } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import type { Env } from "../env";
-import { sessionCache } from "./session-cache";
+import { deleteEndedSessions } from "./sessions";
 
 export interface PurgeOptions {
   /** Ended sessions are kept this long (a replayed token still reads "blacklisted", support can see them). */
@@ -29,18 +28,8 @@ export async function purgeEndedSessions(db: Db, nowSeconds: number, options: Pa
   let deleted = 0;
   let batches = 0;
   while (batches < maxBatches) {
-    // A UNION, not an OR, so the expires_at half uses its index (revoked_at has none: that half scans).
-    const result = await db.run(sql`
-      DELETE FROM sessions WHERE id IN (
-        SELECT id FROM sessions WHERE expires_at < ${cutoff}
-        UNION
-        SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ${cutoff}
-        LIMIT ${batchSize}
-      )`);
+    const count = await deleteEndedSessions(db, cutoff, batchSize);
     batches += 1;
-    const count = result.meta.changes ?? 0;
-    // Purged rows were already refused; dropping this isolate's copies keeps the cache from outliving them.
-    if (count > 0) sessionCache.clear();
     deleted += count;
     if (count < batchSize) return { deleted, batches, more: false };
   }

@@ -1,7 +1,7 @@
 /** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { sessions, users, type SessionMethod } from "../db/schema";
+import { users, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
@@ -19,6 +19,7 @@ import {
   prepareSession,
   revokeSession,
   rotateRefresh,
+  touchSession,
   type DeviceInfo,
   type SessionWithUser,
 } from "./sessions";
@@ -315,15 +316,8 @@ export async function authenticate(deps: Deps, authorization: string | null, def
   if (!isLive(session, now)) throw bearerFailure("Token is blacklisted");
   if (!session.isActive) throw new ApiError("user_inactive");
   if (now - session.lastUsedAt >= LAST_USED_RESOLUTION_SECONDS) {
-    // Cached hits of this row must not write again before the next minute.
-    sessionCache.noteUsed(session.sessionId, now);
-    // Conditional, so concurrent requests of one session write once; a failure only leaves the time stale.
-    const touch = deps.db
-      .update(sessions)
-      .set({ lastUsedAt: now })
-      .where(and(eq(sessions.id, session.sessionId), lt(sessions.lastUsedAt, now - LAST_USED_RESOLUTION_SECONDS + 1)))
-      .run()
-      .catch(() => {});
+    // A failure only leaves the time stale.
+    const touch = touchSession(deps.db, session.sessionId, now, LAST_USED_RESOLUTION_SECONDS).catch(() => {});
     if (defer) defer(touch);
     else await touch;
   }

@@ -1,5 +1,10 @@
-/** @module Sessions — a D1 row per signed-in device; creation, atomic refresh rotation, revocation. */
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+/**
+ * @module Sessions — a D1 row per signed-in device; creation, atomic refresh rotation, revocation, last use,
+ * purge. The only code that writes the `sessions` table (test/writers.test.ts checks it), and each writer
+ * evicts the isolate's session cache for the rows it changed, so no caller can forget to.
+ */
+import { and, eq, gt, isNull, lt, ne, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
 import { randomToken, sha256Base64Url } from "../lib/bytes";
@@ -150,4 +155,70 @@ export async function revokeSession(db: Db, sid: string, reason: RevokeReason, n
   // After the write, so no read that saw the session live can refill the cache (session-cache.ts).
   sessionCache.evict(sid);
   return rows.length > 0;
+}
+
+/** Ends one live session of `userId`; false for an unknown, ended or someone else's id. One statement. */
+export async function revokeUserSession(db: Db, userId: number, sid: string, reason: RevokeReason, nowSeconds: number): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: nowSeconds, revokedReason: reason })
+    .where(and(eq(sessions.id, sid), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, nowSeconds)))
+    .returning({ id: sessions.id });
+  sessionCache.evict(sid);
+  return rows.length > 0;
+}
+
+/** Ends every live session of `userId` but `keepSid`; answers how many ended. One statement. */
+export async function revokeOtherSessions(db: Db, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<number> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: nowSeconds, revokedReason: reason })
+    .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSid), isNull(sessions.revokedAt), gt(sessions.expiresAt, nowSeconds)))
+    .returning({ id: sessions.id });
+  for (const row of rows) sessionCache.evict(row.id);
+  return rows.length;
+}
+
+/**
+ * Runs `first` (another table's write, e.g. the new password hash) and ends every other session of
+ * `userId` in one atomic batch: neither happens without the other.
+ */
+export async function revokeOtherSessionsWith(db: Db, first: BatchItem<"sqlite">, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<void> {
+  await db.batch([
+    first,
+    db
+      .update(sessions)
+      .set({ revokedAt: nowSeconds, revokedReason: reason })
+      .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSid), isNull(sessions.revokedAt))),
+  ]);
+  sessionCache.evictUser(userId);
+}
+
+/**
+ * Records a session's use at most once per `resolutionSeconds`: conditional, so concurrent requests of one
+ * session write once; cached hits of the row do not write again before then.
+ */
+export function touchSession(db: Db, sid: string, nowSeconds: number, resolutionSeconds: number): Promise<unknown> {
+  sessionCache.noteUsed(sid, nowSeconds);
+  return db
+    .update(sessions)
+    .set({ lastUsedAt: nowSeconds })
+    .where(and(eq(sessions.id, sid), lt(sessions.lastUsedAt, nowSeconds - resolutionSeconds + 1)))
+    .run();
+}
+
+/** Deletes up to `limit` sessions that expired or were revoked before `cutoffSeconds`; answers how many. */
+export async function deleteEndedSessions(db: Db, cutoffSeconds: number, limit: number): Promise<number> {
+  // A UNION, not an OR, so the expires_at half uses its index (revoked_at has none: that half scans).
+  const result = await db.run(sql`
+    DELETE FROM sessions WHERE id IN (
+      SELECT id FROM sessions WHERE expires_at < ${cutoffSeconds}
+      UNION
+      SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ${cutoffSeconds}
+      LIMIT ${limit}
+    )`);
+  const count = result.meta.changes ?? 0;
+  // Purged rows were already refused; dropping this isolate's copies keeps the cache from outliving them.
+  if (count > 0) sessionCache.clear();
+  return count;
 }

@@ -1,7 +1,10 @@
 /**
  * @module DB Schema — the single source of truth for D1; `npm run db:generate` turns it into migrations/.
  *
- * Storage contract (times are epoch seconds, UTC, except notes' milliseconds, below):
+ * Storage contract (times are epoch seconds, UTC, except notes' milliseconds, below). One writer per table:
+ * users by src/auth/ (service: registration, last login, hash upgrades; account: email, password, deletion;
+ * the Django import through wrangler), sessions only by src/auth/sessions.ts (every write there evicts the
+ * session cache; test/writers.test.ts checks no other file writes it), notes only by src/notes/service.ts.
  * - users: one row per account. `username_key` is the lower-cased username, unique, so
  *   "Alice" and "alice" are one account (usernames are NFKC-normalised first, as Django does); `lower(email)` is
  *   unique unless blank. `password_hash` is in one of Django's formats (src/auth/passwords.ts:

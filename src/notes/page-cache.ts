@@ -77,3 +77,8 @@ export class NotePageCache {
 
 /** The isolate's cache: module state lives as long as the isolate, and every request of it shares it. */
 export const notePageCache = new NotePageCache();
+
+/** Registered in src/app.ts for a user's deletion: their pages may not outlive them in this isolate. */
+export function forgetUserPages(userId: number): void {
+  notePageCache.evictUser(userId);
+}
