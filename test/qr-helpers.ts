@@ -5,6 +5,7 @@ import { expect } from "vitest";
 import { open } from "../src/qr/seal";
 import type { PublicEcJwk, QrUser, SealedPair } from "../src/qr/policy";
 import type { QrRecord } from "../src/qr/session";
+import type { QrCreated } from "../src/qr/wire";
 import { api, type Call, type Via } from "./helpers";
 
 export interface BrowserKey {
@@ -30,17 +31,8 @@ export async function startBody(key?: BrowserKey): Promise<{ public_key: PublicE
   return { public_key: (key ?? (await sharedBrowserKey())).publicJwk };
 }
 
-/** The answer of POST /api/qr/. */
-export interface CreatedQr {
-  id: string;
-  secret: string;
-  qr_url: string;
-  ws_url: string;
-  svg_url: string;
-  expires_at: string;
-  /** Not part of the answer: the test browser's key the login was started with. */
-  key: BrowserKey;
-}
+/** The answer of POST /api/qr/ (src/qr/wire.ts), plus the test browser's key the login was started with. */
+export type CreatedQr = QrCreated & { key: BrowserKey };
 
 /** Starts a login as the login page does: a fresh browser key, its public half in the body. */
 export async function createQr(via: Via = api, call: Call = {}): Promise<CreatedQr> {

@@ -3,7 +3,7 @@
  * purge. The only code that writes the `sessions` table (test/writers.test.ts checks it), and each writer
  * evicts the isolate's session cache for the rows it changed, so no caller can forget to.
  */
-import { and, eq, gt, isNull, lt, ne, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
@@ -145,38 +145,37 @@ export async function rotateRefresh(
 
 export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted";
 
+/** Revokes the live sessions `where` selects, evicts them from this isolate's cache, answers their ids. One statement. */
+async function revokeWhere(db: Db, where: SQL | undefined, reason: RevokeReason, nowSeconds: number): Promise<string[]> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: nowSeconds, revokedReason: reason })
+    .where(and(isNull(sessions.revokedAt), where))
+    .returning({ id: sessions.id });
+  // After the write, so no read that saw a session live can refill the cache (session-cache.ts).
+  for (const row of rows) sessionCache.evict(row.id);
+  return rows.map((row) => row.id);
+}
+
 /** Revokes a live session; true if this call did it (false: already revoked or unknown). */
 export async function revokeSession(db: Db, sid: string, reason: RevokeReason, nowSeconds: number): Promise<boolean> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: nowSeconds, revokedReason: reason })
-    .where(and(eq(sessions.id, sid), isNull(sessions.revokedAt)))
-    .returning({ id: sessions.id });
-  // After the write, so no read that saw the session live can refill the cache (session-cache.ts).
+  const revoked = await revokeWhere(db, eq(sessions.id, sid), reason, nowSeconds);
+  // Also when another isolate revoked it first: this isolate's copy may still say live.
   sessionCache.evict(sid);
-  return rows.length > 0;
+  return revoked.length > 0;
 }
 
-/** Ends one live session of `userId`; false for an unknown, ended or someone else's id. One statement. */
+/** Ends one live session of `userId`; false for an unknown, ended or someone else's id. */
 export async function revokeUserSession(db: Db, userId: number, sid: string, reason: RevokeReason, nowSeconds: number): Promise<boolean> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: nowSeconds, revokedReason: reason })
-    .where(and(eq(sessions.id, sid), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, nowSeconds)))
-    .returning({ id: sessions.id });
+  const revoked = await revokeWhere(db, and(eq(sessions.id, sid), eq(sessions.userId, userId), gt(sessions.expiresAt, nowSeconds)), reason, nowSeconds);
   sessionCache.evict(sid);
-  return rows.length > 0;
+  return revoked.length > 0;
 }
 
-/** Ends every live session of `userId` but `keepSid`; answers how many ended. One statement. */
+/** Ends every live session of `userId` but `keepSid`; answers how many ended. */
 export async function revokeOtherSessions(db: Db, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<number> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: nowSeconds, revokedReason: reason })
-    .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSid), isNull(sessions.revokedAt), gt(sessions.expiresAt, nowSeconds)))
-    .returning({ id: sessions.id });
-  for (const row of rows) sessionCache.evict(row.id);
-  return rows.length;
+  const revoked = await revokeWhere(db, and(eq(sessions.userId, userId), ne(sessions.id, keepSid), gt(sessions.expiresAt, nowSeconds)), reason, nowSeconds);
+  return revoked.length;
 }
 
 /**

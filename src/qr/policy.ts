@@ -155,7 +155,7 @@ export type BrowserEvent =
   | { type: "denied"; reason?: "code_mismatch" | "cancelled" }
   | { type: "expired" };
 
-/** The states a session can finish denied in: remembered so a reconnecting browser hears why. */
+/** Why a login ended denied (null: the phone denied it); kept so a reconnecting browser hears why. */
 export type DenyReason = "code_mismatch" | "cancelled" | null;
 
 /** What the browser may send on its socket (besides the "ping" keep-alive): it walks away from this code. */

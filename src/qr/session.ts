@@ -155,7 +155,7 @@ export class QrSession extends DurableObject<Env> {
 
   /** Starts the session and arms its expiry. Called once per id, by POST /api/qr/. */
   async create(input: CreateInput): Promise<{ expiresAtMs: number }> {
-    if (await this.load()) throw new Error("QR session id already in use");
+    if (this.load()) throw new Error("QR session id already in use");
     const expiresAtMs = input.nowMs + input.ttlSeconds * 1000;
     const record: QrRecord = {
       id: input.id,
@@ -179,14 +179,14 @@ export class QrSession extends DurableObject<Env> {
 
   /** The session as the QR image needs it (no user check: the image shows only the public URL). */
   async peek(nowMs: number): Promise<ViewResult> {
-    const record = await this.load();
+    const record = this.load();
     if (!record) return { ok: false, code: "not_found" };
     return { ok: true, view: toView(record, nowMs) };
   }
 
   /** Who is asking, for phone user `userId` (GET /api/qr/{id}/): the details only to the account that scanned. */
   async view(userId: number, nowMs: number): Promise<PhoneViewResult> {
-    const record = await this.load();
+    const record = this.load();
     if (!record) return { ok: false, code: "not_found" };
     const allowed = canView(record, userId, nowMs);
     if (!allowed.ok) return allowed;
@@ -245,7 +245,7 @@ export class QrSession extends DurableObject<Env> {
    * between. Returns the record as written (null when nothing changed), so callers need not read it back.
    */
   private async act(action: PhoneAction, user: QrUser, nowMs: number, code?: string): Promise<{ result: ViewResult; record: QrRecord | null }> {
-    const record = await this.load();
+    const record = this.load();
     if (!record) return { result: { ok: false, code: "not_found" }, record: null };
     const decision = decide(record, action, user.id, nowMs, code);
     if (!decision.ok) {
@@ -327,7 +327,7 @@ export class QrSession extends DurableObject<Env> {
    * the hibernation API, replaces any older one, and is sent the current state at once.
    */
   override async fetch(request: Request): Promise<Response> {
-    const record = await this.load();
+    const record = this.load();
     if (!record) return errorResponse(new ApiError("not_found"));
     const presented = await sha256Base64Url(request.headers.get(SECRET_HEADER) ?? "");
     // Both are 43-character digests: equal lengths, as timingSafeEqual requires.
@@ -398,7 +398,7 @@ export class QrSession extends DurableObject<Env> {
 
   /** At expires_at: an open session expires (the browser is told and disconnected); once finished: cleanup. */
   override async alarm(): Promise<void> {
-    const record = await this.load();
+    const record = this.load();
     if (!record) return;
     const nowMs = Date.now();
     if (isOpen(record.state)) {

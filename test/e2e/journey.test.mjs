@@ -70,6 +70,20 @@ function focused(page) {
   });
 }
 
+/** A login scanned by `prefix`'s new account: the desktop shows the check code, the phone its three numbers. */
+async function scannedLogin(prefix) {
+  const user = await registerUser(prefix);
+  const desktop = await openDesktop();
+  const d = desktop.page;
+  const code = await currentCode(d);
+  const phone = await openPhone(code.url);
+  const p = phone.page;
+  await phoneSignIn(p, user);
+  await phoneContinue(p);
+  const check = await desktopCheckCode(d);
+  return { user, desktop, d, code, phone, p, check };
+}
+
 async function closeAll(...sides) {
   for (const side of sides) {
     side.watcher.assertClean();
@@ -281,15 +295,7 @@ describe("QR login in the browser", () => {
   });
 
   it("a wrong pick ends the login on both screens: the phone says so, the desktop is denied for a code mismatch", async () => {
-    const user = await registerUser("ivan");
-    const desktop = await openDesktop();
-    const d = desktop.page;
-    const code = await currentCode(d);
-    const phone = await openPhone(code.url);
-    const p = phone.page;
-    await phoneSignIn(p, user);
-    await phoneContinue(p);
-    const check = await desktopCheckCode(d);
+    const { desktop, d, code, phone, p, check } = await scannedLogin("ivan");
     const wrong = await wrongChoice(p, check);
     const answer = p.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/approve/"));
     await phonePick(p, wrong);
@@ -322,15 +328,7 @@ describe("QR login in the browser", () => {
   });
 
   it("someone else scanned: \"Not you? Get a new code\" cancels the old code on the server and shows a new one", async () => {
-    const stranger = await registerUser("mallory");
-    const desktop = await openDesktop();
-    const d = desktop.page;
-    const code = await currentCode(d);
-    const phone = await openPhone(code.url);
-    const p = phone.page;
-    await phoneSignIn(p, stranger);
-    await phoneContinue(p);
-    const check = await desktopCheckCode(d);
+    const { desktop, d, code, phone, p, check } = await scannedLogin("mallory");
     assert.match(await d.locator("#check-user").textContent(), /^mallory/);
 
     await d.getByRole("button", { name: "Get a new code" }).click();
