@@ -2,18 +2,19 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError } from "./config";
 import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
-import { mountAuth } from "./auth/routes";
+import { authRoutes } from "./auth/routes";
+import { mountRoutes, type AnyRoute } from "./http/endpoint";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { rateLimitsFor, type LimiterOverrides, type RateLimits } from "./http/ratelimit";
 import { edgeChain, type LogSink } from "./http/security";
 import type { Env } from "./env";
-import { mountQr } from "./qr/routes";
-import { mountNotes } from "./notes/routes";
+import { qrRoutes } from "./qr/routes";
+import { notesRoutes } from "./notes/routes";
 import { forgetUserPages } from "./notes/page-cache";
 import { onUserDeleted } from "./auth/user-events";
-import { mountOpenApi } from "./openapi/routes";
-import { mountPages } from "./pages/routes";
+import { metaRoutes } from "./openapi/routes";
+import { pageRoutes } from "./pages/routes";
 
 export interface AppOptions {
   /** Milliseconds since the epoch; tests pass a movable clock. */
@@ -22,7 +23,12 @@ export interface AppOptions {
   limiters?: LimiterOverrides;
   /** Where the per-request JSON log lines go (default: console). */
   log?: LogSink;
+  /** Parse every JSON answer with the schema its route declares; a mismatch is a 500 (tests turn this on). */
+  checkAnswers?: boolean;
 }
+
+/** Every route the worker serves, in the order they are matched; the OpenAPI document describes exactly these. */
+const ROUTES: readonly AnyRoute[] = [...authRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...metaRoutes(() => ROUTES)];
 
 function log(level: "info" | "warn" | "error", fields: Record<string, unknown>): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
@@ -89,20 +95,14 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.use("*", edgeChain({ log: options.log, onError: handleError }));
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
-
   const context = apiContext(clock, options.limiters);
   app.use("/api/*", context);
   app.use("/.well-known/*", context);
   // The phone page takes a QR id: the same per-IP limit as the API's id routes needs the same context.
   app.use("/qr/*", context);
-  mountAuth(app);
-  mountQr(app);
-  mountNotes(app);
+  mountRoutes(app, ROUTES, { checkAnswers: options.checkAnswers });
   // Modules that keep per-user state hear of a user's deletion here, so auth never imports them.
   onUserDeleted(forgetUserPages);
-  mountOpenApi(app);
-  mountPages(app);
 
   app.notFound(() => errorResponse(new ApiError("not_found")));
 

@@ -60,7 +60,8 @@ export function rig(options: RigOptions = {}) {
   const clock = typeof options.clock === "object" ? options.clock : { now: options.clock ?? Date.now() };
   const now = () => clock.now;
   const logs: RequestLogLine[] = [];
-  const app = createApp({ clock: now, limiters: options.limiters?.(now), log: (line) => logs.push(line) });
+  // checkAnswers: every JSON answer in every rig test is parsed with the schema its route spec declares.
+  const app = createApp({ clock: now, limiters: options.limiters?.(now), log: (line) => logs.push(line), checkAnswers: true });
   const testEnv = { ...env, ...(options.env ?? {}) } as Env;
   return {
     app,

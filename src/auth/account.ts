@@ -5,9 +5,9 @@ import { users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError, type FieldErrors } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
-import { validate } from "../http/validation";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
-import { EMAIL_TAKEN, emailSchema, publicUser, type Authenticated, type PublicUser } from "./service";
+import { EMAIL_TAKEN, emailSchema, publicUser, type Authenticated } from "./service";
+import type { PublicUser } from "./wire";
 import { sessionCache } from "./session-cache";
 import { revokeOtherSessionsWith } from "./sessions";
 import { announceUserDeleted } from "./user-events";
@@ -40,8 +40,7 @@ async function checkOwnPassword(deps: Deps, auth: Authenticated, password: strin
 }
 
 /** POST /api/auth/password/: every other session of the user ends in the same batch; the current one lives on. */
-export async function changePassword(deps: Deps, auth: Authenticated, body: unknown, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
-  const input = validate(passwordChangeSchema, body);
+export async function changePassword(deps: Deps, auth: Authenticated, input: z.output<typeof passwordChangeSchema>, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
   const problems = passwordProblems(input.new_password, { username: auth.session.username, email: auth.session.email });
   const ok = await checkOwnPassword(deps, auth, input.old_password, limits);
   // Both fields' problems at once, as a DRF serializer reports them.
@@ -59,8 +58,7 @@ export async function changePassword(deps: Deps, auth: Authenticated, body: unkn
 }
 
 /** PATCH /api/auth/me/: only the email is writable (validated as at registration). */
-export async function updateAccount(deps: Deps, auth: Authenticated, body: unknown): Promise<PublicUser> {
-  const input = validate(accountPatchSchema, body);
+export async function updateAccount(deps: Deps, auth: Authenticated, input: z.output<typeof accountPatchSchema>): Promise<PublicUser> {
   if (input.email === undefined) return publicUser(auth.session);
   let rows;
   try {
@@ -85,8 +83,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** DELETE /api/auth/me/: with the password, deletes the user; foreign keys cascade to sessions and data. */
-export async function deleteAccount(deps: Deps, auth: Authenticated, body: unknown, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
-  const input = validate(accountDeleteSchema, body);
+export async function deleteAccount(deps: Deps, auth: Authenticated, input: z.output<typeof accountDeleteSchema>, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
   if (!(await checkOwnPassword(deps, auth, input.password, limits))) throw new ValidationError({ password: [WRONG_PASSWORD] });
   await deps.db.delete(users).where(eq(users.id, auth.session.userId));
   // The cascade removed every session row and the user's data: none may live on in this isolate's caches.

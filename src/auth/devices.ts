@@ -1,11 +1,12 @@
 /** @module Devices — a user's own sessions: list them, end one, end all but the current one. */
 import { and, desc, eq, gt, isNull } from "drizzle-orm";
-import { sessions, type SessionMethod } from "../db/schema";
+import { sessions } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError } from "../http/errors";
 import { parseUserAgent } from "../http/user-agent";
 import { revokeOtherSessions, revokeUserSession } from "./sessions";
 import { isoSeconds } from "./service";
+import type { DeviceSession } from "./wire";
 
 /** Session ids are randomToken(16): 22 base64url characters. Anything else is refused before a query. */
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -13,24 +14,6 @@ const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 /** Bounds the list (and the work per request); sign-ins are rate limited, so a real user stays far below. */
 export const MAX_LISTED_SESSIONS = 200;
 
-export interface DeviceSession {
-  id: string;
-  /** How this session signed in. */
-  method: SessionMethod;
-  browser: string | null;
-  os: string | null;
-  ip: string | null;
-  country: string | null;
-  city: string | null;
-  /** ISO 8601 UTC. */
-  created: string;
-  /** ISO 8601 UTC; refreshed on token refresh and at most once a minute by use. */
-  last_used: string;
-  /** When the session's current refresh token expires (ISO 8601 UTC). */
-  expires: string;
-  /** The session whose access token made this request. */
-  current: boolean;
-}
 
 /** The caller's live sessions, most recently used first. */
 export async function listSessions(deps: Deps, userId: number, currentSid: string): Promise<DeviceSession[]> {

@@ -1,138 +1,288 @@
-/** @module Auth Routes — thin HTTP bindings for /api/auth/*, /api/token/*, /api/hello/ and the JWKS. */
-import type { Hono } from "hono";
+/** @module Auth Routes — the specs of /api/auth/*, /api/token/*, /api/hello/ and the JWKS: thin bindings over ./service. */
+import { z } from "zod";
 import { deviceFromRequest } from "../http/device";
-import { readJsonObject } from "../http/body";
+import { defineRoute } from "../http/endpoint";
 import { ApiError } from "../http/errors";
-import { route } from "../http/route";
-import type { AppEnv } from "../http/types";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
-import { changePassword, deleteAccount, updateAccount } from "./account";
-import { DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
-import { endOtherSessions, endSession, listSessions } from "./devices";
-import { requireAuth } from "./middleware";
-import { blacklist, obtainPair, publicUser, refresh, register, verify } from "./service";
+import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount, passwordChangeSchema, updateAccount } from "./account";
+import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
+import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from "./devices";
+import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshSchema, register, registerSchema, verify, verifySchema } from "./service";
+import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, sessionListSchema, tokenPairSchema, userSchema } from "./wire";
 
-export function mountAuth(app: Hono<AppEnv>): void {
-  const auth = requireAuth();
+const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
+const EXAMPLE_REFRESH = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
 
-  route(app, "/api/auth/register/", {
-    POST: [
-      limitByIp("register_ip"),
-      async function registerUser(c) {
-        return c.json(await register(c.get("deps"), await readJsonObject(c.req.raw)), 201);
+const tokenNotValid = {
+  description: "`token_not_valid`: bad signature or claims, expired, wrong type, or its session ended.",
+  shape: "TokenError",
+  example: { detail: "Token is invalid or expired", code: "token_not_valid" },
+} as const;
+
+const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
+
+export const authRoutes = [
+  defineRoute({
+    method: "POST",
+    path: "/api/auth/register/",
+    operationId: "auth_register",
+    tag: "account",
+    summary: "Create an account",
+    description:
+      "Username rules are Django's (letters, digits and @ . + - _), case-insensitively unique. Password rules are Django's default validators: at least 8 characters, not too similar to the username or email, not common, not all digits.",
+    auth: "anonymous",
+    before: [limitByIp("register_ip")],
+    throttled: true,
+    body: { schema: registerSchema, name: "RegisterRequest", example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" } },
+    responses: {
+      201: { description: "Created.", schema: userSchema },
+      400: fieldErrors("Invalid fields, or the username is taken.", { username: ["A user with that username already exists."] }),
+    },
+    handler: async (c, { body, json }) => json(201, await register(c.get("deps"), body)),
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/token/",
+    operationId: "token_obtain_pair",
+    tag: "tokens",
+    summary: "Sign in: get an access and a refresh token",
+    description:
+      "simplejwt's TokenObtainPairView. Starts a new session (a device in the sessions list). Unknown user and wrong password answer the same, in about the same time; unknown fields (`remember_me`) are ignored. Failed attempts are limited per account (SIGNIN_FAILURE_LIMIT a window, from any IPs): then 429 with Retry-After, also for the right password, so a lock-out reveals nothing. A client that presents a valid device credential for the account (the `X-Device-Credential` header, or the `__Host-device` cookie a browser keeps) has its own budget (SIGNIN_DEVICE_FAILURE_LIMIT) and still signs in while strangers have the account locked.",
+    auth: "anonymous",
+    before: [limitByIp("signin_ip")],
+    throttled: true,
+    headers: {
+      [DEVICE_CREDENTIAL_HEADER]: { description: "Device credential(s) from earlier successful sign-ins (`~`-separated): OWASP's device cookie for API clients." },
+    },
+    cookies: {
+      [DEVICE_CREDENTIAL_COOKIE]: { description: "The browser's device credentials, set by an earlier successful sign-in." },
+    },
+    body: { schema: credentialsSchema, name: "TokenObtainPairRequest", example: { username: "alice", password: "correct horse battery staple" } },
+    responses: {
+      200: {
+        description: "Signed in.",
+        schema: tokenPairSchema,
+        example: { access: EXAMPLE_ACCESS, refresh: EXAMPLE_REFRESH },
+        headers: {
+          [DEVICE_CREDENTIAL_HEADER]: {
+            description: "A fresh device credential for this account (a JWT with `typ: device+jwt`, valid DEVICE_CREDENTIAL_LIFETIME): keep it and send it back on later sign-ins.",
+            schema: { type: "string" },
+          },
+          "Set-Cookie": {
+            description: `\`${DEVICE_CREDENTIAL_COOKIE}=<credentials>; Max-Age=…; Path=/; Secure; HttpOnly; SameSite=Strict\`: the same credential for browsers (up to 5 accounts, \`~\`-separated).`,
+            schema: { type: "string" },
+          },
+        },
       },
-    ],
-  });
-
-  route(app, "/api/token/", {
-    POST: [
-      limitByIp("signin_ip"),
-      async function tokenObtainPair(c) {
-        const deps = c.get("deps");
-        const signedIn = await obtainPair(deps, await readJsonObject(c.req.raw), deviceFromRequest(c.req.raw), rateLimitsOf(c), presentedCredentials(c.req.raw));
-        const lifetime = deps.config.deviceCredentialLifetimeSeconds;
-        return c.json({ access: signedIn.access, refresh: signedIn.refresh }, 200, {
+      401: {
+        description: "`no_active_account`: wrong username or password, or an inactive account.",
+        shape: "TokenError",
+        example: { detail: "No active account found with the given credentials", code: "no_active_account" },
+      },
+    },
+    handler: async (c, { body, json }) => {
+      const deps = c.get("deps");
+      const signedIn = await obtainPair(deps, body, deviceFromRequest(c.req.raw), rateLimitsOf(c), presentedCredentials(c.req.raw));
+      const lifetime = deps.config.deviceCredentialLifetimeSeconds;
+      return json(
+        200,
+        { access: signedIn.access, refresh: signedIn.refresh },
+        {
           [DEVICE_CREDENTIAL_HEADER]: signedIn.deviceCredential,
           "set-cookie": deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime),
           // Carries a per-account credential: never stored by a shared cache.
           "cache-control": "no-store",
-        });
-      },
-    ],
-  });
+        },
+      );
+    },
+  }),
 
-  route(app, "/api/token/refresh/", {
-    POST: [
-      async function tokenRefresh(c) {
-        return c.json(await refresh(c.get("deps"), await readJsonObject(c.req.raw)));
-      },
-    ],
-  });
+  defineRoute({
+    method: "POST",
+    path: "/api/token/refresh/",
+    operationId: "token_refresh",
+    tag: "tokens",
+    summary: "Rotate the refresh token",
+    description:
+      "Answers a new pair; the old refresh token stops working. Presented again within REFRESH_REUSE_INTERVAL (default 10 s) it gets the same successor (two tabs refreshing at once); later, it is treated as stolen and its whole session is revoked.",
+    auth: "anonymous",
+    body: { schema: refreshSchema, name: "TokenRefreshRequest" },
+    responses: { 200: { description: "A fresh pair.", schema: tokenPairSchema }, 401: tokenNotValid },
+    handler: async (c, { body, json }) => json(200, await refresh(c.get("deps"), body)),
+  }),
 
-  route(app, "/api/token/verify/", {
-    POST: [
-      async function tokenVerify(c) {
-        await verify(c.get("deps"), await readJsonObject(c.req.raw));
-        return c.json({});
-      },
-    ],
-  });
+  defineRoute({
+    method: "POST",
+    path: "/api/token/verify/",
+    operationId: "token_verify",
+    tag: "tokens",
+    summary: "Check a token",
+    description: "Signature, claims and — unlike simplejwt — that its session is still live (and, for a refresh token, still current).",
+    auth: "anonymous",
+    body: { schema: verifySchema, name: "TokenVerifyRequest" },
+    responses: { 200: { description: "Valid.", schema: emptySchema, example: {} }, 401: tokenNotValid },
+    handler: async (c, { body, json }) => {
+      await verify(c.get("deps"), body);
+      return json(200, {});
+    },
+  }),
 
-  route(app, "/api/token/blacklist/", {
-    POST: [
-      async function tokenBlacklist(c) {
-        await blacklist(c.get("deps"), await readJsonObject(c.req.raw));
-        return c.json({});
-      },
-    ],
-  });
+  defineRoute({
+    method: "POST",
+    path: "/api/token/blacklist/",
+    operationId: "token_blacklist",
+    tag: "tokens",
+    summary: "Sign out (this device)",
+    description: "Ends the refresh token's session; its access tokens stop working on their next request too.",
+    auth: "anonymous",
+    body: { schema: refreshSchema, name: "TokenBlacklistRequest" },
+    responses: { 200: { description: "Signed out.", schema: emptySchema, example: {} }, 401: tokenNotValid },
+    handler: async (c, { body, json }) => {
+      await blacklist(c.get("deps"), body);
+      return json(200, {});
+    },
+  }),
 
-  route(app, "/api/auth/me/", {
-    GET: [auth, (c) => c.json(publicUser(c.get("auth").session))],
-    PATCH: [
-      auth,
-      async function updateMe(c) {
-        return c.json(await updateAccount(c.get("deps"), c.get("auth"), await readJsonObject(c.req.raw)));
-      },
-    ],
-    DELETE: [
-      auth,
-      async function deleteMe(c) {
-        await deleteAccount(c.get("deps"), c.get("auth"), await readJsonObject(c.req.raw), rateLimitsOf(c));
-        return c.body(null, 204);
-      },
-    ],
-  });
+  defineRoute({
+    method: "GET",
+    path: "/api/auth/me/",
+    operationId: "auth_me_retrieve",
+    tag: "account",
+    summary: "Who am I",
+    auth: "bearer",
+    responses: { 200: { description: "The signed-in user.", schema: userSchema } },
+    handler: (c, { json }) => json(200, publicUser(c.get("auth").session)),
+  }),
 
-  route(app, "/api/auth/password/", {
-    POST: [
-      auth,
-      async function passwordChange(c) {
-        await changePassword(c.get("deps"), c.get("auth"), await readJsonObject(c.req.raw), rateLimitsOf(c));
-        return c.json({ detail: "New password has been saved." });
-      },
-    ],
-  });
+  defineRoute({
+    method: "PATCH",
+    path: "/api/auth/me/",
+    operationId: "auth_me_partial_update",
+    tag: "account",
+    summary: "Change your email",
+    description: "Only `email` is writable; validated as at registration.",
+    auth: "bearer",
+    body: { schema: accountPatchSchema, name: "PatchedUserRequest", example: { email: "alice@example.org" } },
+    responses: { 200: { description: "The user as saved.", schema: userSchema } },
+    handler: async (c, { body, json }) => json(200, await updateAccount(c.get("deps"), c.get("auth"), body)),
+  }),
 
-  route(app, "/api/auth/sessions/", {
-    GET: [
-      auth,
-      async function sessionList(c) {
-        const { session, claims } = c.get("auth");
-        return c.json(await listSessions(c.get("deps"), session.userId, claims.sid));
-      },
-    ],
-    DELETE: [
-      auth,
-      async function sessionEndOthers(c) {
-        const { session, claims } = c.get("auth");
-        return c.json({ revoked: await endOtherSessions(c.get("deps"), session.userId, claims.sid) });
-      },
-    ],
-  });
+  defineRoute({
+    method: "DELETE",
+    path: "/api/auth/me/",
+    operationId: "auth_me_destroy",
+    tag: "account",
+    summary: "Delete your account",
+    description:
+      "Needs the password. Every session ends and the user's data (notes included) is deleted with the account. Wrong passwords count toward the same per-account limit as sign-in.",
+    auth: "bearer",
+    throttled: true,
+    body: { schema: accountDeleteSchema, name: "AccountDeleteRequest" },
+    responses: {
+      204: { description: "Deleted; no body." },
+      400: fieldErrors("Missing or wrong password.", { password: ["Incorrect password."] }),
+    },
+    handler: async (c, { body }) => {
+      await deleteAccount(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
+      return c.body(null, 204);
+    },
+  }),
 
-  route(app, "/api/auth/sessions/:id/", {
-    DELETE: [
-      auth,
-      async function sessionEnd(c) {
-        await endSession(c.get("deps"), c.get("auth").session.userId, c.req.param("id") ?? "");
-        return c.body(null, 204);
-      },
-    ],
-  });
+  defineRoute({
+    method: "POST",
+    path: "/api/auth/password/",
+    operationId: "auth_password_change",
+    tag: "account",
+    summary: "Change your password",
+    description: "Every other session ends (their tokens fail on the next request); the current one keeps working.",
+    auth: "bearer",
+    throttled: true,
+    body: { schema: passwordChangeSchema, name: "PasswordChangeRequest" },
+    responses: {
+      200: { description: "Saved.", schema: detailSchema, example: { detail: "New password has been saved." } },
+      400: fieldErrors("Wrong old password, or the new one breaks the rules.", { old_password: ["Your old password was entered incorrectly. Please enter it again."] }),
+    },
+    handler: async (c, { body, json }) => {
+      await changePassword(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
+      return json(200, { detail: "New password has been saved." });
+    },
+  }),
 
-  route(app, "/api/hello/", {
-    GET: [auth, (c) => c.json({ message: "Hello, World!" })],
-  });
+  defineRoute({
+    method: "GET",
+    path: "/api/auth/sessions/",
+    operationId: "auth_sessions_list",
+    tag: "sessions",
+    summary: "List your devices",
+    description: `Live sessions, most recently used first (at most ${MAX_LISTED_SESSIONS}); the one making this request is marked \`current\`.`,
+    auth: "bearer",
+    responses: { 200: { description: "Your sessions.", schema: sessionListSchema } },
+    handler: async (c, { json }) => {
+      const { session, claims } = c.get("auth");
+      return json(200, await listSessions(c.get("deps"), session.userId, claims.sid));
+    },
+  }),
 
-  route(app, "/.well-known/jwks.json", {
-    GET: [
-      function jwks(c) {
-        const published = c.get("deps").tokens.keys.publicJwks;
-        if (!published) throw new ApiError("not_found");
-        // Verifiers may cache briefly; rotation adds the new key before it signs, so staleness is harmless.
-        return c.json(published, 200, { "cache-control": "public, max-age=300" });
-      },
-    ],
-  });
-}
+  defineRoute({
+    method: "DELETE",
+    path: "/api/auth/sessions/",
+    operationId: "auth_sessions_destroy_others",
+    tag: "sessions",
+    summary: "Sign out everywhere else",
+    description: "Ends every live session but the current one.",
+    auth: "bearer",
+    responses: { 200: { description: "How many sessions ended.", schema: revokedCountSchema, example: { revoked: 2 } } },
+    handler: async (c, { json }) => {
+      const { session, claims } = c.get("auth");
+      return json(200, { revoked: await endOtherSessions(c.get("deps"), session.userId, claims.sid) });
+    },
+  }),
+
+  defineRoute({
+    method: "DELETE",
+    path: "/api/auth/sessions/{id}/",
+    operationId: "auth_sessions_destroy",
+    tag: "sessions",
+    summary: "Sign out one device",
+    description: "Its access and refresh tokens fail on their next request. Unknown, ended or someone else's: 404.",
+    auth: "bearer",
+    notFound: true,
+    params: { id: { description: "A session id from the list.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } } },
+    responses: { 204: { description: "Ended; no body." } },
+    handler: async (c, { params }) => {
+      await endSession(c.get("deps"), c.get("auth").session.userId, params.id!);
+      return c.body(null, 204);
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/hello/",
+    operationId: "hello",
+    tag: "meta",
+    summary: "The smallest protected route",
+    auth: "bearer",
+    responses: { 200: { description: "Hello.", schema: helloSchema, example: { message: "Hello, World!" } } },
+    handler: (_c, { json }) => json(200, { message: "Hello, World!" }),
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/.well-known/jwks.json",
+    operationId: "jwks",
+    tag: "tokens",
+    summary: "Public signing keys",
+    description:
+      "For services that verify access tokens themselves (they cannot see revocation: they should keep access lifetimes short or call /api/token/verify/). Cacheable for 5 minutes. With HS256 there is no public key: 404.",
+    auth: "anonymous",
+    notFound: true,
+    responses: { 200: { description: "The JWK set.", schema: jwksSchema } },
+    handler: (c, { json }) => {
+      const published = c.get("deps").tokens.keys.publicJwks;
+      if (!published) throw new ApiError("not_found");
+      // Verifiers may cache briefly; rotation adds the new key before it signs, so staleness is harmless.
+      return json(200, published as z.input<typeof jwksSchema>, { "cache-control": "public, max-age=300" });
+    },
+  }),
+];

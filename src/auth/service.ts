@@ -5,12 +5,12 @@ import { users, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError } from "../http/errors";
 import { NO_RATE_LIMITS, type RateLimits } from "../http/ratelimit";
-import { validate } from "../http/validation";
 import { sha256Base64Url } from "../lib/bytes";
 import { deviceCredentialFor, issueDeviceCredential } from "./device-credential";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
 
 import { sessionCache } from "./session-cache";
+import type { PublicUser, TokenPair } from "./wire";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import {
   isLive,
@@ -55,13 +55,6 @@ export const credentialsSchema = z.object({
 export const refreshSchema = z.object({ refresh: z.string().min(1).max(4096) });
 export const verifySchema = z.object({ token: z.string().min(1).max(4096) });
 
-export interface PublicUser {
-  id: number;
-  username: string;
-  email: string;
-  date_joined: string;
-  last_login: string | null;
-}
 
 export function isoSeconds(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(".000Z", "Z");
@@ -77,17 +70,12 @@ export function publicUser(row: { id?: number; userId?: number; username: string
   };
 }
 
-export interface TokenPair {
-  access: string;
-  refresh: string;
-}
 
 function tokenNotValid(detail: string): ApiError {
   return new ApiError("token_not_valid", detail);
 }
 
-export async function register(deps: Deps, body: unknown): Promise<PublicUser> {
-  const input = validate(registerSchema, body);
+export async function register(deps: Deps, input: z.output<typeof registerSchema>): Promise<PublicUser> {
   const problems = passwordProblems(input.password, input);
   if (problems.length > 0) throw new ValidationError({ password: problems });
   // Hash before looking for a clash, so a taken username costs the same time as a free one.
@@ -156,8 +144,7 @@ export interface SignedIn extends TokenPair {
  * wrong. The failure budget is the device credential's own when `presented` holds a valid one for this
  * account, else the account's (shared by every untrusted client, whatever its IP).
  */
-export async function obtainPair(deps: Deps, body: unknown, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
-  const input = validate(credentialsSchema, body);
+export async function obtainPair(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
   const usernameKey = accountKey(input.username);
   const trusted = limits.enabled && presented.length > 0 ? await deviceCredentialFor(deps.tokens, presented, usernameKey, deps.clock()) : null;
   // Before the lookup and the hash: during a lock-out a right password gets the same 429 as a wrong one.
@@ -193,8 +180,7 @@ async function verifyOrThrow(deps: Deps, token: string, expected?: "access" | "r
  * POST /api/token/refresh/: rotates the refresh token. A token rotated out within
  * REFRESH_REUSE_INTERVAL gets the successor already issued; any other replay revokes the session.
  */
-export async function refresh(deps: Deps, body: unknown): Promise<TokenPair> {
-  const input = validate(refreshSchema, body);
+export async function refresh(deps: Deps, input: z.output<typeof refreshSchema>): Promise<TokenPair> {
   const claims = await verifyOrThrow(deps, input.refresh, "refresh");
   const now = nowSeconds(deps.clock);
   const presentedHash = await sha256Base64Url(claims.jti);
@@ -239,8 +225,7 @@ export async function refresh(deps: Deps, body: unknown): Promise<TokenPair> {
 }
 
 /** POST /api/token/verify/: signature, claims, and — unlike simplejwt — the session and refresh-token state. */
-export async function verify(deps: Deps, body: unknown): Promise<void> {
-  const input = validate(verifySchema, body);
+export async function verify(deps: Deps, input: z.output<typeof verifySchema>): Promise<void> {
   const claims = await verifyOrThrow(deps, input.token);
   const now = nowSeconds(deps.clock);
   if (claims.token_type === "access") {
@@ -265,8 +250,7 @@ function readSession(deps: Deps, sid: string): Promise<SessionWithUser | null> {
 }
 
 /** POST /api/token/blacklist/: logs the session out; its access tokens die with it. */
-export async function blacklist(deps: Deps, body: unknown): Promise<void> {
-  const input = validate(refreshSchema, body);
+export async function blacklist(deps: Deps, input: z.output<typeof refreshSchema>): Promise<void> {
   const claims = await verifyOrThrow(deps, input.refresh, "refresh");
   const session = await loadSession(deps.db, claims.sid);
   if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");

@@ -9,6 +9,7 @@
  *   not a positive integer (`abc`, `0`, `-5`) falls back to the default, as DRF's `get_page_size` does.
  * - A repeated parameter counts by its last value, as Django's QueryDict does.
  */
+import { z } from "zod";
 import { ApiError } from "./errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -29,6 +30,18 @@ export interface Page<T> {
   next: string | null;
   previous: string | null;
   results: T[];
+}
+
+/** DRF's page envelope around `item`, for a list route's answer. */
+export function pageSchema<S extends z.ZodType>(item: S) {
+  return z
+    .strictObject({
+      count: z.number().int().min(0).meta({ description: "Matching items across all pages." }),
+      next: z.string().nullable().meta({ format: "uri", description: "Absolute URL of the next page, other query parameters kept; null on the last page." }),
+      previous: z.string().nullable().meta({ format: "uri", description: "Absolute URL of the previous page (page 1's link has no `page`); null on the first." }),
+      results: z.array(item),
+    })
+    .meta({ description: "DRF's page envelope." });
 }
 
 function invalidPage(): ApiError {

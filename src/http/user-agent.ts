@@ -1,6 +1,6 @@
 /** @module User Agent — a small, pure parser that names the browser and system behind a User-Agent header. */
 
-export type DeviceType = "desktop" | "mobile" | "tablet" | "bot" | "unknown";
+type DeviceType = "desktop" | "mobile" | "tablet" | "bot" | "unknown";
 
 export interface ParsedUserAgent {
   /** e.g. "Chrome", "Safari", "Firefox"; null when unrecognised. */

@@ -1,76 +1,194 @@
-/** @module Notes Routes — thin HTTP bindings for /api/notes/ and /api/notes/{id}/ (logic in ./service). */
-import type { Context, Hono } from "hono";
-import { requireAuth } from "../auth/middleware";
-import { readJsonObject } from "../http/body";
-import { pageEnvelope } from "../http/pagination";
-import { route } from "../http/route";
+/** @module Notes Routes — the specs of /api/notes/ and /api/notes/{id}/: thin bindings over ./service. */
+import type { Context } from "hono";
+import { defineRoute, type PathParamSpec } from "../http/endpoint";
+import { MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS } from "../http/filters";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageEnvelope, pageSchema } from "../http/pagination";
 import type { AppEnv } from "../http/types";
-import { checkNoteId, createNote, deleteNote, getNote, listNotes, parseNoteListQuery, replaceNote, updateNote } from "./service";
+import { named } from "../openapi/named";
+import { NOTE_ID_PATTERN, NOTE_READ_ONLY_FIELDS, noteOutputSchema, notePatchSchema, noteSchema } from "./schema";
+import { DEFAULT_NOTE_ORDERING, NOTE_ORDERING_FIELDS, createNote, deleteNote, getNote, listNotes, parseNoteListQuery, replaceNote, updateNote } from "./service";
+
+const TAG = "notes";
+const readOnly = NOTE_READ_ONLY_FIELDS.map((f) => `\`${f}\``).join(", ");
+const defaultOrdering = DEFAULT_NOTE_ORDERING.map((t) => (t.descending ? `-${t.field}` : t.field)).join(",");
+const ownerOnly = "Owner only: another user's note answers 404 exactly as a missing one does.";
+
+const noteListSchema = named("PaginatedNoteList", pageSchema(noteOutputSchema));
+
+/** A malformed id names no note: 404 before the body is read or any query runs. */
+const noteId: Record<"id", PathParamSpec> = {
+  id: {
+    description: "The note's id (22 base64url characters). A malformed id is 404 without a database query.",
+    schema: { type: "string", pattern: NOTE_ID_PATTERN.source },
+    check: (id) => NOTE_ID_PATTERN.test(id),
+  },
+};
+
+const example = {
+  id: "q3Vh1mU0bYk2hSx5cJ9rLw",
+  title: "Groceries",
+  body: "Milk, eggs, bread.",
+  owner: 42,
+  created: "2026-05-01T09:30:00.123Z",
+  updated: "2026-05-01T09:31:12.456Z",
+};
 
 function caller(c: Context<AppEnv>) {
   return { deps: c.get("deps"), userId: c.get("auth").claims.user_id };
 }
 
-/** The path's id, checked before the body is read so a malformed id is 404 whatever the body. */
-function noteId(c: Context<AppEnv>): string {
-  const id = c.req.param("id") ?? "";
-  checkNoteId(id);
-  return id;
+/** DRF's detail views look the object up before validating: another user's note is 404 whatever the body. */
+async function notFoundFirst(c: Context<AppEnv>, params: Record<string, string>): Promise<void> {
+  const { deps, userId } = caller(c);
+  await getNote(deps, userId, params.id!);
 }
 
-export function mountNotes(app: Hono<AppEnv>): void {
-  const auth = requireAuth();
+export const notesRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/notes/",
+    operationId: "notes_list",
+    tag: TAG,
+    summary: "List your notes",
+    description:
+      "The caller's notes, a page at a time, searchable and orderable. One D1 round trip per page (the page and the count in one statement). " +
+      "Lists may lag writes made through another edge location by up to NOTES_CACHE_TTL seconds (default 2); your own writes show immediately where they were made.",
+    auth: "bearer",
+    query: {
+      page: {
+        description: "1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{\"detail\": \"Invalid page.\"}`. Page 1 of an empty list is an empty page.",
+        schema: { oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }], default: 1 },
+      },
+      page_size: {
+        description: `Notes per page, default ${DEFAULT_PAGE_SIZE}. Above ${MAX_PAGE_SIZE} it is clamped to ${MAX_PAGE_SIZE} (DRF's max_page_size). Not a positive integer (\`abc\`, \`0\`): the default, as DRF's PageNumberPagination does.`,
+        schema: { type: "integer", minimum: 1, default: DEFAULT_PAGE_SIZE },
+      },
+      search: {
+        description: `Terms separated by spaces or commas ("quoted phrases" stay whole); a note matches when every term occurs in its title or body, case-insensitively for ASCII letters; \`%\` and \`_\` are literal. At most ${MAX_SEARCH_LENGTH} characters and ${MAX_SEARCH_TERMS} terms, else 400 \`{"search": [...]}\`.`,
+        schema: { type: "string", maxLength: MAX_SEARCH_LENGTH },
+      },
+      ordering: {
+        description: `Comma-separated fields among ${NOTE_ORDERING_FIELDS.map((f) => `\`${f}\``).join(", ")}; \`-\` for descending (\`-updated,title\`). Unknown fields are ignored and, if none is left, the default \`${defaultOrdering}\` applies (DRF's OrderingFilter). \`title\` sorts by code point (uppercase before lowercase). Ties are broken by \`id\`, so pages never overlap.`,
+        schema: { type: "string", default: defaultOrdering, examples: ["-updated", "title,-created"] },
+      },
+    },
+    responses: {
+      200: {
+        description: "A page of notes.",
+        schema: noteListSchema,
+        example: {
+          count: 45,
+          next: "https://auth.example.com/api/notes/?page=3&search=milk",
+          previous: "https://auth.example.com/api/notes/?search=milk",
+          results: [example],
+        },
+      },
+      400: { description: "A malformed `search` (too long, too many terms).", shape: "FieldErrors", example: { search: [`Ensure this field has no more than ${MAX_SEARCH_LENGTH} characters.`] } },
+      404: { description: "`page` is not a page of this list.", shape: "NotFound", example: { detail: "Invalid page." } },
+    },
+    handler: async (c, { json }) => {
+      const { deps, userId } = caller(c);
+      const url = c.req.url;
+      const page = await listNotes(deps, userId, parseNoteListQuery(new URL(url).searchParams));
+      return json(200, pageEnvelope(url, page.page, page.count, page.pageSize, page.results));
+    },
+  }),
 
-  route(app, "/api/notes/", {
-    GET: [
-      auth,
-      async function listNotesRoute(c) {
-        const { deps, userId } = caller(c);
-        const url = c.req.url;
-        const page = await listNotes(deps, userId, parseNoteListQuery(new URL(url).searchParams));
-        return c.json(pageEnvelope(url, page.page, page.count, page.pageSize, page.results));
-      },
-    ],
-    POST: [
-      auth,
-      async function createNoteRoute(c) {
-        const { deps, userId } = caller(c);
-        return c.json(await createNote(deps, userId, await readJsonObject(c.req.raw)), 201);
-      },
-    ],
-  });
+  defineRoute({
+    method: "POST",
+    path: "/api/notes/",
+    operationId: "notes_create",
+    tag: TAG,
+    summary: "Create a note",
+    auth: "bearer",
+    body: {
+      schema: noteSchema,
+      name: "NoteRequest",
+      description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.`,
+      example: { title: "Groceries", body: "Milk, eggs, bread." },
+    },
+    responses: { 201: { description: "Created.", schema: noteOutputSchema, example } },
+    handler: async (c, { body, json }) => {
+      const { deps, userId } = caller(c);
+      return json(201, await createNote(deps, userId, body));
+    },
+  }),
 
-  route(app, "/api/notes/:id/", {
-    GET: [
-      auth,
-      async function getNoteRoute(c) {
-        const { deps, userId } = caller(c);
-        return c.json(await getNote(deps, userId, noteId(c)));
-      },
-    ],
-    PUT: [
-      auth,
-      async function replaceNoteRoute(c) {
-        const { deps, userId } = caller(c);
-        const id = noteId(c);
-        return c.json(await replaceNote(deps, userId, id, await readJsonObject(c.req.raw)));
-      },
-    ],
-    PATCH: [
-      auth,
-      async function updateNoteRoute(c) {
-        const { deps, userId } = caller(c);
-        const id = noteId(c);
-        return c.json(await updateNote(deps, userId, id, await readJsonObject(c.req.raw)));
-      },
-    ],
-    DELETE: [
-      auth,
-      async function deleteNoteRoute(c) {
-        const { deps, userId } = caller(c);
-        await deleteNote(deps, userId, noteId(c));
-        return c.body(null, 204);
-      },
-    ],
-  });
-}
+  defineRoute({
+    method: "GET",
+    path: "/api/notes/{id}/",
+    operationId: "notes_retrieve",
+    tag: TAG,
+    summary: "Read a note",
+    description: ownerOnly,
+    auth: "bearer",
+    params: noteId,
+    notFound: true,
+    responses: { 200: { description: "The note.", schema: noteOutputSchema, example } },
+    handler: async (c, { params, json }) => {
+      const { deps, userId } = caller(c);
+      return json(200, await getNote(deps, userId, params.id!));
+    },
+  }),
+
+  defineRoute({
+    method: "PUT",
+    path: "/api/notes/{id}/",
+    operationId: "notes_update",
+    tag: TAG,
+    summary: "Replace a note",
+    description: `${ownerOnly} Every writable field is required; a missing one is \`["This field is required."]\`.`,
+    auth: "bearer",
+    params: noteId,
+    notFound: true,
+    body: { schema: noteSchema, name: "NoteRequest", description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.` },
+    onInvalidBody: notFoundFirst,
+    responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
+    handler: async (c, { body, params, json }) => {
+      const { deps, userId } = caller(c);
+      return json(200, await replaceNote(deps, userId, params.id!, body));
+    },
+  }),
+
+  defineRoute({
+    method: "PATCH",
+    path: "/api/notes/{id}/",
+    operationId: "notes_partial_update",
+    tag: TAG,
+    summary: "Change some fields of a note",
+    description: `${ownerOnly} Fields not sent keep their values.`,
+    auth: "bearer",
+    params: noteId,
+    notFound: true,
+    body: {
+      schema: notePatchSchema,
+      name: "PatchedNoteRequest",
+      description: `PATCH: any subset of the writable fields, even none (which still moves \`updated\`, as DRF does). Unknown fields and read-only fields (${readOnly}) are ignored. A note that is not the caller's is 404 before the body is validated.`,
+      example: { title: "Groceries (Saturday)" },
+    },
+    onInvalidBody: notFoundFirst,
+    responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
+    handler: async (c, { body, params, json }) => {
+      const { deps, userId } = caller(c);
+      return json(200, await updateNote(deps, userId, params.id!, body));
+    },
+  }),
+
+  defineRoute({
+    method: "DELETE",
+    path: "/api/notes/{id}/",
+    operationId: "notes_destroy",
+    tag: TAG,
+    summary: "Delete a note",
+    description: ownerOnly,
+    auth: "bearer",
+    params: noteId,
+    notFound: true,
+    responses: { 204: { description: "Deleted; no body." } },
+    handler: async (c, { params }) => {
+      const { deps, userId } = caller(c);
+      await deleteNote(deps, userId, params.id!);
+      return c.body(null, 204);
+    },
+  }),
+];

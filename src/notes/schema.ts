@@ -1,8 +1,9 @@
 /**
  * @module Notes Schema — the one zod schema for notes: it validates requests and, through
- * `z.toJSONSchema`, becomes the OpenAPI description (src/notes/openapi.ts). Change it here only.
+ * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
 import { z } from "zod";
+import { named } from "../openapi/named";
 
 export const NOTE_TITLE_MAX_LENGTH = 200;
 export const NOTE_BODY_MAX_LENGTH = 10_000;
@@ -43,13 +44,16 @@ export const NOTE_READ_ONLY_FIELDS = ["id", "owner", "created", "updated"] as co
 const isoDateTime = z.string().meta({ format: "date-time", examples: ["2026-05-01T09:30:00.123Z"] });
 
 /** The representation the API answers with: the writable fields plus the read-only ones. */
-export const noteOutputSchema = z.object({
+export const noteOutputSchema = named(
+  "Note",
+  z.strictObject({
   id: z.string().regex(NOTE_ID_PATTERN).meta({ readOnly: true, description: "128 random bits, base64url.", examples: ["q3Vh1mU0bYk2hSx5cJ9rLw"] }),
   title: titleField,
   body: bodyField.meta(bodyMeta),
   owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
   created: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC, millisecond precision." }),
   updated: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC; changes on every PUT and PATCH." }),
-});
+  }),
+);
 
 export type NoteOut = z.output<typeof noteOutputSchema>;

@@ -1,22 +1,14 @@
 /**
- * @module OpenAPI Document — assembles the OpenAPI 3.1 description of the whole API from each module's
- * paths and schemas. Built once per isolate; only `servers` depends on the request.
- *
- * To describe a new resource: export `<name>Paths` and `<name>Schemas` from `src/<name>/openapi.ts`
- * (see src/notes/openapi.ts) and add them to MODULES below.
+ * @module OpenAPI Document — the OpenAPI 3.1 description of the whole API, generated from the route specs
+ * the app mounts (src/http/endpoint.ts) and the answer schemas they name. Built once per isolate and route
+ * list; only `servers` depends on the request.
  */
 import { MAX_BODY_BYTES } from "../http/body";
-import { notesPaths, notesSchemas } from "../notes/openapi";
+import type { AnyRoute } from "../http/endpoint";
 import { securitySchemes, sharedHeaders, sharedResponses, sharedSchemas } from "./components";
-import { otherPaths, pathsSchemas } from "./paths";
-import type { JsonSchema, Paths } from "./spec";
+import { describeRoutes, namedSchemas, type JsonSchema, type Paths } from "./spec";
 
 const OPENAPI_VERSION = "3.1.0";
-
-const MODULES: Array<{ paths: Paths; schemas: Record<string, JsonSchema> }> = [
-  { paths: otherPaths, schemas: pathsSchemas },
-  { paths: notesPaths, schemas: notesSchemas },
-];
 
 const TAGS = [
   { name: "tokens", description: "Sign in, refresh, verify and sign out: djangorestframework-simplejwt's contract, verified against live sessions." },
@@ -43,27 +35,21 @@ Every error but validation and 404 carries a stable \`code\`: switch on it, not 
 
 Lists are DRF pages: \`{count, next, previous, results}\` with \`?page=\`, \`?page_size=\`, \`?search=\`, \`?ordering=\` (see GET /api/notes/).`;
 
-export interface OpenApiDocument {
+export type OpenApiDocument = {
   openapi: string;
   info: { title: string; version: string; description: string };
   servers?: Array<{ url: string }>;
   tags: typeof TAGS;
   paths: Paths;
   components: Record<string, unknown>;
-}
+};
 
-function build(): OpenApiDocument {
-  const paths: Paths = {};
+function build(routes: readonly AnyRoute[]): OpenApiDocument {
+  const { paths, requestSchemas } = describeRoutes(routes);
   const schemas: Record<string, JsonSchema> = { ...sharedSchemas };
-  for (const module of MODULES) {
-    for (const [path, item] of Object.entries(module.paths)) {
-      if (paths[path]) throw new Error(`OpenAPI: ${path} is described twice`);
-      paths[path] = item;
-    }
-    for (const [name, schema] of Object.entries(module.schemas)) {
-      if (schemas[name]) throw new Error(`OpenAPI: schema ${name} is defined twice`);
-      schemas[name] = schema;
-    }
+  for (const [name, schema] of [...Object.entries(requestSchemas), ...Object.entries(namedSchemas())]) {
+    if (schemas[name]) throw new Error(`OpenAPI: schema ${name} is defined twice`);
+    schemas[name] = schema;
   }
   return {
     openapi: OPENAPI_VERSION,
@@ -74,10 +60,11 @@ function build(): OpenApiDocument {
   };
 }
 
-let cached: OpenApiDocument | null = null;
+const built = new WeakMap<readonly AnyRoute[], OpenApiDocument>();
 
-/** The document; with `origin`, `servers` names it so tools can send requests. */
-export function openApiDocument(origin?: string): OpenApiDocument {
-  cached ??= build();
-  return origin ? { ...cached, servers: [{ url: origin }] } : cached;
+/** The document of `routes`; with `origin`, `servers` names it so tools can send requests. */
+export function openApiDocument(routes: readonly AnyRoute[], origin?: string): OpenApiDocument {
+  let doc = built.get(routes);
+  if (!doc) built.set(routes, (doc = build(routes)));
+  return origin ? { ...doc, servers: [{ url: origin }] } : doc;
 }

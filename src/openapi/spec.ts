@@ -1,8 +1,11 @@
 /**
- * @module OpenAPI Building Blocks — the types of the document's parts, zod → JSON Schema, and `operation()`,
- * which adds the error responses every operation of this API shares (so no route forgets its 401 or 413).
+ * @module OpenAPI Building Blocks — the types of the document's parts, zod → JSON Schema, the named answer
+ * schemas, and `describeRoutes()`: route specs (src/http/endpoint.ts) → paths, with the error responses every
+ * operation of this API shares (so no route forgets its 401 or 413).
  */
 import { z } from "zod";
+import type { AnswerSpec, AnyRoute, ParamSpec } from "../http/endpoint";
+import { answerSchemas } from "./named";
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's Schema Object) or a `$ref`. */
 export type JsonSchema = { [key: string]: unknown };
@@ -71,7 +74,7 @@ function tidy(node: unknown): unknown {
  * The JSON Schema of a zod schema: `io: "input"` describes what a request may contain (the same
  * schema `validate()` checks), `"output"` what a response contains.
  */
-export function fromZod(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+function fromZod(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   return tidy(z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" })) as JsonSchema;
 }
 
@@ -86,54 +89,104 @@ export function jsonResponse(description: string, schema: JsonSchema | Ref, exam
 const BEARER: Array<Record<string, string[]>> = [{ bearerAuth: [] }];
 const ANONYMOUS: Array<Record<string, string[]>> = [];
 
-export interface OperationSpec {
-  operationId: string;
-  tag: string;
-  summary: string;
-  description?: string;
-  /** "bearer": needs `Authorization: Bearer <access>`, adds 401. */
-  auth: "bearer" | "anonymous";
-  parameters?: Array<ParameterObject | Ref>;
-  /** A JSON request body: adds 400 (validation and parse errors), 413 and 415. */
-  body?: { schema: JsonSchema | Ref; description?: string; example?: unknown; required?: boolean };
-  responses: Record<string, ResponseObject | Ref>;
-  /** Adds 404 for an unknown or someone else's resource. */
-  notFound?: boolean;
-  /** Adds 429 with Retry-After. */
-  throttled?: boolean;
+/** Every named answer schema as JSON Schema (what a response contains), refs pointing into the document. */
+export function namedSchemas(): Record<string, JsonSchema> {
+  const { schemas } = z.toJSONSchema(answerSchemas, {
+    target: "draft-2020-12",
+    io: "output",
+    unrepresentable: "any",
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const out: Record<string, JsonSchema> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $id: _, ...rest } = tidy(schema) as JsonSchema;
+    out[id] = rest;
+  }
+  return out;
 }
 
-/** An operation with the shared error responses its spec implies. */
-export function operation(spec: OperationSpec): OperationObject {
-  const responses: Record<string, ResponseObject | Ref> = { ...spec.responses };
-  if (spec.body) responses["400"] ??= ref("responses", "ValidationError");
-  if (spec.auth === "bearer") responses["401"] ??= ref("responses", "NotAuthenticated");
-  if (spec.notFound) responses["404"] ??= ref("responses", "NotFound");
-  if (spec.body) {
+function answerSchemaRef(schema: z.ZodType, where: string): Ref {
+  const id = answerSchemas.get(schema)?.id;
+  if (!id) throw new Error(`OpenAPI: ${where} answers with a schema that is not named(): name it so the document can refer to it`);
+  return schemaRef(id);
+}
+
+function answer(spec: AnswerSpec, where: string): ResponseObject | Ref {
+  if ("shared" in spec) return ref("responses", spec.shared);
+  if ("shape" in spec) {
+    const response = jsonResponse(spec.description, schemaRef(spec.shape), spec.example);
+    if (spec.shape === "TokenError") response.headers = { "WWW-Authenticate": ref("headers", "WWWAuthenticate") };
+    return response;
+  }
+  const response: ResponseObject = { description: spec.description };
+  if (spec.headers) response.headers = spec.headers as ResponseObject["headers"];
+  if ("schema" in spec) response.content = json(answerSchemaRef(spec.schema, where), spec.example);
+  else if (spec.content) response.content = { [spec.content.type]: { schema: spec.content.schema } };
+  return response;
+}
+
+function parameters(route: AnyRoute): ParameterObject[] {
+  const out: ParameterObject[] = [];
+  const add = (where: ParameterObject["in"], specs: Record<string, ParamSpec> | undefined) => {
+    for (const [name, spec] of Object.entries(specs ?? {})) {
+      out.push({ name, in: where, required: where === "path" ? true : (spec.required ?? false), description: spec.description, schema: spec.schema ?? { type: "string" } });
+    }
+  };
+  add("path", route.params);
+  add("query", route.query);
+  add("header", route.headers);
+  add("cookie", route.cookies);
+  return out;
+}
+
+/** The operation a route spec describes, with the shared error responses its auth, body and flags imply. */
+function operation(route: AnyRoute): OperationObject {
+  const where = `${route.method} ${route.path}`;
+  const responses: Record<string, ResponseObject | Ref> = {};
+  for (const [status, spec] of Object.entries<AnswerSpec>(route.responses)) responses[status] = answer(spec, where);
+  if (route.body) responses["400"] ??= ref("responses", "ValidationError");
+  if (route.auth === "bearer") responses["401"] ??= ref("responses", "NotAuthenticated");
+  if (route.notFound) responses["404"] ??= ref("responses", "NotFound");
+  if (route.body) {
     responses["413"] ??= ref("responses", "PayloadTooLarge");
     responses["415"] ??= ref("responses", "UnsupportedMediaType");
   }
-  if (spec.throttled) responses["429"] ??= ref("responses", "Throttled");
+  if (route.throttled) responses["429"] ??= ref("responses", "Throttled");
   const op: OperationObject = {
-    operationId: spec.operationId,
-    tags: [spec.tag],
-    summary: spec.summary,
-    security: spec.auth === "bearer" ? BEARER : ANONYMOUS,
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    security: route.auth === "bearer" ? BEARER : ANONYMOUS,
     responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b))),
   };
-  if (spec.description) op.description = spec.description;
-  if (spec.parameters) op.parameters = spec.parameters;
-  if (spec.body) {
+  if (route.description) op.description = route.description;
+  const params = parameters(route);
+  if (params.length > 0) op.parameters = params;
+  if (route.body) {
     op.requestBody = {
-      required: spec.body.required ?? true,
-      ...(spec.body.description ? { description: spec.body.description } : {}),
-      content: json(spec.body.schema, spec.body.example),
+      required: route.body.required ?? true,
+      ...(route.body.description ? { description: route.body.description } : {}),
+      content: json(schemaRef(route.body.name), route.body.example),
     };
   }
   return op;
 }
 
-/** A `{name}` path parameter. */
-export function pathParam(name: string, description: string, schema: JsonSchema = { type: "string" }): ParameterObject {
-  return { name, in: "path", required: true, description, schema };
+/** The document's paths and request schemas, from the route specs. */
+export function describeRoutes(routes: readonly AnyRoute[]): { paths: Paths; requestSchemas: Record<string, JsonSchema> } {
+  const paths: Paths = {};
+  const requestSchemas: Record<string, JsonSchema> = {};
+  for (const route of routes) {
+    const item = (paths[route.path] ??= {});
+    const method = route.method.toLowerCase() as HttpMethod;
+    if (item[method]) throw new Error(`OpenAPI: ${route.method} ${route.path} is described twice`);
+    item[method] = operation(route);
+    if (route.body) {
+      const schema = { ...fromZod(route.body.schema, "input"), ...(route.body.description ? { description: route.body.description } : {}) };
+      const known = requestSchemas[route.body.name];
+      if (known && JSON.stringify(known) !== JSON.stringify(schema)) throw new Error(`OpenAPI: request schema ${route.body.name} is defined twice, differently`);
+      requestSchemas[route.body.name] = schema;
+    }
+  }
+  return { paths, requestSchemas };
 }

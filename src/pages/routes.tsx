@@ -4,10 +4,10 @@
  * per-response CSP nonce. The login page starts its code from the browser, since only the browser
  * holds the key the approved pair is sealed to.
  */
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { usePageCsp } from "../http/security";
-import { route } from "../http/route";
+import { defineRoute } from "../http/endpoint";
 import type { AppEnv } from "../http/types";
 import { ApiError } from "../http/errors";
 import { enforceQrRateLimit } from "../qr/limits";
@@ -37,33 +37,48 @@ async function peekState(c: Context<AppEnv>, id: string): Promise<ProblemCode | 
   }
 }
 
-export function mountPages(app: Hono<AppEnv>): void {
-  route(app, "/login", {
-    GET: [
-      async function loginPage(c) {
-        const nonce = usePageCsp(c);
-        return html(c, <LoginPage nonce={nonce} />);
-      },
-    ],
-  });
+const htmlPage = (description: string) => ({ description, content: { type: "text/html", schema: { type: "string" } } });
 
-  route(app, "/qr/:id", {
-    GET: [
-      async function phonePage(c) {
-        const nonce = usePageCsp(c);
-        const id = c.req.param("id") ?? "";
-        try {
-          await enforceQrRateLimit(c, "lookup");
-        } catch (error) {
-          if (!(error instanceof ApiError) || error.code !== "throttled") throw error;
-          for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-          return html(c, <ProblemPage nonce={nonce} code="throttled" />, 429);
-        }
-        // An id the worker never issued never reaches a Durable Object.
-        const state = (await issuedHere(c.env, id)) ? await peekState(c, id) : "not_found";
-        if (state === "open" || state === "unknown") return html(c, <PhonePage nonce={nonce} id={id} />);
-        return html(c, <ProblemPage nonce={nonce} code={state} />, PROBLEMS[state].status);
-      },
-    ],
-  });
-}
+export const pageRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/login",
+    operationId: "page_login",
+    tag: "pages",
+    summary: "The QR login page (desktop)",
+    description:
+      "Makes the browser's key, starts a code, shows it and the check code once scanned, and follows the WebSocket until the phone approves; opens the sealed pair. No external scripts, fonts or styles.",
+    auth: "anonymous",
+    responses: { 200: htmlPage("HTML page.") },
+    handler: (c) => html(c, <LoginPage nonce={usePageCsp(c)} />),
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/qr/{id}",
+    operationId: "page_qr_approve",
+    tag: "pages",
+    summary: "The approval page (phone)",
+    description:
+      "What the code opens: signs the phone in if needed; opening it changes nothing until the user taps Continue (the scan); then shows who is asking, three numbers to pick from, and Deny. Ids the worker never issued are 404 without touching any object; limited per IP.",
+    auth: "anonymous",
+    // Its own 404 and 429 are pages, not the API's JSON: the id is judged inside.
+    params: { id: { description: "The QR login's id, as encoded in the code." } },
+    responses: { 200: htmlPage("HTML page (also for unknown or finished sessions, which it explains).") },
+    handler: async (c, { params }) => {
+      const nonce = usePageCsp(c);
+      const id = params.id!;
+      try {
+        await enforceQrRateLimit(c, "lookup");
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.code !== "throttled") throw error;
+        for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+        return html(c, <ProblemPage nonce={nonce} code="throttled" />, 429);
+      }
+      // An id the worker never issued never reaches a Durable Object.
+      const state = (await issuedHere(c.env, id)) ? await peekState(c, id) : "not_found";
+      if (state === "open" || state === "unknown") return html(c, <PhonePage nonce={nonce} id={id} />);
+      return html(c, <ProblemPage nonce={nonce} code={state} />, PROBLEMS[state].status);
+    },
+  }),
+];

@@ -2,37 +2,35 @@
  * @module QR Routes — /api/qr/*: thin HTTP bindings that validate, authenticate, then call the session's object.
  * Every route that takes an id first proves the worker issued it (ids.ts), so a forged id never addresses an object.
  */
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { sha256Base64Url } from "../lib/bytes";
-import { requireAuth } from "../auth/middleware";
 import type { DeviceInfo } from "../auth/sessions";
 import { getConfig } from "../config";
-import { readJsonObject } from "../http/body";
 import { deviceFromRequest } from "../http/device";
 import { ApiError, ValidationError } from "../http/errors";
 import { originAllowed } from "../http/origins";
-import { route } from "../http/route";
+import { defineRoute, type PathParamSpec } from "../http/endpoint";
 import type { AppEnv } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
-import { validate } from "../http/validation";
 import { NOW_HEADER, SECRET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
 import { enforceQrRateLimit } from "./limits";
 import { isoMs, type QrUser } from "./policy";
 import { renderQrSvg } from "./render";
 import { importPublicKey, publicJwkSchema } from "./seal";
 import type { QrLimitedView, QrView, ViewResult } from "./session";
-import type { QrCreated, QrLimitedBody, QrRequestBody } from "./wire";
+import { qrCreatedSchema, qrLookupSchema, qrViewSchema, type QrCreated, type QrLimitedBody, type QrRequestBody } from "./wire";
 import { compareRequests } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
 const noFields = z.object({});
+const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.", required: false };
 
 /** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
-export const createQrBody = z.object({ public_key: publicJwkSchema });
+const createQrBody = z.object({ public_key: publicJwkSchema });
 
 /** POST /api/qr/{id}/approve/: the check code the user picked; DRF's CharField also takes a number. */
-export const approveQrBody = z.object({
+const approveQrBody = z.object({
   code: z.preprocess((v) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v), z.string().regex(/^\d{2}$/)),
 });
 
@@ -56,10 +54,6 @@ function issuedQrId(): MiddlewareHandler<AppEnv> {
     if (!(await issuedHere(c.env, c.req.param("id")))) throw new ApiError("not_found");
     await next();
   };
-}
-
-function qrId(c: Context<AppEnv>): string {
-  return c.req.param("id")!;
 }
 
 function unwrap(result: ViewResult): QrView {
@@ -105,130 +99,258 @@ function viewBody(view: QrView, phone: DeviceInfo): QrRequestBody {
   };
 }
 
-export function mountQr(app: Hono<AppEnv>): void {
-  const auth = requireAuth();
-  const id = issuedQrId();
-  // Before the id check, so forged ids count against the caller too.
-  const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) {
-    await enforceQrRateLimit(c, "lookup");
-    await next();
-  };
+// Before the id check, so forged ids count against the caller too.
+const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) {
+  await enforceQrRateLimit(c, "lookup");
+  await next();
+};
 
-  route(app, "/api/qr/", {
-    POST: [
-      async function createQr(c) {
-        const { public_key: publicKey } = validate(createQrBody, await readJsonObject(c.req.raw));
-        try {
-          await importPublicKey(publicKey);
-        } catch {
-          throw new ValidationError({ public_key: ["Not a valid P-256 public key."] });
-        }
-        await enforceQrRateLimit(c, "create");
-        const deps = c.get("deps");
-        const qrId = await newQrId(await getQrIdKeys(deps.config));
-        const secret = newQrSecret();
-        const origin = new URL(c.req.url).origin;
-        const { expiresAtMs } = await sessionStub(c, qrId).create({
-          id: qrId,
-          secretHash: await sha256Base64Url(secret),
-          origin,
-          publicKey,
-          browser: deviceFromRequest(c.req.raw),
-          nowMs: deps.clock(),
-          ttlSeconds: deps.config.qrLoginTtlSeconds,
-        });
-        const body: QrCreated = {
-          id: qrId,
-          secret,
-          qr_url: qrPageUrl(origin, qrId),
-          ws_url: `${origin.replace(/^http/, "ws")}/api/qr/${qrId}/ws/`,
-          svg_url: `${origin}/api/qr/${qrId}/svg/`,
-          expires_at: isoMs(expiresAtMs),
-        };
-        // The body holds the browser's secret: no cache may keep it.
-        return c.json(body, 201, { "cache-control": "no-store" });
-      },
-    ],
-  });
+const idParam: Record<"id", PathParamSpec> = {
+  id: {
+    description: "The QR login's id (28 base64url characters, MAC'd by the worker); a malformed id, or one the worker never issued, is 404 before anything else.",
+    schema: { type: "string", pattern: "^[A-Za-z0-9_-]{28}$" },
+  },
+};
 
-  route(app, "/api/qr/:id/svg/", {
-    GET: [
-      lookup,
-      id,
-      async function qrSvg(c) {
-        const nowMs = c.get("deps").clock();
-        const view = unwrap(await sessionStub(c, qrId(c)).peek(nowMs));
-        if (view.state === "expired") throw new ApiError("qr_expired");
-        if (view.state === "approved" || view.state === "denied") throw new ApiError("qr_not_pending");
-        const maxAge = Math.max(0, Math.floor((view.expiresAtMs - nowMs) / 1000));
-        return c.body(renderQrSvg(qrPageUrl(view.origin, view.id)), 200, {
-          "content-type": "image/svg+xml; charset=utf-8",
-          // Only the browser that asked may keep it, and only while the code is valid.
-          "cache-control": `private, max-age=${maxAge}`,
-          "x-content-type-options": "nosniff",
-          "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-        });
-      },
-    ],
-  });
+const qrRefusals = {
+  409: {
+    description: "`qr_claimed`: another account scanned it first; `qr_not_scanned`: approve or deny before this account's scan; `qr_not_pending`: already approved or denied.",
+    shape: "Error",
+    example: { code: "qr_not_pending", detail: "This login request is already finished." },
+  },
+  410: { description: "`qr_expired`: the code's time is up.", shape: "Error", example: { code: "qr_expired", detail: "This login code has expired." } },
+} as const;
 
-  route(app, "/api/qr/:id/ws/", {
-    GET: [
-      lookup,
-      id,
-      async function qrSocket(c) {
-        if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-          // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
-          throw new ApiError("upgrade_required", undefined, {}, { upgrade: "websocket", connection: "Upgrade" });
-        }
-        // RFC 6455 §10.2: a browser always names the page's origin; only ours and CORS_ORIGINS may listen.
-        if (!originAllowed(c.req.header("origin"), new URL(c.req.url).origin, c.get("deps").config.corsOrigins)) {
-          throw new ApiError("origin_not_allowed");
-        }
-        const secret = c.req.query("secret");
-        if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
-        if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
-        const headers = new Headers(c.req.raw.headers);
-        headers.set(SECRET_HEADER, secret);
-        headers.set(NOW_HEADER, String(c.get("deps").clock()));
-        const res = await sessionStub(c, qrId(c)).fetch("https://qr-session/ws", { headers });
-        // A stub's response has immutable headers; re-wrapped, header middleware cannot turn it into a 500.
-        if (res.status !== 101 || !res.webSocket) return new Response(res.body, res);
-        return new Response(null, { status: 101, webSocket: res.webSocket });
-      },
-    ],
-  });
+const PHONE_ACTIONS = {
+  scan: {
+    summary: "Scan (the phone)",
+    description:
+      "The user's deliberate tap (never on page load): binds the QR login to the phone's user and draws the check code; the browser sees `scanned` with the code, the answer carries the three `choices`. Repeating it as the same user changes nothing; anyone else then gets 409 `qr_claimed`.",
+  },
+  deny: { summary: "Deny (the phone)", description: "Needs this account's scan first (409 `qr_not_scanned`). The browser sees `denied`; nothing is issued." },
+} as const;
 
-  route(app, "/api/qr/:id/", {
-    GET: [
-      id,
-      auth,
-      async function qrWhoIsAsking(c) {
-        await enforceQrRateLimit(c, "view", qrId(c));
-        const result = await sessionStub(c, qrId(c)).view(phoneUser(c).id, c.get("deps").clock());
-        if (!result.ok) throw new ApiError(result.code);
-        const body = result.detail === "full" ? viewBody(result.view, deviceFromRequest(c.req.raw)) : limitedBody(result.view);
-        return c.json(body, 200, { "cache-control": "no-store" });
-      },
-    ],
-  });
-
-  for (const action of ["scan", "approve", "deny"] as const) {
-    route(app, `/api/qr/:id/${action}/`, {
-      POST: [
-        id,
-        auth,
-        async function qrPhoneAction(c) {
-          const body = await readJsonObject(c.req.raw);
-          const code = action === "approve" ? validate(approveQrBody, body).code : (validate(noFields, body), "");
-          await enforceQrRateLimit(c, action, qrId(c));
-          const stub = sessionStub(c, qrId(c));
-          const user = phoneUser(c);
-          const nowMs = c.get("deps").clock();
-          const result = action === "scan" ? await stub.scan(user, nowMs) : action === "approve" ? await stub.approve(user, code, nowMs) : await stub.deny(user, nowMs);
-          return c.json(viewBody(unwrap(result), deviceFromRequest(c.req.raw)), 200, { "cache-control": "no-store" });
-        },
-      ],
-    });
-  }
+/** POST /api/qr/{id}/scan|approve|deny/: the phone acts on the login; answers the session as it now is. */
+async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny", id: string, code: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
+  await enforceQrRateLimit(c, action, id);
+  const stub = sessionStub(c, id);
+  const user = phoneUser(c);
+  const nowMs = c.get("deps").clock();
+  const result = action === "scan" ? await stub.scan(user, nowMs) : action === "approve" ? await stub.approve(user, code, nowMs) : await stub.deny(user, nowMs);
+  return json(200, viewBody(unwrap(result), deviceFromRequest(c.req.raw)), { "cache-control": "no-store" });
 }
+
+export const qrRoutes = [
+  defineRoute({
+    method: "POST",
+    path: "/api/qr/",
+    operationId: "qr_create",
+    tag: "qr",
+    summary: "Start a QR login (the browser)",
+    description:
+      "Takes the browser's ECDH public key, records who is asking (IP, user agent, country and city) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
+    auth: "anonymous",
+    throttled: true,
+    body: {
+      schema: createQrBody,
+      name: "QrStartRequest",
+      description:
+        "The browser's ECDH P-256 public key as a JWK (`crypto.subtle.exportKey(\"jwk\", publicKey)`; members other than kty, crv, x and y are ignored). Make the pair with the private key non-extractable: the approved token pair is sealed to this key. A private key (`d`), another curve or a point off the curve is 400 naming `public_key`.",
+    },
+    responses: { 201: { description: "Started. Not cacheable: it holds the secret.", schema: qrCreatedSchema } },
+    handler: async (c, { body, json }) => {
+      const publicKey = body.public_key;
+      try {
+        await importPublicKey(publicKey);
+      } catch {
+        throw new ValidationError({ public_key: ["Not a valid P-256 public key."] });
+      }
+      await enforceQrRateLimit(c, "create");
+      const deps = c.get("deps");
+      const qrId = await newQrId(await getQrIdKeys(deps.config));
+      const secret = newQrSecret();
+      const origin = new URL(c.req.url).origin;
+      const { expiresAtMs } = await sessionStub(c, qrId).create({
+        id: qrId,
+        secretHash: await sha256Base64Url(secret),
+        origin,
+        publicKey,
+        browser: deviceFromRequest(c.req.raw),
+        nowMs: deps.clock(),
+        ttlSeconds: deps.config.qrLoginTtlSeconds,
+      });
+      const created: QrCreated = {
+        id: qrId,
+        secret,
+        qr_url: qrPageUrl(origin, qrId),
+        ws_url: `${origin.replace(/^http/, "ws")}/api/qr/${qrId}/ws/`,
+        svg_url: `${origin}/api/qr/${qrId}/svg/`,
+        expires_at: isoMs(expiresAtMs),
+      };
+      // The body holds the browser's secret: no cache may keep it.
+      return json(201, created, { "cache-control": "no-store" });
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/qr/{id}/svg/",
+    operationId: "qr_svg",
+    tag: "qr",
+    summary: "The code as SVG",
+    description: "Encodes `qr_url`. Private cache only, until the code expires. Limited per IP, with the socket and the phone page.",
+    auth: "anonymous",
+    before: [lookup, issuedQrId()],
+    throttled: true,
+    params: idParam,
+    notFound: true,
+    responses: { 200: { description: "The QR code.", content: { type: "image/svg+xml", schema: { type: "string" } } }, ...qrRefusals },
+    handler: async (c, { params }) => {
+      const nowMs = c.get("deps").clock();
+      const view = unwrap(await sessionStub(c, params.id!).peek(nowMs));
+      if (view.state === "expired") throw new ApiError("qr_expired");
+      if (view.state === "approved" || view.state === "denied") throw new ApiError("qr_not_pending");
+      const maxAge = Math.max(0, Math.floor((view.expiresAtMs - nowMs) / 1000));
+      return c.body(renderQrSvg(qrPageUrl(view.origin, view.id)), 200, {
+        "content-type": "image/svg+xml; charset=utf-8",
+        // Only the browser that asked may keep it, and only while the code is valid.
+        "cache-control": `private, max-age=${maxAge}`,
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+      });
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/qr/{id}/ws/",
+    operationId: "qr_socket",
+    tag: "qr",
+    summary: "The browser's WebSocket",
+    description:
+      "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (with the check code to show) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser may send `{\"type\": \"cancel\"}` to walk away from an open login (\"Not you? Get a new code\"): it ends denied (`reason: \"cancelled\"`), so whoever scanned it can no longer approve it; anything else it sends is ignored (\"ping\" is answered \"pong\").",
+    auth: "anonymous",
+    before: [lookup, issuedQrId()],
+    throttled: true,
+    params: idParam,
+    notFound: true,
+    query: { secret: { description: "The `secret` from POST /api/qr/.", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" } } },
+    responses: {
+      101: { description: "Switching protocols; server messages are QrEvent JSON.", content: { type: "application/json", schema: { $ref: "#/components/schemas/QrEvent" } } },
+      403: {
+        description: "`permission_denied`: missing or wrong secret; `origin_not_allowed`: a page from another origin.",
+        shape: "Error",
+        example: { code: "permission_denied", detail: "Wrong secret for this login code." },
+      },
+      426: { description: "`upgrade_required`: not a WebSocket upgrade.", shape: "Error", example: { code: "upgrade_required", detail: "This endpoint only accepts a WebSocket upgrade." } },
+    },
+    handler: async (c, { params }) => {
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+        throw new ApiError("upgrade_required", undefined, {}, { upgrade: "websocket", connection: "Upgrade" });
+      }
+      // RFC 6455 §10.2: a browser always names the page's origin; only ours and CORS_ORIGINS may listen.
+      if (!originAllowed(c.req.header("origin"), new URL(c.req.url).origin, c.get("deps").config.corsOrigins)) {
+        throw new ApiError("origin_not_allowed");
+      }
+      const secret = c.req.query("secret");
+      if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
+      if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
+      const headers = new Headers(c.req.raw.headers);
+      headers.set(SECRET_HEADER, secret);
+      headers.set(NOW_HEADER, String(c.get("deps").clock()));
+      const res = await sessionStub(c, params.id!).fetch("https://qr-session/ws", { headers });
+      // A stub's response has immutable headers; re-wrapped, header middleware cannot turn it into a 500.
+      if (res.status !== 101 || !res.webSocket) return new Response(res.body, res);
+      return new Response(null, { status: 101, webSocket: res.webSocket });
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/qr/{id}/",
+    operationId: "qr_retrieve",
+    tag: "qr",
+    summary: "Who is asking (the phone)",
+    description:
+      "Reading changes nothing and tells the browser nothing. Before this account's scan: only the state and expiry (QrLimitedView). After it: the requesting browser, its place, warnings when it is elsewhere than the phone, and the three `choices` (QrView).",
+    auth: "bearer",
+    before: [issuedQrId()],
+    throttled: true,
+    params: idParam,
+    notFound: true,
+    responses: {
+      200: { description: "The QR login: QrView after this account's scan, QrLimitedView before it.", schema: qrLookupSchema },
+      ...qrRefusals,
+    },
+    handler: async (c, { params, json }) => {
+      await enforceQrRateLimit(c, "view", params.id!);
+      const result = await sessionStub(c, params.id!).view(phoneUser(c).id, c.get("deps").clock());
+      if (!result.ok) throw new ApiError(result.code);
+      const body = result.detail === "full" ? viewBody(result.view, deviceFromRequest(c.req.raw)) : limitedBody(result.view);
+      return json(200, body, { "cache-control": "no-store" });
+    },
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/qr/{id}/scan/",
+    operationId: "qr_scan",
+    tag: "qr",
+    ...PHONE_ACTIONS.scan,
+    auth: "bearer",
+    before: [issuedQrId()],
+    throttled: true,
+    params: idParam,
+    notFound: true,
+    body: noFieldsBody,
+    responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
+    handler: (c, { params, json }) => phoneAct(c, "scan", params.id!, "", json),
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/qr/{id}/approve/",
+    operationId: "qr_approve",
+    tag: "qr",
+    summary: "Approve (the phone)",
+    description:
+      "With the number the browser shows: creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair, sealed to the browser's key, in the `approved` event. Needs this account's scan first (409 `qr_not_scanned`); a wrong number denies the login (403 `qr_code_mismatch`); a replay is 409.",
+    auth: "bearer",
+    before: [issuedQrId()],
+    throttled: true,
+    params: idParam,
+    notFound: true,
+    body: {
+      schema: approveQrBody,
+      name: "QrApproveRequest",
+      description: "The number the browser shows (the `code` of its `scanned` event), picked among the view's `choices`. A wrong one ends the login (403 `qr_code_mismatch`).",
+    },
+    responses: {
+      200: { description: "Done; the session as it now is.", schema: qrViewSchema },
+      403: {
+        description: "`qr_code_mismatch`: not the number the browser shows; the login is now denied.",
+        shape: "Error",
+        example: { code: "qr_code_mismatch", detail: "That is not the code shown on the screen; this sign-in has been cancelled." },
+      },
+      ...qrRefusals,
+    },
+    handler: (c, { body, params, json }) => phoneAct(c, "approve", params.id!, body.code, json),
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/qr/{id}/deny/",
+    operationId: "qr_deny",
+    tag: "qr",
+    ...PHONE_ACTIONS.deny,
+    auth: "bearer",
+    before: [issuedQrId()],
+    throttled: true,
+    params: idParam,
+    notFound: true,
+    body: noFieldsBody,
+    responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
+    handler: (c, { params, json }) => phoneAct(c, "deny", params.id!, "", json),
+  }),
+];

@@ -8,7 +8,7 @@ export interface Place {
   country: string | null;
 }
 
-export type QrWarning = "different_country" | "different_network";
+type QrWarning = "different_country" | "different_network";
 
 export interface Mismatch {
   /** true: the countries differ; false: they match; null: one of them is unknown. */

@@ -1,0 +1,81 @@
+/**
+ * @module Auth Wire — the answers of the token, account and sessions routes as zod schemas: the route specs
+ * declare them, the OpenAPI document shows them, tests in check mode parse every real answer with them, and
+ * the types the services return are inferred from them.
+ */
+import { z } from "zod";
+import { SESSION_METHODS } from "../db/schema";
+import { named } from "../openapi/named";
+
+const isoDateTime = (description: string) => z.string().meta({ format: "date-time", description });
+const ID_22 = /^[A-Za-z0-9_-]{22}$/;
+
+export const userSchema = named(
+  "User",
+  z.strictObject({
+    id: z.number().int(),
+    username: z.string(),
+    email: z.string().meta({ format: "email" }),
+    date_joined: isoDateTime("ISO 8601 UTC."),
+    last_login: z.string().nullable().meta({ format: "date-time", description: "ISO 8601 UTC; null until the first sign-in." }),
+  }),
+);
+export type PublicUser = z.output<typeof userSchema>;
+
+export const tokenPairSchema = named(
+  "TokenPair",
+  z.strictObject({
+    access: z.string().meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME (default 300 s). Send as `Authorization: Bearer <access>`." }),
+    refresh: z.string().meta({ description: "JWT, lifetime REFRESH_TOKEN_LIFETIME (default 1 day). Rotated on every refresh." }),
+  }),
+);
+export type TokenPair = z.output<typeof tokenPairSchema>;
+
+export const detailSchema = named("Detail", z.strictObject({ detail: z.string() }));
+
+export const emptySchema = named("Empty", z.strictObject({}).meta({ description: "`{}`" }));
+
+const sessionSchema = named(
+  "Session",
+  z
+    .strictObject({
+      id: z.string().regex(ID_22).meta({ description: "Pass to DELETE /api/auth/sessions/{id}/." }),
+      method: z.enum(SESSION_METHODS).meta({ description: "How it signed in." }),
+      browser: z.string().nullable().meta({ description: "From the user agent." }),
+      os: z.string().nullable().meta({ description: "From the user agent." }),
+      ip: z.string().nullable(),
+      country: z.string().nullable().meta({ description: "ISO 3166-1 alpha-2, from Cloudflare." }),
+      city: z.string().nullable(),
+      created: isoDateTime("ISO 8601 UTC."),
+      last_used: isoDateTime("ISO 8601 UTC; updated on refresh and at most once a minute by use."),
+      expires: isoDateTime("When its refresh token expires."),
+      current: z.boolean().meta({ description: "The session this request's token belongs to." }),
+    })
+    .meta({ description: "One signed-in device." }),
+);
+export type DeviceSession = z.output<typeof sessionSchema>;
+
+export const sessionListSchema = named("SessionList", z.array(sessionSchema));
+
+export const revokedCountSchema = named("RevokedCount", z.strictObject({ revoked: z.number().int().min(0) }));
+
+export const helloSchema = named("Hello", z.strictObject({ message: z.string() }));
+
+export const jwksSchema = named(
+  "Jwks",
+  z
+    .strictObject({
+      keys: z.array(
+        z.strictObject({
+          kid: z.string(),
+          kty: z.enum(["EC", "OKP"]),
+          crv: z.enum(["P-256", "Ed25519"]),
+          x: z.string(),
+          y: z.string().optional(),
+          alg: z.enum(["ES256", "EdDSA"]),
+          use: z.literal("sig"),
+        }),
+      ),
+    })
+    .meta({ description: "RFC 7517 JWK set: public keys only (`kid`, `kty`, `crv`, `x`, `y`, `alg`, `use`)." }),
+);

@@ -1,0 +1,203 @@
+/**
+ * @module Endpoint — one route, one object: its method and path, who may call it, the body it accepts, the
+ * answers it gives per status, and its handler. `mountRoutes` turns the specs into Hono routes (path checks,
+ * bearer auth, body reading and validation in DRF's shape, 405 with `Allow`); src/openapi/ turns the same
+ * specs into the OpenAPI document. The handler's input and output types come from the spec's zod schemas.
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { z } from "zod";
+import { requireAuth } from "../auth/middleware";
+import { readJsonObject } from "./body";
+import { ApiError, ValidationError } from "./errors";
+import type { AppEnv } from "./types";
+import { validate } from "./validation";
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** What the document says of a parameter (path, query, header or cookie); path parameters may also check the value. */
+export interface ParamSpec {
+  description: string;
+  /** JSON Schema of the value, for the document. */
+  schema?: Record<string, unknown>;
+  required?: boolean;
+}
+
+export interface PathParamSpec extends ParamSpec {
+  /** A value this returns false for is 404 before the body is read (a malformed id names nothing). */
+  check?: (value: string, c: Context<AppEnv>) => boolean | Promise<boolean>;
+}
+
+/** A JSON answer: `schema` describes it in the document and types the handler's `body` for this status. */
+interface JsonAnswerSpec<S extends z.ZodType = z.ZodType> {
+  description: string;
+  schema: S;
+  example?: z.input<S>;
+  headers?: Record<string, { description: string; schema?: Record<string, unknown> }>;
+}
+
+/** A non-JSON answer (a page, an image, a socket upgrade, 204): the handler returns a Response itself. */
+interface OtherAnswerSpec {
+  description: string;
+  /** Media type and its JSON Schema, for the document; none for an empty body. */
+  content?: { type: string; schema: Record<string, unknown> | { $ref: string } };
+  headers?: Record<string, { description: string; schema?: Record<string, unknown> }>;
+}
+
+/** An error the route throws (ApiError, ValidationError): a shared response by name, or described here with an example. */
+type ErrorSpec =
+  | { shared: "NotFound" | "ValidationError" | "NotAuthenticated" | "Throttled" }
+  | { description: string; shape: "Error" | "TokenError" | "FieldErrors" | "NotFound"; example: Record<string, unknown> };
+
+export type AnswerSpec = JsonAnswerSpec | OtherAnswerSpec | ErrorSpec;
+
+export type Responses = { [status: number]: AnswerSpec };
+
+interface BodySpec<S extends z.ZodObject> {
+  /** Validated with DRF's rules before the handler runs (src/http/validation.ts). */
+  schema: S;
+  /** Its name among the document's schemas (`components/schemas`). */
+  name: string;
+  description?: string;
+  example?: z.input<S>;
+  /** An empty body reads as `{}`; say false when that is a valid request. Default true. */
+  required?: boolean;
+}
+
+/** The statuses a spec answers with a JSON body. */
+type JsonStatus<R extends Responses> = { [K in keyof R & number]: R[K] extends JsonAnswerSpec ? K : never }[keyof R & number];
+
+/** The body a spec declares for `status`, as the handler writes it. */
+type JsonBody<R extends Responses, K> = K extends keyof R ? (R[K] extends { schema: infer S extends z.ZodType } ? z.input<S> : never) : never;
+
+interface Input<B, R extends Responses> {
+  /** The request body, validated by the spec's schema (undefined for a route without one). */
+  body: B;
+  /** The path's parameters, checked by their `check` before the body is read. */
+  params: Record<string, string>;
+  /** A JSON answer: only a status the spec declares as JSON, with that status's body. */
+  json<K extends JsonStatus<R>>(status: K, body: JsonBody<R, K>, headers?: Record<string, string>): Response;
+}
+
+type BodyOf<B> = B extends z.ZodObject ? z.output<B> : undefined;
+
+export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | undefined, R extends Responses = Responses> {
+  method: Method;
+  /** OpenAPI's template with the trailing slash the contract uses: `/api/notes/{id}/`. */
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** "bearer": `Authorization: Bearer <access>` checked against a live session before the body is read. */
+  auth: "bearer" | "anonymous";
+  /** Run first, before auth and the path's checks (per-IP limits that must count forged ids too, QR id MACs). */
+  before?: Array<MiddlewareHandler<AppEnv>>;
+  params?: Record<string, PathParamSpec>;
+  query?: Record<string, ParamSpec>;
+  headers?: Record<string, ParamSpec>;
+  cookies?: Record<string, ParamSpec>;
+  body?: B extends z.ZodObject ? BodySpec<B> : undefined;
+  /** Runs when the body is invalid, before the 400: DRF's detail views answer 404 for a missing object first. */
+  onInvalidBody?: (c: Context<AppEnv>, params: Record<string, string>) => Promise<void>;
+  /** The document adds 404 (unknown resource) and 429 (throttled) for these. */
+  notFound?: boolean;
+  throttled?: boolean;
+  responses: R;
+  handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R>) => Promise<Response> | Response;
+}
+
+/** Types a route spec (its handler's input and answers) from its own fields; returns it unchanged. */
+export function defineRoute<B extends z.ZodObject | undefined = undefined, const R extends Responses = Responses>(spec: RouteSpec<B, R>): RouteSpec<B, R> {
+  return spec;
+}
+
+// The list and the mount take routes of any body and answers.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteSpec<any, any>;
+
+function isJsonAnswer(answer: AnswerSpec): answer is JsonAnswerSpec {
+  return "schema" in answer;
+}
+
+/** Hono's pattern for an OpenAPI path: `{id}` → `:id`, no trailing slash (the app is non-strict). */
+function honoPath(path: string): string {
+  const pattern = path.replace(/\{(\w+)\}/g, ":$1");
+  return pattern.length > 1 ? pattern.replace(/\/$/, "") : pattern;
+}
+
+export interface MountOptions {
+  /** Parse every JSON answer with its declared schema, and fail (500) when it does not match: for tests. */
+  checkAnswers?: boolean;
+}
+
+/** The route's `json()`: in check mode the body must parse with the schema its status declares (else a 500). */
+function jsonAnswer(c: Context<AppEnv>, route: AnyRoute, check: boolean) {
+  return (status: number, body: unknown, headers?: Record<string, string>): Response => {
+    if (check) {
+      const declared = route.responses[status];
+      if (!declared || !isJsonAnswer(declared)) throw new Error(`${route.operationId} answered ${status}, which its spec does not declare as JSON`);
+      const parsed = declared.schema.safeParse(body);
+      if (!parsed.success) throw new Error(`${route.operationId} ${status}: the answer does not match its schema: ${parsed.error.message}`);
+    }
+    return c.json(body as object, status as 200, headers);
+  };
+}
+
+function handlerOf(route: AnyRoute, check: boolean): MiddlewareHandler<AppEnv> {
+  const paramNames = Object.keys(route.params ?? {});
+  return async function endpoint(c) {
+    const params: Record<string, string> = {};
+    for (const name of paramNames) params[name] = c.req.param(name) ?? "";
+    let body: unknown;
+    if (route.body) {
+      const raw = await readJsonObject(c.req.raw);
+      try {
+        body = validate(route.body.schema, raw);
+      } catch (error) {
+        if (error instanceof ValidationError && route.onInvalidBody) await route.onInvalidBody(c, params);
+        throw error;
+      }
+    }
+    return route.handler(c, { body, params, json: jsonAnswer(c, route, check) });
+  };
+}
+
+/** The path's checks, in their order: a failed one is 404 before the body is read. */
+function paramChecks(route: AnyRoute): MiddlewareHandler<AppEnv> | null {
+  const checks = Object.entries<PathParamSpec>(route.params ?? {}).filter(([, spec]) => spec.check);
+  if (checks.length === 0) return null;
+  return async function pathCheck(c, next) {
+    for (const [name, spec] of checks) {
+      if (!(await spec.check!(c.req.param(name) ?? "", c))) throw new ApiError("not_found");
+    }
+    await next();
+  };
+}
+
+/**
+ * Mounts `routes` on `app`: each route's chain (before → bearer → path checks → body → handler), and per path a
+ * catch-all that answers OPTIONS 204 and any other method 405, both with `Allow` (RFC 9110 §15.5.6).
+ */
+export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], options: MountOptions = {}): void {
+  const auth = requireAuth();
+  const byPath = new Map<string, AnyRoute[]>();
+  for (const route of routes) {
+    const path = honoPath(route.path);
+    const same = byPath.get(path) ?? [];
+    if (same.some((r) => r.method === route.method)) throw new Error(`${route.method} ${route.path} is defined twice`);
+    byPath.set(path, [...same, route]);
+  }
+  for (const [path, pathRoutes] of byPath) {
+    for (const route of pathRoutes) {
+      const check = paramChecks(route);
+      const chain = [...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
+      app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
+    }
+    const methods = pathRoutes.map((r) => r.method);
+    const allowed = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+    app.all(path, function methodNotAllowed(c) {
+      if (c.req.method === "OPTIONS") return c.body(null, 204, { allow: allowed });
+      throw new ApiError("method_not_allowed", `Method "${c.req.method.slice(0, 20)}" not allowed.`, {}, { allow: allowed });
+    });
+  }
+}
