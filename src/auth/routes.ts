@@ -251,7 +251,7 @@ export const authRoutes = [
     params: { id: { description: "A session id from the list.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } } },
     responses: { 204: { description: "Ended; no body." } },
     handler: async (c, { params }) => {
-      await endSession(c.get("deps"), c.get("auth").session.userId, params.id!);
+      await endSession(c.get("deps"), c.get("auth").session.userId, params.id);
       return c.body(null, 204);
     },
   }),

@@ -69,18 +69,20 @@ type JsonStatus<R extends Responses> = { [K in keyof R & number]: R[K] extends J
 /** The body a spec declares for `status`, as the handler writes it. */
 type JsonBody<R extends Responses, K> = K extends keyof R ? (R[K] extends { schema: infer S extends z.ZodType } ? z.input<S> : never) : never;
 
-interface Input<B, R extends Responses> {
+type Params = Record<string, PathParamSpec>;
+
+interface Input<B, R extends Responses, P extends Params> {
   /** The request body, validated by the spec's schema (undefined for a route without one). */
   body: B;
   /** The path's parameters, checked by their `check` before the body is read. */
-  params: Record<string, string>;
+  params: { [K in keyof P]: string };
   /** A JSON answer: only a status the spec declares as JSON, with that status's body. */
   json<K extends JsonStatus<R>>(status: K, body: JsonBody<R, K>, headers?: Record<string, string>): Response;
 }
 
 type BodyOf<B> = B extends z.ZodObject ? z.output<B> : undefined;
 
-export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | undefined, R extends Responses = Responses> {
+export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | undefined, R extends Responses = Responses, P extends Params = Params> {
   method: Method;
   /** OpenAPI's template with the trailing slash the contract uses: `/api/notes/{id}/`. */
   path: string;
@@ -92,28 +94,27 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
   auth: "bearer" | "anonymous";
   /** Run first, before auth and the path's checks (per-IP limits that must count forged ids too, QR id MACs). */
   before?: Array<MiddlewareHandler<AppEnv>>;
-  params?: Record<string, PathParamSpec>;
+  params?: P;
   query?: Record<string, ParamSpec>;
   headers?: Record<string, ParamSpec>;
   cookies?: Record<string, ParamSpec>;
   body?: B extends z.ZodObject ? BodySpec<B> : undefined;
   /** Runs when the body is invalid, before the 400: DRF's detail views answer 404 for a missing object first. */
-  onInvalidBody?: (c: Context<AppEnv>, params: Record<string, string>) => Promise<void>;
+  onInvalidBody?: (c: Context<AppEnv>, params: { [K in keyof P]: string }) => Promise<void>;
   /** The document adds 404 (unknown resource) and 429 (throttled) for these. */
   notFound?: boolean;
   throttled?: boolean;
   responses: R;
-  handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R>) => Promise<Response> | Response;
+  handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R, P>) => Promise<Response> | Response;
 }
 
 /** Types a route spec (its handler's input and answers) from its own fields; returns it unchanged. */
-export function defineRoute<B extends z.ZodObject | undefined = undefined, const R extends Responses = Responses>(spec: RouteSpec<B, R>): RouteSpec<B, R> {
+export function defineRoute<B extends z.ZodObject | undefined = undefined, const R extends Responses = Responses, P extends Params = {}>(spec: RouteSpec<B, R, P>): RouteSpec<B, R, P> {
   return spec;
 }
 
-// The list and the mount take routes of any body and answers.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyRoute = RouteSpec<any, any>;
+/** A route of any body, answers and parameters: what the list, the mount and the document take. */
+export type AnyRoute = RouteSpec<any, any, any>;
 
 function isJsonAnswer(answer: AnswerSpec): answer is JsonAnswerSpec {
   return "schema" in answer;

@@ -38,9 +38,9 @@ function caller(c: Context<AppEnv>) {
 }
 
 /** DRF's detail views look the object up before validating: another user's note is 404 whatever the body. */
-async function notFoundFirst(c: Context<AppEnv>, params: Record<string, string>): Promise<void> {
+async function notFoundFirst(c: Context<AppEnv>, params: { id: string }): Promise<void> {
   const { deps, userId } = caller(c);
-  await getNote(deps, userId, params.id!);
+  await getNote(deps, userId, params.id);
 }
 
 export const notesRoutes = [
@@ -127,7 +127,7 @@ export const notesRoutes = [
     responses: { 200: { description: "The note.", schema: noteOutputSchema, example } },
     handler: async (c, { params, json }) => {
       const { deps, userId } = caller(c);
-      return json(200, await getNote(deps, userId, params.id!));
+      return json(200, await getNote(deps, userId, params.id));
     },
   }),
 
@@ -146,7 +146,7 @@ export const notesRoutes = [
     responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
     handler: async (c, { body, params, json }) => {
       const { deps, userId } = caller(c);
-      return json(200, await replaceNote(deps, userId, params.id!, body));
+      return json(200, await replaceNote(deps, userId, params.id, body));
     },
   }),
 
@@ -170,7 +170,7 @@ export const notesRoutes = [
     responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
     handler: async (c, { body, params, json }) => {
       const { deps, userId } = caller(c);
-      return json(200, await updateNote(deps, userId, params.id!, body));
+      return json(200, await updateNote(deps, userId, params.id, body));
     },
   }),
 
@@ -187,7 +187,7 @@ export const notesRoutes = [
     responses: { 204: { description: "Deleted; no body." } },
     handler: async (c, { params }) => {
       const { deps, userId } = caller(c);
-      await deleteNote(deps, userId, params.id!);
+      await deleteNote(deps, userId, params.id);
       return c.body(null, 204);
     },
   }),

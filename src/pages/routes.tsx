@@ -67,7 +67,7 @@ export const pageRoutes = [
     responses: { 200: htmlPage("HTML page (also for unknown or finished sessions, which it explains).") },
     handler: async (c, { params }) => {
       const nonce = usePageCsp(c);
-      const id = params.id!;
+      const id = params.id;
       try {
         await enforceQrRateLimit(c, "lookup");
       } catch (error) {

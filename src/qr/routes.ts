@@ -207,7 +207,7 @@ export const qrRoutes = [
     responses: { 200: { description: "The QR code.", content: { type: "image/svg+xml", schema: { type: "string" } } }, ...qrRefusals },
     handler: async (c, { params }) => {
       const nowMs = c.get("deps").clock();
-      const view = unwrap(await sessionStub(c, params.id!).peek(nowMs));
+      const view = unwrap(await sessionStub(c, params.id).peek(nowMs));
       if (view.state === "expired") throw new ApiError("qr_expired");
       if (view.state === "approved" || view.state === "denied") throw new ApiError("qr_not_pending");
       const maxAge = Math.max(0, Math.floor((view.expiresAtMs - nowMs) / 1000));
@@ -259,7 +259,7 @@ export const qrRoutes = [
       const headers = new Headers(c.req.raw.headers);
       headers.set(SECRET_HEADER, secret);
       headers.set(NOW_HEADER, String(c.get("deps").clock()));
-      const res = await sessionStub(c, params.id!).fetch("https://qr-session/ws", { headers });
+      const res = await sessionStub(c, params.id).fetch("https://qr-session/ws", { headers });
       // A stub's response has immutable headers; re-wrapped, header middleware cannot turn it into a 500.
       if (res.status !== 101 || !res.webSocket) return new Response(res.body, res);
       return new Response(null, { status: 101, webSocket: res.webSocket });
@@ -284,8 +284,8 @@ export const qrRoutes = [
       ...qrRefusals,
     },
     handler: async (c, { params, json }) => {
-      await enforceQrRateLimit(c, "view", params.id!);
-      const result = await sessionStub(c, params.id!).view(phoneUser(c).id, c.get("deps").clock());
+      await enforceQrRateLimit(c, "view", params.id);
+      const result = await sessionStub(c, params.id).view(phoneUser(c).id, c.get("deps").clock());
       if (!result.ok) throw new ApiError(result.code);
       const body = result.detail === "full" ? viewBody(result.view, deviceFromRequest(c.req.raw)) : limitedBody(result.view);
       return json(200, body, { "cache-control": "no-store" });
@@ -305,7 +305,7 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "scan", params.id!, "", json),
+    handler: (c, { params, json }) => phoneAct(c, "scan", params.id, "", json),
   }),
 
   defineRoute({
@@ -335,7 +335,7 @@ export const qrRoutes = [
       },
       ...qrRefusals,
     },
-    handler: (c, { body, params, json }) => phoneAct(c, "approve", params.id!, body.code, json),
+    handler: (c, { body, params, json }) => phoneAct(c, "approve", params.id, body.code, json),
   }),
 
   defineRoute({
@@ -351,6 +351,6 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "deny", params.id!, "", json),
+    handler: (c, { params, json }) => phoneAct(c, "deny", params.id, "", json),
   }),
 ];
