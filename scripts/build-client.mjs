@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Bundles the browser code (client/*-page.ts, TypeScript) into one minified IIFE per page and writes them,
-// as strings, to src/pages/client.generated.ts (git-ignored), which the pages inline under their CSP nonce.
+// as strings, to src/pages/client.generated.ts (git-ignored), which the pages inline under their CSP nonce;
+// and copies the API reference's renderer (swagger-ui-dist) into assets/docs/ (git-ignored static assets).
 // Offline and fast (esbuild, which wrangler already brings). Run by wrangler.toml's [build] (wrangler dev,
 // deploy, `npm run build`, the e2e and bench builds), vitest.config.ts (every vitest run) and `npm run typecheck`.
 // esbuild strips types without checking them: `tsc -p client` does that (`npm run typecheck`).
 import { build } from "esbuild";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -17,10 +18,33 @@ const OUTPUT = "src/pages/client.generated.ts";
 const PAGES = {
   LOGIN_PAGE_JS: "client/login-page.ts",
   PHONE_PAGE_JS: "client/phone-page.ts",
+  DOCS_PAGE_JS: "client/docs-page.ts",
 };
+
+/** The API reference's renderer (swagger-ui-dist, Apache-2.0): copied into the static assets the worker serves. */
+const DOCS_ASSETS_DIR = "assets/docs";
+const DOCS_ASSET_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"];
+
+/** Copies the renderer's files from node_modules into assets/docs/ (git-ignored), only when they changed. */
+function copyDocsAssets() {
+  const from = join(root, "node_modules/swagger-ui-dist");
+  const to = join(root, DOCS_ASSETS_DIR);
+  mkdirSync(to, { recursive: true });
+  for (const file of DOCS_ASSET_FILES) {
+    const bytes = readFileSync(join(from, file));
+    let same = false;
+    try {
+      same = readFileSync(join(to, file)).equals(bytes);
+    } catch {
+      // Not copied yet.
+    }
+    if (!same) writeFileSync(join(to, file), bytes);
+  }
+}
 
 /** Builds every page; rewrites the generated module only when a bundle changed (no spurious reloads). */
 export async function buildClient({ quiet = false } = {}) {
+  copyDocsAssets();
   const bundles = {};
   for (const [name, entry] of Object.entries(PAGES)) {
     const result = await build({

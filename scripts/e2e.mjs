@@ -21,7 +21,7 @@ const READY_TIMEOUT_MS = 90_000;
 
 /** Settings per phase; each phase is one wrangler dev. */
 const PHASES = [
-  { name: "journey", vars: {}, files: ["test/e2e/journey.test.mjs"] },
+  { name: "journey", vars: {}, files: ["test/e2e/journey.test.mjs", "test/e2e/docs.test.mjs"] },
   // Codes that expire in 6 s and access tokens that live 5 s: expiry and token refresh without waiting minutes.
   { name: "short-lived", vars: { QR_LOGIN_TTL: "6", ACCESS_TOKEN_LIFETIME: "5" }, files: ["test/e2e/short-lived.test.mjs"] },
 ];

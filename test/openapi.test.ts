@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document at /api/schema/ and its HTML rendering at /api/docs/: valid OpenAPI 3.1, the
+ * The OpenAPI document at /api/schema/ and its reference page at /api/docs/ (Swagger UI): valid OpenAPI 3.1, the
  * same routes the app serves (derived from the Hono app, so it stays true as routes are added),
  * schemas generated from the zod schemas that validate requests, and examples and real responses
  * that match what it says.
@@ -13,7 +13,7 @@ import { createApp } from "../src/app";
 import { defineRoute, mountRoutes } from "../src/http/endpoint";
 import { ApiError, errorResponse } from "../src/http/errors";
 import type { AppEnv } from "../src/http/types";
-import { bytesToBase64, randomToken } from "../src/lib/bytes";
+import { randomToken } from "../src/lib/bytes";
 import { credentialsSchema, refreshSchema, registerSchema, verifySchema } from "../src/auth/service";
 import { notePatchSchema, noteSchema } from "../src/notes/schema";
 import { ORIGIN, SYSTEM_CLOCK, rig } from "./helpers";
@@ -348,31 +348,51 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     expect((await get("/api/schema/", { method: "POST" })).status).toBe(405);
   });
 
-  it("renders a self-contained HTML reference: no script, nothing external, its one stylesheet allowed by hash", async () => {
+  it("serves a Swagger UI page on the document: its files from this origin, its inline script and style by nonce, no 'unsafe-inline'", async () => {
     const res = await get("/api/docs/");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
     expect(html.startsWith("<!doctype html>")).toBe(true);
-    expect(html).not.toMatch(/<script/i);
-    expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//i);
-    expect(html).not.toMatch(/@import|url\(/i);
-
-    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
-    expect(styles).toHaveLength(1);
-    const digest = bytesToBase64(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(styles[0]!))));
     const csp = res.headers.get("content-security-policy") ?? "";
-    expect(csp).toContain(`style-src 'sha256-${digest}'`);
+    const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toMatch(/^[A-Za-z0-9+/_-]{16,}={0,2}$/);
     expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain(`script-src 'self' 'nonce-${nonce}'`);
+    expect(csp).toContain("connect-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
-
-    for (const { path, method, op } of operations()) {
-      expect([method, path, html.includes(`id="op-${op.operationId}"`)]).toEqual([method, path, true]);
+    expect(csp).not.toContain("unsafe-eval");
+    // Nothing from another origin: every src and href is this origin's path (or the empty data: icon).
+    const urls = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(urls.filter((u) => !u.startsWith("/") && u !== "data:,")).toEqual([]);
+    expect(urls).toEqual(expect.arrayContaining(["/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-ui.css", "/api/schema/"]));
+    // Every inline script and style carries this answer's nonce.
+    for (const tag of html.match(/<(script|style)\b[^>]*>/g) ?? []) {
+      if (/\bsrc=/.test(tag)) continue;
+      expect(tag).toContain(`nonce="${nonce}"`);
     }
-    for (const name of Object.keys(doc.components.schemas)) expect([name, html.includes(`id="schema-${name}"`)]).toEqual([name, true]);
-    expect(html).toContain("Unknown fields are ignored");
-    expect(html).toContain('href="/api/schema/"');
-    // Text from the document is escaped, never interpreted.
-    expect(html).toContain("&lt;access token&gt;");
+    expect(html).toContain('data-schema-url="/api/schema/"');
+    // A fresh nonce per answer.
+    const again = (await get("/api/docs/")).headers.get("content-security-policy");
+    expect(again).not.toBe(csp);
   });
+
+  it("serves the renderer's files from the static assets, and nothing else under /api/docs/", async () => {
+    const bundle = await get("/api/docs/swagger-ui-bundle.js");
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(bundle.headers.get("cache-control")).toBe("public, max-age=86400");
+    expect(bundle.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(await bundle.text()).toContain("SwaggerUIBundle");
+    const css = await get("/api/docs/swagger-ui.css");
+    expect([css.status, css.headers.get("content-type")]).toEqual([200, "text/css; charset=utf-8"]);
+    await css.body?.cancel();
+    for (const path of ["/api/docs/index.html", "/api/docs/swagger-ui-bundle.js.map", "/api/docs/..%2F..%2Fwrangler.toml", "/docs/swagger-ui-bundle.js"]) {
+      const res = await get(path);
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(await res.json()).toEqual({ detail: "Not found." });
+    }
+  });
+
 });

@@ -18,7 +18,7 @@ import type { AppEnv } from "./types";
 export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** 128 random bits for a CSP nonce, fresh per response (CSP3 §6.7.2.3: unguessable, never reused). */
-function newCspNonce(): string {
+export function newCspNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);

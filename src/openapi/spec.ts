@@ -28,7 +28,7 @@ export interface ResponseObject {
 
 export type Ref = { $ref: string };
 
-export interface ParameterObject {
+interface ParameterObject {
   name: string;
   in: "path" | "query" | "header" | "cookie";
   required?: boolean;
@@ -36,7 +36,7 @@ export interface ParameterObject {
   schema: JsonSchema;
 }
 
-export interface OperationObject {
+interface OperationObject {
   operationId: string;
   tags: string[];
   summary: string;
@@ -48,7 +48,7 @@ export interface OperationObject {
 }
 
 type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
-export type PathItem = Partial<Record<HttpMethod, OperationObject>> & { parameters?: Array<ParameterObject | Ref> };
+type PathItem = Partial<Record<HttpMethod, OperationObject>> & { parameters?: Array<ParameterObject | Ref> };
 export type Paths = Record<string, PathItem>;
 
 const JSON_TYPE = "application/json";

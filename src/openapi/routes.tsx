@@ -1,0 +1,107 @@
+/** @jsxImportSource hono/jsx */
+/** @module OpenAPI Routes — GET /api/schema/ (the OpenAPI 3.1 document of the given routes) and GET /api/docs/ (it, readable). */
+import { z } from "zod";
+import { defineRoute, type AnyRoute } from "../http/endpoint";
+import { ApiError } from "../http/errors";
+import { newCspNonce } from "../http/security";
+import { openApiDocument } from "./document";
+import { DOCS_ASSETS, DocsPage } from "./docs";
+import { named } from "./named";
+
+const SCHEMA_PATH = "/api/schema/";
+const DOCS_PATH = "/api/docs/";
+
+/** The page runs Swagger UI from this origin only: its files by 'self', its one inline script and style by nonce. */
+function docsCsp(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    `style-src 'self' 'nonce-${nonce}'`,
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+const healthSchema = named("Health", z.strictObject({ status: z.literal("ok") }));
+const documentSchema = named("OpenApiDocument", z.looseObject({ openapi: z.string() }).meta({ description: "OpenAPI 3.1 (JSON)." }));
+
+/** /health, the document and its page; `documented` is every route the document describes (these included). */
+export function metaRoutes(documented: () => readonly AnyRoute[]) {
+  return [
+    defineRoute({
+      method: "GET",
+      path: "/health",
+      operationId: "health",
+      tag: "meta",
+      summary: "Liveness",
+      auth: "anonymous",
+      responses: { 200: { description: "Up.", schema: healthSchema, example: { status: "ok" } } },
+      handler: (_c, { json }) => json(200, { status: "ok" }),
+    }),
+
+    defineRoute({
+      method: "GET",
+      path: SCHEMA_PATH,
+      operationId: "schema",
+      tag: "meta",
+      summary: "This OpenAPI 3.1 document",
+      auth: "anonymous",
+      responses: { 200: { description: "OpenAPI 3.1 (JSON).", schema: documentSchema } },
+      handler: (c, { json }) => {
+        const origin = new URL(c.req.url).origin;
+        return json(200, openApiDocument(documented(), origin), { "cache-control": "public, max-age=300" });
+      },
+    }),
+
+    defineRoute({
+      method: "GET",
+      path: DOCS_PATH,
+      operationId: "docs",
+      tag: "meta",
+      summary: "This document as a readable page",
+      description:
+        "Swagger UI on /api/schema/, served by the worker itself (its files from /api/docs/{file}): works offline, contacts no other origin, and runs under a CSP without 'unsafe-inline'.",
+      auth: "anonymous",
+      responses: { 200: { description: "HTML reference.", content: { type: "text/html", schema: { type: "string" } } } },
+      handler: (c) => {
+        const nonce = newCspNonce();
+        const page = <DocsPage nonce={nonce} schemaUrl={SCHEMA_PATH} assetBase={DOCS_PATH} />;
+        // A fresh nonce per answer: never cached.
+        return c.html(`<!doctype html>${page.toString()}`, 200, { "content-security-policy": docsCsp(nonce), "cache-control": "no-store" });
+      },
+    }),
+
+    defineRoute({
+      method: "GET",
+      path: "/api/docs/{file}",
+      operationId: "docs_asset",
+      tag: "meta",
+      summary: "The reference page's renderer files",
+      description: `Swagger UI's files (swagger-ui-dist, Apache-2.0), from the worker's static assets: ${Object.keys(DOCS_ASSETS)
+        .map((f) => `\`${f}\``)
+        .join(", ")}. Anything else is 404.`,
+      auth: "anonymous",
+      notFound: true,
+      params: {
+        file: { description: "One of the renderer's files.", schema: { type: "string", enum: Object.keys(DOCS_ASSETS) }, check: (file: string) => Object.hasOwn(DOCS_ASSETS, file) },
+      },
+      responses: { 200: { description: "The file.", content: { type: "text/javascript", schema: { type: "string" } } } },
+      handler: async (c, { params }) => {
+        const asset = await c.env.ASSETS.fetch(new URL(`/docs/${params.file}`, c.req.url));
+        if (!asset.ok) throw new ApiError("not_found");
+        return new Response(asset.body, {
+          headers: {
+            "content-type": DOCS_ASSETS[params.file]!,
+            // Same file until the next deploy; a day keeps a reader's reloads cheap.
+            "cache-control": "public, max-age=86400",
+            ...(asset.headers.get("etag") ? { etag: asset.headers.get("etag")! } : {}),
+          },
+        });
+      },
+    }),
+  ];
+}
