@@ -21,6 +21,18 @@ export default defineConfig(async () => {
             RATE_LIMITS: "off",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },
+          // Another team's Worker with a real service binding to our AuthService entrypoint (test/auth-service.test.ts).
+          workers: [
+            {
+              name: "consumer",
+              modules: true,
+              scriptPath: "./test/fixtures/consumer-worker.js",
+              compatibilityDate: "2026-04-01",
+              // The pool runs our worker as its runner ("vitest-pool-workers-runner-" + the project name, empty here).
+              serviceBindings: { AUTH: { name: "vitest-pool-workers-runner-", entrypoint: "AuthService" } },
+            },
+          ],
+          serviceBindings: { CONSUMER: "consumer" },
         },
       }),
     ],

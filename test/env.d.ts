@@ -14,6 +14,8 @@ declare global {
       JWT_ISSUER?: string;
       JWT_AUDIENCE?: string;
       TEST_MIGRATIONS: D1Migration[];
+      /** The auxiliary worker bound to AuthService (vitest.config.ts). */
+      CONSUMER: Fetcher;
     }
   }
 }

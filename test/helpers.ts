@@ -1,5 +1,6 @@
 /** The test rig: HTTP calls through the worker or an in-process app, users, row counts, a counting D1, timeouts. */
 import { env, exports } from "cloudflare:workers";
+import { SignJWT, importJWK, type JWK } from "jose";
 import { createApp } from "../src/app";
 import type { Env } from "../src/env";
 import type { LimiterOverrides } from "../src/http/ratelimit";
@@ -209,3 +210,16 @@ export function countingD1(inner: D1Database = env.DB) {
     },
   };
 }
+
+/** The test run's signing keys (vitest.config.ts generates them). */
+export const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
+
+/** Signs arbitrary claims/headers the way an attacker (or another issuer) would. */
+export async function forge(claims: Record<string, unknown>, options: { key?: JWK; header?: Record<string, unknown> } = {}): Promise<string> {
+  const jwk = options.key ?? testKeys.keys[0]!;
+  const key = await importJWK(jwk, "ES256");
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid, ...(options.header ?? {}) })
+    .sign(key);
+}
+

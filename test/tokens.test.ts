@@ -1,24 +1,13 @@
 import { env } from "cloudflare:workers";
-import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { SignJWT, exportJWK, generateKeyPair, type JWK } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
-import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, signUp } from "./helpers";
-
-const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
+import { PASSWORD, api, decodeJwt, forge, registerUser, rig, rowCounts, signIn, signUp, testKeys } from "./helpers";
 
 async function newKey(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   return { ...(await exportJWK(privateKey)), kid, alg: "ES256" };
-}
-
-/** Signs arbitrary claims/headers the way an attacker (or another issuer) would. */
-async function forge(claims: Record<string, unknown>, options: { key?: JWK; header?: Record<string, unknown> } = {}): Promise<string> {
-  const jwk = options.key ?? testKeys.keys[0]!;
-  const key = await importJWK(jwk, "ES256");
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid, ...(options.header ?? {}) })
-    .sign(key);
 }
 
 function b64url(text: string): string {

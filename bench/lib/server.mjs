@@ -112,7 +112,7 @@ const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
 if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
 const DIRECT = BENCH_SOCKET === "direct";
 
-export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput }) {
+export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [] }) {
   // Other workerds of this process (the floor, a baseline build) are not this one.
   const otherPids = new Set(childPids(process.pid, "workerd"));
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
@@ -192,6 +192,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
         // BENCH_SOCKET=entry measures through the entry worker, as `wrangler dev` serves.
         unsafeDirectSockets: DIRECT ? [{ host: "127.0.0.1", port: 0 }] : undefined,
       },
+      // Other Workers in the same workerd (bench/binding.mjs: a consumer with service bindings to ours).
+      ...companions.map((worker) => ({ ...worker, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] })),
     ],
   });
 
@@ -225,8 +227,11 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
       for (const statement of migration.statements) await db.prepare(statement).run();
       applied.push(migration.name);
     }
+    const companionUrls = {};
+    for (const worker of companions) companionUrls[worker.name] = (await mf.unsafeGetDirectURL(worker.name)).origin;
     return {
       url: url.origin,
+      companionUrls,
       pid: pids[0],
       /** Synchronous last resort for process exit (Miniflare's own exit hook may end the process first). */
       killNow() {
