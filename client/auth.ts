@@ -5,6 +5,12 @@
  */
 
 const REFRESH_KEY = "edge-auth.refresh";
+/**
+ * REFRESH_COOKIE=on (the page says so in a <meta>): the refresh token never touches script. The server keeps it in
+ * an HttpOnly cookie; refresh and sign-out send the cookie with the CSRF header; storage holds only this hint.
+ */
+const SIGNED_IN_KEY = "edge-auth.signed-in";
+const cookieMode = document.querySelector('meta[name="refresh-cookie"]')?.getAttribute("content") === "on";
 
 /** A DRF error body: `{detail, code}` or `{field: [messages]}`. */
 export interface ErrorBody {
@@ -55,6 +61,7 @@ function claims(token: string | null): Claims {
 
 function storedRefresh(): string | null {
   try {
+    if (cookieMode) return localStorage.getItem(SIGNED_IN_KEY) ? "cookie" : null;
     return localStorage.getItem(REFRESH_KEY);
   } catch {
     return null;
@@ -63,8 +70,10 @@ function storedRefresh(): string | null {
 
 function storeRefresh(token: string | null): void {
   try {
-    if (token) localStorage.setItem(REFRESH_KEY, token);
-    else localStorage.removeItem(REFRESH_KEY);
+    const key = cookieMode ? SIGNED_IN_KEY : REFRESH_KEY;
+    // Cookie mode stores only that a cookie exists, never the token.
+    if (token) localStorage.setItem(key, cookieMode ? "1" : token);
+    else localStorage.removeItem(key);
   } catch {
     // Storage disabled: the session lasts as long as this page.
   }
@@ -72,7 +81,8 @@ function storeRefresh(token: string | null): void {
 
 /** JSON in, JSON out; never throws for HTTP errors. `T` is the success body the route declares. */
 export function request<T = unknown>(path: string, options: RequestOptions = {}): Promise<ApiResult<T>> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  // The CSRF header the server requires of cookie-authenticated calls (harmless on the others).
+  const headers: Record<string, string> = { accept: "application/json", "x-requested-with": "fetch" };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   if (options.token) headers.authorization = "Bearer " + options.token;
   return fetch(path, {
@@ -80,7 +90,8 @@ export function request<T = unknown>(path: string, options: RequestOptions = {})
     headers,
     body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
     cache: "no-store",
-    credentials: "omit",
+    // Cookie mode: the HttpOnly refresh cookie must be stored and sent; otherwise no cookie is needed.
+    credentials: cookieMode ? "same-origin" : "omit",
   }).then((res) => {
     const date = Date.parse(res.headers.get("date") || "");
     return res.text().then((text): ApiResult<T> => {
@@ -112,7 +123,16 @@ function schedule(): void {
 
 export function setPair(pair: TokenPair): void {
   access = pair.access;
-  if (pair.refresh) storeRefresh(pair.refresh);
+  if (cookieMode && pair.refresh) {
+    // A pair that reached script (a QR login's unsealed one): move its refresh token into the cookie, once.
+    void request<TokenPair>("/api/token/refresh/", { body: { refresh: pair.refresh } }).then((r) => {
+      if (r.ok && r.body && r.body.access) {
+        access = r.body.access;
+        storeRefresh("cookie");
+        schedule();
+      }
+    });
+  } else if (pair.refresh || cookieMode) storeRefresh(pair.refresh ?? "cookie");
   schedule();
 }
 
@@ -142,11 +162,11 @@ export function refresh(): Promise<boolean> {
   // Read at the last moment: another tab may have rotated it already.
   const token = storedRefresh();
   if (!token) return Promise.resolve(false);
-  inflight = request<TokenPair>("/api/token/refresh/", { body: { refresh: token } }).then(
+  inflight = request<TokenPair>("/api/token/refresh/", { body: cookieMode ? {} : { refresh: token } }).then(
     (r): boolean | Promise<boolean> => {
       inflight = null;
       if (r.ok && r.body && r.body.access) {
-        setPair({ access: r.body.access, refresh: r.body.refresh || token });
+        setPair(cookieMode ? { access: r.body.access } : { access: r.body.access, refresh: r.body.refresh || token });
         return true;
       }
       if (r.status === 401 || r.status === 400) {
@@ -189,7 +209,7 @@ export function signIn(username: string, password: string): Promise<ApiResult<To
 export function signOut(): Promise<void> {
   const token = storedRefresh();
   clearTimeout(refreshTimer);
-  const done = token ? request("/api/token/blacklist/", { body: { refresh: token } }).catch(() => null) : Promise.resolve(null);
+  const done = token ? request("/api/token/blacklist/", { body: cookieMode ? {} : { refresh: token } }).catch(() => null) : Promise.resolve(null);
   return done.then(() => forget());
 }
 
@@ -203,5 +223,5 @@ export function onSignedOut(fn: () => void): void {
 
 // Signed out in another tab: follow it here too.
 window.addEventListener("storage", (e) => {
-  if (e.key === REFRESH_KEY && !e.newValue && access) signedOut();
+  if ((e.key === REFRESH_KEY || e.key === SIGNED_IN_KEY) && !e.newValue && access) signedOut();
 });

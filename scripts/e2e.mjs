@@ -24,6 +24,8 @@ const PHASES = [
   { name: "journey", vars: {}, files: ["test/e2e/journey.test.mjs", "test/e2e/docs.test.mjs"] },
   // Codes that expire in 6 s and access tokens that live 5 s: expiry and token refresh without waiting minutes.
   { name: "short-lived", vars: { QR_LOGIN_TTL: "6", ACCESS_TOKEN_LIFETIME: "5" }, files: ["test/e2e/short-lived.test.mjs"] },
+  // The refresh token in an HttpOnly cookie (REFRESH_COOKIE=on), on wrangler dev's plain-http 127.0.0.1.
+  { name: "cookie", vars: { REFRESH_COOKIE: "on" }, files: ["test/e2e/cookie.test.mjs"] },
 ];
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };

@@ -19,6 +19,8 @@ export interface Config {
   audience: string | null;
   qrLoginTtlSeconds: number;
   rateLimitsEnabled: boolean;
+  /** REFRESH_COOKIE=on: browsers keep the refresh token in an HttpOnly cookie, never in the JSON (src/auth/refresh-cookie.ts). */
+  refreshCookie: boolean;
   /** Exact per-account limit: at most this many failed password checks per window, from any IPs. */
   signInFailureLimit: number;
   signInFailureWindowSeconds: number;
@@ -75,7 +77,7 @@ function origin(env: Env, name: "JWT_ISSUER" | "JWT_AUDIENCE"): string | null {
   return raw;
 }
 
-function onOff(env: Env, name: "RATE_LIMITS", fallback: boolean): boolean {
+function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE", fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return fallback;
   if (raw === "on" || raw === "true" || raw === "1") return true;
@@ -144,6 +146,7 @@ export function parseConfig(env: Env): Config {
     audience: origin(env, "JWT_AUDIENCE"),
     qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
     rateLimitsEnabled: onOff(env, "RATE_LIMITS", true),
+    refreshCookie: onOff(env, "REFRESH_COOKIE", false),
     signInFailureLimit: count(env, "SIGNIN_FAILURE_LIMIT", 10, 1, 1_000),
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
     signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),

@@ -1,14 +1,17 @@
 /** @module Auth Routes — the specs of /api/auth/*, /api/token/*, /api/hello/ and the JWKS: thin bindings over ./service. */
+import type { Context } from "hono";
 import { z } from "zod";
 import { deviceFromRequest } from "../http/device";
 import { defineRoute } from "../http/endpoint";
-import { ApiError } from "../http/errors";
+import { ApiError, ValidationError } from "../http/errors";
+import type { AppEnv } from "../http/types";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount, passwordChangeSchema, updateAccount } from "./account";
 import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
 import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from "./devices";
-import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshSchema, register, registerSchema, verify, verifySchema } from "./service";
-import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, sessionListSchema, tokenPairSchema, userSchema } from "./wire";
+import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, cookieRefresh, setRefreshCookie } from "./refresh-cookie";
+import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, register, registerSchema, verify, verifySchema } from "./service";
+import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
 
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
 const EXAMPLE_REFRESH = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
@@ -18,6 +21,24 @@ const tokenNotValid = {
   shape: "TokenError",
   example: { detail: "Token is invalid or expired", code: "token_not_valid" },
 } as const;
+
+/**
+ * The refresh token a refresh or sign-out acts on: the body's, else (REFRESH_COOKIE=on) the cookie's, which only a
+ * request with the CSRF proof may use (src/auth/refresh-cookie.ts). Neither: the field is required, as in simplejwt.
+ */
+function presentedRefresh(c: Context<AppEnv>, fromBody: string | undefined): string {
+  if (fromBody !== undefined) return fromBody;
+  const config = c.get("deps").config;
+  if (config.refreshCookie) {
+    checkCookieRequest(c.req.raw, new URL(c.req.url).origin, config.corsOrigins);
+    const token = cookieRefresh(c.req.raw);
+    if (token) return token;
+  }
+  throw new ValidationError({ refresh: ["This field is required."] });
+}
+
+const cookieMode = `With REFRESH_COOKIE=on the answer carries \`access\` only and sets the refresh token as \`${REFRESH_COOKIE}\` (HttpOnly; Secure; SameSite=Strict; Path=/).`;
+const cookieBody = `\`refresh\` is required unless REFRESH_COOKIE=on, where a browser may leave it out and send the \`${REFRESH_COOKIE}\` cookie instead, with an \`${CSRF_HEADER}\` header and an allowed \`Origin\` (403 \`csrf_failed\` otherwise).`;
 
 const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
 
@@ -61,8 +82,8 @@ export const authRoutes = [
     body: { schema: credentialsSchema, name: "TokenObtainPairRequest", example: { username: "alice", password: "correct horse battery staple" } },
     responses: {
       200: {
-        description: "Signed in.",
-        schema: tokenPairSchema,
+        description: `Signed in. ${cookieMode}`,
+        schema: tokenAnswerSchema,
         example: { access: EXAMPLE_ACCESS, refresh: EXAMPLE_REFRESH },
         headers: {
           [DEVICE_CREDENTIAL_HEADER]: {
@@ -85,16 +106,14 @@ export const authRoutes = [
       const deps = c.get("deps");
       const signedIn = await obtainPair(deps, body, deviceFromRequest(c.req.raw), rateLimitsOf(c), presentedCredentials(c.req.raw));
       const lifetime = deps.config.deviceCredentialLifetimeSeconds;
-      return json(
-        200,
-        { access: signedIn.access, refresh: signedIn.refresh },
-        {
-          [DEVICE_CREDENTIAL_HEADER]: signedIn.deviceCredential,
-          "set-cookie": deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime),
-          // Carries a per-account credential: never stored by a shared cache.
-          "cache-control": "no-store",
-        },
-      );
+      const cookies = [deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime)];
+      if (deps.config.refreshCookie) cookies.push(setRefreshCookie(signedIn.refresh, deps.config.refreshTokenLifetimeSeconds));
+      return json(200, deps.config.refreshCookie ? { access: signedIn.access } : { access: signedIn.access, refresh: signedIn.refresh }, {
+        [DEVICE_CREDENTIAL_HEADER]: signedIn.deviceCredential,
+        "set-cookie": cookies,
+        // Carries a per-account credential: never stored by a shared cache.
+        "cache-control": "no-store",
+      });
     },
   }),
 
@@ -105,11 +124,23 @@ export const authRoutes = [
     tag: "tokens",
     summary: "Rotate the refresh token",
     description:
-      "Answers a new pair; the old refresh token stops working. Presented again within REFRESH_REUSE_INTERVAL (default 10 s) it gets the same successor (two tabs refreshing at once); later, it is treated as stolen and its whole session is revoked.",
+      "Answers a new pair; the old refresh token stops working. Presented again within REFRESH_REUSE_INTERVAL (default 10 s) it gets the same successor (two tabs refreshing at once); later, it is treated as stolen and its whole session is revoked. " +
+      `${cookieMode} A browser page that holds a refresh token (a QR login's unsealed pair) sends it once in the body to move it into the cookie.`,
     auth: "anonymous",
-    body: { schema: refreshSchema, name: "TokenRefreshRequest" },
-    responses: { 200: { description: "A fresh pair.", schema: tokenPairSchema }, 401: tokenNotValid },
-    handler: async (c, { body, json }) => json(200, await refresh(c.get("deps"), body)),
+    cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
+    headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
+    body: { schema: refreshBodySchema, name: "TokenRefreshRequest", description: cookieBody },
+    responses: {
+      200: { description: "A fresh pair.", schema: tokenAnswerSchema },
+      401: tokenNotValid,
+      403: { description: "`csrf_failed`: the cookie was used without the header or from another origin.", shape: "Error", example: { code: "csrf_failed", detail: "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin." } },
+    },
+    handler: async (c, { body, json }) => {
+      const deps = c.get("deps");
+      const pair = await refresh(deps, { refresh: presentedRefresh(c, body.refresh) });
+      if (!deps.config.refreshCookie) return json(200, pair);
+      return json(200, { access: pair.access }, { "set-cookie": setRefreshCookie(pair.refresh, deps.config.refreshTokenLifetimeSeconds), "cache-control": "no-store" });
+    },
   }),
 
   defineRoute({
@@ -134,13 +165,27 @@ export const authRoutes = [
     operationId: "token_blacklist",
     tag: "tokens",
     summary: "Sign out (this device)",
-    description: "Ends the refresh token's session; its access tokens stop working on their next request too.",
+    description: `Ends the refresh token's session; its access tokens stop working on their next request too. With REFRESH_COOKIE=on it also clears the \`${REFRESH_COOKIE}\` cookie, whatever the outcome.`,
     auth: "anonymous",
-    body: { schema: refreshSchema, name: "TokenBlacklistRequest" },
-    responses: { 200: { description: "Signed out.", schema: emptySchema, example: {} }, 401: tokenNotValid },
+    cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
+    headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
+    body: { schema: refreshBodySchema, name: "TokenBlacklistRequest", description: cookieBody },
+    responses: {
+      200: { description: "Signed out.", schema: emptySchema, example: {} },
+      401: tokenNotValid,
+      403: { description: "`csrf_failed`: the cookie was used without the header or from another origin.", shape: "Error", example: { code: "csrf_failed", detail: "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin." } },
+    },
     handler: async (c, { body, json }) => {
-      await blacklist(c.get("deps"), body);
-      return json(200, {});
+      const deps = c.get("deps");
+      const clear: Record<string, string> = deps.config.refreshCookie ? { "set-cookie": clearRefreshCookie() } : {};
+      try {
+        await blacklist(deps, { refresh: presentedRefresh(c, body.refresh) });
+      } catch (error) {
+        // A refused sign-out still forgets the browser's cookie (CSRF refusals aside: those were not the page's).
+        if (error instanceof ApiError && error.code !== "csrf_failed") throw new ApiError(error.code, error.message, error.extra, { ...error.headers, ...clear });
+        throw error;
+      }
+      return json(200, {}, clear);
     },
   }),
 

@@ -52,7 +52,10 @@ export const credentialsSchema = z.object({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
-export const refreshSchema = z.object({ refresh: z.string().min(1).max(4096) });
+const refreshTokenField = z.string().min(1).max(4096);
+export const refreshSchema = z.object({ refresh: refreshTokenField });
+/** Refresh and sign-out bodies: `refresh` may be left out when REFRESH_COOKIE=on and the browser's cookie carries it. */
+export const refreshBodySchema = z.object({ refresh: refreshTokenField.optional() });
 export const verifySchema = z.object({ token: z.string().min(1).max(4096) });
 
 

@@ -22,7 +22,7 @@ export const userSchema = named(
 );
 export type PublicUser = z.output<typeof userSchema>;
 
-export const tokenPairSchema = named(
+const tokenPairSchema = named(
   "TokenPair",
   z.strictObject({
     access: z.string().meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME (default 300 s). Send as `Authorization: Bearer <access>`." }),
@@ -30,6 +30,14 @@ export const tokenPairSchema = named(
   }),
 );
 export type TokenPair = z.output<typeof tokenPairSchema>;
+
+/** With REFRESH_COOKIE=on a browser's answers carry the access token only; the refresh token is in the cookie. */
+const accessOnlySchema = named(
+  "AccessToken",
+  z.strictObject({ access: z.string().meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME. The refresh token is in the HttpOnly `__Host-refresh` cookie." }) }),
+);
+
+export const tokenAnswerSchema = named("TokenAnswer", z.union([tokenPairSchema, accessOnlySchema]).meta({ description: "TokenPair; AccessToken alone when REFRESH_COOKIE=on." }));
 
 export const detailSchema = named("Detail", z.strictObject({ detail: z.string() }));
 

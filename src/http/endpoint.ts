@@ -77,7 +77,7 @@ interface Input<B, R extends Responses, P extends Params> {
   /** The path's parameters, checked by their `check` before the body is read. */
   params: { [K in keyof P]: string };
   /** A JSON answer: only a status the spec declares as JSON, with that status's body. */
-  json<K extends JsonStatus<R>>(status: K, body: JsonBody<R, K>, headers?: Record<string, string>): Response;
+  json<K extends JsonStatus<R>>(status: K, body: JsonBody<R, K>, headers?: Record<string, string | string[]>): Response;
 }
 
 type BodyOf<B> = B extends z.ZodObject ? z.output<B> : undefined;
@@ -133,7 +133,7 @@ export interface MountOptions {
 
 /** The route's `json()`: in check mode the body must parse with the schema its status declares (else a 500). */
 function jsonAnswer(c: Context<AppEnv>, route: AnyRoute, check: boolean) {
-  return (status: number, body: unknown, headers?: Record<string, string>): Response => {
+  return (status: number, body: unknown, headers?: Record<string, string | string[]>): Response => {
     if (check) {
       const declared = route.responses[status];
       if (!declared || !isJsonAnswer(declared)) throw new Error(`${route.operationId} answered ${status}, which its spec does not declare as JSON`);

@@ -82,7 +82,7 @@ export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
 
 const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 // x-device-credential: an API client on another origin presents its per-account device credential (auth/device-credential.ts).
-const CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-device-credential"];
+const CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-device-credential", "x-requested-with"];
 // Clients read these cross-origin: throttling hints and the id to quote in a bug report.
 const CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id", "allow", "x-device-credential"];
 // Cloudflare's CF-Ray is the request id when it looks like one (it is what the dashboard shows).
@@ -137,7 +137,7 @@ export function edgeChain(options: EdgeOptions = {}): MiddlewareHandler<AppEnv> 
   const sink = options.log;
   const limit = options.limitBytes ?? MAX_BODY_BYTES;
   const onError = options.onError ?? ((error: Error) => (error instanceof ApiError ? errorResponse(error) : Promise.reject(error)));
-  const corsHandlers = new WeakMap<readonly string[], MiddlewareHandler>();
+  const corsHandlers = new WeakMap<readonly string[], { credentials: boolean; handler: MiddlewareHandler }>();
   return async function edge(c, next) {
     const started = Date.now();
     const request = c.req.raw;
@@ -149,9 +149,13 @@ export function edgeChain(options: EdgeOptions = {}): MiddlewareHandler<AppEnv> 
     const upgrade = headers.get("upgrade")?.toLowerCase() === "websocket";
     let failure: Error | null = null;
     let allowed = NO_ORIGINS;
+    let credentials = false;
     if (!upgrade) {
       try {
-        allowed = getConfig(c.env).corsOrigins;
+        const config = getConfig(c.env);
+        allowed = config.corsOrigins;
+        // Listed origins may send the refresh cookie only when it exists (REFRESH_COOKIE=on).
+        credentials = config.refreshCookie;
       } catch (error) {
         failure = error instanceof Error ? error : new Error(String(error));
       }
@@ -168,12 +172,12 @@ export function edgeChain(options: EdgeOptions = {}): MiddlewareHandler<AppEnv> 
     const listed = origin !== undefined && allowed.includes(origin);
     if (listed) {
       let cors = corsHandlers.get(allowed);
-      if (!cors) {
-        cors = corsMiddleware({ origin: [...allowed], allowMethods: CORS_METHODS, allowHeaders: CORS_REQUEST_HEADERS, exposeHeaders: CORS_EXPOSED_HEADERS, maxAge: 600 });
-        corsHandlers.set(allowed, cors);
+      if (!cors || cors.credentials !== credentials) {
+        const handler = corsMiddleware({ origin: [...allowed], allowMethods: CORS_METHODS, allowHeaders: CORS_REQUEST_HEADERS, exposeHeaders: CORS_EXPOSED_HEADERS, maxAge: 600, credentials });
+        corsHandlers.set(allowed, (cors = { credentials, handler }));
       }
       // A preflight is answered by the CORS handler itself, without the route.
-      const preflight = await cors(c, route);
+      const preflight = await cors.handler(c, route);
       if (preflight) c.res = preflight;
     } else await route();
 

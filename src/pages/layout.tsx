@@ -21,6 +21,8 @@ export interface DocumentProps {
   /** Read by the script from `#page-data` (a data block, never executed). */
   data?: unknown;
   script?: string;
+  /** REFRESH_COOKIE=on: client/auth.ts keeps the refresh token in the HttpOnly cookie, never in storage. */
+  refreshCookie?: boolean;
   children: Child;
 }
 
@@ -33,6 +35,7 @@ export function Document(props: DocumentProps) {
         <meta name="color-scheme" content="light dark" />
         <meta name="robots" content="noindex" />
         <meta name="referrer" content="no-referrer" />
+        {props.refreshCookie && <meta name="refresh-cookie" content="on" />}
         <title>{props.title}</title>
         {/* No favicon request: nothing leaves the page but the API calls. */}
         <link rel="icon" href="data:," />

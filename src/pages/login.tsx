@@ -4,11 +4,12 @@ import { Document } from "./layout";
 
 export interface LoginPageProps {
   nonce: string;
+  refreshCookie: boolean;
 }
 
 export function LoginPage(props: LoginPageProps) {
   return (
-    <Document title="Sign in with your phone" nonce={props.nonce} state="starting" data={{}} script={LOGIN_PAGE_JS}>
+    <Document title="Sign in with your phone" nonce={props.nonce} state="starting" data={{}} script={LOGIN_PAGE_JS} refreshCookie={props.refreshCookie}>
       <main>
         <p class="brand">Edge Auth</p>
         <section data-view="code" class="login" aria-labelledby="qr-heading">

@@ -49,10 +49,10 @@ function Field(props: { form: string; name: string; label: string; type?: string
   );
 }
 
-export function PhonePage({ nonce, id }: { nonce: string; id: string }) {
+export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: string; refreshCookie: boolean }) {
   const data: PhonePageData = { id, problems: PROBLEMS };
   return (
-    <Document title="Approve sign-in" nonce={nonce} state="loading" narrow data={data} script={PHONE_PAGE_JS}>
+    <Document title="Approve sign-in" nonce={nonce} state="loading" narrow data={data} script={PHONE_PAGE_JS} refreshCookie={refreshCookie}>
       <main>
         {BRAND}
         <section data-view="loading" aria-live="polite">

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { usePageCsp } from "../http/security";
+import { getConfig } from "../config";
 import { defineRoute } from "../http/endpoint";
 import type { AppEnv } from "../http/types";
 import { ApiError } from "../http/errors";
@@ -50,7 +51,7 @@ export const pageRoutes = [
       "Makes the browser's key, starts a code, shows it and the check code once scanned, and follows the WebSocket until the phone approves; opens the sealed pair. No external scripts, fonts or styles.",
     auth: "anonymous",
     responses: { 200: htmlPage("HTML page.") },
-    handler: (c) => html(c, <LoginPage nonce={usePageCsp(c)} />),
+    handler: (c) => html(c, <LoginPage nonce={usePageCsp(c)} refreshCookie={getConfig(c.env).refreshCookie} />),
   }),
 
   defineRoute({
@@ -77,7 +78,7 @@ export const pageRoutes = [
       }
       // An id the worker never issued never reaches a Durable Object.
       const state = (await issuedHere(c.env, id)) ? await peekState(c, id) : "not_found";
-      if (state === "open" || state === "unknown") return html(c, <PhonePage nonce={nonce} id={id} />);
+      if (state === "open" || state === "unknown") return html(c, <PhonePage nonce={nonce} id={id} refreshCookie={getConfig(c.env).refreshCookie} />);
       return html(c, <ProblemPage nonce={nonce} code={state} />, PROBLEMS[state].status);
     },
   }),
