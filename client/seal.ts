@@ -7,7 +7,8 @@ import type { QrPairContents } from "../src/qr/wire";
 
 /** The HKDF info, as src/qr/seal.ts's SEAL_INFO. */
 const SEAL_INFO = "qr-login pair v1";
-const ECDH: EcKeyGenParams = { name: "ECDH", namedCurve: "P-256" };
+// Typed inline, not as DOM's EcKeyGenParams: the worker's tests compile this file with Workers' types too.
+const ECDH = { name: "ECDH", namedCurve: "P-256" };
 
 export interface BrowserKeys {
   privateKey: CryptoKey;
@@ -17,8 +18,8 @@ export interface BrowserKeys {
 
 /** A fresh pair per code; the private key cannot be exported, so only this page can open the pair. */
 export function newKeys(): Promise<BrowserKeys> {
-  return crypto.subtle.generateKey(ECDH, false, ["deriveBits"]).then((keys) =>
-    crypto.subtle.exportKey("jwk", keys.publicKey).then((jwk) => {
+  return (crypto.subtle.generateKey(ECDH, false, ["deriveBits"]) as Promise<CryptoKeyPair>).then((keys) =>
+    (crypto.subtle.exportKey("jwk", keys.publicKey) as Promise<JsonWebKey>).then((jwk) => {
       if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.x || !jwk.y) throw new Error("not a P-256 public key");
       return { privateKey: keys.privateKey, publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } };
     }),
@@ -37,7 +38,8 @@ export function openSealed(privateKey: CryptoKey, id: string, sealed: SealedPair
   const enc = new TextEncoder();
   return crypto.subtle
     .importKey("jwk", sealed.epk, ECDH, false, [])
-    .then((epk) => crypto.subtle.deriveBits({ name: "ECDH", public: epk }, privateKey, 256))
+    // DOM names the peer key `public`, Workers' types `$public`: both runtimes read `public`.
+    .then((epk) => crypto.subtle.deriveBits({ name: "ECDH", public: epk } as Parameters<SubtleCrypto["deriveBits"]>[0], privateKey, 256))
     .then((shared) => crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]))
     .then((ikm) =>
       crypto.subtle.deriveKey(

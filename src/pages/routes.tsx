@@ -13,6 +13,7 @@ import type { AppEnv } from "../http/types";
 import { ApiError } from "../http/errors";
 import { enforceQrRateLimit } from "../qr/limits";
 import { issuedHere } from "../qr/routes";
+import { QR_LOGIN_MODULE_HASH, QR_LOGIN_MODULE_JS } from "./client.generated";
 import { LoginPage } from "./login";
 import { PhonePage, ProblemPage } from "./phone";
 import { PROBLEMS, type ProblemCode } from "./problems";
@@ -40,7 +41,36 @@ async function peekState(c: Context<AppEnv>, id: string): Promise<ProblemCode | 
 
 const htmlPage = (description: string) => ({ description, content: { type: "text/html", schema: { type: "string" } } });
 
+const MODULE_FILE = `qr-login.${QR_LOGIN_MODULE_HASH}.js`;
+
 export const pageRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/client/{file}",
+    operationId: "client_qr_login",
+    tag: "pages",
+    summary: "The embeddable QR login module",
+    description:
+      "`qr-login.js` redirects (302, not cached) to the current build's `qr-login.{version}.js`, one dependency-free ES module: `startQrLogin({ baseUrl, onState })` (headless) and the `<qr-login base-url=\"…\">` element, registered on import. The versioned file is cached for a year (`immutable`): its name changes with its content. Pages on CORS_ORIGINS may load it (module scripts are fetched in CORS mode). Any other file, or another version, is 404. README, \"Embed the QR login on your site\".",
+    auth: "anonymous",
+    notFound: true,
+    params: {
+      file: {
+        description: "`qr-login.js`, or `qr-login.{version}.js` with the 12 hex digits the redirect names.",
+        schema: { type: "string", pattern: "^qr-login(\\.[0-9a-f]{12})?\\.js$" },
+        check: (file: string) => file === "qr-login.js" || file === MODULE_FILE,
+      },
+    },
+    responses: {
+      200: { description: "The module (the versioned file).", content: { type: "text/javascript", schema: { type: "string" } } },
+      302: { description: "`qr-login.js`: to the current version.", headers: { Location: { description: "/client/qr-login.{version}.js", schema: { type: "string" } } } },
+    },
+    handler: (c, { params }) =>
+      params.file === "qr-login.js"
+        ? c.body(null, 302, { location: `/client/${MODULE_FILE}`, "cache-control": "no-cache" })
+        : c.body(QR_LOGIN_MODULE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" }),
+  }),
+
   defineRoute({
     method: "GET",
     path: "/login",
