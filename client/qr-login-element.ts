@@ -106,7 +106,7 @@ export class QrLoginElement extends HTMLElement {
     clearTimeout(this.countdown);
     if (this.current !== "pending" && this.current !== "scanned") return;
     const left = Math.max(0, Math.ceil((this.expiresAt - Date.now()) / 1000));
-    this.line.textContent = this.current === "pending" ? `Scan with your phone's camera. Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}.` : this.line.textContent;
+    if (this.current === "pending") this.line.textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
     if (left > 0) this.countdown = window.setTimeout(() => this.tick(), 1000);
   }
 
@@ -136,7 +136,7 @@ export class QrLoginElement extends HTMLElement {
         if (svg) this.qr.replaceChildren(svg);
         this.qr.setAttribute("aria-label", `QR code to sign in. It opens ${s.url}`);
         this.expiresAt = s.expiresAt;
-        this.show("Sign in with your phone", { qr: "show", line: " ", live: "Scan the code with your phone." });
+        this.show("Sign in with your phone", { qr: "show", line: " ", live: "Scan the code with your phone's camera." });
         this.tick();
         break;
       }
@@ -144,8 +144,7 @@ export class QrLoginElement extends HTMLElement {
         this.show(`Scanned by ${s.user.username}`, {
           qr: "dim",
           code: s.code,
-          line: `Pick ${s.code} on your phone to sign in.`,
-          live: `Scanned by ${s.user.username}. Pick ${s.code} on your phone.`,
+          live: `Pick ${s.code} on your phone to sign in.`,
           notMe: true,
         });
         break;

@@ -26,6 +26,8 @@ const PHASES = [
   { name: "short-lived", vars: { QR_LOGIN_TTL: "6", ACCESS_TOKEN_LIFETIME: "5" }, files: ["test/e2e/short-lived.test.mjs"] },
   // The refresh token in an HttpOnly cookie (REFRESH_COOKIE=on), on wrangler dev's plain-http 127.0.0.1.
   { name: "cookie", vars: { REFRESH_COOKIE: "on" }, files: ["test/e2e/cookie.test.mjs"] },
+  // examples/app on a second origin (its own port), allowed by CORS_ORIGINS, with the refresh cookie on.
+  { name: "app", vars: { REFRESH_COOKIE: "on", CORS_ORIGINS: `http://127.0.0.1:${PORT + 10}` }, files: ["test/e2e/app.test.mjs"] },
 ];
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
@@ -94,7 +96,7 @@ function runTests(files, vars) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {
       cwd: root,
-      env: { ...env, E2E_BASE_URL: BASE_URL, CHROMIUM_PATH: CHROMIUM, E2E_QR_TTL: vars.QR_LOGIN_TTL ?? "120", E2E_ACCESS_LIFETIME: vars.ACCESS_TOKEN_LIFETIME ?? "300" },
+      env: { ...env, E2E_BASE_URL: BASE_URL, E2E_APP_PORT: String(PORT + 10), E2E_FOREIGN_PORT: String(PORT + 11), CHROMIUM_PATH: CHROMIUM, E2E_QR_TTL: vars.QR_LOGIN_TTL ?? "120", E2E_ACCESS_LIFETIME: vars.ACCESS_TOKEN_LIFETIME ?? "300" },
       stdio: "inherit",
     });
     child.on("exit", (code) => resolve(code ?? 1));

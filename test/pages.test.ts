@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import loginPageSource from "../client/login-page.ts?raw";
 // @ts-expect-error -- as above.
 import sealSource from "../client/seal.ts?raw";
+// @ts-expect-error -- as above.
+import qrLoginSource from "../client/qr-login.ts?raw";
 import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
 import { jsonForScript } from "../src/pages/layout";
 import { api, registerUser, rig, signIn } from "./helpers";
@@ -86,9 +88,11 @@ describe("GET /login", () => {
     // The page inlines the bundle built from client/login-page.ts (vitest.config.ts rebuilds it for every run)...
     expect(html).toContain(`>${LOGIN_PAGE_JS}</script>`);
     // ...whose source makes a non-extractable ECDH P-256 key and sends only its public half...
-    expect(sealSource).toContain('const ECDH: EcKeyGenParams = { name: "ECDH", namedCurve: "P-256" };');
+    expect(sealSource).toContain('const ECDH = { name: "ECDH", namedCurve: "P-256" };');
     expect(sealSource).toContain('crypto.subtle.generateKey(ECDH, false, ["deriveBits"])');
-    expect(loginPageSource).toContain("{ public_key: k.publicJwk }");
+    // (the page draws the headless module's states: client/qr-login.ts starts the code)
+    expect(loginPageSource).toContain('from "./qr-login"');
+    expect(qrLoginSource).toContain("JSON.stringify({ public_key: keys.publicJwk })");
     // ...and minifying kept both: the curve and usage, and a body whose only key field is the public JWK.
     expect(LOGIN_PAGE_JS).toContain('{name:"ECDH",namedCurve:"P-256"}');
     expect(LOGIN_PAGE_JS).toMatch(/\.generateKey\([\w$]+,!1,\["deriveBits"\]\)/);
