@@ -1,6 +1,7 @@
 /** @module App — builds the Hono app: request ids, dependencies, the modules' routes, errors. */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError } from "./config";
+import { isDatabaseUnavailable } from "./db/guard";
 import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
 import { authRoutes } from "./auth/routes";
 import { mountRoutes, type AnyRoute } from "./http/endpoint";
@@ -78,6 +79,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error instanceof ApiError || error instanceof ValidationError) return errorResponse(error);
     const requestId = c.get("requestId");
+    if (isDatabaseUnavailable(error)) {
+      // Fail closed: nothing was answered from unverified state; the client retries after Retry-After.
+      log("warn", { event: "d1_unavailable", request_id: requestId, method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
+      return errorResponse(new ApiError("service_unavailable"));
+    }
     if (error instanceof ConfigError) {
       log("error", { event: "config_error", request_id: requestId, setting: error.setting, message: error.message });
       return errorResponse(new ApiError("server_misconfigured"));

@@ -21,6 +21,8 @@ export interface Config {
   rateLimitsEnabled: boolean;
   /** REFRESH_COOKIE=on: browsers keep the refresh token in an HttpOnly cookie, never in the JSON (src/auth/refresh-cookie.ts). */
   refreshCookie: boolean;
+  /** A D1 call with no answer after this long fails as DatabaseUnavailable: 503 with Retry-After (src/db/guard.ts). */
+  d1TimeoutMs: number;
   /** Exact per-account limit: at most this many failed password checks per window, from any IPs. */
   signInFailureLimit: number;
   signInFailureWindowSeconds: number;
@@ -85,7 +87,7 @@ function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE", fallback: boole
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT", fallback: number, min: number, max: number): number {
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "D1_TIMEOUT_MS", fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -147,6 +149,7 @@ export function parseConfig(env: Env): Config {
     qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
     rateLimitsEnabled: onOff(env, "RATE_LIMITS", true),
     refreshCookie: onOff(env, "REFRESH_COOKIE", false),
+    d1TimeoutMs: count(env, "D1_TIMEOUT_MS", 3000, 50, 30000),
     signInFailureLimit: count(env, "SIGNIN_FAILURE_LIMIT", 10, 1, 1_000),
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
     signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),

@@ -33,5 +33,5 @@ export async function buildDeps(env: Env, origin: string, clock: Clock): Promise
     refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
     leewaySeconds: config.leewaySeconds,
   };
-  return { db: getDb(env.DB), config, tokens, clock };
+  return { db: getDb(env.DB, config.d1TimeoutMs), config, tokens, clock };
 }

@@ -369,9 +369,9 @@ describe("housekeeping: the purge cron", () => {
       await insertSession(userId, { expiresAt: NOW - 60 }),
       await insertSession(userId, { expiresAt: NOW + DAY, revokedAt: NOW - 60 }),
     ];
-    const first = await purgeEndedSessions(getDb(env.DB), NOW, { batchSize: 2, maxBatches: 2 });
+    const first = await purgeEndedSessions(getDb(env.DB, 3000), NOW, { batchSize: 2, maxBatches: 2 });
     expect(first).toEqual({ deleted: 4, batches: 2, more: true });
-    const second = await purgeEndedSessions(getDb(env.DB), NOW, { batchSize: 2, maxBatches: 2 });
+    const second = await purgeEndedSessions(getDb(env.DB, 3000), NOW, { batchSize: 2, maxBatches: 2 });
     expect(second).toEqual({ deleted: 1, batches: 1, more: false });
     for (const id of stale) expect(await exists(id)).toBe(false);
     for (const id of kept) expect(await exists(id)).toBe(true);

@@ -155,6 +155,9 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export function countingD1(inner: D1Database = env.DB) {
   const executed: string[] = [];
   let held: { pattern: RegExp; gate: Promise<void> } | null = null;
+  // D1 down or slow: every statement and batch throws, or never answers (the guard's deadline must fire).
+  let failing: "throw" | "hang" | null = null;
+  const failure = (): Promise<never> => (failing === "throw" ? Promise.reject(new Error("D1_ERROR: Network connection lost.")) : new Promise<never>(() => {}));
   let open: () => void = () => {};
   const targets = new WeakMap<object, D1PreparedStatement>();
   const wrapStatement = (statement: D1PreparedStatement, query: string): D1PreparedStatement => {
@@ -165,6 +168,7 @@ export function countingD1(inner: D1Database = env.DB) {
         if (prop === "all" || prop === "run" || prop === "first" || prop === "raw") {
           return (...args: unknown[]) => {
             executed.push(query);
+            if (failing) return failure();
             const result = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
             const hold = held;
             return hold && hold.pattern.test(query) ? result.then((r) => hold.gate.then(() => r)) : result;
@@ -182,6 +186,7 @@ export function countingD1(inner: D1Database = env.DB) {
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           executed.push("batch");
+          if (failing) return failure();
           return target.batch(statements.map((s) => targets.get(s) ?? s));
         };
       }
@@ -203,6 +208,10 @@ export function countingD1(inner: D1Database = env.DB) {
     count: (pattern: RegExp) => executed.filter((q) => pattern.test(q)).length,
     hold(pattern: RegExp) {
       held = { pattern, gate: new Promise((resolve) => (open = resolve)) };
+    },
+    /** From now on every statement fails: "throw" (an error) or "hang" (no answer); null: D1 is back. */
+    fail(mode: "throw" | "hang" | null) {
+      failing = mode;
     },
     release() {
       held = null;

@@ -484,7 +484,7 @@ describe("cost", () => {
 
 describe("indexes", () => {
   it("pages every one-field ordering straight off an index, with no sort step", async () => {
-    const db = getDb(env.DB);
+    const db = getDb(env.DB, 3000);
     for (const ordering of ["-created", "created", "-updated", "updated", "title", "-title"]) {
       for (const page of [2, "last"] as const) {
         const query = parseNoteListQuery(new URLSearchParams(`ordering=${ordering}&page=${page}`));

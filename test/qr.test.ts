@@ -1,4 +1,5 @@
 /** QR login through HTTP and real WebSocket upgrades, inside workerd: the browser's side, the phone's side, expiry, eviction. */
+import { DatabaseUnavailable } from "../src/db/guard";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -600,6 +601,37 @@ describe("expiry", () => {
     expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
     expect(await qrSessionsOf(alice.id)).toBe(before + 1);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
+  });
+
+  it("an approval whose D1 write fails (D1 down) is 503 with Retry-After; approved again once D1 answers, the browser gets exactly one pair", async () => {
+    const qr = await createQr();
+    const stub = stubFor(qr.id);
+    const browser = await connect(qr);
+    await browser.next();
+    await phoneCall(alice)(qr.id, "scan");
+    await browser.next();
+    const code = await checkCodeOf(qr.id);
+    const before = await qrSessionsOf(alice.id);
+    type Failing = { issuePair: (...args: unknown[]) => Promise<unknown> };
+    await runInDurableObject(stub, (instance) => {
+      const target = instance as unknown as Failing;
+      const original = target.issuePair.bind(instance);
+      let failures = 1;
+      target.issuePair = async (...args) => {
+        if (failures-- > 0) throw new DatabaseUnavailable("no answer within 3000 ms");
+        return original(...args);
+      };
+    });
+    const down = await phoneCall(alice)(qr.id, "approve", { body: { code } });
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toBe("5");
+    expect(await down.json()).toMatchObject({ code: "service_unavailable" });
+    expect((await qrRecord(qr.id))?.state).toBe("scanned");
+    expect(await qrSessionsOf(alice.id)).toBe(before);
+    const again = await phoneCall(alice)(qr.id, "approve", { body: { code } });
+    expect(again.status).toBe(200);
+    expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
+    expect(await qrSessionsOf(alice.id)).toBe(before + 1);
   });
 
   it("approval racing the alarm gives one outcome, never both", async () => {

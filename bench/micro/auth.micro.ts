@@ -25,7 +25,7 @@ it("prints the cost of verifying a token and of one login", { timeout: 120_000 }
     refreshTokenLifetimeSeconds: 86_400,
     leewaySeconds: 0,
   };
-  const deps: Deps = { db: getDb(env.DB), config, tokens, clock: () => Date.now() };
+  const deps: Deps = { db: getDb(env.DB, 3000), config, tokens, clock: () => Date.now() };
   await register(deps, { username: "bench", email: "bench@example.com", password: "bench password 123" });
   const device = { userAgent: "bench", ip: "127.0.0.1", country: null, city: null };
   const pair = await obtainPair(deps, { username: "bench", password: "bench password 123" }, device);

@@ -1,4 +1,5 @@
 /** @module Session Purge — the cron's housekeeping: delete sessions that ended more than a grace period ago. */
+import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import type { Env } from "../env";
 import { deleteEndedSessions } from "./sessions";
@@ -40,7 +41,7 @@ export async function purgeEndedSessions(db: Db, nowSeconds: number, options: Pa
 export async function runHousekeeping(env: Env, scheduledTimeMs: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult | null> {
   const started = Date.now();
   try {
-    const result = await purgeEndedSessions(getDb(env.DB), Math.floor(scheduledTimeMs / 1000), options);
+    const result = await purgeEndedSessions(getDb(env.DB, getConfig(env).d1TimeoutMs), Math.floor(scheduledTimeMs / 1000), options);
     console.log(JSON.stringify({ level: "info", event: "sessions_purged", time: new Date().toISOString(), ...result, duration_ms: Date.now() - started }));
     return result;
   } catch (error) {

@@ -317,6 +317,7 @@ export const authRoutes = [
     path: "/.well-known/jwks.json",
     operationId: "jwks",
     tag: "tokens",
+    usesD1: false,
     summary: "Public signing keys",
     description:
       "For services that verify access tokens themselves (they cannot see revocation: they should keep access lifetimes short or call /api/token/verify/). Cacheable for 5 minutes. With HS256 there is no public key: 404.",

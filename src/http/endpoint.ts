@@ -103,6 +103,8 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
   onInvalidBody?: (c: Context<AppEnv>, params: { [K in keyof P]: string }) => Promise<void>;
   /** The document adds 404 (unknown resource) and 429 (throttled) for these. */
   notFound?: boolean;
+  /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: true, but for meta and pages. */
+  usesD1?: boolean;
   throttled?: boolean;
   responses: R;
   handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R, P>) => Promise<Response> | Response;

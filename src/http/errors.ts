@@ -26,6 +26,7 @@ export const ERRORS = {
   upgrade_required: [426, "This endpoint only accepts a WebSocket upgrade."],
   throttled: [429, "Request was throttled."],
   server_error: [500, "A server error occurred."],
+  service_unavailable: [503, "The service is briefly unavailable; try again shortly."],
   server_misconfigured: [500, "The server is misconfigured; the operator has been told why in the logs."],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -63,6 +64,9 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" } as co
 // RFC 6750 §3: a 401 for a bearer-protected resource names the scheme and realm.
 const WWW_AUTHENTICATE = 'Bearer realm="api"';
 
+/** Seconds a client should wait after a 503 (D1 slow or down): a short blip, then the guard's deadline again. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER = 5;
+
 /** Builds the response for any ApiError/ValidationError: the only place error bodies are made. */
 export function errorResponse(error: ApiError | ValidationError): Response {
   if (error instanceof ValidationError) {
@@ -70,6 +74,8 @@ export function errorResponse(error: ApiError | ValidationError): Response {
   }
   const headers: Record<string, string> = { ...JSON_HEADERS, ...error.headers };
   if (error.status === 401 && !headers["www-authenticate"]) headers["www-authenticate"] = WWW_AUTHENTICATE;
+  // RFC 9110 §15.6.4: a 503 says when to come back.
+  if (error.status === 503 && !headers["retry-after"]) headers["retry-after"] = String(SERVICE_UNAVAILABLE_RETRY_AFTER);
   // DRF's 404 body is just the detail; keep it exactly so clients that compare bodies still match.
   const body = error.code === "not_found" ? { detail: error.message } : { detail: error.message, code: error.code, ...error.extra };
   return new Response(JSON.stringify(body), { status: error.status, headers });

@@ -97,6 +97,13 @@ export const sharedResponses: Record<string, ResponseObject> = {
     ...jsonError("Too many requests; wait `Retry-After` seconds.", { detail: "Request was throttled. Expected available in 42 seconds.", code: "throttled" }),
     headers: { "Retry-After": ref("headers", "RetryAfter") },
   },
+  ServiceUnavailable: {
+    ...jsonError("D1 did not answer within D1_TIMEOUT_MS (default 3 s), or failed: nothing was written; retry after `Retry-After` seconds.", {
+      detail: "The service is briefly unavailable; try again shortly.",
+      code: "service_unavailable",
+    }),
+    headers: { "Retry-After": ref("headers", "RetryAfter") },
+  },
   ServerError: jsonError("Something unexpected failed; the body carries the request id, never internals.", {
     detail: "A server error occurred (request id 3b1f…).",
     code: "server_error",

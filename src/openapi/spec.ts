@@ -152,6 +152,7 @@ function operation(route: AnyRoute): OperationObject {
     responses["415"] ??= ref("responses", "UnsupportedMediaType");
   }
   if (route.throttled) responses["429"] ??= ref("responses", "Throttled");
+  if (route.usesD1 ?? !["meta", "pages"].includes(route.tag)) responses["503"] ??= ref("responses", "ServiceUnavailable");
   const op: OperationObject = {
     operationId: route.operationId,
     tags: [route.tag],

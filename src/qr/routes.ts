@@ -146,6 +146,7 @@ export const qrRoutes = [
     path: "/api/qr/",
     operationId: "qr_create",
     tag: "qr",
+    usesD1: false,
     summary: "Start a QR login (the browser)",
     description:
       "Takes the browser's ECDH public key, records who is asking (IP, user agent, country and city) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
@@ -197,6 +198,7 @@ export const qrRoutes = [
     path: "/api/qr/{id}/svg/",
     operationId: "qr_svg",
     tag: "qr",
+    usesD1: false,
     summary: "The code as SVG",
     description: "Encodes `qr_url`. Private cache only, until the code expires. Limited per IP, with the socket and the phone page.",
     auth: "anonymous",
@@ -226,6 +228,7 @@ export const qrRoutes = [
     path: "/api/qr/{id}/ws/",
     operationId: "qr_socket",
     tag: "qr",
+    usesD1: false,
     summary: "The browser's WebSocket",
     description:
       "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (with the check code to show) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser may send `{\"type\": \"cancel\"}` to walk away from an open login (\"Not you? Get a new code\"): it ends denied (`reason: \"cancelled\"`), so whoever scanned it can no longer approve it; anything else it sends is ignored (\"ping\" is answered \"pong\").",

@@ -24,6 +24,7 @@ import { buildDeps } from "../deps";
 import { NOW_HEADER, SECRET_HEADER } from "./ids";
 import { sha256Base64Url } from "../lib/bytes";
 import { startSession } from "../auth/service";
+import { isDatabaseUnavailable } from "../db/guard";
 import type { DeviceInfo } from "../auth/sessions";
 import type { Env } from "../env";
 import { errorResponse, ApiError } from "../http/errors";
@@ -109,7 +110,7 @@ interface CreateInput {
   ttlSeconds: number;
 }
 
-type QrFailure = { ok: false; code: QrRefusal | "not_found" };
+type QrFailure = { ok: false; code: QrRefusal | "not_found" | "service_unavailable" };
 export type ViewResult = { ok: true; view: QrView } | QrFailure;
 type PhoneViewResult = { ok: true; detail: "full"; view: QrView } | { ok: true; detail: "limited"; view: QrLimitedView } | QrFailure;
 
@@ -222,6 +223,8 @@ export class QrSession extends DurableObject<Env> {
       this.ctx.storage.put(RECORD, { ...record, state: "scanned", finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
       this.ctx.storage.delete(PAIR);
       await this.ctx.storage.setAlarm(record.expiresAtMs);
+      // D1 slow or down: a typed answer (RPC carries no error classes), 503 to the phone, which may approve again.
+      if (isDatabaseUnavailable(error)) return { ok: false, code: "service_unavailable" };
       throw error;
     }
     const event: BrowserEvent = { type: "approved", sealed };
