@@ -65,7 +65,7 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" } as co
 const WWW_AUTHENTICATE = 'Bearer realm="api"';
 
 /** Seconds a client should wait after a 503 (D1 slow or down): a short blip, then the guard's deadline again. */
-export const SERVICE_UNAVAILABLE_RETRY_AFTER = 5;
+const SERVICE_UNAVAILABLE_RETRY_AFTER = 5;
 
 /** Builds the response for any ApiError/ValidationError: the only place error bodies are made. */
 export function errorResponse(error: ApiError | ValidationError): Response {
