@@ -15,6 +15,10 @@ export interface Deps {
   config: Config;
   tokens: TokenSettings;
   clock: Clock;
+  /** The primary, for a read whose row a lagging replica may not have yet (absent: `db` is the primary already). */
+  primaryDb?: () => Db;
+  /** The client sent a bookmark: it must read its own writes, so no isolate cache may answer for D1. */
+  consistent?: boolean;
 }
 
 export function nowSeconds(clock: Clock): number {

@@ -437,7 +437,7 @@ describe("CORS", () => {
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
     // The device credential travels as a header from API clients on another origin, and is read back from sign-in.
-    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type,x-device-credential,x-requested-with");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type,x-device-credential,x-requested-with,x-d1-bookmark");
     expect(preflight.headers.get("access-control-allow-credentials")).toBeNull();
     expect(preflight.headers.get("access-control-max-age")).toBe("600");
 

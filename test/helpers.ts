@@ -154,6 +154,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
  */
 export function countingD1(inner: D1Database = env.DB) {
   const executed: string[] = [];
+  // What each D1 session was started at: a constraint or a client's bookmark.
+  const sessions: string[] = [];
   let held: { pattern: RegExp; gate: Promise<void> } | null = null;
   // D1 down or slow: every statement and batch throws, or never answers (the guard's deadline must fire).
   let failing: "throw" | "hang" | null = null;
@@ -180,8 +182,30 @@ export function countingD1(inner: D1Database = env.DB) {
     targets.set(proxy, statement);
     return proxy;
   };
+  // A Sessions-API session (what each request opens) is counted and failed like the binding itself.
+  const wrapSession = (session: D1DatabaseSession): D1DatabaseSession =>
+    new Proxy(session, {
+      get(target, prop) {
+        if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
+        if (prop === "batch") {
+          return (statements: D1PreparedStatement[]) => {
+            executed.push("batch");
+            if (failing) return failure();
+            return target.batch(statements.map((s) => targets.get(s) ?? s));
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
   const db = new Proxy(inner, {
     get(target, prop) {
+      if (prop === "withSession") {
+        return (constraint?: string) => {
+          sessions.push(constraint ?? "");
+          return wrapSession(target.withSession(constraint));
+        };
+      }
       if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
@@ -204,6 +228,8 @@ export function countingD1(inner: D1Database = env.DB) {
     db,
     /** Round trips so far. */
     total: () => executed.length,
+    /** The constraint or bookmark each Sessions-API session started at, in order. */
+    sessions: () => sessions.slice(),
     /** Statements executed on their own so far whose SQL matches. */
     count: (pattern: RegExp) => executed.filter((q) => pattern.test(q)).length,
     hold(pattern: RegExp) {

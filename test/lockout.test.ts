@@ -187,7 +187,7 @@ describe("documentation", () => {
     const doc = (await (await r.call("/api/schema/")).json()) as { paths: Record<string, { post: { parameters: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> } }> };
     const op = doc.paths["/api/token/"]!.post;
     expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: DEVICE_CREDENTIAL_HEADER, in: "header" }), expect.objectContaining({ name: DEVICE_CREDENTIAL_COOKIE, in: "cookie" })]));
-    expect(Object.keys(op.responses["200"]!.headers ?? {})).toEqual([DEVICE_CREDENTIAL_HEADER, "Set-Cookie"]);
+    expect(Object.keys(op.responses["200"]!.headers ?? {})).toEqual([DEVICE_CREDENTIAL_HEADER, "Set-Cookie", "X-D1-Bookmark"]);
     expect(op.responses["429"]).toBeDefined();
   });
 });

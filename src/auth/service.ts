@@ -249,7 +249,17 @@ function checkSessionOf<S extends { userId: number; revokedAt: number | null; ex
 
 /** The session and its user for a bearer check: this isolate's copy if younger than SESSION_CACHE_TTL, else D1. */
 function readSession(deps: Deps, sid: string): Promise<SessionWithUser | null> {
-  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, (id) => loadSessionWithUser(deps.db, id));
+  const load = async (id: string) => {
+    const row = await loadSessionWithUser(deps.db, id);
+    // A replica may not have a session created moments ago (a sign-in elsewhere): only the primary can say it is gone.
+    return row ?? (deps.primaryDb ? loadSessionWithUser(deps.primaryDb(), id) : null);
+  };
+  // A client that sent its bookmark reads its own writes (its sign-out, its revocation): never this isolate's copy.
+  if (deps.consistent) {
+    sessionCache.evict(sid);
+    return load(sid);
+  }
+  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, load);
 }
 
 /** POST /api/token/blacklist/: logs the session out; its access tokens die with it. */

@@ -5,16 +5,49 @@ import * as schema from "./schema";
 
 export type Db = DrizzleD1Database<typeof schema>;
 
-const cache = new WeakMap<D1Database, Map<number, Db>>();
+const cache = new WeakMap<D1Database | D1DatabaseSession, Map<number, Db>>();
 
 /** One drizzle instance per D1 binding per isolate; a D1 call slower than `timeoutMs` fails as DatabaseUnavailable. */
-export function getDb(d1: D1Database, timeoutMs: number): Db {
+export function getDb(d1: D1Database | D1DatabaseSession, timeoutMs: number): Db {
   let byTimeout = cache.get(d1);
   if (!byTimeout) cache.set(d1, (byTimeout = new Map()));
   let db = byTimeout.get(timeoutMs);
   if (!db) {
-    db = drizzle(guardD1(d1, timeoutMs), { schema });
+    // drizzle only calls prepare and batch, which a Sessions-API session has too.
+    db = drizzle(guardD1(d1, timeoutMs) as D1Database, { schema });
     byTimeout.set(timeoutMs, db);
   }
   return db;
+}
+
+/** Where a request's reads may go: the nearest replica, or the primary (Cloudflare's Sessions API constraints). */
+export type ReadFrom = "replica" | "primary";
+
+/** Bookmarks as D1 writes them (`00000000-00000001-…`): anything else sent by a client is ignored. */
+const BOOKMARK = /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i;
+
+export function parseBookmark(header: string | null | undefined): string | null {
+  return header && header.length <= 256 && BOOKMARK.test(header) ? header : null;
+}
+
+/**
+ * One request's D1: a Sessions-API session started at the client's bookmark (it reads its own writes, wherever it
+ * lands) or else at `readFrom`, opened on first use. `bookmark()` is what the response hands back.
+ */
+export function requestDb(d1: D1Database, readFrom: ReadFrom, bookmark: string | null, timeoutMs: number) {
+  let session: D1DatabaseSession | null = null;
+  let db: Db | null = null;
+  const open = () => (session ??= d1.withSession(bookmark ?? (readFrom === "replica" ? "first-unconstrained" : "first-primary")));
+  return {
+    get db(): Db {
+      return (db ??= getDb(open(), timeoutMs));
+    },
+    /** A separate session on the primary: for a row a lagging replica may not have yet (a session just created). */
+    primary(): Db {
+      return getDb(d1.withSession("first-primary"), timeoutMs);
+    },
+    bookmark(): string | null {
+      return session ? (session as D1DatabaseSession).getBookmark() : null;
+    },
+  };
 }

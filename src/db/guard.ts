@@ -45,7 +45,7 @@ const TERMINAL = new Set<PropertyKey>(["all", "run", "first", "raw"]);
  * `d1` with a deadline on every statement and batch. Statements keep their identity for `batch()` (D1 needs its
  * own objects back), so the proxies are unwrapped there.
  */
-export function guardD1<T extends D1Database>(d1: T, timeoutMs: number): T {
+export function guardD1<T extends D1Database | D1DatabaseSession>(d1: T, timeoutMs: number): T {
   const originals = new WeakMap<object, D1PreparedStatement>();
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
     const proxy = new Proxy(statement, {
@@ -71,12 +71,12 @@ export function guardD1<T extends D1Database>(d1: T, timeoutMs: number): T {
   };
   return new Proxy(d1, {
     get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "prepare") return (query: string) => wrap((target as D1DatabaseSession).prepare(query));
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           let started: Promise<unknown>;
           try {
-            started = target.batch(statements.map((s) => originals.get(s) ?? s));
+            started = (target as D1DatabaseSession).batch(statements.map((s) => originals.get(s) ?? s));
           } catch (error) {
             started = Promise.reject(error);
           }

@@ -7,6 +7,8 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { requireAuth } from "../auth/middleware";
+import { parseBookmark, requestDb, type ReadFrom } from "../db/client";
+import type { Deps } from "../deps";
 import { readJsonObject } from "./body";
 import { ApiError, ValidationError } from "./errors";
 import type { AppEnv } from "./types";
@@ -103,6 +105,11 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
   onInvalidBody?: (c: Context<AppEnv>, params: { [K in keyof P]: string }) => Promise<void>;
   /** The document adds 404 (unknown resource) and 429 (throttled) for these. */
   notFound?: boolean;
+  /**
+   * Where the request's D1 reads go (Sessions API): "replica" where a stale row is harmless or bounded (a bearer
+   * check, a list), "primary" (default) where it is not. A client's X-D1-Bookmark overrides both (src/db/client.ts).
+   */
+  d1?: ReadFrom;
   /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: true, but for meta and pages. */
   usesD1?: boolean;
   throttled?: boolean;
@@ -165,6 +172,32 @@ function handlerOf(route: AnyRoute, check: boolean): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The response header carrying the D1 bookmark after the request's reads and writes; clients may send it back. */
+const BOOKMARK_HEADER = "x-d1-bookmark";
+
+/**
+ * The request's own D1 session (src/db/client.ts requestDb), on a copy of the isolate's Deps: opened only if the
+ * request touches D1; its bookmark is answered in X-D1-Bookmark so the client can read its own writes anywhere.
+ */
+function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
+  return async function d1(c, next) {
+    const base = c.get("deps") as Deps | undefined;
+    if (!base) return next();
+    const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
+    const session = requestDb(c.env.DB, readFrom, bookmark, base.config.d1TimeoutMs);
+    // Object.create: the isolate's config, keys and clock stay shared; only the D1 handle is this request's.
+    const deps: Deps = Object.create(base, {
+      db: { get: () => session.db },
+      primaryDb: { value: readFrom === "replica" && !bookmark ? () => session.primary() : undefined },
+      consistent: { value: bookmark !== null },
+    }) as Deps;
+    c.set("deps", deps);
+    await next();
+    const after = session.bookmark();
+    if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, after);
+  };
+}
+
 /** The path's checks, in their order: a failed one is 404 before the body is read. */
 function paramChecks(route: AnyRoute): MiddlewareHandler<AppEnv> | null {
   const checks = Object.entries<PathParamSpec>(route.params ?? {}).filter(([, spec]) => spec.check);
@@ -193,7 +226,7 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
   for (const [path, pathRoutes] of byPath) {
     for (const route of pathRoutes) {
       const check = paramChecks(route);
-      const chain = [...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
+      const chain = [d1Session(route.d1 ?? "primary"), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
     const methods = pathRoutes.map((r) => r.method);

@@ -82,9 +82,9 @@ export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
 
 const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 // x-device-credential: an API client on another origin presents its per-account device credential (auth/device-credential.ts).
-const CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-device-credential", "x-requested-with"];
+const CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-device-credential", "x-requested-with", "x-d1-bookmark"];
 // Clients read these cross-origin: throttling hints and the id to quote in a bug report.
-const CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id", "allow", "x-device-credential"];
+const CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id", "allow", "x-device-credential", "x-d1-bookmark"];
 // Cloudflare's CF-Ray is the request id when it looks like one (it is what the dashboard shows).
 const REQUEST_ID_PATTERN = /^[\w-]{8,64}$/;
 

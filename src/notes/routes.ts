@@ -48,6 +48,7 @@ export const notesRoutes = [
     method: "GET",
     path: "/api/notes/",
     operationId: "notes_list",
+    d1: "replica",
     tag: TAG,
     summary: "List your notes",
     description:
@@ -118,6 +119,7 @@ export const notesRoutes = [
     method: "GET",
     path: "/api/notes/{id}/",
     operationId: "notes_retrieve",
+    d1: "replica",
     tag: TAG,
     summary: "Read a note",
     description: ownerOnly,

@@ -61,6 +61,10 @@ const jsonError = (description: string, example: unknown): ResponseObject => jso
 export const sharedHeaders: Record<string, HeaderObject> = {
   WWWAuthenticate: { description: "RFC 6750 §3: the scheme and realm.", schema: { type: "string", const: 'Bearer realm="api"' } },
   Allow: { description: "The methods this path accepts (RFC 9110 §10.2.1).", schema: { type: "string", examples: ["GET, POST, HEAD, OPTIONS"] } },
+  D1Bookmark: {
+    description: "The D1 bookmark after this request's reads and writes (Sessions API). Send it back as `X-D1-Bookmark` to read your own writes on your next request, wherever it lands.",
+    schema: { type: "string", pattern: "^[0-9a-fA-F]{8}(-[0-9a-fA-F]+)+$" },
+  },
   RetryAfter: { description: "Seconds until the request may be repeated (RFC 9110 §10.2.3).", schema: { type: "integer", minimum: 0 } },
 };
 

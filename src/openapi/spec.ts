@@ -152,7 +152,13 @@ function operation(route: AnyRoute): OperationObject {
     responses["415"] ??= ref("responses", "UnsupportedMediaType");
   }
   if (route.throttled) responses["429"] ??= ref("responses", "Throttled");
-  if (route.usesD1 ?? !["meta", "pages"].includes(route.tag)) responses["503"] ??= ref("responses", "ServiceUnavailable");
+  const usesD1 = route.usesD1 ?? !["meta", "pages"].includes(route.tag);
+  if (usesD1) {
+    responses["503"] ??= ref("responses", "ServiceUnavailable");
+    for (const [status, response] of Object.entries(responses)) {
+      if (status.startsWith("2") && !("$ref" in response)) response.headers = { ...response.headers, "X-D1-Bookmark": ref("headers", "D1Bookmark") };
+    }
+  }
   const op: OperationObject = {
     operationId: route.operationId,
     tags: [route.tag],
@@ -162,6 +168,15 @@ function operation(route: AnyRoute): OperationObject {
   };
   if (route.description) op.description = route.description;
   const params = parameters(route);
+  if (usesD1) {
+    params.push({
+      name: "X-D1-Bookmark",
+      in: "header",
+      required: false,
+      description: `A bookmark an earlier answer carried: this request then reads at least that fresh (its own sign-out, note, revocation), skipping this edge location's caches. Without it, this route reads ${route.d1 === "replica" ? "from the nearest replica (bounded staleness: README, \"Fast from every region\")" : "from the primary"}.`,
+      schema: { type: "string" },
+    });
+  }
   if (params.length > 0) op.parameters = params;
   if (route.body) {
     op.requestBody = {
