@@ -1,6 +1,6 @@
 /** @module Deps — what route logic depends on, passed as an argument; built here for the app and the Durable Objects alike. */
 import { getConfig, type Config } from "./config";
-import { getDb, type Db } from "./db/client";
+import { getDb, type Db, type RequestDb } from "./db/client";
 import { getKeyRing } from "./auth/keys";
 import type { TokenSettings } from "./auth/tokens";
 import type { Env } from "./env";
@@ -38,4 +38,33 @@ export async function buildDeps(env: Env, origin: string, clock: Clock): Promise
     leewaySeconds: config.leewaySeconds,
   };
   return { db: getDb(env.DB, config.d1TimeoutMs), config, tokens, clock };
+}
+
+/**
+ * The isolate's Deps for one request, with that request's own D1 session (src/db/client.ts RequestDb). A class, so
+ * every request's object has one shape: the bearer check reads it on the hot path.
+ */
+export class RequestDeps implements Deps {
+  readonly config: Config;
+  readonly tokens: TokenSettings;
+  readonly clock: Clock;
+  readonly primaryDb: (() => Db) | undefined;
+  readonly consistent: boolean;
+
+  constructor(
+    base: Deps,
+    private readonly request: RequestDb,
+    replica: boolean,
+    consistent: boolean,
+  ) {
+    this.config = base.config;
+    this.tokens = base.tokens;
+    this.clock = base.clock;
+    this.consistent = consistent;
+    this.primaryDb = replica && !consistent ? () => request.primary() : undefined;
+  }
+
+  get db(): Db {
+    return this.request.db;
+  }
 }

@@ -34,20 +34,30 @@ export function parseBookmark(header: string | null | undefined): string | null 
  * One request's D1: a Sessions-API session started at the client's bookmark (it reads its own writes, wherever it
  * lands) or else at `readFrom`, opened on first use. `bookmark()` is what the response hands back.
  */
-export function requestDb(d1: D1Database, readFrom: ReadFrom, bookmark: string | null, timeoutMs: number) {
-  let session: D1DatabaseSession | null = null;
-  let db: Db | null = null;
-  const open = () => (session ??= d1.withSession(bookmark ?? (readFrom === "replica" ? "first-unconstrained" : "first-primary")));
-  return {
-    get db(): Db {
-      return (db ??= getDb(open(), timeoutMs));
-    },
-    /** A separate session on the primary: for a row a lagging replica may not have yet (a session just created). */
-    primary(): Db {
-      return getDb(d1.withSession("first-primary"), timeoutMs);
-    },
-    bookmark(): string | null {
-      return session ? (session as D1DatabaseSession).getBookmark() : null;
-    },
-  };
+export class RequestDb {
+  private session: D1DatabaseSession | null = null;
+  private handle: Db | null = null;
+
+  constructor(
+    private readonly d1: D1Database,
+    private readonly start: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static open(d1: D1Database, readFrom: ReadFrom, bookmark: string | null, timeoutMs: number): RequestDb {
+    return new RequestDb(d1, bookmark ?? (readFrom === "replica" ? "first-unconstrained" : "first-primary"), timeoutMs);
+  }
+
+  get db(): Db {
+    return (this.handle ??= getDb((this.session = this.d1.withSession(this.start)), this.timeoutMs));
+  }
+
+  /** A separate session on the primary: for a row a lagging replica may not have yet (a session just created). */
+  primary(): Db {
+    return getDb(this.d1.withSession("first-primary"), this.timeoutMs);
+  }
+
+  bookmark(): string | null {
+    return this.session ? this.session.getBookmark() : null;
+  }
 }

@@ -7,8 +7,8 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { requireAuth } from "../auth/middleware";
-import { parseBookmark, requestDb, type ReadFrom } from "../db/client";
-import type { Deps } from "../deps";
+import { RequestDb, parseBookmark, type ReadFrom } from "../db/client";
+import { RequestDeps, type Deps } from "../deps";
 import { readJsonObject } from "./body";
 import { ApiError, ValidationError } from "./errors";
 import type { AppEnv } from "./types";
@@ -184,14 +184,9 @@ function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
     const base = c.get("deps") as Deps | undefined;
     if (!base) return next();
     const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
-    const session = requestDb(c.env.DB, readFrom, bookmark, base.config.d1TimeoutMs);
-    // Object.create: the isolate's config, keys and clock stay shared; only the D1 handle is this request's.
-    const deps: Deps = Object.create(base, {
-      db: { get: () => session.db },
-      primaryDb: { value: readFrom === "replica" && !bookmark ? () => session.primary() : undefined },
-      consistent: { value: bookmark !== null },
-    }) as Deps;
-    c.set("deps", deps);
+    const session = RequestDb.open(c.env.DB, readFrom, bookmark, base.config.d1TimeoutMs);
+    // The isolate's config, keys and clock stay shared; only the D1 handle is this request's.
+    c.set("deps", new RequestDeps(base, session, readFrom === "replica", bookmark !== null));
     await next();
     const after = session.bookmark();
     if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, after);

@@ -173,7 +173,9 @@ export class QrSession extends DurableObject<Env> {
       finishedAtMs: null,
       cleanupAtMs: null,
     };
-    await this.ctx.storage.put(RECORD, record);
+    // One write batch, not two round trips: the synchronous put and the alarm commit together (the output gate
+    // holds the answer until both are durable).
+    this.ctx.storage.kv.put(RECORD, record);
     await this.ctx.storage.setAlarm(expiresAtMs);
     return { expiresAtMs };
   }
