@@ -378,7 +378,7 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     expect(again).not.toBe(csp);
   });
 
-  it("serves the renderer's files from the static assets, and nothing else under /api/docs/", async () => {
+  it("serves the renderer's files itself, and nothing else under /api/docs/", async () => {
     const bundle = await get("/api/docs/swagger-ui-bundle.js");
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
@@ -388,7 +388,7 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     const css = await get("/api/docs/swagger-ui.css");
     expect([css.status, css.headers.get("content-type")]).toEqual([200, "text/css; charset=utf-8"]);
     await css.body?.cancel();
-    for (const path of ["/api/docs/index.html", "/api/docs/swagger-ui-bundle.js.map", "/api/docs/..%2F..%2Fwrangler.toml", "/docs/swagger-ui-bundle.js"]) {
+    for (const path of ["/api/docs/index.html", "/api/docs/LICENSE", "/api/docs/swagger-ui-bundle.js.map", "/api/docs/..%2F..%2Fwrangler.toml", "/docs/swagger-ui-bundle.js"]) {
       const res = await get(path);
       expect([path, res.status]).toEqual([path, 404]);
       expect(await res.json()).toEqual({ detail: "Not found." });

@@ -1,16 +1,16 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module API Reference Page — /api/docs/: Swagger UI (swagger-ui-dist, a maintained renderer) on /api/schema/.
- * Its files come from the worker's static assets at /api/docs/{file}; the page's own script and style are inline
+ * Its files are served by the worker at /api/docs/{file} (built into the bundle); the page's own script and style are inline
  * under the response's CSP nonce, so nothing but this origin is ever contacted and no 'unsafe-inline' is needed.
  */
 import { DOCS_PAGE_JS } from "../pages/client.generated";
+import { SWAGGER_UI_CSS, SWAGGER_UI_JS } from "./swagger-ui.generated";
 
-/** The renderer's files the page loads, as served at /api/docs/{file} (copied by scripts/build-client.mjs). */
-export const DOCS_ASSETS: Readonly<Record<string, string>> = {
-  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-  "swagger-ui.css": "text/css; charset=utf-8",
-  LICENSE: "text/plain; charset=utf-8",
+/** The renderer's files the page loads, as served at /api/docs/{file} (written by scripts/build-client.mjs). */
+export const DOCS_ASSETS: Readonly<Record<string, { type: string; body: string }>> = {
+  "swagger-ui-bundle.js": { type: "text/javascript; charset=utf-8", body: SWAGGER_UI_JS },
+  "swagger-ui.css": { type: "text/css; charset=utf-8", body: SWAGGER_UI_CSS },
 };
 
 // Swagger UI's own stylesheet sets no page colours: a dark reader gets a light page rather than a broken one.
