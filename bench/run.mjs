@@ -37,6 +37,12 @@ function intSetting(name, fallback, min, max) {
 // `floor` is the one-line worker: the runtime's own capacity, the yardstick of every ratio.
 const ALL_SCENARIOS = ["floor", "health", "hello", "notes", "verify", "signin", "refresh", "qr"];
 const requested = (process.argv[2] ?? process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+if (requested.length === 1 && requested[0] === "edge") {
+  // The latency model far from the D1 primary: its own runner (bench/edge/run.mjs), not a load scenario.
+  const { runEdgeBench } = await import("./edge/run.mjs");
+  await runEdgeBench(fileURLToPath(new URL("..", import.meta.url)));
+  process.exit(0);
+}
 for (const name of requested) {
   if (!ALL_SCENARIOS.includes(name)) {
     console.error(`unknown scenario "${name}"; known: ${ALL_SCENARIOS.join(", ")}`);

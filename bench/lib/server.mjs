@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateJwks } from "../../scripts/keys.mjs";
 import { childPids } from "./proc.mjs";
@@ -35,9 +35,10 @@ export function killBuildNow() {
 }
 
 /** `wrangler deploy --dry-run --outdir <outDir>`: the exact bundle a deploy would upload. */
-export function buildWorker(root, outDir, { timeoutMs = 120_000 } = {}) {
+export function buildWorker(root, outDir, { timeoutMs = 120_000, entry } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(wranglerDir, wranglerPackage.bin.wrangler), "deploy", "--dry-run", "--outdir", outDir], {
+    // `entry`: another main module (bench/edge/worker.ts wraps ours), built with the same wrangler.toml.
+    const child = spawn(process.execPath, [join(wranglerDir, wranglerPackage.bin.wrangler), "deploy", "--dry-run", "--outdir", outDir, ...(entry ? [entry] : [])], {
       cwd: root,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", FORCE_COLOR: "0" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -51,7 +52,7 @@ export function buildWorker(root, outDir, { timeoutMs = 120_000 } = {}) {
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       building = null;
-      if (code === 0) resolve(join(outDir, "index.js"));
+      if (code === 0) resolve(join(outDir, entry ? `${basename(entry).replace(/\.[cm]?[jt]s$/, "")}.js` : "index.js"));
       else reject(new Error(`wrangler build failed (${signal ?? `exit ${code}`}):\n${output.split("\n").slice(-40).join("\n")}`));
     });
   });
