@@ -97,13 +97,15 @@ describe("a warm list is answered without D1", () => {
     expect(r.d1.count(READS_NOTES) - before).toBe(1);
   });
 
-  it("concurrent identical cold lists share one D1 read", async () => {
+  it("concurrent identical cold lists each read D1 once (no request awaits another's read), then the page is warm", async () => {
     const r = await signedIn("2");
     await createThroughApi(r, "shared");
     const before = r.d1.count(READS_NOTES);
     const bodies = await Promise.all([r.page(), r.page(), r.page()]);
-    expect(r.d1.count(READS_NOTES) - before).toBe(1);
+    expect(r.d1.count(READS_NOTES) - before).toBe(3);
     for (const body of bodies) expect(titles(body)).toEqual(["shared"]);
+    expect(titles(await r.page())).toEqual(["shared"]);
+    expect(r.d1.count(READS_NOTES) - before).toBe(3);
   });
 });
 

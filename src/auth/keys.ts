@@ -1,6 +1,7 @@
 /** @module Keys — the JWT key ring from config, imported into CryptoKeys once per isolate. */
 import { importJWK, type JWK } from "jose";
 import { ConfigError, type Config, type JwtAlgorithm } from "../config";
+import { Memo } from "../lib/memo";
 
 export interface KeyRing {
   algorithm: JwtAlgorithm;
@@ -72,18 +73,13 @@ async function loadSymmetric(secret: string): Promise<KeyRing> {
   return { algorithm: "HS256", signing: { kid: undefined, key }, verifying: new Map([["", key]]), publicJwks: null };
 }
 
-const cache = new Map<string, Promise<KeyRing>>();
+// Rings, not promises of them (src/lib/memo.ts); a failed import is not kept, so the next request retries and logs.
+const rings = new Memo<KeyRing>(4);
 
 /** The key ring for this config, imported once per isolate and keyed by the raw secret. */
 export function getKeyRing(config: Config): Promise<KeyRing> {
   const raw = config.jwtAlgorithm === "HS256" ? config.jwtSecret! : config.signingKeysJson!;
-  const cacheKey = `${config.jwtAlgorithm}\u0000${raw}`;
-  let ring = cache.get(cacheKey);
-  if (!ring) {
-    ring = config.jwtAlgorithm === "HS256" ? loadSymmetric(raw) : loadAsymmetric(config.jwtAlgorithm, raw);
-    // A failed import must not stick: the next request retries (and logs) after a secret is fixed.
-    ring.catch(() => cache.delete(cacheKey));
-    cache.set(cacheKey, ring);
-  }
-  return ring;
+  return rings.get(`${config.jwtAlgorithm}\u0000${raw}`, () =>
+    config.jwtAlgorithm === "HS256" ? loadSymmetric(raw) : loadAsymmetric(config.jwtAlgorithm, raw),
+  );
 }

@@ -13,6 +13,7 @@
 import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToBase64, constantTimeEqual } from "../lib/bytes";
+import { Memo } from "../lib/memo";
 import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format";
 import { argon2 } from "./argon2";
 import { pbkdf2Sha256 } from "./pbkdf2";
@@ -99,10 +100,9 @@ async function derive(parsed: ParsedHash, password: string): Promise<Uint8Array>
 
 // A hash of a random password in the current format: unknown users and unreadable hashes are checked
 // against it, so those answers cost exactly what a wrong password of a current-format user costs.
-let dummyHash: Promise<ParsedHash> | null = null;
+const dummyHash = new Memo<ParsedHash>(1);
 function getDummyHash(): Promise<ParsedHash> {
-  dummyHash ??= hashPassword(crypto.randomUUID()).then((encoded) => parsePasswordHash(encoded)!);
-  return dummyHash;
+  return dummyHash.get("", async () => parsePasswordHash(await hashPassword(crypto.randomUUID()))!);
 }
 
 export interface PasswordCheck {

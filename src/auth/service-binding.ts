@@ -7,6 +7,7 @@ import { ConfigError } from "../config";
 import { buildDeps, type Clock, type Deps } from "../deps";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
+import { Memo } from "../lib/memo";
 import { authenticate, type Defer } from "./service";
 
 /** A refusal with simplejwt's `code`, as the HTTP API would answer it (`status` included for callers that relay it). */
@@ -27,7 +28,7 @@ export type AuthResult = AuthSuccess | AuthRefusal;
 
 // Origins one isolate verifies tokens for (workers.dev, a custom domain, localhost): a few; the bound stops a flood.
 const MAX_ORIGINS = 16;
-const depsByOrigin = new WeakMap<Env, Map<string, Promise<Deps>>>();
+const depsByOrigin = new WeakMap<Env, Memo<Deps>>();
 
 /**
  * With JWT_ISSUER set, tokens must carry it, as over HTTP. Unset, the HTTP API takes each request's own origin as
@@ -50,14 +51,8 @@ function claimedIssuer(authorization: string): string | null {
 
 function depsFor(env: Env, origin: string, clock: Clock): Promise<Deps> {
   let byOrigin = depsByOrigin.get(env);
-  if (!byOrigin) depsByOrigin.set(env, (byOrigin = new Map()));
-  let deps = byOrigin.get(origin);
-  if (!deps) {
-    if (byOrigin.size >= MAX_ORIGINS) byOrigin.clear();
-    deps = buildDeps(env, origin, clock);
-    byOrigin.set(origin, deps);
-  }
-  return deps;
+  if (!byOrigin) depsByOrigin.set(env, (byOrigin = new Memo<Deps>(MAX_ORIGINS)));
+  return byOrigin.get(origin, () => buildDeps(env, origin, clock));
 }
 
 /** The bearer check for a service binding: `authorization` is the header value as the client sent it. */

@@ -5,7 +5,10 @@
  *
  * - A value read at time t answers until t + ttl, t being when the read *started*; a clock that went
  *   backwards counts as stale, never as fresh. ttl 0: every call loads, nothing is kept or shared.
- * - One load per key at a time: concurrent cold reads share it.
+ * - Every miss runs its own load: concurrent cold reads of one key each read D1, and the newest read wins the
+ *   slot. Sharing a load would hand one request's I/O to another: the Workers runtime then resumes the
+ *   follower in the leader's request and cancels it when the leader ends (a hang, then a 500; issue 26).
+ *   Only values are shared between requests, never a promise.
  * - Each value has an owner (a user id). After a write, `evict(key)` or `evictOwner(owner)` drops what
  *   it changed, and a load in flight for it never stores what it saw: the isolate that wrote sees the
  *   write on its very next read. A load whose owner is not known until it returns is treated as
@@ -29,8 +32,8 @@ interface Entry<V> {
   weight: number;
 }
 
-interface Flight<V> {
-  reading: Promise<V>;
+/** A load in flight: bookkeeping only (no promise), so an eviction can tell it not to store. */
+interface Flight {
   /** null: not known until the load returns. */
   owner: number | null;
   /** Set by an eviction while in flight: the value must not be stored. */
@@ -39,7 +42,7 @@ interface Flight<V> {
 
 export class IsolateCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
-  private readonly inflight = new Map<string, Flight<V>>();
+  private readonly inflight = new Map<string, Set<Flight>>();
   private weight = 0;
 
   constructor(private readonly options: IsolateCacheOptions<V>) {}
@@ -71,17 +74,22 @@ export class IsolateCache<V> {
       }
       this.drop(key, entry);
     }
-    const pending = this.inflight.get(key);
-    if (pending) return pending.reading;
-    const flight: Flight<V> = { reading: load(), owner: typeof owner === "number" ? owner : null, stale: false };
-    this.inflight.set(key, flight);
+    const flight: Flight = { owner: typeof owner === "number" ? owner : null, stale: false };
+    let flights = this.inflight.get(key);
+    if (!flights) this.inflight.set(key, (flights = new Set()));
+    flights.add(flight);
     let value: V;
     try {
-      value = await flight.reading;
+      value = await load();
     } finally {
-      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      flights.delete(flight);
+      if (flights.size === 0 && this.inflight.get(key) === flights) this.inflight.delete(key);
     }
-    if (!flight.stale && this.keeps(value, nowMs)) this.store(key, value, typeof owner === "number" ? owner : owner(value), nowMs);
+    if (!flight.stale && this.keeps(value, nowMs)) {
+      // Of two loads of one key, the one that started later holds the fresher value.
+      const held = this.entries.get(key);
+      if (!held || held.readAtMs <= nowMs) this.store(key, value, typeof owner === "number" ? owner : owner(value), nowMs);
+    }
     return value;
   }
 
@@ -95,21 +103,21 @@ export class IsolateCache<V> {
   evict(key: string): void {
     const entry = this.entries.get(key);
     if (entry) this.drop(key, entry);
-    const flight = this.inflight.get(key);
-    if (flight) this.abandon(key, flight);
+    const flights = this.inflight.get(key);
+    if (flights) this.abandon(key, flights);
   }
 
   /** After a write that changed every value of `owner` (or deleted the owner). */
   evictOwner(owner: number): void {
     // A few thousand entries at most: tens of µs, well under the write's own D1 round trip.
     for (const [key, entry] of this.entries) if (entry.owner === owner) this.drop(key, entry);
-    for (const [key, flight] of this.inflight) if (flight.owner === null || flight.owner === owner) this.abandon(key, flight);
+    for (const flights of this.inflight.values()) for (const flight of flights) if (flight.owner === null || flight.owner === owner) flight.stale = true;
   }
 
   clear(): void {
     this.entries.clear();
     this.weight = 0;
-    for (const [key, flight] of this.inflight) this.abandon(key, flight);
+    for (const [key, flights] of this.inflight) this.abandon(key, flights);
   }
 
   private keeps(value: V, nowMs: number): boolean {
@@ -135,9 +143,9 @@ export class IsolateCache<V> {
     this.weight -= entry.weight;
   }
 
-  /** Later reads start their own load; this one will not store. */
-  private abandon(key: string, flight: Flight<V>): void {
-    flight.stale = true;
+  /** The loads in flight for `key` will not store what they saw. */
+  private abandon(key: string, flights: Set<Flight>): void {
+    for (const flight of flights) flight.stale = true;
     this.inflight.delete(key);
   }
 }

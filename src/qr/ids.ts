@@ -8,6 +8,7 @@
  */
 import type { Config } from "../config";
 import { base64UrlToBytes, bytesToBase64Url, constantTimeEqual, randomToken } from "../lib/bytes";
+import { Memo } from "../lib/memo";
 
 /** 13 random bytes: 104 bits, so ids never collide and cannot be enumerated (ids are public; the secret is separate). */
 const QR_ID_RANDOM_BYTES = 13;
@@ -49,21 +50,15 @@ function keySecrets(config: Config): Uint8Array[] {
   return secrets;
 }
 
-const cache = new Map<string, Promise<QrIdKeys>>();
+const idKeys = new Memo<QrIdKeys>(4);
 
-/** The id keys for this config, derived once per isolate. */
+/** The id keys for this config, derived once per isolate (kept as values, src/lib/memo.ts). */
 export function getQrIdKeys(config: Config): Promise<QrIdKeys> {
-  const cacheKey = `${config.jwtAlgorithm}\u0000${config.jwtSecret ?? config.signingKeysJson ?? ""}`;
-  let keys = cache.get(cacheKey);
-  if (!keys) {
-    keys = Promise.all(keySecrets(config).map(deriveIdKey)).then((list) => {
-      if (list.length === 0) throw new Error("no secret to derive QR id keys from");
-      return { signing: list[0]!, verifying: list };
-    });
-    keys.catch(() => cache.delete(cacheKey));
-    cache.set(cacheKey, keys);
-  }
-  return keys;
+  return idKeys.get(`${config.jwtAlgorithm}\u0000${config.jwtSecret ?? config.signingKeysJson ?? ""}`, async () => {
+    const list = await Promise.all(keySecrets(config).map(deriveIdKey));
+    if (list.length === 0) throw new Error("no secret to derive QR id keys from");
+    return { signing: list[0]!, verifying: list };
+  });
 }
 
 async function tag(key: CryptoKey, random: Uint8Array): Promise<Uint8Array> {
