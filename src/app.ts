@@ -8,7 +8,8 @@ import { mountRoutes, type AnyRoute } from "./http/endpoint";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { rateLimitsFor, type LimiterOverrides, type RateLimits } from "./http/ratelimit";
-import { edgeChain, type LogSink } from "./http/security";
+import { edgeChain } from "./http/security";
+import { consoleSink, logEvent, type LogSink } from "./http/log";
 import type { Env } from "./env";
 import { qrRoutes } from "./qr/routes";
 import { notesRoutes } from "./notes/routes";
@@ -22,7 +23,7 @@ export interface AppOptions {
   clock?: Clock;
   /** Limiters to use instead of the Rate Limiting bindings (tests: memory limiters on their clock). */
   limiters?: LimiterOverrides;
-  /** Where the per-request JSON log lines go (default: console). */
+  /** Where the event and error lines go (src/http/log.ts; default: console, one JSON line each). */
   log?: LogSink;
   /** Parse every JSON answer with the schema its route declares; a mismatch is a 500 (tests turn this on). */
   checkAnswers?: boolean;
@@ -31,12 +32,6 @@ export interface AppOptions {
 /** Every route the worker serves, in the order they are matched; the OpenAPI document describes exactly these. */
 const ROUTES: readonly AnyRoute[] = [...authRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...metaRoutes(() => ROUTES)];
 
-function log(level: "info" | "warn" | "error", fields: Record<string, unknown>): void {
-  const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
-  if (level === "error") console.error(line);
-  else if (level === "warn") console.warn(line);
-  else console.log(line);
-}
 
 
 /** The scheme://host[:port] prefix of an absolute URL (workerd hands request.url normalised): a cache key, not a parsed origin. */
@@ -76,21 +71,23 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // strict: false — every route answers with and without its trailing slash, as DRF clients expect.
   const app = new Hono<AppEnv>({ strict: false });
 
+  const sink = options.log ?? consoleSink;
+
   function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error instanceof ApiError || error instanceof ValidationError) return errorResponse(error);
     const requestId = c.get("requestId");
+    const log = (level: "warn" | "error", { event, ...fields }: { event: string } & Record<string, unknown>) => logEvent(sink, requestId, level, event, fields);
     if (isDatabaseUnavailable(error)) {
       // Fail closed: nothing was answered from unverified state; the client retries after Retry-After.
-      log("warn", { event: "d1_unavailable", request_id: requestId, method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
+      log("warn", { event: "d1_unavailable", method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });
       return errorResponse(new ApiError("service_unavailable"));
     }
     if (error instanceof ConfigError) {
-      log("error", { event: "config_error", request_id: requestId, setting: error.setting, message: error.message });
+      log("error", { event: "config_error", setting: error.setting, message: error.message });
       return errorResponse(new ApiError("server_misconfigured"));
     }
     log("error", {
       event: "unhandled_error",
-      request_id: requestId,
       method: c.req.method,
       path: new URL(c.req.url).pathname,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -99,7 +96,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     return errorResponse(new ApiError("server_error", `A server error occurred (request id ${requestId}).`));
   }
 
-  app.use("*", edgeChain({ log: options.log, onError: handleError }));
+  app.use("*", edgeChain({ onError: handleError }));
 
   const context = apiContext(clock, options.limiters);
   app.use("/api/*", context);

@@ -4,7 +4,7 @@ import { SignJWT, importJWK, type JWK } from "jose";
 import { createApp } from "../src/app";
 import type { Env } from "../src/env";
 import type { LimiterOverrides } from "../src/http/ratelimit";
-import type { RequestLogLine } from "../src/http/security";
+import type { LogLine } from "../src/http/log";
 
 export const ORIGIN = "https://auth.example.test";
 export const PASSWORD = "correct horse battery staple";
@@ -60,7 +60,7 @@ export interface RigOptions {
 export function rig(options: RigOptions = {}) {
   const clock = typeof options.clock === "object" ? options.clock : { now: options.clock ?? Date.now() };
   const now = () => clock.now;
-  const logs: RequestLogLine[] = [];
+  const logs: LogLine[] = [];
   // checkAnswers: every JSON answer in every rig test is parsed with the schema its route spec declares.
   const app = createApp({ clock: now, limiters: options.limiters?.(now), log: (line) => logs.push(line), checkAnswers: true });
   const testEnv = { ...env, ...(options.env ?? {}) } as Env;

@@ -152,7 +152,7 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
     return c.json({});
   });
   await time("bare Hono POST, readJsonObject + validate + verify service", n / 4, () => viaService.fetch(verifyReq(), env, ctx), results);
-  const viaChain = bare(security.edgeChain({ log: noop }));
+  const viaChain = bare(security.edgeChain());
   viaChain.post("/v", async (c) => {
     await verifyService(verifyDeps, validate(verifySchema, await readJsonObject(c.req.raw)));
     return c.json({});

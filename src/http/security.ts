@@ -1,10 +1,10 @@
 /**
  * @module HTTP Security — what every response gets, in one middleware (edgeChain): a request id, security
- * headers, a CORS allow-list, a body size limit and one JSON log line. Pages get a nonce-based CSP from here too.
+ * headers, a CORS allow-list and a body size limit. Pages get a nonce-based CSP from here too. No access log line:
+ * the platform records every request (src/http/log.ts holds the event lines we write).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { cors as corsMiddleware } from "hono/cors";
-import { routePath } from "hono/route";
 import { getConfig } from "../config";
 import { MAX_BODY_BYTES } from "./body";
 import { ApiError, errorResponse } from "./errors";
@@ -88,33 +88,7 @@ const CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id", "allow", "x-device-
 // Cloudflare's CF-Ray is the request id when it looks like one (it is what the dashboard shows).
 const REQUEST_ID_PATTERN = /^[\w-]{8,64}$/;
 
-export interface RequestLogLine {
-  level: "info" | "warn" | "error";
-  event: "request";
-  time: string;
-  request_id: string;
-  method: string;
-  /** The matched route pattern (`/api/auth/sessions/:id`), never the raw path or query string. */
-  route: string | null;
-  status: number;
-  /** Wall time; in Workers the clock advances only across I/O, so CPU-only work reads as 0. */
-  duration_ms: number;
-  user_id: number | null;
-}
-
-export type LogSink = (line: RequestLogLine) => void;
-
-/** The default sink: the same JSON a RequestLogLine stringifies to, written as one string with no object in between. */
-function writeLogLine(level: RequestLogLine["level"], started: number, id: string, method: string, route: string | null, status: number, userId: number | null): void {
-  // id matches REQUEST_ID_PATTERN or is a UUID, level is ours: neither needs escaping; method and route may.
-  const text = `{"level":"${level}","event":"request","time":"${new Date(started).toISOString()}","request_id":"${id}","method":${JSON.stringify(method)},"route":${route === null ? "null" : JSON.stringify(route)},"status":${status},"duration_ms":${Date.now() - started},"user_id":${userId ?? "null"}}`;
-  if (level === "error") console.error(text);
-  else console.log(text);
-}
-
 export interface EdgeOptions {
-  /** Where the per-request log lines go (tests collect them); default: console, one JSON line each. */
-  log?: LogSink;
   limitBytes?: number;
   /** The app's error handler, for what fails here before the route (a 413, a bad CORS_ORIGINS): answered, headed and logged like any error. */
   onError?: (error: Error, c: Context<AppEnv>) => Response | Promise<Response>;
@@ -123,9 +97,8 @@ export interface EdgeOptions {
 /**
  * Everything every request gets before and after its route, as one middleware (five cost 11.2 µs over
  * bare Hono, this one 6.3-7.7: bench/README.md, "Issue 16"): the request id (X-Request-Id), a declared body above
- * the limit refused with 413, CORS from CORS_ORIGINS, the security headers and CSP, and one JSON log
- * line with method, route pattern, status, duration and user id — nothing from the URL, headers or
- * body, so no token, password or secret can reach the logs.
+ * the limit refused with 413, CORS from CORS_ORIGINS, the security headers and CSP. No access line: the platform
+ * records each request; the id ties our event lines (src/http/log.ts) to it.
  *
  * A WebSocket upgrade gets no headers: its 101 response's headers are immutable in workerd ("Can't modify immutable headers").
  * CORS: with an empty list (the default) no CORS headers at all, so only same-origin pages can read
@@ -134,12 +107,10 @@ export interface EdgeOptions {
  * Bodies of undeclared length are cut off at the same limit by readBodyText while streaming.
  */
 export function edgeChain(options: EdgeOptions = {}): MiddlewareHandler<AppEnv> {
-  const sink = options.log;
   const limit = options.limitBytes ?? MAX_BODY_BYTES;
   const onError = options.onError ?? ((error: Error) => (error instanceof ApiError ? errorResponse(error) : Promise.reject(error)));
   const corsHandlers = new WeakMap<readonly string[], { credentials: boolean; handler: MiddlewareHandler }>();
   return async function edge(c, next) {
-    const started = Date.now();
     const request = c.req.raw;
     const headers = request.headers;
     const ray = headers.get("cf-ray");
@@ -194,14 +165,6 @@ export function edgeChain(options: EdgeOptions = {}): MiddlewareHandler<AppEnv> 
       }
       out.set("x-request-id", id);
     }
-
-    const level = status >= 500 ? "error" : "info";
-    const pattern = routePath(c);
-    const matched = pattern === "" || pattern.endsWith("*") ? null : pattern;
-    const userId = (c.get("auth") as { session?: { userId?: number } } | undefined)?.session?.userId ?? null;
-    const method = request.method.slice(0, 16);
-    if (sink) sink({ level, event: "request", time: new Date(started).toISOString(), request_id: id, method, route: matched, status, duration_ms: Date.now() - started, user_id: userId });
-    else writeLogLine(level, started, id, method, matched, status, userId);
   };
 }
 
