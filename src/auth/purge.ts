@@ -1,7 +1,8 @@
-/** @module Session Purge — the cron's housekeeping: delete sessions that ended more than a grace period ago. */
+/** @module Session Purge — the cron's housekeeping: delete sessions that ended more than a grace period ago, and security events past their retention. */
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import type { Env } from "../env";
+import { EVENT_RETENTION_SECONDS, deleteOldEvents } from "./events";
 import { deleteEndedSessions } from "./sessions";
 
 export interface PurgeOptions {
@@ -23,13 +24,22 @@ export interface PurgeResult {
 }
 
 /** Deletes sessions expired or revoked before `nowSeconds - graceSeconds`, in bounded batches. */
-export async function purgeEndedSessions(db: Db, nowSeconds: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult> {
-  const { graceSeconds, batchSize, maxBatches } = { ...PURGE_DEFAULTS, ...options };
-  const cutoff = nowSeconds - graceSeconds;
+export function purgeEndedSessions(db: Db, nowSeconds: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult> {
+  const settings = { ...PURGE_DEFAULTS, ...options };
+  return inBatches((limit) => deleteEndedSessions(db, nowSeconds - settings.graceSeconds, limit), settings);
+}
+
+/** Deletes security events older than EVENT_RETENTION_SECONDS (`graceSeconds` is ignored), in bounded batches. */
+export function purgeOldEvents(db: Db, nowSeconds: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult> {
+  const settings = { ...PURGE_DEFAULTS, ...options };
+  return inBatches((limit) => deleteOldEvents(db, nowSeconds - EVENT_RETENTION_SECONDS, limit), settings);
+}
+
+async function inBatches(deleteUpTo: (limit: number) => Promise<number>, { batchSize, maxBatches }: PurgeOptions): Promise<PurgeResult> {
   let deleted = 0;
   let batches = 0;
   while (batches < maxBatches) {
-    const count = await deleteEndedSessions(db, cutoff, batchSize);
+    const count = await deleteUpTo(batchSize);
     batches += 1;
     deleted += count;
     if (count < batchSize) return { deleted, batches, more: false };
@@ -41,8 +51,12 @@ export async function purgeEndedSessions(db: Db, nowSeconds: number, options: Pa
 export async function runHousekeeping(env: Env, scheduledTimeMs: number, options: Partial<PurgeOptions> = {}): Promise<PurgeResult | null> {
   const started = Date.now();
   try {
-    const result = await purgeEndedSessions(getDb(env.DB, getConfig(env).d1TimeoutMs), Math.floor(scheduledTimeMs / 1000), options);
+    const db = getDb(env.DB, getConfig(env).d1TimeoutMs);
+    const nowSeconds = Math.floor(scheduledTimeMs / 1000);
+    const result = await purgeEndedSessions(db, nowSeconds, options);
     console.log(JSON.stringify({ level: "info", event: "sessions_purged", time: new Date().toISOString(), ...result, duration_ms: Date.now() - started }));
+    const events = await purgeOldEvents(db, nowSeconds, options);
+    console.log(JSON.stringify({ level: "info", event: "security_events_purged", time: new Date().toISOString(), ...events, duration_ms: Date.now() - started }));
     return result;
   } catch (error) {
     console.error(JSON.stringify({ level: "error", event: "purge_failed", time: new Date().toISOString(), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));

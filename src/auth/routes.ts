@@ -5,13 +5,15 @@ import { deviceFromRequest } from "../http/device";
 import { defineRoute } from "../http/endpoint";
 import { ApiError, ValidationError } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageEnvelope, parsePageRequest } from "../http/pagination";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount, passwordChangeSchema, updateAccount } from "./account";
+import { listEvents } from "./events";
 import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
 import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from "./devices";
 import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, cookieRefresh, setRefreshCookie } from "./refresh-cookie";
 import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, register, registerSchema, verify, verifySchema } from "./service";
-import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
+import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, securityEventListSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
 
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
 const EXAMPLE_REFRESH = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
@@ -300,6 +302,62 @@ export const authRoutes = [
     handler: async (c, { params }) => {
       await endSession(c.get("deps"), c.get("auth").session.userId, params.id);
       return c.body(null, 204);
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/auth/events/",
+    operationId: "auth_events_list",
+    d1: "replica",
+    tag: "sessions",
+    summary: "Your account's security events",
+    description:
+      "What happened to your sign-ins, newest first, a page at a time as DRF paginates: password sign-ins, QR links, password changes, sessions ended (by you, by refresh-token reuse detection, by their own sign-out) and sign-outs everywhere. " +
+      "Each names the session it concerns, its device (browser and OS from the user agent) and approximate place (city, country): never an IP address. Each is recorded in the same D1 batch as the change it describes. Kept 90 days; deleted with the account.",
+    auth: "bearer",
+    query: {
+      page: {
+        description: "1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{\"detail\": \"Invalid page.\"}`. Page 1 of an empty list is an empty page.",
+        schema: { oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }], default: 1 },
+      },
+      page_size: {
+        description: `Events per page, default ${DEFAULT_PAGE_SIZE}, clamped to ${MAX_PAGE_SIZE}; not a positive integer: the default (DRF's PageNumberPagination).`,
+        schema: { type: "integer", minimum: 1, default: DEFAULT_PAGE_SIZE },
+      },
+    },
+    responses: {
+      200: {
+        description: "A page of events.",
+        schema: securityEventListSchema,
+        example: {
+          count: 3,
+          next: null,
+          previous: null,
+          results: [
+            {
+              id: 3,
+              type: "qr_linked",
+              created: "2026-12-02T07:10:00Z",
+              session: "Zx8Lq0vN3pTa6WbY2cRm4k",
+              current: false,
+              revoked_by: null,
+              sessions_ended: null,
+              browser: "Firefox 133",
+              os: "Windows",
+              country: "PT",
+              city: "Lisbon",
+            },
+          ],
+        },
+      },
+      404: { description: "`page` is not a page of this list.", shape: "NotFound", example: { detail: "Invalid page." } },
+    },
+    handler: async (c, { json }) => {
+      const { session, claims } = c.get("auth");
+      const url = c.req.url;
+      const page = await listEvents(c.get("deps"), session.userId, claims.sid, parsePageRequest(new URL(url).searchParams));
+      return json(200, pageEnvelope(url, page.page, page.count, page.pageSize, page.results));
     },
   }),
 

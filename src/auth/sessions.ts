@@ -8,6 +8,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
 import { randomToken, sha256Base64Url } from "../lib/bytes";
+import { endedOthersEvent, otherLiveSessions, revocationEvents, signInEvent } from "./events";
 import { sessionCache } from "./session-cache";
 
 /** What is recorded about the device that signs in (all optional: requests may lack them). */
@@ -25,7 +26,7 @@ interface NewSession {
   expiresAt: number;
 }
 
-/** The insert for a new session, unexecuted, so callers can batch it with other writes. */
+/** The insert for a new session and its security event, unexecuted, so callers batch them together (and with other writes). */
 export async function prepareSession(
   db: Db,
   input: { userId: number; method: SessionMethod; device: DeviceInfo; nowSeconds: number; lifetimeSeconds: number },
@@ -47,7 +48,9 @@ export async function prepareSession(
     refreshHash: await sha256Base64Url(refreshJti),
     refreshIssuedAt: input.nowSeconds,
   });
-  return { session: { id, refreshJti, expiresAt } satisfies NewSession, statement };
+  // Its event goes in the same batch as the insert: a session never exists without it, nor it without the session.
+  const event = signInEvent(db, { userId: input.userId, sessionId: id, method: input.method, device: input.device }, input.nowSeconds);
+  return { session: { id, refreshJti, expiresAt } satisfies NewSession, statement, event };
 }
 
 /** The session and its user, as the bearer check needs them. */
@@ -145,13 +148,16 @@ export async function rotateRefresh(
 
 export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted";
 
-/** Revokes the live sessions `where` selects, evicts them from this isolate's cache, answers their ids. One statement. */
-async function revokeWhere(db: Db, where: SQL | undefined, reason: RevokeReason, nowSeconds: number): Promise<string[]> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: nowSeconds, revokedReason: reason })
-    .where(and(isNull(sessions.revokedAt), where))
-    .returning({ id: sessions.id });
+/**
+ * Revokes the live sessions `where` selects, recording their events (`event`, else one `session_revoked` per
+ * session) in the same batch, evicts them from this isolate's cache, answers their ids.
+ */
+async function revokeWhere(db: Db, where: SQL | undefined, reason: RevokeReason, nowSeconds: number, event?: BatchItem<"sqlite">): Promise<string[]> {
+  const live = and(isNull(sessions.revokedAt), where);
+  const update = db.update(sessions).set({ revokedAt: nowSeconds, revokedReason: reason }).where(live).returning({ id: sessions.id });
+  // The event's INSERT … SELECT runs first in the batch, so it sees exactly the rows the UPDATE then revokes.
+  const recorded = event ?? revocationEvents(db, live, reason, nowSeconds);
+  const rows = recorded ? (await db.batch([recorded, update]))[1] : await update;
   // After the write, so no read that saw a session live can refill the cache (session-cache.ts).
   for (const row of rows) sessionCache.evict(row.id);
   return rows.map((row) => row.id);
@@ -172,19 +178,22 @@ export async function revokeUserSession(db: Db, userId: number, sid: string, rea
   return revoked.length > 0;
 }
 
-/** Ends every live session of `userId` but `keepSid`; answers how many ended. */
+/** Ends every live session of `userId` but `keepSid` (sign out everywhere else, one event); answers how many ended. */
 export async function revokeOtherSessions(db: Db, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<number> {
-  const revoked = await revokeWhere(db, and(eq(sessions.userId, userId), ne(sessions.id, keepSid), gt(sessions.expiresAt, nowSeconds)), reason, nowSeconds);
+  const others = otherLiveSessions(userId, keepSid, nowSeconds);
+  const event = endedOthersEvent(db, "signed_out_everywhere", { userId, actingSid: keepSid, endedWhere: others }, nowSeconds);
+  const revoked = await revokeWhere(db, others, reason, nowSeconds, event);
   return revoked.length;
 }
 
 /**
- * Runs `first` (another table's write, e.g. the new password hash) and ends every other session of
- * `userId` in one atomic batch: neither happens without the other.
+ * Runs `first` (another table's write, e.g. the new password hash), records the `password_changed` event and ends
+ * every other session of `userId` in one atomic batch: none happens without the others.
  */
 export async function revokeOtherSessionsWith(db: Db, first: BatchItem<"sqlite">, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<void> {
   await db.batch([
     first,
+    endedOthersEvent(db, "password_changed", { userId, actingSid: keepSid, endedWhere: otherLiveSessions(userId, keepSid, nowSeconds) }, nowSeconds),
     db
       .update(sessions)
       .set({ revokedAt: nowSeconds, revokedReason: reason })

@@ -4,7 +4,8 @@
  * the types the services return are inferred from them.
  */
 import { z } from "zod";
-import { SESSION_METHODS } from "../db/schema";
+import { REVOKED_BY, SECURITY_EVENT_TYPES, SESSION_METHODS } from "../db/schema";
+import { pageSchema } from "../http/pagination";
 import { named } from "../openapi/named";
 
 const isoDateTime = (description: string) => z.string().meta({ format: "date-time", description });
@@ -64,6 +65,31 @@ const sessionSchema = named(
 export type DeviceSession = z.output<typeof sessionSchema>;
 
 export const sessionListSchema = named("SessionList", z.array(sessionSchema));
+
+const securityEventSchema = named(
+  "SecurityEvent",
+  z
+    .strictObject({
+      id: z.number().int(),
+      type: z.enum(SECURITY_EVENT_TYPES).meta({
+        description:
+          "`signed_in`: a password sign-in started the session; `qr_linked`: a QR login you approved on your phone signed a browser in; `password_changed`: the password was changed from the session; `session_revoked`: the session ended (see `revoked_by`); `signed_out_everywhere`: the session signed out every other one.",
+      }),
+      created: isoDateTime("When it happened, ISO 8601 UTC."),
+      session: z.string().regex(ID_22).nullable().meta({ description: "The session it concerns: the new one for a sign-in, the ended one for a revocation, the acting one otherwise." }),
+      current: z.boolean().meta({ description: "That session is the one making this request." }),
+      revoked_by: z.enum(REVOKED_BY).nullable().meta({ description: "`session_revoked` only: `user` (signed out from the sessions list), `reuse_detection` (a rotated-out refresh token came back: presumed stolen), `sign_out` (the device signed itself out)." }),
+      sessions_ended: z.number().int().min(0).nullable().meta({ description: "`password_changed` and `signed_out_everywhere`: how many other live sessions ended." }),
+      browser: z.string().nullable().meta({ description: "From the session's user agent, as the sessions list shows it." }),
+      os: z.string().nullable().meta({ description: "From the session's user agent." }),
+      country: z.string().nullable().meta({ description: "ISO 3166-1 alpha-2, from Cloudflare, when the session started. Never the IP address." }),
+      city: z.string().nullable().meta({ description: "From Cloudflare, when the session started." }),
+    })
+    .meta({ description: "One thing that happened to the account's sign-ins." }),
+);
+export type SecurityEventOut = z.output<typeof securityEventSchema>;
+
+export const securityEventListSchema = named("PaginatedSecurityEventList", pageSchema(securityEventSchema));
 
 export const revokedCountSchema = named("RevokedCount", z.strictObject({ revoked: z.number().int().min(0) }));
 

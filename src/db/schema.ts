@@ -4,7 +4,8 @@
  * Storage contract (times are epoch seconds, UTC, except notes' milliseconds, below). One writer per table:
  * users by src/auth/ (service: registration, last login, hash upgrades; account: email, password, deletion;
  * the Django import through wrangler), sessions only by src/auth/sessions.ts (every write there evicts the
- * session cache; test/writers.test.ts checks no other file writes it), notes only by src/notes/service.ts.
+ * session cache; test/writers.test.ts checks no other file writes it), security_events only by
+ * src/auth/events.ts, notes only by src/notes/service.ts.
  * - users: one row per account. `username_key` is the lower-cased username, unique, so
  *   "Alice" and "alice" are one account (usernames are NFKC-normalised first, as Django does); `lower(email)` is
  *   unique unless blank. `password_hash` is in one of Django's formats (src/auth/passwords.ts:
@@ -72,6 +73,44 @@ export const sessions = sqliteTable(
   (table) => [index("sessions_user_id_idx").on(table.userId), index("sessions_expires_at_idx").on(table.expiresAt)],
 );
 
+/** What an account's security events record (GET /api/auth/events/). */
+export const SECURITY_EVENT_TYPES = ["signed_in", "qr_linked", "password_changed", "session_revoked", "signed_out_everywhere"] as const;
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
+/** Who ended a session, for `session_revoked`: its owner from the sessions list, refresh-token reuse detection, or its own sign-out. */
+export const REVOKED_BY = ["user", "reuse_detection", "sign_out"] as const;
+export type RevokedBy = (typeof REVOKED_BY)[number];
+
+/**
+ * - security_events: what happened to an account's sign-ins, newest first in the API. Written only by
+ *   src/auth/events.ts, in the same D1 batch as the write it describes (the session insert, the revoking UPDATE),
+ *   so an event is never lost or invented. `session_id` names the session it concerns (no foreign key: sessions
+ *   are purged a day after they end, events live longer); `user_agent`, `country` and `city` are copied from that
+ *   session (never its IP). `sessions_ended` counts the other sessions a password change or a sign-out everywhere
+ *   ended. Rows older than EVENT_RETENTION_SECONDS (90 days) are deleted by the scheduled handler; deleting a user
+ *   cascades to their events.
+ */
+export const securityEvents = sqliteTable(
+  "security_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    type: text("type", { enum: SECURITY_EVENT_TYPES }).notNull(),
+    sessionId: text("session_id"),
+    revokedBy: text("revoked_by", { enum: REVOKED_BY }),
+    sessionsEnded: integer("sessions_ended"),
+    userAgent: text("user_agent"),
+    country: text("country"),
+    city: text("city"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [
+    index("security_events_user_created_idx").on(table.userId, table.createdAt, table.id),
+    index("security_events_created_at_idx").on(table.createdAt),
+  ],
+);
+
 export const notes = sqliteTable(
   "notes",
   {
@@ -94,3 +133,4 @@ export const notes = sqliteTable(
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Note = typeof notes.$inferSelect;
+export type SecurityEvent = typeof securityEvents.$inferSelect;
