@@ -90,6 +90,7 @@ const BEARER_ONLY_ROUTES: Array<{ route: string; method: Method; path: (f: Fixtu
   { route: "GET /api/auth/sessions/", method: "GET", path: () => "/api/auth/sessions/" },
   { route: "DELETE /api/auth/sessions/", method: "DELETE", path: () => "/api/auth/sessions/" },
   { route: "DELETE /api/auth/sessions/{id}/", method: "DELETE", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/` },
+  { route: "GET /api/auth/events/", method: "GET", path: () => "/api/auth/events/" },
   { route: "GET /api/notes/", method: "GET", path: () => "/api/notes/" },
   { route: "GET /api/notes/{id}/", method: "GET", path: (f) => `/api/notes/${f.noteId}/` },
   { route: "DELETE /api/notes/{id}/", method: "DELETE", path: (f) => `/api/notes/${f.noteId}/` },
@@ -107,6 +108,7 @@ const PATHS: Array<{ route: string; path: (f: Fixture) => string; allowed: Metho
   { route: "/api/auth/password/", path: () => "/api/auth/password/", allowed: ["POST"] },
   { route: "/api/auth/sessions/", path: () => "/api/auth/sessions/", allowed: ["GET", "DELETE"] },
   { route: "/api/auth/sessions/{id}/", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/`, allowed: ["DELETE"] },
+  { route: "/api/auth/events/", path: () => "/api/auth/events/", allowed: ["GET"] },
   { route: "/api/hello/", path: () => "/api/hello/", allowed: ["GET"] },
   { route: "/.well-known/jwks.json", path: () => "/.well-known/jwks.json", allowed: ["GET"] },
   { route: "/api/notes/", path: () => "/api/notes/", allowed: ["GET", "POST"] },
@@ -329,6 +331,11 @@ const NOTE_QUERIES: Array<[label: string, query: string, status: number]> = [
 ];
 for (const [label, query, status] of NOTE_QUERIES) {
   ROWS.push({ route: "GET /api/notes/", label: `GET /api/notes/ with ${label}`, status, build: (f) => ({ method: "GET", path: `/api/notes/${query}`, headers: bearer(f) }) });
+}
+
+// The events list pages as notes do: a bad page is DRF's 404 "Invalid page.", never a 500 or an empty 200.
+for (const [label, query] of NOTE_QUERIES.filter(([, , status]) => status === 404)) {
+  ROWS.push({ route: "GET /api/auth/events/", label: `GET /api/auth/events/ with ${label}`, status: 404, build: (f) => ({ method: "GET", path: `/api/auth/events/${query}`, headers: bearer(f) }) });
 }
 
 const WS_ROWS: Array<[label: string, build: (f: Fixture) => Request_, status: number]> = [

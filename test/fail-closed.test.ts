@@ -39,6 +39,8 @@ describe.each(["throw", "hang"] as const)("with D1 that does %s", (mode) => {
       ["/api/auth/me/", { method: "PATCH", token: user.access, body: { email: "other@example.com" } }],
       ["/api/auth/password/", { token: user.access, body: { old_password: PASSWORD, new_password: "another long passphrase" } }],
       ["/api/auth/sessions/", { token: user.access }],
+      ["/api/auth/events/", { token: user.access }],
+      ["/api/auth/sessions/", { method: "DELETE", token: user.access }],
       ["/api/notes/", { token: user.access }],
       ["/api/notes/", { method: "POST", token: user.access, body: { title: "lost" } }],
       [`/api/notes/${note.id}/`, { token: user.access }],

@@ -1,4 +1,4 @@
-/** Who writes what: the sessions module is the only writer of `sessions`; a user's deletion reaches other modules through a hook. */
+/** Who writes what: the sessions module is the only writer of `sessions`, the events module of `security_events`; a user's deletion reaches other modules through a hook. */
 import { describe, expect, it } from "vitest";
 import { onUserDeleted } from "../src/auth/user-events";
 import { PASSWORD, api, signUp } from "./helpers";
@@ -7,6 +7,7 @@ import { PASSWORD, api, signUp } from "./helpers";
 const SOURCES = import.meta.glob("../src/**/*.{ts,tsx}", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 
 const SESSIONS_WRITE = [/\.(update|insert|delete)\(\s*sessions\s*\)/, /\b(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+sessions\b/i];
+const EVENTS_WRITE = [/\.(update|insert|delete)\(\s*securityEvents\s*\)/, /\b(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+security_events\b/i];
 
 describe("one writer per table", () => {
   it("reads the sources it checks", () => {
@@ -19,6 +20,13 @@ describe("one writer per table", () => {
       .filter(([, text]) => SESSIONS_WRITE.some((pattern) => pattern.test(text)))
       .map(([path]) => path);
     expect(writers).toEqual(["../src/auth/sessions.ts"]);
+  });
+
+  it("only src/auth/events.ts writes the security_events table (so every event is batched with the write it describes)", () => {
+    const writers = Object.entries(SOURCES)
+      .filter(([, text]) => EVENTS_WRITE.some((pattern) => pattern.test(text)))
+      .map(([path]) => path);
+    expect(writers).toEqual(["../src/auth/events.ts"]);
   });
 
   it("auth never imports a resource module: a user's deletion is announced through a hook", () => {
