@@ -117,7 +117,7 @@ export async function startSession(
   extraStatements: "last_login" | "none" = "none",
 ): Promise<TokenPair & { sessionId: string }> {
   const now = nowSeconds(deps.clock);
-  const { session, statement, event } = await prepareSession(deps.db, {
+  const { session, statements } = await prepareSession(deps.db, {
     userId,
     method,
     device,
@@ -125,9 +125,9 @@ export async function startSession(
     lifetimeSeconds: deps.config.refreshTokenLifetimeSeconds,
   });
   if (extraStatements === "last_login") {
-    await deps.db.batch([statement, event, deps.db.update(users).set({ lastLogin: now }).where(eq(users.id, userId))]);
+    await deps.db.batch([...statements, deps.db.update(users).set({ lastLogin: now }).where(eq(users.id, userId))]);
   } else {
-    await deps.db.batch([statement, event]);
+    await deps.db.batch(statements);
   }
   const [access, refresh] = await Promise.all([
     signToken(deps.tokens, accessClaims(deps.tokens, userId, session.id, now)),

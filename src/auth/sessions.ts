@@ -26,7 +26,7 @@ interface NewSession {
   expiresAt: number;
 }
 
-/** The insert for a new session and its security event, unexecuted, so callers batch them together (and with other writes). */
+/** The insert for a new session and its security event, unexecuted: callers run both in one batch (with any other writes). */
 export async function prepareSession(
   db: Db,
   input: { userId: number; method: SessionMethod; device: DeviceInfo; nowSeconds: number; lifetimeSeconds: number },
@@ -48,9 +48,9 @@ export async function prepareSession(
     refreshHash: await sha256Base64Url(refreshJti),
     refreshIssuedAt: input.nowSeconds,
   });
-  // Its event goes in the same batch as the insert: a session never exists without it, nor it without the session.
+  // One list, so no caller can batch the insert without its event: a session never exists without it, nor it without the session.
   const event = signInEvent(db, { userId: input.userId, sessionId: id, method: input.method, device: input.device }, input.nowSeconds);
-  return { session: { id, refreshJti, expiresAt } satisfies NewSession, statement, event };
+  return { session: { id, refreshJti, expiresAt } satisfies NewSession, statements: [statement, event] as const };
 }
 
 /** The session and its user, as the bearer check needs them. */

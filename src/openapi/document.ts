@@ -13,7 +13,7 @@ const OPENAPI_VERSION = "3.1.0";
 const TAGS = [
   { name: "tokens", description: "Sign in, refresh, verify and sign out: djangorestframework-simplejwt's contract, verified against live sessions." },
   { name: "account", description: "Register, read and change your account, change your password, delete the account." },
-  { name: "sessions", description: "Your signed-in devices: list them, sign one or all others out." },
+  { name: "sessions", description: "Your signed-in devices: list them, sign one or all others out; your account's security events." },
   { name: "qr", description: "QR login: a browser shows a code, a signed-in phone scans and approves it, the browser is signed in over its WebSocket." },
   { name: "notes", description: "The example resource, done the DRF way: copy it to add your own (README, \"Add your own resource\")." },
   { name: "pages", description: "HTML pages for people." },
