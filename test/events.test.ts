@@ -6,7 +6,7 @@ import { purgeOldEvents } from "../src/auth/purge";
 import { startSession } from "../src/auth/service";
 import { getDb } from "../src/db/client";
 import { buildDeps } from "../src/deps";
-import { ORIGIN, PASSWORD, rig, sessionIdOf, signIn, signUp, type Rig, type User } from "./helpers";
+import { ORIGIN, PASSWORD, countingD1, rig, sessionIdOf, signIn, signUp, type Rig, type User } from "./helpers";
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 const SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
@@ -244,6 +244,28 @@ describe("the list", () => {
     expect(await res.json()).toMatchObject({ code: "not_authenticated" });
     expect((await r.call("/api/token/blacklist/", { body: { refresh: user.refresh } })).status).toBe(200);
     expect((await r.call("/api/auth/events/", { token: user.access })).status).toBe(401);
+  });
+});
+
+describe("cost", () => {
+  it("adds no D1 round trip: a sign-in and a sign-out are each one batch with their event, a page of events is one batch", async () => {
+    const r = rig({ env: { SESSION_CACHE_TTL: "5" } });
+    const user = await signUp(r.call);
+    const d1 = countingD1();
+    const via = (path: string, call: Parameters<Rig["call"]>[1] = {}) => r.call(path, { ...call, env: { DB: d1.db } });
+    const rounds = async (work: () => Promise<Response>) => {
+      const before = d1.total();
+      expect((await work()).status).toBeLessThan(300);
+      return d1.total() - before;
+    };
+    // The account's row, then the session with its event and last_login.
+    expect(await rounds(() => via("/api/token/", { body: { username: user.username, password: PASSWORD } }))).toBe(2);
+    // The session read, then its revocation with its event.
+    expect(await rounds(() => via("/api/token/blacklist/", { body: { refresh: user.refresh } }))).toBe(2);
+    const other = await signIn(user.username, PASSWORD, r.call);
+    expect((await via("/api/hello/", { token: other.access })).status).toBe(200);
+    // The bearer check is served by the isolate's copy: the page and its count are one batch.
+    expect(await rounds(() => via("/api/auth/events/", { token: other.access }))).toBe(1);
   });
 });
 
