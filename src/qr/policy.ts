@@ -99,14 +99,16 @@ export type CodeDecision =
 
 /**
  * The browser's one try. The right code sent again (a reconnecting browser re-sends what its user typed) is
- * accepted again and never counts as a try; the first wrong one ends the login. Once approved, only the right
- * code is answered (with the pair), a wrong one is ignored: the login is no longer open to end.
+ * accepted again and never counts as a try; the first wrong one ends the login, also once it is approved (the pair,
+ * not yet received, is then withdrawn).
  */
 export function enterCode(session: QrSnapshot, code: unknown, nowMs: number): CodeDecision {
   if (typeof code !== "string" || !/^\d{2}$/.test(code)) return { kind: "ignore" };
   const state = effectiveState(session, nowMs);
   if (session.code === null) return { kind: "ignore" };
-  if (state === "approved") return code === session.code ? { kind: "accept", release: false, first: false } : { kind: "ignore" };
+  // Approved by a socket that sent the right code: another socket's wrong code still ends it (the pair is withdrawn), so
+  // reconnecting cannot buy a second guess.
+  if (state === "approved") return code === session.code ? { kind: "accept", release: false, first: false } : { kind: "end" };
   if (state !== "scanned") return { kind: "ignore" };
   if (code !== session.code) return session.codeEntered ? { kind: "ignore" } : { kind: "end" };
   return { kind: "accept", release: session.phoneApproved && !session.codeEntered, first: !session.codeEntered };
@@ -158,7 +160,9 @@ export type PairDelivery =
   /** Issued, sealed and kept for the browser; `sentTo` is the socket it was last sent on. */
   | { status: "ready"; sealed: SealedPair; sentTo: string | null }
   /** The browser acknowledged it (clean close after the event); nothing is kept. */
-  | { status: "received" };
+  | { status: "received" }
+  /** A wrong code arrived after approval: the pair is dropped unsent; the browser is told denied (code_mismatch). */
+  | { status: "withdrawn" };
 
 export type BrowserEvent =
   | { type: "pending"; expires_at: string }
@@ -205,6 +209,7 @@ export function currentEvent(session: QrSnapshot, pair: PairDelivery | null, now
       return scannedEvent(session);
     case "approved":
       if (pair?.status === "received") return null;
+      if (pair?.status === "withdrawn") return { type: "denied", reason: "code_mismatch" };
       return scannedEvent(session);
     case "denied":
       return denyReason ? { type: "denied", reason: denyReason } : { type: "denied" };

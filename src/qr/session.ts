@@ -281,7 +281,8 @@ export class QrSession extends DurableObject<Env> {
     }
     this.linked(record, nowMs);
     const event: BrowserEvent = { type: "approved", sealed };
-    // Read after the await: the browser may have reconnected and re-sent its code meanwhile.
+    // Read after the await: the browser may have reconnected and re-sent its code meanwhile, or a wrong code withdrawn the pair.
+    if (this.ctx.storage.kv.get<PairDelivery>(PAIR)?.status === "withdrawn") return { ok: true, view: toView(record, nowMs) };
     const codeSocket = this.load()?.codeSocket ?? null;
     const current = this.currentSocket();
     // No await between the send and the write: nothing can interleave, and the output gate holds the
@@ -335,6 +336,14 @@ export class QrSession extends DurableObject<Env> {
     }
     this.ctx.storage.kv.put(RECORD, next);
     if (next.state === "approved") this.ctx.storage.kv.put(PAIR, { status: "issuing" } satisfies PairDelivery);
+  }
+
+  /** A wrong code after approval: the pair, not yet received, is dropped unsent; the open socket is told denied. */
+  private withdraw(): void {
+    const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR);
+    if (pair?.status !== "ready" && pair?.status !== "issuing") return;
+    this.ctx.storage.kv.put(PAIR, { status: "withdrawn" } satisfies PairDelivery);
+    this.push({ type: "denied", reason: "code_mismatch" });
   }
 
   /** A wrong code, or the browser cancelling: the login ends denied at once, and the browser is told why. */
@@ -440,18 +449,18 @@ export class QrSession extends DurableObject<Env> {
     if (!record) return;
     const decision = enterCode(record, sent.code, nowMs);
     if (decision.kind === "ignore") return;
-    if (decision.kind === "end") return this.end(record, nowMs, "code_mismatch");
+    if (decision.kind === "end") return record.state === "approved" ? this.withdraw() : this.end(record, nowMs, "code_mismatch");
     const tag = this.ctx.getTags(ws)[0] ?? "";
-    const next: QrRecord = { ...record, codeEntered: true, codeSocket: tag };
-    if (decision.release) next.state = "approved";
-    this.write(next, nowMs);
     if (decision.release) {
+      const next: QrRecord = { ...record, state: "approved", codeEntered: true, codeSocket: tag };
+      this.write(next, nowMs);
       await this.ctx.storage.setAlarm(next.cleanupAtMs!);
       const released = await this.release(next, nowMs);
       // D1 down: the phone sees `phone_approved: false` and may approve again; the code stays entered.
-      if (!released.ok) console.warn(JSON.stringify({ event: "qr_release_failed", code: released.code }));
+      if (!released.ok) console.warn(JSON.stringify({ level: "warn", event: "qr_release_failed", code: released.code }));
       return;
     }
+    this.ctx.storage.kv.put(RECORD, { ...record, codeEntered: true, codeSocket: tag } satisfies QrRecord);
     const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR);
     if (pair?.status !== "ready" || this.ctx.storage.kv.get<string>(SOCKET) !== tag) return;
     // A reconnected browser re-sent its code: the pair waiting for it goes on this socket.
