@@ -32,7 +32,9 @@ export function LoginPage(props: LoginPageProps) {
               <li>Type here the number your phone then shows, and tap Approve on the phone.</li>
             </ol>
             <form id="check" class="check-code" hidden novalidate>
-              <label for="code-input" id="code-label" class="check-line" />
+              <label for="code-input">
+                <span id="code-label" class="check-line" />
+              </label>
               <div class="code-row">
                 <input
                   id="code-input"
