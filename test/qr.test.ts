@@ -767,6 +767,37 @@ describe("expiry", () => {
     expect(await qrSessionsOf(alice.id)).toBe(before + 1);
   });
 
+  it("when the browser's code completes the login and D1 is down, nothing is issued; the phone sees it reopened and approves again; one pair", async () => {
+    const qr = await createQr();
+    const stub = stubFor(qr.id);
+    const browser = await connect(qr);
+    await browser.next();
+    await phoneCall(alice)(qr.id, "scan");
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
+    const before = await qrSessionsOf(alice.id);
+    type Failing = { issuePair: (...args: unknown[]) => Promise<unknown> };
+    await runInDurableObject(stub, (instance) => {
+      const target = instance as unknown as Failing;
+      const original = target.issuePair.bind(instance);
+      let failures = 1;
+      target.issuePair = async (...args) => {
+        if (failures-- > 0) throw new DatabaseUnavailable("no answer within 3000 ms");
+        return original(...args);
+      };
+    });
+    browser.sendCode(await checkCodeOf(qr.id));
+    for (let i = 0; (await qrRecord(qr.id))?.state !== "scanned" || !(await qrRecord(qr.id))?.codeEntered; i++) {
+      if (i > 200) throw new Error("the login was not reopened");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({ status: "scanned", phone_approved: false, code_entered: true });
+    expect(await qrSessionsOf(alice.id)).toBe(before);
+    expect(await (await phoneCall(alice)(qr.id, "approve")).json()).toMatchObject({ status: "approved" });
+    expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
+    expect(await qrSessionsOf(alice.id)).toBe(before + 1);
+  });
+
   it("approval racing the alarm gives one outcome, never both", { timeout: 30_000 }, async () => {
     const outcomes: string[] = [];
     const delays = [0, 2, 5, 8, 10, 12, 15, 20, 30, 40];
