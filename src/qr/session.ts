@@ -272,7 +272,9 @@ export class QrSession extends DurableObject<Env> {
       sealed = await this.issuePair(record, record.user!, nowMs);
     } catch (error) {
       // Nothing reached the browser: reopen (bound to this user, the code kept) so the phone may approve again; the alarm re-arms expiry.
-      this.ctx.storage.kv.put(RECORD, { ...record, state: "scanned", phoneApproved: false, finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
+      // The socket the code last came on is re-read: a reconnect may have re-sent it while D1 was awaited.
+      const codeSocket = this.load()?.codeSocket ?? record.codeSocket;
+      this.ctx.storage.kv.put(RECORD, { ...record, codeSocket, state: "scanned", phoneApproved: false, finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
       this.ctx.storage.kv.delete(PAIR);
       await this.ctx.storage.setAlarm(record.expiresAtMs);
       // D1 slow or down: a typed answer (RPC carries no error classes), 503 to the phone, which may approve again.

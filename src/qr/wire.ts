@@ -140,7 +140,7 @@ const _messagesAgree: QrMessageCheck = true;
 void _messagesAgree;
 
 /** What the browser sends on its socket; the document's QrBrowserMessage. */
-export const qrBrowserMessageSchema = named(
+const qrBrowserMessageSchema = named(
   "QrBrowserMessage",
   z
     .union([
