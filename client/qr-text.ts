@@ -25,7 +25,8 @@ export function qrStateText(s: QrLoginState): QrStateText {
     case "pending":
       return { title: "Sign in with your phone", status: "Scan the code with your phone's camera." };
     case "scanned":
-      return { title: "Type the number from your phone", status: "", prompt: codePrompt(s.user.username) };
+      // The heading stays put: the input's label is the one instruction (said once).
+      return { title: "Sign in with your phone", status: "", prompt: codePrompt(s.user.username) };
     case "confirming":
       return { title: "Waiting for your phone", status: `Now tap Approve on ${s.user.username}'s phone.` };
     case "signing-in":
