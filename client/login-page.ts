@@ -26,6 +26,7 @@ let login: QrLoginHandle | null = null;
 let deadline = 0;
 let countdownTimer = 0;
 let scannedStatus = "";
+let waitingStatus = "";
 
 function setSocket(s: "live" | "reconnecting" | "closed"): void {
   document.body.dataset.socket = s;
@@ -102,9 +103,9 @@ function onState(s: QrLoginState): void {
       delete document.body.dataset.denied;
       show("code");
       setState("starting");
-      placeholder("Getting a new code\u2026");
+      placeholder(qrStateText(s).status);
       $("countdown").textContent = "";
-      status("Getting a new code\u2026");
+      status(qrStateText(s).status);
       break;
     case "pending":
       if (!drawQr(s.svg)) placeholder("Could not draw the code.");
@@ -113,7 +114,8 @@ function onState(s: QrLoginState): void {
       clearScanned();
       show("code");
       setState("waiting");
-      status("Waiting for your phone\u2026");
+      waitingStatus = qrStateText(s).status;
+      status(waitingStatus);
       deadline = s.expiresAt;
       tickCountdown();
       break;
@@ -174,7 +176,7 @@ function freshCode(): void {
         setSocket(c.status);
         const st = document.body.dataset.state;
         if (c.status === "reconnecting") status("Connection lost. Reconnecting in " + Math.max(1, Math.round(c.retryInMs / 1000)) + " s\u2026", "offline");
-        else if (c.status === "live" && st === "waiting") status("Waiting for your phone\u2026", "live");
+        else if (c.status === "live" && st === "waiting") status(waitingStatus, "live");
         else if (c.status === "live" && (st === "scanned" || st === "confirming")) status(scannedStatus, "live");
       },
     });
