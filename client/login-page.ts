@@ -4,12 +4,14 @@
  * keeps the signed-in state (./auth.ts).
  *
  * State for styling and tests: `document.body.dataset.state` is one of checking, starting, waiting,
- * scanned, signing-in, signed-in, denied, expired, error; `dataset.socket` is live, reconnecting or closed.
+ * scanned, confirming, signing-in, signed-in, denied, expired, error; `dataset.socket` is live, reconnecting or
+ * closed. Words come from ./qr-text.ts, the table the <qr-login> element uses too.
  */
 import * as Auth from "./auth";
 import { byId as $, minutesSeconds, setState, showView as show } from "./dom";
 import { qrSvgElement } from "./qr-draw";
 import { startQrLogin, type QrLoginHandle, type QrLoginState, type QrUser } from "./qr-login";
+import { qrStateText } from "./qr-text";
 
 const TARGET_PX = 296;
 
@@ -24,6 +26,7 @@ let login: QrLoginHandle | null = null;
 let deadline = 0;
 let countdownTimer = 0;
 let scannedStatus = "";
+let waitingStatus = "";
 
 function setSocket(s: "live" | "reconnecting" | "closed"): void {
   document.body.dataset.socket = s;
@@ -63,23 +66,18 @@ function placeholder(text: string): void {
   overlay().hidden = true;
 }
 
-function showScanned(user: QrUser, checkCode: string): void {
-  $("check-code").textContent = checkCode;
-  $("check-user").textContent = user.username;
+/** The scanned step: the account that scanned, and the input for the number its phone shows. Focus goes to the input. */
+function showScanned(prompt: string): void {
+  $("code-label").textContent = prompt;
+  const input = $<HTMLInputElement>("code-input");
+  input.value = "";
+  input.disabled = false;
+  $<HTMLButtonElement>("code-submit").disabled = false;
+  $("code-error").hidden = true;
   $("check").hidden = false;
+  // Dimmed, with nothing drawn over it: nothing is approved yet.
   $("qr-box").classList.add("dim");
-  const o = overlay();
-  const tick = document.createElement("div");
-  tick.className = "check";
-  tick.setAttribute("aria-hidden", "true");
-  tick.textContent = "\u2713";
-  const line = document.createElement("div");
-  line.textContent = "Scanned by " + user.username;
-  const big = document.createElement("div");
-  big.className = "big-code";
-  big.textContent = checkCode;
-  o.replaceChildren(tick, line, big);
-  o.hidden = false;
+  input.focus();
 }
 
 function clearScanned(): void {
@@ -91,7 +89,7 @@ function clearScanned(): void {
 function tickCountdown(): void {
   clearTimeout(countdownTimer);
   const st = document.body.dataset.state;
-  if (st !== "waiting" && st !== "scanned") return;
+  if (st !== "waiting" && st !== "scanned" && st !== "confirming") return;
   const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
   $("countdown").textContent = left > 0 ? "Expires in " + minutesSeconds(left) : "Expired";
   if (left > 0) countdownTimer = setTimeout(tickCountdown, 1000 - (Date.now() % 1000) + 5);
@@ -105,9 +103,9 @@ function onState(s: QrLoginState): void {
       delete document.body.dataset.denied;
       show("code");
       setState("starting");
-      placeholder("Getting a new code\u2026");
+      placeholder(qrStateText(s).status);
       $("countdown").textContent = "";
-      status("Getting a new code\u2026");
+      status(qrStateText(s).status);
       break;
     case "pending":
       if (!drawQr(s.svg)) placeholder("Could not draw the code.");
@@ -116,20 +114,29 @@ function onState(s: QrLoginState): void {
       clearScanned();
       show("code");
       setState("waiting");
-      status("Waiting for your phone\u2026");
+      waitingStatus = qrStateText(s).status;
+      status(waitingStatus);
       deadline = s.expiresAt;
       tickCountdown();
       break;
     case "scanned":
-      showScanned(s.user, s.code);
       setState("scanned");
-      scannedStatus = "Scanned by " + s.user.username + " \u2014 pick " + s.code + " on your phone";
+      showScanned(qrStateText(s).prompt!);
+      scannedStatus = "";
+      status("");
+      break;
+    case "confirming":
+      setState("confirming");
+      $<HTMLInputElement>("code-input").disabled = true;
+      $<HTMLButtonElement>("code-submit").disabled = true;
+      scannedStatus = qrStateText(s).status;
       status(scannedStatus, "live");
       break;
     case "signing-in":
       clearTimeout(countdownTimer);
       setState("signing-in");
-      status("Approved. Signing you in\u2026", "live");
+      clearScanned();
+      status(qrStateText(s).status, "live");
       break;
     case "approved":
       Auth.setPair(s.pair);
@@ -139,17 +146,14 @@ function onState(s: QrLoginState): void {
       clearTimeout(countdownTimer);
       setState("denied");
       document.body.dataset.denied = s.reason;
-      $("denied-text").textContent =
-        s.reason === "code_mismatch"
-          ? "The phone picked a different number than the one shown here, so the sign-in was cancelled. Nobody was signed in."
-          : "The request was denied on the phone. Nobody was signed in.";
+      $("denied-text").textContent = qrStateText(s).status;
       show("denied");
       $("try-again").focus();
       break;
     case "expired":
       clearTimeout(countdownTimer);
       setState("expired");
-      status("That code expired. Here is a new one\u2026");
+      status(qrStateText(s).status);
       break;
     case "error":
       setState("error");
@@ -172,8 +176,8 @@ function freshCode(): void {
         setSocket(c.status);
         const st = document.body.dataset.state;
         if (c.status === "reconnecting") status("Connection lost. Reconnecting in " + Math.max(1, Math.round(c.retryInMs / 1000)) + " s\u2026", "offline");
-        else if (c.status === "live" && st === "waiting") status("Waiting for your phone\u2026", "live");
-        else if (c.status === "live" && st === "scanned") status(scannedStatus, "live");
+        else if (c.status === "live" && st === "waiting") status(waitingStatus, "live");
+        else if (c.status === "live" && (st === "scanned" || st === "confirming")) status(scannedStatus, "live");
       },
     });
 }
@@ -218,6 +222,25 @@ $("sign-out").addEventListener("click", () => {
 $("not-me").addEventListener("click", () => {
   freshCode();
   $("qr-heading").focus();
+});
+
+// Typed, pasted (" 4 2 " becomes "42") or dictated; Enter or the button sends it once.
+$("code-input").addEventListener("input", () => {
+  const input = $<HTMLInputElement>("code-input");
+  const digits = input.value.replace(/\D+/g, "").slice(0, 2);
+  if (digits !== input.value) input.value = digits;
+  $("code-error").hidden = true;
+  input.removeAttribute("aria-invalid");
+});
+$("check").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const input = $<HTMLInputElement>("code-input");
+  if (!login || !login.submitCode(input.value)) {
+    $("code-error").textContent = "Type the two digits shown on your phone.";
+    $("code-error").hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
 });
 
 $("try-again").addEventListener("click", () => {

@@ -1,11 +1,13 @@
 /**
  * @module Phone Page (browser) — the phone side of QR login on GET /qr/{id}: signs in (or registers) when this
  * phone has no tokens, reads only the code's state until the user taps Continue (the scan, which binds the
- * code to this account), then shows who is asking and three numbers: the one on the computer's screen approves.
+ * code to this account), then shows the number to type on the computer, who is asking and from how far, and
+ * Approve / Deny. After Approve it waits (polling the login) until the computer has typed the number.
  *
  * State for styling and tests: `document.body.dataset.state` is one of loading, sign-in, register,
- * continue, left, request, approving, denying, approved, denied, problem; `dataset.problem` names the
- * problem (qr_expired, qr_code_mismatch, …).
+ * continue, left, request, approving, waiting, denying, approved, denied, problem; `dataset.problem` names the
+ * problem (qr_expired, qr_too_far, …); `dataset.denied` why a login ended (code_mismatch when the computer typed
+ * a wrong number).
  */
 import type { PhonePageData, Problem } from "../src/pages/problems";
 import type { QrLimitedBody, QrRequestBody } from "../src/qr/wire";
@@ -26,6 +28,8 @@ const problems: Partial<Record<string, Problem>> = data.problems || {};
 let request: QrRequestBody | null = null; // the scan's answer: who is asking
 let clockOffset = 0; // server time - this device's time, ms
 let tickTimer = 0;
+let pollTimer = 0;
+const POLL_EVERY_MS = 2000;
 
 function show(view: string, focusId?: string): void {
   showView(view);
@@ -77,40 +81,84 @@ function countryName(codeText: string | null | undefined): string | null {
   }
 }
 
-function place(p: { city?: string | null; country?: string | null }): string {
-  const parts = [p.city, countryName(p.country)].filter(Boolean);
-  return parts.length ? parts.join(", ") : "Unknown";
+function distanceText(km: number): string {
+  return km < 5 ? "nearby" : "about " + km.toLocaleString(navigator.language || "en") + " km from this phone";
 }
 
 function renderRequest(r: QrRequestBody): void {
   request = r;
-  const buttons = document.querySelectorAll<HTMLButtonElement>("[data-choice]");
-  buttons.forEach((button, i) => {
-    const choice = (r.choices || [])[i] || "";
-    button.textContent = choice;
-    button.setAttribute("aria-label", "Pick " + choice);
-    button.dataset.code = choice;
-    button.disabled = !choice;
-  });
+  if (r.status === "scanned" && r.phone_approved) return showWaiting(r);
+  $("code").textContent = r.code || "––";
+  $("code").setAttribute("aria-label", (r.code || "").split("").join(" "));
   const who: Partial<QrRequestBody["requester"]> = r.requester || {};
   $("d-device").textContent = who.description || "Unknown browser";
-  $("d-ip").textContent = who.ip || "Unknown";
-  $("d-place").textContent = place(who);
+  // Locally there is no place at all: say nothing rather than something false.
+  const where = [who.city, countryName(who.country)].filter(Boolean).join(", ");
+  $("d-place").textContent = where ? (r.distance ? where + " \u2014 " + distanceText(r.distance.km) : where) : "";
+  $("d-place").hidden = !where;
   const warnings = r.warnings || [];
   const lines: string[] = [];
   if (warnings.indexOf("different_country") >= 0) {
-    lines.push(
-      "It comes from " + (countryName(who.country) || "another country") + ", and this phone is in " + (countryName(r.phone && r.phone.country) || "another country") + ".",
-    );
+    lines.push("The computer is in " + (countryName(who.country) || "another country") + "; this phone is in " + (countryName(r.phone && r.phone.country) || "another country") + ".");
+  } else if (warnings.indexOf("far_apart") >= 0 && r.distance) {
+    lines.push("The computer is " + distanceText(r.distance.km) + ".");
   }
-  if (warnings.indexOf("different_network") >= 0) {
-    lines.push("It comes from a different network than this phone (normal if your phone is on mobile data).");
+  if (warnings.indexOf("different_network") >= 0 && lines.length === 0) {
+    lines.push("It is on a different network than this phone (normal if your phone is on mobile data).");
   }
+  const tooFar = !!(r.distance && r.distance.over_limit);
+  if (tooFar) lines.push("It is too far away to be approved from this phone.");
   $("mismatch-text").textContent = lines.join(" ");
   $("notice-mismatch").hidden = lines.length === 0;
   tick();
   show("request", "request-title");
+  $<HTMLButtonElement>("approve").disabled = tooFar;
   $<HTMLButtonElement>("deny").disabled = false;
+}
+
+/** Approved here, the computer has not typed the number yet: show it again, and follow the login until it ends. */
+function showWaiting(r: QrRequestBody): void {
+  $("code-again").textContent = r.code || "";
+  if (document.body.dataset.state !== "waiting") show("waiting", "waiting-title");
+  poll();
+}
+
+function poll(): void {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(() => {
+    void Auth.authed<QrRequestBody | QrLimitedBody>("/api/qr/" + id + "/").then((r) => {
+      if (document.body.dataset.state !== "waiting") return;
+      if (!r.ok) return fromResponse(r);
+      const body = r.body as QrRequestBody;
+      if (body.status === "approved") return finished("approve");
+      if (body.status === "denied") return finished("deny", "computer");
+      if (body.status === "scanned" && !body.phone_approved) {
+        // The server could not finish (it reopened the login): approve again.
+        renderRequest(body);
+        $("request-error").textContent = "The sign-in could not be completed. Try Approve again.";
+        $("request-error").hidden = false;
+        return;
+      }
+      poll();
+    }, poll);
+  }, POLL_EVERY_MS);
+}
+
+function finished(action: "approve" | "deny", by: "phone" | "computer" = "phone"): void {
+  clearTimeout(tickTimer);
+  clearTimeout(pollTimer);
+  const device = (request && request.requester && request.requester.description) || "The other device";
+  if (action === "approve") {
+    $("approved-text").textContent = device + " is now signed in as " + ($("phone-user").textContent || "you") + ". You can close this page.";
+    show("approved", "approved-title");
+    return;
+  }
+  document.body.dataset.denied = by === "computer" ? "code_mismatch" : "phone";
+  $("denied-text").textContent =
+    by === "computer"
+      ? "The computer typed a different number (or cancelled), so nobody was signed in. If that was not you, someone may be trying to get into your account."
+      : "Nobody was signed in. If you didn't start this sign-in yourself, consider changing your password.";
+  show("denied", "denied-title");
 }
 
 function setUser(m: ApiResult<Me>): void {
@@ -155,40 +203,39 @@ function scan(): Promise<void> {
   }, networkProblem);
 }
 
-function setChoicesDisabled(on: boolean): void {
-  for (const button of document.querySelectorAll<HTMLButtonElement>("[data-choice]")) button.disabled = on;
+function setButtonsDisabled(on: boolean): void {
+  $<HTMLButtonElement>("approve").disabled = on;
   $<HTMLButtonElement>("deny").disabled = on;
 }
 
-function decide(action: "approve" | "deny", pick?: string): void {
-  setChoicesDisabled(true);
+function decide(action: "approve" | "deny"): void {
+  setButtonsDisabled(true);
   setState(action === "approve" ? "approving" : "denying");
-  void Auth.authed<QrRequestBody>("/api/qr/" + id + "/" + action + "/", { body: action === "approve" ? { code: pick } : {} }).then(
+  void Auth.authed<QrRequestBody>("/api/qr/" + id + "/" + action + "/", { body: {} }).then(
     (r) => {
       if (!r.ok) return fromResponse(r);
-      clearTimeout(tickTimer);
-      const device = (request && request.requester && request.requester.description) || "The other device";
-      if (action === "approve") {
-        $("approved-text").textContent = device + " is now signed in as " + ($("phone-user").textContent || "you") + ". You can close this page.";
-        show("approved", "approved-title");
-      } else {
-        show("denied", "denied-title");
-      }
+      const body = r.body!;
+      if (action === "approve" && body.status === "scanned") return renderRequest(body);
+      finished(action);
     },
     () => {
-      setChoicesDisabled(false);
+      setButtonsDisabled(false);
       setState("request");
+      $("request-error").textContent = "Can't reach the server. Check your connection and try again.";
       $("request-error").hidden = false;
     },
   );
 }
 
-for (const button of document.querySelectorAll<HTMLButtonElement>("[data-choice]")) {
-  button.addEventListener("click", (e) => {
-    $("request-error").hidden = true;
-    decide("approve", (e.currentTarget as HTMLButtonElement).dataset.code);
-  });
-}
+$("approve").addEventListener("click", () => {
+  $("request-error").hidden = true;
+  decide("approve");
+});
+$("deny-late").addEventListener("click", () => {
+  clearTimeout(pollTimer);
+  show("request");
+  decide("deny");
+});
 $("continue").addEventListener("click", () => {
   void scan();
 });

@@ -1,26 +1,35 @@
 /**
  * @module <qr-login> — the QR login as a ready element for any page on an allowed origin:
- * `<qr-login base-url="https://auth.example.com"></qr-login>`. It renders the code, the check code and every state
- * accessibly (a polite live region, a focusable heading per state, buttons for "Not you?" and "Try again") in its
- * shadow DOM, styled by CSS custom properties, and fires DOM events: `qr-login:approved` with
+ * `<qr-login base-url="https://auth.example.com"></qr-login>`. It renders the code, the input for the number the
+ * phone shows, and every state accessibly (a polite live region, a focusable heading per state, a labelled input that
+ * takes typing and paste, buttons for "Not you?" and "Try again") in its shadow DOM, with the /login page's look and
+ * words (./qr-text.ts), styled by CSS custom properties, and fires DOM events: `qr-login:approved` with
  * `{ pair, user }` in `detail`, and `qr-login:state` with every state. Works under a strict CSP of the
  * embedding page: no inline script or style is needed (its stylesheet is a constructed one, adopted by the
  * shadow root).
  */
 import { qrSvgElement } from "./qr-draw";
 import { startQrLogin, type QrLoginHandle, type QrLoginState } from "./qr-login";
+import { qrStateText, type QrStateText } from "./qr-text";
 
+// The /login page's palette (src/pages/styles.ts): one look for both.
 const CSS = `
-:host{display:inline-block;font:16px/1.5 var(--qr-login-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);color:var(--qr-login-fg,#1b1f24)}
-.card{box-sizing:border-box;width:var(--qr-login-width,20rem);padding:var(--qr-login-padding,1rem);border:1px solid var(--qr-login-border,#d1d9e0);border-radius:var(--qr-login-radius,12px);background:var(--qr-login-bg,#fff);text-align:center}
-h2{font-size:1.1rem;margin:0 0 .5rem;outline:none}
-.qr{display:flex;align-items:center;justify-content:center;min-height:var(--qr-login-size,240px);background:#fff;border-radius:8px}
+:host{display:inline-block;font:16px/1.5 var(--qr-login-font,system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",Arial,sans-serif);color:var(--qr-login-fg,#1b1f24)}
+.card{box-sizing:border-box;width:var(--qr-login-width,20rem);padding:var(--qr-login-padding,1rem);border:1px solid var(--qr-login-border,#d5dae0);border-radius:var(--qr-login-radius,16px);background:var(--qr-login-bg,#fff);text-align:center}
+h2{font-size:1.15rem;margin:0 0 .5rem;outline:none}
+.qr{display:flex;align-items:center;justify-content:center;min-height:var(--qr-login-size,240px);background:#fff;border-radius:12px}
 .qr svg{display:block;max-width:100%;height:auto}
-.qr.dim svg{opacity:.15}
-.code{font:700 var(--qr-login-code-size,3rem)/1.1 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.1em;color:var(--qr-login-accent,#0550ae);margin:.5rem 0}
-.muted{color:var(--qr-login-muted,#59636e);font-size:.9rem;margin:.25rem 0}
-button{font:inherit;margin-top:.5rem;padding:.45rem .9rem;border-radius:8px;border:1px solid var(--qr-login-accent,#0550ae);background:var(--qr-login-button-bg,#fff);color:var(--qr-login-accent,#0550ae);cursor:pointer}
-button:focus-visible,h2:focus-visible{outline:3px solid var(--qr-login-focus,#0969da);outline-offset:2px}
+.qr.dim svg{opacity:.12}
+form{margin:.5rem 0;text-align:left}
+label{display:block;font-weight:600;margin:0 0 .25rem}
+.row{display:flex;gap:.5rem}
+input{box-sizing:border-box;width:6ch;min-height:44px;font:600 1.75rem/1 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.15em;text-align:center;border:1px solid var(--qr-login-muted,#4a5360);border-radius:10px;padding:4px 6px;color:inherit;background:inherit}
+.muted{color:var(--qr-login-muted,#4a5360);font-size:.9rem;margin:.25rem 0}
+.error{color:var(--qr-login-danger,#b3261e);font-size:.9rem;margin:.25rem 0}
+button{font:inherit;font-weight:600;min-height:44px;padding:.45rem .9rem;border-radius:10px;border:1px solid var(--qr-login-accent,#0b57d0);background:var(--qr-login-button-bg,#fff);color:var(--qr-login-accent,#0b57d0);cursor:pointer}
+button.primary{background:var(--qr-login-accent,#0b57d0);color:var(--qr-login-on-accent,#fff)}
+button:disabled{opacity:.6}
+button:focus-visible,h2:focus-visible,input:focus-visible{outline:3px solid var(--qr-login-focus,#0b57d0);outline-offset:2px}
 [hidden]{display:none!important}
 `;
 
@@ -45,7 +54,12 @@ export class QrLoginElement extends HTMLElement {
   private login: QrLoginHandle | null = null;
   private readonly heading = el("h2", { tabIndex: -1 });
   private readonly qr = el("div", { className: "qr" });
-  private readonly code = el("p", { className: "code" });
+  private readonly form = el("form", { noValidate: true });
+  private readonly label = el("label");
+  private readonly input = el("input", { inputMode: "numeric", autocomplete: "one-time-code", maxLength: 8, required: true, name: "code" });
+  private readonly submit = el("button", { type: "submit", className: "primary", textContent: "Continue" });
+  private readonly hint = el("p", { className: "muted", textContent: "Two digits, one try: a wrong number cancels the sign-in." });
+  private readonly error = el("p", { className: "error" });
   private readonly line = el("p", { className: "muted" });
   private readonly live = el("p", { className: "muted" });
   private readonly notMe = el("button", { type: "button", textContent: "Not you? Get a new code" });
@@ -61,10 +75,34 @@ export class QrLoginElement extends HTMLElement {
     this.live.setAttribute("role", "status");
     this.live.setAttribute("aria-live", "polite");
     this.qr.setAttribute("role", "img");
+    this.input.id = "code";
+    this.label.htmlFor = "code";
+    this.hint.id = "hint";
+    this.error.id = "error";
+    this.error.setAttribute("role", "alert");
+    this.error.hidden = true;
+    this.input.setAttribute("aria-describedby", "hint error");
+    const row = el("div", { className: "row" });
+    row.append(this.input, this.submit);
+    this.form.append(this.label, row, this.hint, this.error);
+    this.form.hidden = true;
     const card = el("div", { className: "card" });
     card.setAttribute("part", "card");
-    card.append(this.heading, this.qr, this.code, this.line, this.live, this.notMe, this.again);
+    card.append(this.heading, this.qr, this.form, this.line, this.live, this.notMe, this.again);
     root.append(card);
+    // Typed or pasted (" 4 2 " becomes "42"); Enter or Continue sends it once.
+    this.input.addEventListener("input", () => {
+      const digits = this.input.value.replace(/\D+/g, "").slice(0, 2);
+      if (digits !== this.input.value) this.input.value = digits;
+      this.error.hidden = true;
+    });
+    this.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (this.login?.submitCode(this.input.value)) return;
+      this.error.textContent = "Type the two digits shown on your phone.";
+      this.error.hidden = false;
+      this.input.focus();
+    });
     this.notMe.addEventListener("click", () => this.login?.restart());
     this.again.addEventListener("click", () => this.login?.restart());
   }
@@ -104,21 +142,20 @@ export class QrLoginElement extends HTMLElement {
 
   private tick(): void {
     clearTimeout(this.countdown);
-    if (this.current !== "pending" && this.current !== "scanned") return;
+    if (this.current !== "pending" && this.current !== "scanned" && this.current !== "confirming") return;
     const left = Math.max(0, Math.ceil((this.expiresAt - Date.now()) / 1000));
     if (this.current === "pending") this.line.textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
     if (left > 0) this.countdown = window.setTimeout(() => this.tick(), 1000);
   }
 
-  private show(heading: string, options: { qr?: "show" | "dim" | "none"; code?: string; line?: string; live: string; notMe?: boolean; again?: boolean }): void {
-    this.heading.textContent = heading;
+  private show(text: QrStateText, options: { qr?: "show" | "dim" | "none"; line?: string; notMe?: boolean; again?: boolean } = {}): void {
+    this.heading.textContent = text.title;
     this.qr.hidden = options.qr === "none" || options.qr === undefined;
     this.qr.classList.toggle("dim", options.qr === "dim");
-    this.code.hidden = !options.code;
-    this.code.textContent = options.code ?? "";
     this.line.textContent = options.line ?? "";
     this.line.hidden = !options.line;
-    this.live.textContent = options.live;
+    this.live.textContent = text.status;
+    this.live.hidden = !text.status;
     this.notMe.hidden = !options.notMe;
     this.again.hidden = !options.again;
   }
@@ -127,52 +164,46 @@ export class QrLoginElement extends HTMLElement {
     const previous = this.current;
     this.current = s.state;
     this.setAttribute("state", s.state);
+    const text = qrStateText(s);
+    this.form.hidden = s.state !== "scanned" && s.state !== "confirming";
     switch (s.state) {
-      case "starting":
-        this.show("Sign in with your phone", { live: "Getting a sign-in code…" });
-        break;
       case "pending": {
         const svg = qrSvgElement(s.svg, 240);
         if (svg) this.qr.replaceChildren(svg);
         this.qr.setAttribute("aria-label", `QR code to sign in. It opens ${s.url}`);
         this.expiresAt = s.expiresAt;
-        this.show("Sign in with your phone", { qr: "show", line: " ", live: "Scan the code with your phone's camera." });
+        this.show(text, { qr: "show", line: " " });
         this.tick();
         break;
       }
       case "scanned":
-        this.show(`Scanned by ${s.user.username}`, {
-          qr: "dim",
-          code: s.code,
-          live: `Pick ${s.code} on your phone to sign in.`,
-          notMe: true,
-        });
+        this.label.textContent = text.prompt!;
+        this.input.value = "";
+        this.input.disabled = this.submit.disabled = false;
+        this.error.hidden = true;
+        this.show(text, { qr: "dim", notMe: true });
+        // The next thing to do is to type: focus the input if focus was inside the element.
+        if (this.shadowRoot?.activeElement) this.input.focus();
         break;
-      case "signing-in":
-        this.show("Approved", { live: "Approved. Signing you in…" });
+      case "confirming":
+        this.input.disabled = this.submit.disabled = true;
+        this.show(text, { qr: "dim", notMe: true });
         break;
       case "approved":
-        this.show(`Signed in as ${s.user.username}`, { live: `Signed in as ${s.user.username}.` });
+        this.show(text);
         this.dispatchEvent(new CustomEvent("qr-login:approved", { detail: { pair: s.pair, user: s.user }, bubbles: true, composed: true }));
         break;
       case "denied":
-        this.show("Sign-in cancelled", {
-          live:
-            s.reason === "code_mismatch"
-              ? "The phone picked a different number, so the sign-in was cancelled. Nobody was signed in."
-              : "The sign-in was denied on the phone. Nobody was signed in.",
-          again: true,
-        });
-        break;
-      case "expired":
-        this.show("Code expired", { live: "That code expired. Getting a new one…" });
+        this.show(text, { again: true });
         break;
       case "error":
-        this.show("No code right now", { live: `${s.message}${s.retryInMs ? ` Trying again in ${Math.ceil(s.retryInMs / 1000)} s…` : ""}`, again: s.retryInMs === null });
+        this.show(text, { again: s.retryInMs === null });
         break;
+      default:
+        this.show(text);
     }
     // A new step moves focus to its heading only if focus was inside the element (never steals it from the page).
-    if (previous !== s.state && this.shadowRoot?.activeElement) this.heading.focus();
+    if (previous !== s.state && s.state !== "scanned" && this.shadowRoot?.activeElement) this.heading.focus();
     this.dispatchEvent(new CustomEvent("qr-login:state", { detail: s.state === "approved" ? { state: s.state, user: s.user } : s, bubbles: true, composed: true }));
   }
 }

@@ -1,12 +1,13 @@
 /**
  * @module QR Login (headless) — the browser's side of the QR login protocol, for any page on an allowed origin:
  * makes an ECDH P-256 key pair (private key non-extractable), starts a code with its public key, follows the
- * login's WebSocket (pending → scanned with the check code → approved | denied | expired) with keep-alive pings and
- * reconnects with exponential backoff (the server re-sends the current state on connect), and opens the sealed pair
- * with its private key. It calls back with every state; drawing them is the caller's (our /login page, the
- * <qr-login> element). No DOM, no storage.
+ * login's WebSocket (pending → scanned, naming the account → the user types the phone's two digits, `submitCode()` →
+ * confirming → approved | denied | expired) with keep-alive pings and reconnects with exponential backoff (the
+ * server re-sends the current state on connect; the typed code is re-sent with it, as the pair goes only to a socket
+ * that sent it), and opens the sealed pair with its private key. It calls back with every state; drawing them is
+ * the caller's (our /login page, the <qr-login> element, through ./qr-text.ts). No DOM, no storage.
  */
-import type { BrowserCancel, BrowserEvent, QrUser } from "../src/qr/policy";
+import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser } from "../src/qr/policy";
 import type { QrCreated } from "../src/qr/wire";
 import { newKeys, openSealed, type BrowserKeys } from "./seal";
 
@@ -23,7 +24,10 @@ export type { QrUser };
 export type QrLoginState =
   | { state: "starting" }
   | { state: "pending"; id: string; url: string; svg: string; expiresAt: number }
-  | { state: "scanned"; id: string; code: string; user: QrUser; expiresAt: number }
+  /** `user` scanned it; type the two digits their phone shows (`submitCode`). */
+  | { state: "scanned"; id: string; user: QrUser; expiresAt: number }
+  /** The code was sent; waiting for the phone's approval (or a wrong code's `denied`). */
+  | { state: "confirming"; id: string; user: QrUser; code: string; expiresAt: number }
   | { state: "signing-in" }
   | { state: "approved"; pair: { access: string; refresh: string }; user: QrUser }
   | { state: "denied"; reason: "phone" | "code_mismatch" | "cancelled" }
@@ -47,6 +51,11 @@ export interface QrLoginHandle {
   cancel(): void;
   /** Cancels the current code, if open, and starts a new one. */
   restart(): void;
+  /**
+   * Sends the two digits the phone shows ("00"–"99"; spaces are dropped) while the state is `scanned`. One try: a
+   * wrong code ends the login (`denied`, reason `code_mismatch`). False (nothing sent) if malformed or not now.
+   */
+  submitCode(code: string): boolean;
 }
 
 interface Code {
@@ -78,6 +87,9 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
   let stopped = false;
   let attempts = 0;
   let startFailures = 0;
+  // What the user typed for this code, re-sent after every reconnect until the login ends.
+  let typed: string | null = null;
+  let scannedBy: QrUser | null = null;
   let reconnectTimer = 0;
   let pingTimer = 0;
   let pongTimer = 0;
@@ -144,6 +156,8 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
     stopSocket();
     clearTimers();
     code = null;
+    typed = null;
+    scannedBy = null;
     finished = false;
     generation += 1;
     const mine = generation;
@@ -269,7 +283,14 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
         // A reconnect while nobody scanned: the code on screen is still the one.
         break;
       case "scanned":
-        emit({ state: "scanned", id: code.id, code: event.code, user: event.user, expiresAt: code.deadline });
+        scannedBy = event.user;
+        if (typed) {
+          // A reconnect: the new socket must send the code itself before the pair can come on it.
+          sendCode();
+          emit({ state: "confirming", id: code.id, user: event.user, code: typed, expiresAt: code.deadline });
+        } else {
+          emit({ state: "scanned", id: code.id, user: event.user, expiresAt: code.deadline });
+        }
         break;
       case "approved": {
         finished = true;
@@ -304,6 +325,10 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
     }
   }
 
+  function sendCode(): void {
+    if (socket && socket.readyState === WebSocket.OPEN && typed && !finished) socket.send(JSON.stringify({ type: "code", code: typed } satisfies BrowserCode));
+  }
+
   function sendCancel(): void {
     if (socket && socket.readyState === WebSocket.OPEN && !finished) socket.send(JSON.stringify({ type: "cancel" } satisfies BrowserCancel));
   }
@@ -333,6 +358,15 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
     restart() {
       sendCancel();
       fresh();
+    },
+    submitCode(text: string) {
+      const digits = String(text).replace(/\s+/g, "");
+      if (!/^\d{2}$/.test(digits) || !code || !scannedBy || typed || finished || stopped) return false;
+      typed = digits;
+      // Not connected now: the next connection's `scanned` sends it.
+      sendCode();
+      emit({ state: "confirming", id: code.id, user: scannedBy, code: digits, expiresAt: code.deadline });
+      return true;
     },
   };
 }

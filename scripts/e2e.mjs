@@ -21,7 +21,8 @@ const READY_TIMEOUT_MS = 90_000;
 
 /** Settings per phase; each phase is one wrangler dev. */
 const PHASES = [
-  { name: "journey", vars: {}, files: ["test/e2e/journey.test.mjs", "test/e2e/docs.test.mjs"] },
+  // QR_DEV_PLACES: local clients may name their place (X-Dev-Place), so a phone can be put far away; never set deployed.
+  { name: "journey", vars: { QR_DEV_PLACES: "on", QR_MAX_DISTANCE_KM: "5000" }, files: ["test/e2e/journey.test.mjs", "test/e2e/docs.test.mjs"] },
   // Codes that expire in 6 s and access tokens that live 5 s: expiry and token refresh without waiting minutes.
   { name: "short-lived", vars: { QR_LOGIN_TTL: "6", ACCESS_TOKEN_LIFETIME: "5" }, files: ["test/e2e/short-lived.test.mjs"] },
   // The refresh token in an HttpOnly cookie (REFRESH_COOKIE=on), on wrangler dev's plain-http 127.0.0.1.

@@ -18,6 +18,10 @@ export interface Config {
   issuer: string | null;
   audience: string | null;
   qrLoginTtlSeconds: number;
+  /** QR_MAX_DISTANCE_KM: a phone known to be farther than this from the browser cannot approve; null (default): off. */
+  qrMaxDistanceKm: number | null;
+  /** QR_DEV_PLACES=on: a request that did not come through Cloudflare's edge may name its place (tests only; src/http/device.ts). */
+  qrDevPlaces: boolean;
   rateLimitsEnabled: boolean;
   /** REFRESH_COOKIE=on: browsers keep the refresh token in an HttpOnly cookie, never in the JSON (src/auth/refresh-cookie.ts). */
   refreshCookie: boolean;
@@ -79,7 +83,7 @@ function origin(env: Env, name: "JWT_ISSUER" | "JWT_AUDIENCE"): string | null {
   return raw;
 }
 
-function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE", fallback: boolean): boolean {
+function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES", fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return fallback;
   if (raw === "on" || raw === "true" || raw === "1") return true;
@@ -87,7 +91,7 @@ function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE", fallback: boole
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "D1_TIMEOUT_MS", fallback: number, min: number, max: number): number {
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "QR_MAX_DISTANCE_KM", fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -147,6 +151,9 @@ export function parseConfig(env: Env): Config {
     issuer: origin(env, "JWT_ISSUER"),
     audience: origin(env, "JWT_AUDIENCE"),
     qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
+    // 0 or empty: off. Half the Earth's circumference is the farthest two places can be.
+    qrMaxDistanceKm: count(env, "QR_MAX_DISTANCE_KM", 0, 0, 20_050) || null,
+    qrDevPlaces: onOff(env, "QR_DEV_PLACES", false),
     rateLimitsEnabled: onOff(env, "RATE_LIMITS", true),
     refreshCookie: onOff(env, "REFRESH_COOKIE", false),
     d1TimeoutMs: count(env, "D1_TIMEOUT_MS", 3000, 50, 30000),

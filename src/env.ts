@@ -11,4 +11,8 @@ export interface Env extends Cloudflare.Env {
   /** Default: the worker's own origin. */
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
+  /** Kilometres; a phone known to be farther from the browser cannot approve a QR login. Empty or 0: off. */
+  QR_MAX_DISTANCE_KM?: string;
+  /** "on" only in tests and e2e: requests not from Cloudflare's edge may name their place in X-Dev-Place. */
+  QR_DEV_PLACES?: string;
 }

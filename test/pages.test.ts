@@ -99,11 +99,14 @@ describe("GET /login", () => {
     expect(LOGIN_PAGE_JS).toMatch(/\{public_key:[\w$]+\.publicJwk\}/);
   });
 
-  it("has a place for the check code and a way out when someone else scanned", async () => {
+  it("has a labelled input for the number the phone shows (numeric keyboard, paste, one-time-code autofill) and a way out when someone else scanned", async () => {
     const html = await (await api("/login")).text();
-    expect(html).toMatch(/<div id="check" class="check-code" hidden="">/);
-    expect(html).toContain('id="check-code"');
+    expect(html).toMatch(/<form id="check" class="check-code" hidden="" novalidate="">/);
+    expect(html).toContain('<label for="code-input"><span id="code-label" class="check-line"></span></label>');
+    expect(html).toMatch(/<input id="code-input" name="code" class="code-input" inputmode="numeric" autocomplete="one-time-code"/);
     expect(html).toMatch(/<button type="button" class="link" id="not-me">Get a new code<\/button>/);
+    // No code is ever rendered on the desktop: it is the phone's alone.
+    expect(html).not.toContain('id="check-code"');
   });
 
   it("gives every load its own nonce", async () => {
@@ -149,10 +152,14 @@ describe("GET /qr/{id}", () => {
     expect(html).toContain('<form id="signin-form" method="post" novalidate="">');
     expect(html).toContain('autocomplete="current-password"');
     expect(html).toContain('id="to-register"');
-    // Opening the page scans nothing: a Continue step first, then three numbers and Deny, as large as they are.
+    // Opening the page scans nothing: a Continue step first, then the code to type on the computer, and Approve and
+    // Deny side by side, the same size, before any longer text.
     expect(html).toContain('<button type="button" class="primary" id="continue">');
-    expect(html.match(/<button type="button" class="choice" data-choice="\d" disabled="">/g)).toHaveLength(3);
-    expect(html).toContain('<button type="button" class="danger deny-wide" id="deny">');
+    expect(html).toContain('<p id="code" class="code-show" aria-live="off"></p>');
+    expect(html).toMatch(/<div class="actions pair"><button type="button" class="primary" id="approve">Approve<\/button><button type="button" class="danger" id="deny">Deny<\/button><\/div>/);
+    expect(html.indexOf('id="approve"')).toBeLessThan(html.indexOf('id="notice-plain"'));
+    // No IP address is shown to whoever scans.
+    expect(html).not.toContain("IP address");
     expect(html).toContain("Approve only a code shown on a screen of your own.");
     // The secret is the desktop's alone.
     expect(html).not.toContain(qr.secret);

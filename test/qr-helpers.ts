@@ -62,9 +62,9 @@ export function qrRecord(id: string): Promise<QrRecord | undefined> {
   return runInDurableObject(qrStub(id), async (_instance, state) => state.storage.get<QrRecord>("qr"));
 }
 
-/** The check code the scan drew (what the browser shows); throws before the scan. */
+/** The code the scan drew (what the phone shows and the browser's user types); throws before the scan. */
 export async function checkCodeOf(id: string): Promise<string> {
-  const code = (await qrRecord(id))?.check?.code;
+  const code = (await qrRecord(id))?.code;
   if (!code) throw new Error(`login ${id} has not been scanned`);
   return code;
 }

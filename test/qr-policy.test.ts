@@ -1,50 +1,62 @@
-/** The QR login's pure parts, without bindings: state transitions, browser events, the mismatch signal, user agents, ids. */
+/** The QR login's pure parts, without bindings: state transitions, the browser's code, browser events, the mismatch and proximity signals, user agents, ids. */
 import QRCode from "qrcode-svg";
 import { describe, expect, it } from "vitest";
 import { parseUserAgent } from "../src/http/user-agent";
 import type { Config } from "../src/config";
 import { getQrIdKeys, isIssuedQrId, isQrId, isQrSecret, newQrId, newQrSecret } from "../src/qr/ids";
-import { canView, currentEvent, decide, drawCheck, effectiveState, type PhoneAction, type QrSnapshot, type QrState } from "../src/qr/policy";
+import { canView, currentEvent, decide, drawCode, effectiveState, enterCode, type CodeDecision, type PhoneAction, type QrSnapshot, type QrState } from "../src/qr/policy";
+import { DEV_PLACE_HEADER, isPublicAddress, placeFromRequest, type Place } from "../src/http/device";
 import { open, seal } from "../src/qr/seal";
 import { browserKey } from "./qr-helpers";
 import { renderQrSvg } from "../src/qr/render";
-import { compareRequests, networkPrefix } from "../src/qr/signals";
+import { FAR_APART_KM, compareRequests, distanceKm, networkPrefix, proximity } from "../src/qr/signals";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const ALICE = { id: 1, username: "alice" };
 const MALLORY = { id: 2, username: "mallory" };
 
-const CHECK = { code: "47", choices: ["12", "47", "83"] };
+type Flags = { phoneApproved?: boolean; codeEntered?: boolean };
 
-function session(state: QrState, user: typeof ALICE | null = null, expiresAtMs = NOW + 60_000): QrSnapshot {
-  return { state, user, expiresAtMs, check: user ? CHECK : null };
+function session(state: QrState, user: typeof ALICE | null = null, expiresAtMs = NOW + 60_000, flags: Flags = {}): QrSnapshot {
+  return { state, user, expiresAtMs, code: user ? "47" : null, phoneApproved: flags.phoneApproved ?? false, codeEntered: flags.codeEntered ?? false };
 }
 
+const ok = (next: QrState, changed: boolean, phoneApproved: boolean, release = false) => ({ ok: true as const, next, changed, phoneApproved, release });
+
 describe("transitions", () => {
-  it.each<[QrState, typeof ALICE | null, PhoneAction, number, string | undefined, ReturnType<typeof decide>]>([
-    ["pending", null, "scan", ALICE.id, undefined, { ok: true, next: "scanned", changed: true }],
-    ["pending", null, "approve", ALICE.id, "47", { ok: false, code: "qr_not_scanned" }],
-    ["pending", null, "deny", ALICE.id, undefined, { ok: false, code: "qr_not_scanned" }],
-    ["scanned", ALICE, "scan", ALICE.id, undefined, { ok: true, next: "scanned", changed: false }],
-    ["scanned", ALICE, "approve", ALICE.id, "47", { ok: true, next: "approved", changed: true }],
-    ["scanned", ALICE, "approve", ALICE.id, "12", { ok: false, code: "qr_code_mismatch", ends: "denied" }],
-    ["scanned", ALICE, "approve", ALICE.id, undefined, { ok: false, code: "qr_code_mismatch", ends: "denied" }],
-    ["scanned", ALICE, "deny", ALICE.id, undefined, { ok: true, next: "denied", changed: true }],
-    ["scanned", ALICE, "scan", MALLORY.id, undefined, { ok: false, code: "qr_claimed" }],
-    ["scanned", ALICE, "approve", MALLORY.id, "47", { ok: false, code: "qr_claimed" }],
-    ["scanned", ALICE, "deny", MALLORY.id, undefined, { ok: false, code: "qr_claimed" }],
-    ["approved", ALICE, "approve", ALICE.id, "47", { ok: false, code: "qr_not_pending" }],
-    ["approved", ALICE, "scan", MALLORY.id, undefined, { ok: false, code: "qr_not_pending" }],
-    ["denied", ALICE, "approve", ALICE.id, "47", { ok: false, code: "qr_not_pending" }],
-    ["expired", null, "approve", ALICE.id, "47", { ok: false, code: "qr_expired" }],
-    ["expired", ALICE, "scan", ALICE.id, undefined, { ok: false, code: "qr_expired" }],
-  ])("%s (bound to %o): %s by user %i with code %s → %o", (state, user, action, userId, code, expected) => {
-    expect(decide(session(state, user), action, userId, NOW, code)).toEqual(expected);
+  it.each<[QrState, typeof ALICE | null, Flags, PhoneAction, number, ReturnType<typeof decide>]>([
+    ["pending", null, {}, "scan", ALICE.id, ok("scanned", true, false)],
+    ["pending", null, {}, "approve", ALICE.id, { ok: false, code: "qr_not_scanned" }],
+    ["pending", null, {}, "deny", ALICE.id, { ok: false, code: "qr_not_scanned" }],
+    ["scanned", ALICE, {}, "scan", ALICE.id, ok("scanned", false, false)],
+    // The phone's half alone releases nothing; with the browser's right code already in, it completes the login.
+    ["scanned", ALICE, {}, "approve", ALICE.id, ok("scanned", true, true)],
+    ["scanned", ALICE, { codeEntered: true }, "approve", ALICE.id, ok("approved", true, true, true)],
+    ["scanned", ALICE, { phoneApproved: true }, "approve", ALICE.id, ok("scanned", false, true)],
+    ["scanned", ALICE, {}, "deny", ALICE.id, ok("denied", true, false)],
+    ["scanned", ALICE, { phoneApproved: true }, "deny", ALICE.id, ok("denied", true, true)],
+    ["scanned", ALICE, {}, "scan", MALLORY.id, { ok: false, code: "qr_claimed" }],
+    ["scanned", ALICE, { codeEntered: true }, "approve", MALLORY.id, { ok: false, code: "qr_claimed" }],
+    ["scanned", ALICE, {}, "deny", MALLORY.id, { ok: false, code: "qr_claimed" }],
+    ["approved", ALICE, {}, "approve", ALICE.id, { ok: false, code: "qr_not_pending" }],
+    ["approved", ALICE, {}, "scan", MALLORY.id, { ok: false, code: "qr_not_pending" }],
+    ["denied", ALICE, {}, "approve", ALICE.id, { ok: false, code: "qr_not_pending" }],
+    ["expired", null, {}, "approve", ALICE.id, { ok: false, code: "qr_expired" }],
+    ["expired", ALICE, {}, "scan", ALICE.id, { ok: false, code: "qr_expired" }],
+  ])("%s (bound to %o, %o): %s by user %i → %o", (state, user, flags, action, userId, expected) => {
+    expect(decide(session(state, user, NOW + 60_000, flags), action, userId, NOW)).toEqual(expected);
+  });
+
+  it("an approval beyond QR_MAX_DISTANCE_KM is refused (403 qr_too_far) and changes nothing; scan and deny are not", () => {
+    const tooFar = { tooFar: true };
+    expect(decide(session("scanned", ALICE), "approve", ALICE.id, NOW, tooFar)).toEqual({ ok: false, code: "qr_too_far" });
+    expect(decide(session("scanned", ALICE), "deny", ALICE.id, NOW, tooFar)).toMatchObject({ ok: true, next: "denied" });
+    expect(decide(session("pending"), "scan", ALICE.id, NOW, tooFar)).toMatchObject({ ok: true, next: "scanned" });
   });
 
   it("an open session past expires_at is expired even before its alarm ran; a finished one stays finished", () => {
     expect(decide(session("pending", null, NOW), "scan", ALICE.id, NOW)).toEqual({ ok: false, code: "qr_expired" });
-    expect(decide(session("scanned", ALICE, NOW - 1), "approve", ALICE.id, NOW, "47")).toEqual({ ok: false, code: "qr_expired" });
+    expect(decide(session("scanned", ALICE, NOW - 1), "approve", ALICE.id, NOW)).toEqual({ ok: false, code: "qr_expired" });
     expect(decide(session("pending", null, NOW + 1), "scan", ALICE.id, NOW)).toMatchObject({ ok: true });
     expect(effectiveState(session("approved", ALICE, NOW - 1), NOW)).toBe("approved");
   });
@@ -57,24 +69,46 @@ describe("transitions", () => {
   });
 });
 
+describe("the browser's code", () => {
+  it.each<[string, QrSnapshot, unknown, CodeDecision]>([
+    ["before the scan: no code to match, ignored", session("pending"), "47", { kind: "ignore" }],
+    ["the right code first: taken, nothing released yet", session("scanned", ALICE), "47", { kind: "accept", release: false, first: true }],
+    ["the right code after the phone approved: released", session("scanned", ALICE, NOW + 60_000, { phoneApproved: true }), "47", { kind: "accept", release: true, first: true }],
+    ["the right code again (a reconnect): taken, not a try", session("scanned", ALICE, NOW + 60_000, { codeEntered: true }), "47", { kind: "accept", release: false, first: false }],
+    ["a wrong code: ends the login", session("scanned", ALICE), "12", { kind: "end" }],
+    ["a wrong code after the phone approved: ends it", session("scanned", ALICE, NOW + 60_000, { phoneApproved: true }), "12", { kind: "end" }],
+    ["a wrong code after the right one: ignored", session("scanned", ALICE, NOW + 60_000, { codeEntered: true }), "12", { kind: "ignore" }],
+    ["approved: the right code asks for the pair", session("approved", ALICE), "47", { kind: "accept", release: false, first: false }],
+    ["approved: a wrong code withdraws it", session("approved", ALICE), "12", { kind: "end" }],
+    ["denied: ignored", session("denied", ALICE), "47", { kind: "ignore" }],
+    ["expired (past expires_at): ignored", session("scanned", ALICE, NOW), "47", { kind: "ignore" }],
+    ["one digit: ignored, not a try", session("scanned", ALICE), "4", { kind: "ignore" }],
+    ["a number, not text: ignored", session("scanned", ALICE), 47, { kind: "ignore" }],
+    ["three digits: ignored", session("scanned", ALICE), "470", { kind: "ignore" }],
+  ])("%s", (_title, snapshot, code, expected) => {
+    expect(enterCode(snapshot, code, NOW)).toEqual(expected);
+  });
+});
+
 describe("what a (re)connecting browser is sent", () => {
   const expires_at = new Date(NOW + 60_000).toISOString();
 
-  it("the current state, so a reconnect misses nothing", () => {
+  it("the current state, so a reconnect misses nothing; never the code", () => {
     expect(currentEvent(session("pending"), null, NOW)).toEqual({ type: "pending", expires_at });
-    expect(currentEvent(session("scanned", ALICE), null, NOW)).toEqual({ type: "scanned", user: ALICE, code: "47", expires_at });
+    expect(currentEvent(session("scanned", ALICE), null, NOW)).toEqual({ type: "scanned", user: ALICE, expires_at });
     expect(currentEvent(session("denied", ALICE), null, NOW)).toEqual({ type: "denied" });
     expect(currentEvent(session("denied", ALICE), null, NOW, "code_mismatch")).toEqual({ type: "denied", reason: "code_mismatch" });
     expect(currentEvent(session("expired"), null, NOW)).toEqual({ type: "expired" });
     expect(currentEvent(session("pending", null, NOW), null, NOW)).toEqual({ type: "expired" });
   });
 
-  it("the pair while it is kept, scanned while it is being issued, nothing once received", () => {
+  it("an approved login shows a new socket `scanned` (the pair goes only to a socket that sends the code), nothing once received, denied once withdrawn", () => {
     const approved = session("approved", ALICE);
     const sealed = { epk: { kty: "EC" as const, crv: "P-256" as const, x: "x", y: "y" }, iv: "iv", ciphertext: "c" };
-    expect(currentEvent(approved, { status: "ready", sealed, sentTo: null }, NOW)).toEqual({ type: "approved", sealed });
-    expect(currentEvent(approved, { status: "issuing" }, NOW)).toEqual({ type: "scanned", user: ALICE, code: "47", expires_at });
+    expect(currentEvent(approved, { status: "ready", sealed, sentTo: null }, NOW)).toEqual({ type: "scanned", user: ALICE, expires_at });
+    expect(currentEvent(approved, { status: "issuing" }, NOW)).toEqual({ type: "scanned", user: ALICE, expires_at });
     expect(currentEvent(approved, { status: "received" }, NOW)).toBeNull();
+    expect(currentEvent(approved, { status: "withdrawn" }, NOW)).toEqual({ type: "denied", reason: "code_mismatch" });
   });
 });
 
@@ -190,32 +224,84 @@ describe("ids and the code", () => {
   });
 });
 
-describe("number matching", () => {
-  it("draws three distinct two-digit codes, 10-99, the right one among them", () => {
-    for (let i = 0; i < 200; i++) {
-      const check = drawCheck(() => crypto.getRandomValues(new Uint8Array(8)));
-      expect(check.code).toMatch(/^[1-9]\d$/);
-      expect(new Set(check.choices).size).toBe(3);
-      expect(check.choices).toContain(check.code);
-      for (const c of check.choices) expect(c).toMatch(/^[1-9]\d$/);
+describe("the code", () => {
+  it("draws two digits, 00-99, every one of the hundred reachable", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const code = drawCode(() => crypto.getRandomValues(new Uint8Array(8)));
+      expect(code).toMatch(/^\d{2}$/);
+      seen.add(code);
     }
+    expect(seen.size).toBe(100);
   });
 
-  it("the right code is not always in the same place", () => {
-    const places = new Set<number>();
-    for (let i = 0; i < 60; i++) {
-      const check = drawCheck(() => crypto.getRandomValues(new Uint8Array(8)));
-      places.add(check.choices.indexOf(check.code));
-    }
-    expect([...places].sort()).toEqual([0, 1, 2]);
+  it("is exact for given randomness, and skips bytes that would bias the draw (≥ 200)", () => {
+    const bytes = [[255, 200], [199]];
+    expect(drawCode(() => Uint8Array.from(bytes.shift() ?? [0]))).toBe("99");
+    expect(drawCode(() => Uint8Array.from([7]))).toBe("07");
+    expect(drawCode(() => Uint8Array.from([100]))).toBe("00");
   });
 
-  it("is exact for given randomness, and skips bytes that would bias the draw", () => {
-    const bytes = [[200, 0, 0, 1, 179], [1, 0]];
-    const check = drawCheck(() => Uint8Array.from(bytes.shift() ?? [0]));
-    // 200 is rejected; 0 → "10"; 0 again is a duplicate; 1 → "11"; 179 → "99".
-    expect(check.code).toBe("10");
-    expect([...check.choices].sort()).toEqual(["10", "11", "99"]);
+  it("is uniform: each byte value below 200 maps to exactly one code, each code from exactly two bytes", () => {
+    const counts = new Map<string, number>();
+    for (let b = 0; b < 200; b++) {
+      const code = drawCode(() => Uint8Array.from([b]));
+      counts.set(code, (counts.get(code) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(100);
+    expect(new Set(counts.values())).toEqual(new Set([2]));
+  });
+});
+
+describe("proximity", () => {
+  const paris: Place = { country: "FR", city: "Paris", latitude: 48.8566, longitude: 2.3522 };
+  const versailles: Place = { country: "FR", city: "Versailles", latitude: 48.8049, longitude: 2.1204 };
+  const sydney: Place = { country: "AU", city: "Sydney", latitude: -33.8688, longitude: 151.2093 };
+
+  it("measures the great-circle distance, rounded to the km", () => {
+    expect(distanceKm(paris, versailles)).toBe(18);
+    expect(distanceKm(paris, sydney)).toBe(16960);
+    expect(distanceKm(paris, paris)).toBe(0);
+  });
+
+  it("is unknown, never refused and never far, when either place has no coordinates", () => {
+    expect(proximity(null, paris, 10)).toEqual({ km: null, far: false, overLimit: false });
+    expect(proximity({ ...paris, latitude: null }, paris, 10)).toEqual({ km: null, far: false, overLimit: false });
+  });
+
+  it(`warns beyond ${FAR_APART_KM} km; QR_MAX_DISTANCE_KM refuses beyond its value, and only when set`, () => {
+    expect(proximity(paris, versailles, null)).toEqual({ km: 18, far: false, overLimit: false });
+    expect(proximity(paris, sydney, null)).toEqual({ km: 16960, far: true, overLimit: false });
+    expect(proximity(paris, versailles, 10)).toEqual({ km: 18, far: false, overLimit: true });
+    expect(proximity(paris, versailles, 50)).toEqual({ km: 18, far: false, overLimit: false });
+  });
+
+  it.each([
+    ["203.0.113.7", true],
+    ["2001:db8::1", true],
+    ["127.0.0.1", false],
+    ["::1", false],
+    ["10.0.0.8", false],
+    ["172.20.1.1", false],
+    ["172.32.1.1", true],
+    ["192.168.0.4", false],
+    ["169.254.1.1", false],
+    ["100.64.0.1", false],
+    ["::ffff:127.0.0.1", false],
+    ["fd12::1", false],
+    ["fe80::1", false],
+    [null, false],
+    ["localhost", false],
+  ])("request.cf is trusted for %s: %s", (ip, trusted) => {
+    expect(isPublicAddress(ip)).toBe(trusted);
+  });
+
+  it("ignores wrangler dev's made-up place (Austin) for 127.0.0.1, and the dev header unless QR_DEV_PLACES is on and the client is not public", () => {
+    const local = new Request("http://x/", { headers: { "cf-connecting-ip": "127.0.0.1", [DEV_PLACE_HEADER]: "35.68,139.69,jp,Tokyo" }, cf: { country: "US", city: "Austin", latitude: "30.27130", longitude: "-97.74260" } });
+    expect(placeFromRequest(local)).toBeNull();
+    expect(placeFromRequest(local, { devPlaces: true })).toEqual({ latitude: 35.68, longitude: 139.69, country: "JP", city: "Tokyo" });
+    const edge = new Request("http://x/", { headers: { "cf-connecting-ip": "203.0.113.7", [DEV_PLACE_HEADER]: "35.68,139.69,JP,Tokyo" }, cf: { country: "NG", city: "Lagos", latitude: "6.45", longitude: "3.39" } });
+    expect(placeFromRequest(edge, { devPlaces: true })).toEqual({ country: "NG", city: "Lagos", latitude: 6.45, longitude: 3.39 });
   });
 });
 

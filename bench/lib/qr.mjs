@@ -1,5 +1,6 @@
 // The QR scenario: N waiting QR logins, each with its browser WebSocket open, all approved through the
-// HTTP API as a phone does it (scan, then the check code the browser shows); approve -> browser latency,
+// HTTP API as protocol v3 has both people act (the phone scans and reads the code, the browser sends it on its
+// socket, the phone approves); approve -> browser latency,
 // creation rate, exactly-once delivery of the sealed pair (each opened with its browser's key), and
 // workerd's memory before, at peak and after cleanup.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -48,7 +49,7 @@ function openBrowser(session, timeoutMs) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const ws = new WebSocket(`${session.ws_url}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs, perMessageDeflate: OFFER_DEFLATE });
-    const browser = { ws, events: [], code: null, sealed: null, approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
+    const browser = { ws, events: [], scanned: false, sealed: null, approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
     ws.once("upgrade", (res) => (browser.extensions = res.headers["sec-websocket-extensions"] ?? ""));
     // When the server's close frame arrives (ws's receiver event; 'close' itself waits for the TCP end).
     ws.once("open", () => ws._receiver?.once("conclude", () => (browser.closeFrameAt = performance.now())));
@@ -66,7 +67,7 @@ function openBrowser(session, timeoutMs) {
       const at = performance.now();
       const event = JSON.parse(String(data));
       browser.events.push(event.type);
-      if (event.type === "scanned") browser.code = event.code;
+      if (event.type === "scanned") browser.scanned = true;
       if (event.type === "approved") {
         browser.approvedAt = at;
         browser.sealed = event.sealed;
@@ -216,13 +217,22 @@ export async function runQrScenario(options) {
   const sentAt = new Array(waiting.length);
   const approveOne = async (session, index) => {
     try {
-      // The phone's first tap (not timed): the scan binds the login and the browser is shown the check code.
+      // Not timed: the scan binds the login and shows the phone the code; the browser's user types it (the code
+      // message on its socket) and the object has taken it, so the approval below is the step that releases the pair.
       const scanned = await call(url, "POST", `/api/qr/${session.id}/scan/`, { token: options.token, json: {} });
       if (scanned.status !== 200) return fail("approve", `scan status ${scanned.status}`);
-      for (let i = 0; i < 2000 && browsers[index].code === null; i++) await sleep(1);
-      if (browsers[index].code === null) return fail("approve", "no scanned event");
+      for (let i = 0; i < 2000 && !browsers[index].scanned; i++) await sleep(1);
+      if (!browsers[index].scanned) return fail("approve", "no scanned event");
+      browsers[index].ws.send(JSON.stringify({ type: "code", code: scanned.body.code }));
+      let taken = false;
+      for (let i = 0; i < 100 && !taken; i++) {
+        const view = await call(url, "GET", `/api/qr/${session.id}/`, { token: options.token });
+        taken = view.body?.code_entered === true;
+        if (!taken) await sleep(2);
+      }
+      if (!taken) return fail("approve", "code not taken");
       sentAt[index] = performance.now();
-      const res = await call(url, "POST", `/api/qr/${session.id}/approve/`, { token: options.token, json: { code: browsers[index].code } });
+      const res = await call(url, "POST", `/api/qr/${session.id}/approve/`, { token: options.token, json: {} });
       approveHttpMs.push(performance.now() - sentAt[index]);
       approveStatus[res.status] = (approveStatus[res.status] ?? 0) + 1;
       // Serial: wait for this browser's event before the next approval (bounded).

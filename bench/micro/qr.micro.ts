@@ -7,7 +7,7 @@ import { it } from "vitest";
 import { printResults, time } from "./timing";
 import { getConfig } from "../../src/config";
 import { getQrIdKeys, isIssuedQrId, newQrId } from "../../src/qr/ids";
-import { drawCheck } from "../../src/qr/policy";
+import { drawCode } from "../../src/qr/policy";
 import { importPublicKey, open, seal } from "../../src/qr/seal";
 import { browserKey } from "../../test/qr-helpers";
 
@@ -29,7 +29,7 @@ it("prints the cost of sealing the pair, the id's MAC and the check code", { tim
   await time("new QR id (13 random bytes + HMAC-SHA256 tag)", 5000, () => newQrId(keys), results);
   await time("check a QR id (format + HMAC, constant-time compare)", 5000, () => isIssuedQrId(keys, id), results);
   await time("check a forged QR id", 5000, () => isIssuedQrId(keys, "A".repeat(28)), results);
-  await time("draw the check code and its three choices", 5000, () => drawCheck(() => crypto.getRandomValues(new Uint8Array(8))), results);
+  await time("draw the two-digit code", 5000, () => drawCode(() => crypto.getRandomValues(new Uint8Array(8))), results);
 
   printResults(results);
 });

@@ -16,7 +16,7 @@ export const ERRORS = {
   csrf_failed: [403, "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin."],
   not_found: [404, "Not found."],
   method_not_allowed: [405, "Method not allowed."],
-  qr_code_mismatch: [403, "That is not the code shown on the screen; this sign-in has been cancelled."],
+  qr_too_far: [403, "This phone is too far from the computer asking to sign in."],
   qr_not_scanned: [409, "Scan this login code first."],
   qr_claimed: [409, "This login code was already scanned by another account."],
   qr_not_pending: [409, "This login request is already finished."],

@@ -29,19 +29,36 @@ export function LoginPage(props: LoginPageProps) {
               <li>
                 Point it at this code, open the link it shows and tap <strong>Continue</strong>.
               </li>
-              <li>Pick the number this screen then shows you.</li>
+              <li>Type here the number your phone then shows, and tap Approve on the phone.</li>
             </ol>
-            <div id="check" class="check-code" hidden>
-              <p class="check-line">
-                Pick <strong id="check-code" class="big-code" /> on your phone
-              </p>
-              <p class="muted">
-                Scanned by <strong id="check-user" />. Not you?{" "}
+            <form id="check" class="check-code" hidden novalidate>
+              <label for="code-input">
+                <span id="code-label" class="check-line" />
+              </label>
+              <div class="code-row">
+                <input
+                  id="code-input"
+                  name="code"
+                  class="code-input"
+                  inputmode="numeric"
+                  autocomplete="one-time-code"
+                  maxlength={8}
+                  pattern="[0-9]{2}"
+                  required
+                  aria-describedby="code-hint code-error"
+                />
+                <button type="submit" class="primary" id="code-submit">
+                  Continue
+                </button>
+              </div>
+              <p class="muted" id="code-hint">
+                Two digits, one try: a wrong number cancels the sign-in. Not you?{" "}
                 <button type="button" class="link" id="not-me">
                   Get a new code
                 </button>
               </p>
-            </div>
+              <p class="field-error" id="code-error" role="alert" hidden />
+            </form>
             <p class="muted">
               Or open this address on your phone:
               <br />

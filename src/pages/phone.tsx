@@ -1,7 +1,8 @@
 /**
  * @module Phone Page — GET /qr/{id}: sign in if needed; opening the page changes nothing until the user taps
- * Continue (the scan); then who is asking, the three numbers to pick from (the one on the computer's screen
- * approves), and Deny, as prominent as the numbers.
+ * Continue (the scan); then the number to type on the computer, who is asking (device, approximate place, how far),
+ * a warning when it looks like someone else's computer, and Approve and Deny side by side, equally easy, above the
+ * fold of a 360×740 phone.
  */
 import { PHONE_PAGE_JS } from "./client.generated";
 import { Document } from "./layout";
@@ -115,7 +116,7 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
           </p>
           <p>
             Continue only if <strong>you</strong> started this sign-in and the code is on a screen in front of you. Continuing shows that screen who
-            you are and a number to pick here.
+            you are, and this phone a number to type there.
           </p>
           <p class="muted" id="continue-expires" />
           <div class="actions split">
@@ -137,58 +138,57 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
 
         <section data-view="request" hidden aria-labelledby="request-title">
           <h1 id="request-title" tabindex={-1}>
-            Sign in on another device?
+            Sign in on a computer?
           </h1>
-          <p class="who">
-            <span>
-              Signed in here as <strong id="phone-user" class="phone-user" />
-            </span>
-            <button type="button" class="link" id="phone-sign-out">
-              Not you? Sign out
-            </button>
+          <div class="code-box" aria-labelledby="code-title">
+            <p id="code-title" class="code-title">Type this number on the computer</p>
+            <p id="code" class="code-show" aria-live="off" />
+          </div>
+          <p class="requester">
+            <span id="d-device" />
+            <span id="d-place" />
           </p>
-          <p>A browser is asking to be signed in as you:</p>
+          <div class="notice alert" id="notice-mismatch" role="alert" hidden>
+            <strong id="mismatch-title">Be careful: this may not be your computer.</strong>
+            <span id="mismatch-text" /> If you are not in front of that screen right now, tap Deny.
+          </div>
+          <p class="form-error" id="request-error" role="alert" hidden />
+          <div class="actions pair">
+            <button type="button" class="primary" id="approve">
+              Approve
+            </button>
+            <button type="button" class="danger" id="deny">
+              Deny
+            </button>
+          </div>
+          <div class="notice" id="notice-plain">
+            <strong>Approve only a code shown on a screen of your own.</strong>
+            Approving signs that browser in as you once the number is typed there. If someone sent you this code or link, or asked you to scan it, tap Deny.
+          </div>
           <dl class="details">
-            <dt>Device</dt>
-            <dd id="d-device" />
-            <dt>IP address</dt>
-            <dd id="d-ip" class="mono" />
-            <dt>Near</dt>
-            <dd id="d-place" />
+            <dt>Signed in here as</dt>
+            <dd>
+              <span id="phone-user" class="phone-user" />{" "}
+              <button type="button" class="link" id="phone-sign-out">
+                Not you? Sign out
+              </button>
+            </dd>
             <dt>Asked</dt>
             <dd id="d-ago" />
             <dt>Code expires</dt>
             <dd id="d-expires" />
           </dl>
-          <div class="notice alert" id="notice-mismatch" role="alert" hidden>
-            <strong>Be careful: this may not be your computer.</strong>
-            <span id="mismatch-text" /> If you are not sitting in front of that screen right now, someone may be trying to get into your account: tap Deny.
-          </div>
-          <div class="notice" id="notice-plain">
-            <strong>Approve only a code shown on a screen of your own.</strong>
-            Approving signs that browser in as you. If someone sent you this code or link, or asked you to scan it, tap Deny.
-          </div>
-          <h2 id="choices-title">Which number does the computer show?</h2>
-          <p class="muted" id="choices-hint">
-            Tap it to approve; a wrong number cancels the sign-in. No number on your screen? Tap Deny.
-          </p>
-          <div class="choices" role="group" aria-labelledby="choices-title" aria-describedby="choices-hint">
-            <button type="button" class="choice" data-choice="0" disabled>
-              ––
-            </button>
-            <button type="button" class="choice" data-choice="1" disabled>
-              ––
-            </button>
-            <button type="button" class="choice" data-choice="2" disabled>
-              ––
-            </button>
-          </div>
-          <p class="form-error" id="request-error" role="alert" hidden>
-            Can't reach the server. Check your connection and try again.
-          </p>
-          <div class="actions split">
-            <button type="button" class="danger deny-wide" id="deny">
-              Deny
+        </section>
+
+        <section data-view="waiting" class="result" hidden aria-labelledby="waiting-title">
+          <h1 id="waiting-title" tabindex={-1}>
+            Approved here: now type the number on the computer
+          </h1>
+          <p id="code-again" class="code-show" />
+          <p class="muted">This page updates by itself once the computer is signed in.</p>
+          <div class="actions center">
+            <button type="button" class="danger" id="deny-late">
+              Deny instead
             </button>
           </div>
         </section>
@@ -210,7 +210,7 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
           <h1 id="denied-title" tabindex={-1}>
             Denied
           </h1>
-          <p>Nobody was signed in. If you didn't start this sign-in yourself, consider changing your password.</p>
+          <p id="denied-text">Nobody was signed in. If you didn't start this sign-in yourself, consider changing your password.</p>
         </section>
 
         <section data-view="problem" hidden aria-labelledby="problem-title">

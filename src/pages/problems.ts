@@ -1,6 +1,6 @@
 /** @module Page Problems — what the phone page says when a code cannot be approved; the server and the script share it. */
 
-export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "qr_code_mismatch" | "qr_not_scanned" | "throttled" | "error";
+export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "qr_too_far" | "qr_not_scanned" | "throttled" | "error";
 
 export interface Problem {
   /** The status a server-rendered problem page answers with. */
@@ -36,10 +36,10 @@ export const PROBLEMS: Record<ProblemCode, Problem> = {
     title: "Another account scanned this code",
     text: "Only the account that scanned it first can approve it. Nothing was done with your account. To sign in, scan a new code.",
   },
-  qr_code_mismatch: {
+  qr_too_far: {
     status: 403,
-    title: "Wrong number: sign-in cancelled",
-    text: "That was not the number on the computer's screen, so nobody was signed in. If you did not see a number on a screen of your own, someone may be trying to get into your account: do not scan their codes.",
+    title: "Too far away to approve",
+    text: "This phone is too far from the computer asking to sign in, so it cannot approve it. Sign in on a computer near you. If you did not start this sign-in, someone may be trying to get into your account: tap Deny.",
   },
   qr_not_scanned: {
     status: 409,

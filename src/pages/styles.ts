@@ -51,10 +51,16 @@ background:rgba(255,255,255,.9);border-radius:12px;overflow-wrap:anywhere}
 .check{width:56px;height:56px;border-radius:50%;background:#146c2e;color:#fff;display:flex;align-items:center;justify-content:center;font-size:32px;margin:0 0 8px}
 .check-code{border:2px solid var(--primary);border-radius:12px;padding:12px 16px;margin:0 0 16px}
 .check-line{font-size:1.25rem;font-weight:600;line-height:1.3;margin:0 0 4px}
+.code-row{display:flex;gap:12px;align-items:stretch;margin:8px 0}
+.code-input{width:6ch;font-size:2rem;font-variant-numeric:tabular-nums;letter-spacing:.15em;text-align:center;padding:6px 8px}
+.code-show{font-size:3.5rem;font-weight:700;line-height:1.1;letter-spacing:.12em;font-variant-numeric:tabular-nums;text-align:center;margin:4px 0 8px}
 .big-code{display:inline-block;font-size:2.75rem;line-height:1.1;letter-spacing:.08em;font-variant-numeric:tabular-nums;padding:0 .15em;vertical-align:middle}
-.choices{display:grid;grid-template-columns:repeat(3,1fr);gap:12px;margin:16px 0 0}
-.choices button{min-height:72px;font-size:2rem;font-variant-numeric:tabular-nums;letter-spacing:.06em}
-.deny-wide{width:100%;min-height:72px;font-size:1.25rem}
+.actions.pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.actions.pair>button{min-height:56px;font-size:1.15rem}
+.code-box{border:2px solid var(--primary);border-radius:12px;padding:8px 12px;margin:0 0 12px;text-align:center}
+.code-title{margin:0;font-weight:600}
+.requester{display:flex;flex-direction:column;margin:0 0 4px}
+.requester>span:first-child{font-weight:600}
 .countdown{font-variant-numeric:tabular-nums;color:var(--muted);margin:0;line-height:1.5}
 .steps{margin:0 0 16px;padding-left:1.4em}
 .steps li{margin:0 0 6px}

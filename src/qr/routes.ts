@@ -7,7 +7,7 @@ import { z } from "zod";
 import { sha256Base64Url } from "../lib/bytes";
 import type { DeviceInfo } from "../auth/sessions";
 import { getConfig } from "../config";
-import { deviceFromRequest } from "../http/device";
+import { deviceFromRequest, placeFromRequest, type Place } from "../http/device";
 import { ApiError, ValidationError } from "../http/errors";
 import { originAllowed } from "../http/origins";
 import { defineRoute, type PathParamSpec } from "../http/endpoint";
@@ -20,7 +20,7 @@ import { renderQrSvg } from "./render";
 import { importPublicKey, publicJwkSchema } from "./seal";
 import type { QrLimitedView, QrView, ViewResult } from "./session";
 import { qrCreatedSchema, qrLookupSchema, qrViewSchema, type QrCreated, type QrLimitedBody, type QrRequestBody } from "./wire";
-import { compareRequests } from "./signals";
+import { compareRequests, proximity } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
 const noFields = z.object({});
@@ -28,11 +28,6 @@ const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No 
 
 /** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
 const createQrBody = z.object({ public_key: publicJwkSchema });
-
-/** POST /api/qr/{id}/approve/: the check code the user picked; DRF's CharField also takes a number. */
-const approveQrBody = z.object({
-  code: z.preprocess((v) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v), z.string().regex(/^\d{2}$/)),
-});
 
 /** The phone approval page the code encodes; never carries the secret. */
 function qrPageUrl(origin: string, id: string): string {
@@ -71,17 +66,25 @@ function phoneUser(c: Context<AppEnv>): QrUser {
   return { id: userId, username };
 }
 
-/** What the phone page shows: who is asking, until when, and whether it looks like someone else's browser. */
-function viewBody(view: QrView, phone: DeviceInfo): QrRequestBody {
+/** This request as the QR routes see it: its device, and its place (QR_DEV_PLACES lets tests name one). */
+function caller(c: Context<AppEnv>): { device: DeviceInfo; place: Place | null } {
+  const devPlaces = c.get("deps").config.qrDevPlaces;
+  return { device: deviceFromRequest(c.req.raw, { devPlaces }), place: placeFromRequest(c.req.raw, { devPlaces }) };
+}
+
+/** What the phone page shows: who is asking (device and approximate place, never the IP), how far, until when, and the code. */
+function viewBody(c: Context<AppEnv>, view: QrView): QrRequestBody {
+  const phone = caller(c);
   const agent = parseUserAgent(view.browser.userAgent);
-  const mismatch = compareRequests(view.browser, phone);
+  const mismatch = compareRequests(view.browser, phone.device);
+  const distance = proximity(view.browserPlace, phone.place, c.get("deps").config.qrMaxDistanceKm);
+  const warnings = [...mismatch.warnings, ...(distance.far ? (["far_apart"] as const) : [])];
   return {
     id: view.id,
     status: view.state,
     created_at: isoMs(view.createdAtMs),
     expires_at: isoMs(view.expiresAtMs),
     requester: {
-      ip: view.browser.ip,
       country: view.browser.country,
       city: view.browser.city,
       user_agent: view.browser.userAgent,
@@ -92,10 +95,13 @@ function viewBody(view: QrView, phone: DeviceInfo): QrRequestBody {
       device_type: agent.deviceType,
       description: agent.label,
     },
-    phone: { ip: phone.ip, country: phone.country, city: phone.city },
+    phone: { country: phone.device.country, city: phone.device.city },
     mismatch: { country: mismatch.country, network: mismatch.network },
-    warnings: mismatch.warnings,
-    choices: view.choices,
+    distance: distance.km === null ? null : { km: distance.km, far: distance.far, over_limit: distance.overLimit },
+    warnings,
+    code: view.code,
+    phone_approved: view.phoneApproved,
+    code_entered: view.codeEntered,
   };
 }
 
@@ -114,7 +120,7 @@ const idParam: Record<"id", PathParamSpec> = {
 
 const qrRefusals = {
   409: {
-    description: "`qr_claimed`: another account scanned it first; `qr_not_scanned`: approve or deny before this account's scan; `qr_not_pending`: already approved or denied.",
+    description: "`qr_claimed`: another account scanned it first; `qr_not_scanned`: approve or deny before this account's scan; `qr_not_pending`: already approved, denied or being completed.",
     shape: "Error",
     example: { code: "qr_not_pending", detail: "This login request is already finished." },
   },
@@ -125,19 +131,24 @@ const PHONE_ACTIONS = {
   scan: {
     summary: "Scan (the phone)",
     description:
-      "The user's deliberate tap (never on page load): binds the QR login to the phone's user and draws the check code; the browser sees `scanned` with the code, the answer carries the three `choices`. Repeating it as the same user changes nothing; anyone else then gets 409 `qr_claimed`.",
+      "The user's deliberate tap (never on page load): binds the QR login to the phone's user and draws the two-digit `code`, which only this answer (and GET for this account) carries; the browser sees `scanned` with the account's name and no code. Repeating it as the same user changes nothing; anyone else then gets 409 `qr_claimed`.",
   },
   deny: { summary: "Deny (the phone)", description: "Needs this account's scan first (409 `qr_not_scanned`). The browser sees `denied`; nothing is issued." },
 } as const;
 
 /** POST /api/qr/{id}/scan|approve|deny/: the phone acts on the login; answers the session as it now is. */
-async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny", id: string, code: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
+async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny", id: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
   await enforceQrRateLimit(c, action, id);
   const stub = sessionStub(c, id);
   const user = phoneUser(c);
   const nowMs = c.get("deps").clock();
-  const result = action === "scan" ? await stub.scan(user, nowMs) : action === "approve" ? await stub.approve(user, code, nowMs) : await stub.deny(user, nowMs);
-  return json(200, viewBody(unwrap(result), deviceFromRequest(c.req.raw)), { "cache-control": "no-store" });
+  const result =
+    action === "scan"
+      ? await stub.scan(user, nowMs)
+      : action === "approve"
+        ? await stub.approve(user, nowMs, { phonePlace: caller(c).place, maxDistanceKm: c.get("deps").config.qrMaxDistanceKm })
+        : await stub.deny(user, nowMs);
+  return json(200, viewBody(c, unwrap(result)), { "cache-control": "no-store" });
 }
 
 export const qrRoutes = [
@@ -149,7 +160,7 @@ export const qrRoutes = [
     usesD1: false,
     summary: "Start a QR login (the browser)",
     description:
-      "Takes the browser's ECDH public key, records who is asking (IP, user agent, country and city) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
+      "Takes the browser's ECDH public key, records who is asking (IP, user agent, and where Cloudflare places it: country, city, coordinates) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
     auth: "anonymous",
     throttled: true,
     body: {
@@ -176,7 +187,8 @@ export const qrRoutes = [
         secretHash: await sha256Base64Url(secret),
         origin,
         publicKey,
-        browser: deviceFromRequest(c.req.raw),
+        browser: caller(c).device,
+        browserPlace: caller(c).place,
         nowMs: deps.clock(),
         ttlSeconds: deps.config.qrLoginTtlSeconds,
       });
@@ -231,7 +243,7 @@ export const qrRoutes = [
     usesD1: false,
     summary: "The browser's WebSocket",
     description:
-      "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (with the check code to show) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser may send `{\"type\": \"cancel\"}` to walk away from an open login (\"Not you? Get a new code\"): it ends denied (`reason: \"cancelled\"`), so whoever scanned it can no longer approve it; anything else it sends is ignored (\"ping\" is answered \"pong\").",
+      "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (the account about to sign in; no code) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser sends (see QrBrowserMessage) `{\"type\": \"code\", \"code\": \"42\"}` once its user typed the code the phone shows, before or after the phone approves: the pair is released when both happened, and only on a socket that sent the right code (after a reconnect, send it again); a wrong code ends the login (`denied`, `reason: \"code_mismatch\"`). `{\"type\": \"cancel\"}` walks away from an open login (\"Not you? Get a new code\"): it ends denied (`reason: \"cancelled\"`), so whoever scanned it can no longer approve it. Anything else is ignored (\"ping\" is answered \"pong\").",
     auth: "anonymous",
     before: [lookup, issuedQrId()],
     throttled: true,
@@ -276,7 +288,7 @@ export const qrRoutes = [
     tag: "qr",
     summary: "Who is asking (the phone)",
     description:
-      "Reading changes nothing and tells the browser nothing. Before this account's scan: only the state and expiry (QrLimitedView). After it: the requesting browser, its place, warnings when it is elsewhere than the phone, and the three `choices` (QrView).",
+      "Reading changes nothing and tells the browser nothing. Before this account's scan: only the state and expiry (QrLimitedView). After it (QrView): the requesting browser's device and approximate place (never its IP), the distance and warnings when it is elsewhere than the phone, the `code` to read out, and whether each side has acted (poll it to see the login complete).",
     auth: "bearer",
     before: [issuedQrId()],
     throttled: true,
@@ -290,7 +302,7 @@ export const qrRoutes = [
       await enforceQrRateLimit(c, "view", params.id);
       const result = await sessionStub(c, params.id).view(phoneUser(c).id, c.get("deps").clock());
       if (!result.ok) throw new ApiError(result.code);
-      const body = result.detail === "full" ? viewBody(result.view, deviceFromRequest(c.req.raw)) : limitedBody(result.view);
+      const body = result.detail === "full" ? viewBody(c, result.view) : limitedBody(result.view);
       return json(200, body, { "cache-control": "no-store" });
     },
   }),
@@ -308,7 +320,7 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "scan", params.id, "", json),
+    handler: (c, { params, json }) => phoneAct(c, "scan", params.id, json),
   }),
 
   defineRoute({
@@ -318,27 +330,23 @@ export const qrRoutes = [
     tag: "qr",
     summary: "Approve (the phone)",
     description:
-      "With the number the browser shows: creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair, sealed to the browser's key, in the `approved` event. Needs this account's scan first (409 `qr_not_scanned`); a wrong number denies the login (403 `qr_code_mismatch`); a replay is 409.",
+      "The phone's half: needs this account's scan first (409 `qr_not_scanned`); the body's fields (a `code`, say) are ignored. When the browser has also sent the right code, creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair, sealed to the browser's key, in the `approved` event (`status: approved`); before that the answer is `status: scanned` with `phone_approved: true`, and the pair follows the browser's code. Repeating it meanwhile changes nothing; after completion 409. Beyond QR_MAX_DISTANCE_KM (when set and both places are known): 403 `qr_too_far`, the login stays open.",
     auth: "bearer",
     before: [issuedQrId()],
     throttled: true,
     params: idParam,
     notFound: true,
-    body: {
-      schema: approveQrBody,
-      name: "QrApproveRequest",
-      description: "The number the browser shows (the `code` of its `scanned` event), picked among the view's `choices`. A wrong one ends the login (403 `qr_code_mismatch`).",
-    },
+    body: noFieldsBody,
     responses: {
       200: { description: "Done; the session as it now is.", schema: qrViewSchema },
       403: {
-        description: "`qr_code_mismatch`: not the number the browser shows; the login is now denied.",
+        description: "`qr_too_far`: QR_MAX_DISTANCE_KM is set and this phone is known to be farther than that from the browser.",
         shape: "Error",
-        example: { code: "qr_code_mismatch", detail: "That is not the code shown on the screen; this sign-in has been cancelled." },
+        example: { code: "qr_too_far", detail: "This phone is too far from the computer asking to sign in." },
       },
       ...qrRefusals,
     },
-    handler: (c, { body, params, json }) => phoneAct(c, "approve", params.id, body.code, json),
+    handler: (c, { params, json }) => phoneAct(c, "approve", params.id, json),
   }),
 
   defineRoute({
@@ -354,6 +362,6 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "deny", params.id, "", json),
+    handler: (c, { params, json }) => phoneAct(c, "deny", params.id, json),
   }),
 ];

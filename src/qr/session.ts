@@ -8,11 +8,13 @@
  * Storage contract (ctx.storage, key → value, read with the synchronous KV API so no call can interleave
  * between a read and the write that depends on it; instance fields hold nothing, so hibernation or
  * eviction between any two steps loses nothing):
- * - "qr"     QrRecord: state, the phone user once bound, the check code and its three choices once
- *            scanned, the browser's public key (ECDH P-256, public part only) and device details, the
- *            origin that created it (the tokens' default `iss`/`aud`), times in epoch ms. The browser
- *            secret is stored only as its SHA-256 (`secretHash`) and compared in constant time.
- * - "pair"   PairDelivery: after approval, the pair and user *sealed to the browser's key* (seal.ts) until
+ * - "qr"     QrRecord: state, the phone user once bound, the two-digit code once scanned (shown only to that
+ *            phone), whether the phone approved and whether the browser sent the right code (and on which
+ *            socket), the browser's public key (ECDH P-256, public part only), device details and place (city,
+ *            country, coordinates; never shown with its IP), the origin that created it (the tokens' default
+ *            `iss`/`aud`), times in epoch ms. The browser secret is stored only as its SHA-256 (`secretHash`)
+ *            and compared in constant time.
+ * - "pair"   PairDelivery: once both have acted, the pair and user *sealed to the browser's key* (seal.ts) until
  *            the browser has it (a clean close right after the `approved` event), then only
  *            `{status: "received"}`. No token is ever stored, sent or logged in clear.
  * - "socket" the tag of the one open browser socket, or absent (getWebSockets may still list a closed one).
@@ -26,19 +28,22 @@ import { sha256Base64Url } from "../lib/bytes";
 import { startSession } from "../auth/service";
 import { isDatabaseUnavailable } from "../db/guard";
 import type { DeviceInfo } from "../auth/sessions";
+import type { Place } from "../http/device";
 import type { Env } from "../env";
 import { errorResponse, ApiError } from "../http/errors";
 import {
   currentEvent,
   decide,
   canView,
-  drawCheck,
+  drawCode,
   effectiveState,
+  enterCode,
   isFinalEvent,
+  isoMs,
   isOpen,
   type BrowserCancel,
+  type BrowserCode,
   type BrowserEvent,
-  type CheckChallenge,
   type DenyReason,
   type PairDelivery,
   type PhoneAction,
@@ -49,6 +54,7 @@ import {
   type SealedPair,
 } from "./policy";
 import { seal } from "./seal";
+import { proximity } from "./signals";
 
 /** How long a finished session's record (and an undelivered pair) outlives it: time for a dropped browser to reconnect. */
 const FINISHED_RETENTION_MS = 60_000;
@@ -68,11 +74,17 @@ export interface QrRecord {
   /** The browser's ECDH public key: the approved pair is sealed to it. */
   publicKey: PublicEcJwk;
   browser: DeviceInfo;
+  /** Where Cloudflare placed the browser; null when unknown (always, locally). */
+  browserPlace: Place | null;
   createdAtMs: number;
   expiresAtMs: number;
   user: QrUser | null;
-  /** Drawn by the scan; the browser shows `code`, the bound phone picks among `choices`. */
-  check: CheckChallenge | null;
+  /** "00"–"99", drawn by the scan; shown only to the bound phone, typed by the browser's user. */
+  code: string | null;
+  phoneApproved: boolean;
+  codeEntered: boolean;
+  /** The socket that last sent the right code: the only one the pair may be sent on. */
+  codeSocket: string | null;
   /** Why a denied session was denied, for a reconnecting browser. */
   denyReason: DenyReason;
   finishedAtMs: number | null;
@@ -80,17 +92,20 @@ export interface QrRecord {
   cleanupAtMs: number | null;
 }
 
-/** What the worker may show the phone that scanned: the record without its secret hash, key or the right code. */
+/** What the worker may show the phone that scanned: the record without its secret hash or key. */
 export interface QrView {
   id: string;
   state: QrState;
   origin: string;
   browser: DeviceInfo;
+  browserPlace: Place | null;
   createdAtMs: number;
   expiresAtMs: number;
   user: QrUser | null;
-  /** The three codes to pick from, while the session waits for the pick; null otherwise. */
-  choices: string[] | null;
+  /** The code to show while the login is open; null once it is finished. */
+  code: string | null;
+  phoneApproved: boolean;
+  codeEntered: boolean;
 }
 
 /** What anyone signed in may see before scanning: no details about the browser, nothing about who scanned. */
@@ -106,6 +121,7 @@ interface CreateInput {
   origin: string;
   publicKey: PublicEcJwk;
   browser: DeviceInfo;
+  browserPlace: Place | null;
   nowMs: number;
   ttlSeconds: number;
 }
@@ -127,11 +143,31 @@ function toView(record: QrRecord, nowMs: number): QrView {
     state,
     origin: record.origin,
     browser: record.browser,
+    browserPlace: record.browserPlace ?? null,
     createdAtMs: record.createdAtMs,
     expiresAtMs: record.expiresAtMs,
     user: record.user,
-    choices: state === "scanned" && record.check ? record.check.choices : null,
+    code: state === "scanned" ? record.code : null,
+    phoneApproved: record.phoneApproved,
+    codeEntered: record.codeEntered,
   };
+}
+
+/** The phone's place and QR_MAX_DISTANCE_KM, for the proximity check at approval. */
+export interface ApproveInput {
+  phonePlace: Place | null;
+  maxDistanceKm: number | null;
+}
+
+function parseCode(message: string | ArrayBuffer): BrowserCode | null {
+  // A code message is ~30 bytes; anything long or binary is not one.
+  if (typeof message !== "string" || message.length > 100) return null;
+  try {
+    const parsed = JSON.parse(message) as Partial<BrowserCode> | null;
+    return parsed && parsed.type === "code" ? (parsed as BrowserCode) : null;
+  } catch {
+    return null;
+  }
 }
 
 function randomBytes(): Uint8Array {
@@ -165,10 +201,14 @@ export class QrSession extends DurableObject<Env> {
       origin: input.origin,
       publicKey: input.publicKey,
       browser: input.browser,
+      browserPlace: input.browserPlace,
       createdAtMs: input.nowMs,
       expiresAtMs,
       user: null,
-      check: null,
+      code: null,
+      phoneApproved: false,
+      codeEntered: false,
+      codeSocket: null,
       denyReason: null,
       finishedAtMs: null,
       cleanupAtMs: null,
@@ -206,37 +246,62 @@ export class QrSession extends DurableObject<Env> {
   }
 
   /**
-   * Approves and issues the browser's token pair exactly once. The state is switched to approved
-   * *before* D1 is called, so an approve, deny, scan or alarm that interleaves while this call
-   * awaits D1 already sees a finished session and changes nothing.
-   *
-   * Storage work on this path (the object's hot path): one read of the record; one write batch
-   * (record + `pair: issuing` + cleanup alarm); D1; then one read of the socket tag and one write batch
-   * (`pair: ready` with `sentTo` already set, socket tag removed) right after the send.
+   * The phone approves. The pair is issued only when the browser has also sent the right code; until then
+   * the login stays `scanned` with `phoneApproved`. Beyond QR_MAX_DISTANCE_KM: 403 qr_too_far, still open.
    */
-  async approve(user: QrUser, code: string, nowMs: number): Promise<ViewResult> {
-    const { result, record } = await this.act("approve", user, nowMs, code);
-    if (!result.ok || !record) return result;
+  async approve(user: QrUser, nowMs: number, input: ApproveInput = { phonePlace: null, maxDistanceKm: null }): Promise<ViewResult> {
+    const record = this.load();
+    const tooFar = record ? proximity(record.browserPlace ?? null, input.phonePlace, input.maxDistanceKm).overLimit : false;
+    const { result, record: written } = await this.act("approve", user, nowMs, tooFar);
+    if (!result.ok || !written || written.state !== "approved") return result;
+    return this.release(written, nowMs);
+  }
+
+  /**
+   * Issues the browser's token pair exactly once. The caller switched the state to approved (with `pair:
+   * issuing`) *before* D1 is called, so an approve, deny, scan, code or alarm that interleaves while this call
+   * awaits D1 already sees a finished session and changes nothing. The pair is sent only on the socket that sent
+   * the right code (if it is the open one); otherwise it waits for a socket that sends it.
+   *
+   * Storage work on this path: D1; then one read of the record and socket tag and one write batch (`pair:
+   * ready` with `sentTo` already set, socket tag removed) right after the send.
+   */
+  private async release(record: QrRecord, nowMs: number): Promise<ViewResult> {
     let sealed: SealedPair;
     try {
-      sealed = await this.issuePair(record, user, nowMs);
+      sealed = await this.issuePair(record, record.user!, nowMs);
     } catch (error) {
-      // Nothing reached the browser: reopen (bound to this user) so the phone may retry; the alarm re-arms expiry.
-      this.ctx.storage.put(RECORD, { ...record, state: "scanned", finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
-      this.ctx.storage.delete(PAIR);
+      // Nothing reached the browser: reopen (bound to this user, the code kept) so the phone may approve again; the alarm re-arms expiry.
+      // The socket the code last came on is re-read: a reconnect may have re-sent it while D1 was awaited.
+      const codeSocket = this.load()?.codeSocket ?? record.codeSocket;
+      this.ctx.storage.kv.put(RECORD, { ...record, codeSocket, state: "scanned", phoneApproved: false, finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
+      this.ctx.storage.kv.delete(PAIR);
       await this.ctx.storage.setAlarm(record.expiresAtMs);
       // D1 slow or down: a typed answer (RPC carries no error classes), 503 to the phone, which may approve again.
       if (isDatabaseUnavailable(error)) return { ok: false, code: "service_unavailable" };
       throw error;
     }
+    this.linked(record, nowMs);
     const event: BrowserEvent = { type: "approved", sealed };
-    const current = await this.currentSocket();
+    // Read after the await: the browser may have reconnected and re-sent its code meanwhile, or a wrong code withdrawn the pair.
+    if (this.ctx.storage.kv.get<PairDelivery>(PAIR)?.status === "withdrawn") return { ok: true, view: toView(record, nowMs) };
+    const codeSocket = this.load()?.codeSocket ?? null;
+    const current = this.currentSocket();
     // No await between the send and the write: nothing can interleave, and the output gate holds the
     // frame until the write is durable, so `sentTo` is exactly the socket that carried the pair.
-    const sentTo = current && this.trySend(current.ws, event) ? current.tag : null;
-    await this.ctx.storage.put(PAIR, { status: "ready", sealed, sentTo } satisfies PairDelivery);
-    if (current) await this.finish(current.ws, current.tag, event, sentTo !== null);
-    return result;
+    const sentTo = current && current.tag === codeSocket && this.trySend(current.ws, event) ? current.tag : null;
+    this.ctx.storage.kv.put(PAIR, { status: "ready", sealed, sentTo } satisfies PairDelivery);
+    if (current && sentTo) this.finish(current.ws, current.tag, event, true);
+    return { ok: true, view: toView(record, nowMs) };
+  }
+
+  /**
+   * The one point where a QR login completes (whichever side acted last): the hook for the account's security
+   * events. The D1 session issuePair created (method `qr`, the browser's device and place) is the durable record;
+   * this writes the audit line, never a secret.
+   */
+  protected linked(record: QrRecord, nowMs: number): void {
+    console.log(JSON.stringify({ level: "info", event: "qr_linked", time: isoMs(nowMs), user_id: record.user?.id ?? null, country: record.browser.country, city: record.browser.city }));
   }
 
   /** The D1 session for the phone's user, marked as signed in by QR with the browser's details; its first pair, sealed at once. */
@@ -249,43 +314,49 @@ export class QrSession extends DurableObject<Env> {
    * The compare-and-set every phone action goes through: read, decide (pure), write — no other I/O in
    * between. Returns the record as written (null when nothing changed), so callers need not read it back.
    */
-  private async act(action: PhoneAction, user: QrUser, nowMs: number, code?: string): Promise<{ result: ViewResult; record: QrRecord | null }> {
+  private async act(action: PhoneAction, user: QrUser, nowMs: number, tooFar = false): Promise<{ result: ViewResult; record: QrRecord | null }> {
     const record = this.load();
     if (!record) return { result: { ok: false, code: "not_found" }, record: null };
-    const decision = decide(record, action, user.id, nowMs, code);
-    if (!decision.ok) {
-      if (decision.ends) await this.end(record, nowMs, "code_mismatch");
-      return { result: { ok: false, code: decision.code }, record: null };
-    }
+    const decision = decide(record, action, user.id, nowMs, { tooFar });
+    if (!decision.ok) return { result: { ok: false, code: decision.code }, record: null };
     if (!decision.changed) return { result: { ok: true, view: toView(record, nowMs) }, record: null };
-    const next: QrRecord = { ...record, state: decision.next, user };
-    // The scan draws the check code: fixed from here on, so repeated views show the same three choices.
-    if (next.state === "scanned") next.check = drawCheck(randomBytes);
+    const next: QrRecord = { ...record, state: decision.next, user, phoneApproved: decision.phoneApproved };
+    // The scan draws the code: fixed from here on, so reloading the phone page shows the same one.
+    if (action === "scan") next.code = drawCode(randomBytes);
+    this.write(next, nowMs);
+    if (next.cleanupAtMs !== null) await this.ctx.storage.setAlarm(next.cleanupAtMs);
+    if (action === "scan") this.push({ type: "scanned", user, expires_at: isoMs(next.expiresAtMs) });
+    if (next.state === "denied") this.push({ type: "denied" });
+    return { result: { ok: true, view: toView(next, nowMs) }, record: next };
+  }
+
+  /** Writes `next` in one batch; a finished login gets its cleanup time, an approved one `pair: issuing` with it. */
+  private write(next: QrRecord, nowMs: number): void {
     if (!isOpen(next.state)) {
       next.finishedAtMs = nowMs;
       next.cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
     }
-    // One write batch: the puts are not awaited one by one, so they and the alarm commit together.
-    if (next.state === "approved") {
-      this.ctx.storage.put({ [RECORD]: next, [PAIR]: { status: "issuing" } satisfies PairDelivery });
-    } else {
-      this.ctx.storage.put(RECORD, next);
-    }
-    if (next.cleanupAtMs !== null) await this.ctx.storage.setAlarm(next.cleanupAtMs);
-    if (next.state === "scanned") await this.push({ type: "scanned", user, code: next.check!.code, expires_at: new Date(next.expiresAtMs).toISOString() });
-    if (next.state === "denied") await this.push({ type: "denied" });
-    return { result: { ok: true, view: toView(next, nowMs) }, record: next };
+    this.ctx.storage.kv.put(RECORD, next);
+    if (next.state === "approved") this.ctx.storage.kv.put(PAIR, { status: "issuing" } satisfies PairDelivery);
   }
 
-  /** A wrong check code, or the browser cancelling: the login ends denied at once, and the browser is told why. */
+  /** A wrong code after approval: the pair, not yet received, is dropped unsent; the open socket is told denied. */
+  private withdraw(): void {
+    const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR);
+    if (pair?.status !== "ready" && pair?.status !== "issuing") return;
+    this.ctx.storage.kv.put(PAIR, { status: "withdrawn" } satisfies PairDelivery);
+    this.push({ type: "denied", reason: "code_mismatch" });
+  }
+
+  /** A wrong code, or the browser cancelling: the login ends denied at once, and the browser is told why. */
   private async end(record: QrRecord, nowMs: number, reason: DenyReason): Promise<void> {
     const cleanupAtMs = Date.now() + FINISHED_RETENTION_MS;
-    this.ctx.storage.put(RECORD, { ...record, state: "denied", denyReason: reason, finishedAtMs: nowMs, cleanupAtMs } satisfies QrRecord);
+    this.ctx.storage.kv.put(RECORD, { ...record, state: "denied", denyReason: reason, finishedAtMs: nowMs, cleanupAtMs } satisfies QrRecord);
+    this.push(reason ? { type: "denied", reason } : { type: "denied" });
     await this.ctx.storage.setAlarm(cleanupAtMs);
-    await this.push(reason ? { type: "denied", reason } : { type: "denied" });
   }
 
-  private async currentSocket(): Promise<{ ws: WebSocket; tag: string } | null> {
+  private currentSocket(): { ws: WebSocket; tag: string } | null {
     const tag = this.ctx.storage.kv.get<string>(SOCKET);
     if (!tag) return null;
     const ws = this.ctx.getWebSockets(tag)[0];
@@ -293,10 +364,10 @@ export class QrSession extends DurableObject<Env> {
   }
 
   /** Sends `event` to the open browser socket, if any, and closes it after a final event. */
-  private async push(event: BrowserEvent): Promise<void> {
-    const current = await this.currentSocket();
+  private push(event: BrowserEvent): void {
+    const current = this.currentSocket();
     if (!current) return;
-    await this.finish(current.ws, current.tag, event, this.trySend(current.ws, event));
+    this.finish(current.ws, current.tag, event, this.trySend(current.ws, event));
   }
 
   private trySend(ws: WebSocket, event: BrowserEvent): boolean {
@@ -310,10 +381,10 @@ export class QrSession extends DurableObject<Env> {
   }
 
   /** After a send: forget a socket that failed or that carried a final event (and close the latter). */
-  private async finish(ws: WebSocket, tag: string, event: BrowserEvent, sent: boolean): Promise<void> {
+  private finish(ws: WebSocket, _tag: string, event: BrowserEvent, sent: boolean): void {
     if (sent && !isFinalEvent(event)) return;
     // The tag was read in this same turn (or stored by fetch just before): no need to read it again.
-    this.ctx.storage.delete(SOCKET);
+    this.ctx.storage.kv.delete(SOCKET);
     if (!sent) return;
     try {
       ws.close(CLOSE_FINAL, event.type);
@@ -323,7 +394,7 @@ export class QrSession extends DurableObject<Env> {
   }
 
   private async forgetSocket(tag: string): Promise<void> {
-    if (this.ctx.storage.kv.get<string>(SOCKET) === tag) await this.ctx.storage.delete(SOCKET);
+    if (this.ctx.storage.kv.get<string>(SOCKET) === tag) this.ctx.storage.kv.delete(SOCKET);
   }
 
   /**
@@ -355,27 +426,50 @@ export class QrSession extends DurableObject<Env> {
         // Already closed.
       }
     }
-    this.ctx.storage.put(SOCKET, tag);
-    const sent = this.trySend(server, event);
-    if (sent && event.type === "approved") {
-      // A reconnect that is sent the pair: record which socket carried it, in the same write batch.
-      this.ctx.storage.put(PAIR, { ...(pair as Extract<PairDelivery, { status: "ready" }>), sentTo: tag } satisfies PairDelivery);
-    }
-    await this.finish(server, tag, event, sent);
+    this.ctx.storage.kv.put(SOCKET, tag);
+    this.finish(server, tag, event, this.trySend(server, event));
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /**
-   * The browser's one message (besides "ping", answered by the auto-response without waking us):
+   * The browser's messages (besides "ping", answered by the auto-response without waking us):
    * `{"type": "cancel"}` — "Not you? Get a new code" — ends an open login as denied, so whoever scanned it
-   * can no longer approve it. Anything else is ignored; the socket is the secret's holder, as for reading.
+   * can no longer approve it. `{"type": "code", "code"}` — what its user typed: the right one is remembered
+   * for this socket (and releases the pair if the phone approved, or sends it if it is ready); a wrong one ends
+   * the login (policy.ts enterCode). Anything else is ignored.
    */
-  override async webSocketMessage(_ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (message !== CANCEL_MESSAGE) return;
-    const record = this.load();
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const nowMs = Date.now();
-    if (!record || !isOpen(effectiveState(record, nowMs))) return;
-    await this.end(record, nowMs, "cancelled");
+    if (message === CANCEL_MESSAGE) {
+      const record = this.load();
+      if (!record || !isOpen(effectiveState(record, nowMs))) return;
+      return this.end(record, nowMs, "cancelled");
+    }
+    const sent = parseCode(message);
+    if (!sent) return;
+    const record = this.load();
+    if (!record) return;
+    const decision = enterCode(record, sent.code, nowMs);
+    if (decision.kind === "ignore") return;
+    if (decision.kind === "end") return record.state === "approved" ? this.withdraw() : this.end(record, nowMs, "code_mismatch");
+    const tag = this.ctx.getTags(ws)[0] ?? "";
+    if (decision.release) {
+      const next: QrRecord = { ...record, state: "approved", codeEntered: true, codeSocket: tag };
+      this.write(next, nowMs);
+      await this.ctx.storage.setAlarm(next.cleanupAtMs!);
+      const released = await this.release(next, nowMs);
+      // D1 down: the phone sees `phone_approved: false` and may approve again; the code stays entered.
+      if (!released.ok) console.warn(JSON.stringify({ level: "warn", event: "qr_release_failed", code: released.code }));
+      return;
+    }
+    this.ctx.storage.kv.put(RECORD, { ...record, codeEntered: true, codeSocket: tag } satisfies QrRecord);
+    const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR);
+    if (pair?.status !== "ready" || this.ctx.storage.kv.get<string>(SOCKET) !== tag) return;
+    // A reconnected browser re-sent its code: the pair waiting for it goes on this socket.
+    const event: BrowserEvent = { type: "approved", sealed: pair.sealed };
+    if (!this.trySend(ws, event)) return;
+    this.ctx.storage.kv.put(PAIR, { ...pair, sentTo: tag } satisfies PairDelivery);
+    this.finish(ws, tag, event, true);
   }
 
   /**
@@ -387,7 +481,7 @@ export class QrSession extends DurableObject<Env> {
     await this.forgetSocket(tag);
     const pair = this.ctx.storage.kv.get<PairDelivery>(PAIR);
     if (pair?.status === "ready" && pair.sentTo === tag && wasClean && code === CLOSE_FINAL) {
-      await this.ctx.storage.put(PAIR, { status: "received" } satisfies PairDelivery);
+      this.ctx.storage.kv.put(PAIR, { status: "received" } satisfies PairDelivery);
     }
     try {
       // Before compatibility date 2026-04-07 the runtime does not answer a close frame by itself.
@@ -408,9 +502,9 @@ export class QrSession extends DurableObject<Env> {
     const nowMs = Date.now();
     if (isOpen(record.state)) {
       const expired: QrRecord = { ...record, state: "expired", finishedAtMs: nowMs, cleanupAtMs: nowMs + FINISHED_RETENTION_MS };
-      this.ctx.storage.put(RECORD, expired);
+      this.ctx.storage.kv.put(RECORD, expired);
+      this.push({ type: "expired" });
       await this.ctx.storage.setAlarm(expired.cleanupAtMs!);
-      await this.push({ type: "expired" });
       return;
     }
     // An expiry alarm that lost the race to an approve or deny lands here early: re-arm for cleanup.

@@ -1,14 +1,15 @@
 /**
- * @module QR Signals — the cross-device phishing signal: is the browser asking to sign in somewhere else
- * than the phone approving it? Pure: compares what Cloudflare tells us about both requests.
+ * @module QR Signals — the cross-device phishing signal (RFC 10027's proximity signal): is the browser asking to
+ * sign in somewhere else than the phone approving it? Pure: compares what Cloudflare tells us about both requests.
  */
+import type { Place as Located } from "../http/device";
 
 export interface Place {
   ip: string | null;
   country: string | null;
 }
 
-type QrWarning = "different_country" | "different_network";
+type QrWarning = "different_country" | "different_network" | "far_apart";
 
 export interface Mismatch {
   /** true: the countries differ; false: they match; null: one of them is unknown. */
@@ -80,4 +81,34 @@ export function compareRequests(browser: Place, phone: Place): Mismatch {
   if (country === true) warnings.push("different_country");
   if (network === true) warnings.push("different_network");
   return { country, network, warnings };
+}
+
+// Cloudflare places a client by its IP address, at city level; a phone on mobile data often exits through its
+// carrier's gateway in another city of the region. Beyond this the two ends are not in one metropolitan area.
+export const FAR_APART_KM = 300;
+const EARTH_RADIUS_KM = 6371;
+
+/** Great-circle distance (haversine) between two places, rounded to the km; null when either has no coordinates. */
+export function distanceKm(a: Located | null, b: Located | null): number | null {
+  if (!a || !b || a.latitude === null || a.longitude === null || b.latitude === null || b.longitude === null) return null;
+  const rad = Math.PI / 180;
+  const dLat = (b.latitude - a.latitude) * rad;
+  const dLon = (b.longitude - a.longitude) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin(dLon / 2) ** 2;
+  return Math.round(2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h))));
+}
+
+export interface Proximity {
+  /** Rounded km; null when a place is unknown (locally, always). */
+  km: number | null;
+  /** Farther apart than FAR_APART_KM. */
+  far: boolean;
+  /** QR_MAX_DISTANCE_KM is set and the distance is known to exceed it: approval is refused. */
+  overLimit: boolean;
+}
+
+/** How far the phone is from the browser, and whether QR_MAX_DISTANCE_KM (`maxKm`, null: off) refuses it. An unknown distance is never refused. */
+export function proximity(browser: Located | null, phone: Located | null, maxKm: number | null): Proximity {
+  const km = distanceKm(browser, phone);
+  return { km, far: km !== null && km > FAR_APART_KM, overLimit: km !== null && maxKm !== null && km > maxKm };
 }

@@ -5,11 +5,11 @@
  */
 import { z } from "zod";
 import { named } from "../openapi/named";
-import type { BrowserEvent, QrUser } from "./policy";
+import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser } from "./policy";
 
 const QR_STATES = ["pending", "scanned", "approved", "denied", "expired"] as const;
 const QR_ID = /^[A-Za-z0-9_-]{28}$/;
-const CHECK_CODE = /^[1-9][0-9]$/;
+const CHECK_CODE = /^[0-9]{2}$/;
 const isoDateTime = (description = "ISO 8601 UTC.") => z.string().meta({ format: "date-time", description });
 const base64url = (description: string) => z.string().regex(/^[A-Za-z0-9_-]+$/).meta({ description });
 const qrId = z.string().regex(QR_ID);
@@ -41,7 +41,7 @@ export type QrLimitedBody = z.output<typeof qrLimitedSchema>;
 
 const nullableText = (description?: string) => (description ? z.string().nullable().meta({ description }) : z.string().nullable());
 
-/** GET /api/qr/{id}/ after the caller's scan, and the phone actions' answers: who is asking, and the choices. */
+/** GET /api/qr/{id}/ after the caller's scan, and the phone actions' answers: who is asking, from how far, and the code. */
 export const qrViewSchema = named(
   "QrView",
   z
@@ -52,9 +52,8 @@ export const qrViewSchema = named(
       expires_at: isoDateTime(),
       requester: z
         .strictObject({
-          ip: nullableText(),
-          country: nullableText(),
-          city: nullableText(),
+          country: nullableText("ISO 3166-1 alpha-2, as Cloudflare placed the browser; null when unknown (always, locally)."),
+          city: nullableText("Approximate: Cloudflare's city for the browser's address. The address itself is never shown."),
           user_agent: nullableText(),
           browser: nullableText(),
           browser_version: nullableText(),
@@ -63,19 +62,31 @@ export const qrViewSchema = named(
           device_type: z.enum(["desktop", "mobile", "tablet", "bot", "unknown"]),
           description: z.string().meta({ description: "What a person reads.", examples: ["Firefox 128 on Windows 10"] }),
         })
-        .meta({ description: "The browser that asked to sign in." }),
-      phone: z.strictObject({ ip: nullableText(), country: nullableText(), city: nullableText() }).meta({ description: "This request, as Cloudflare saw it." }),
+        .meta({ description: "The browser that asked to sign in: its device and approximate place, never its IP address." }),
+      phone: z.strictObject({ country: nullableText(), city: nullableText() }).meta({ description: "This request's place, as Cloudflare saw it." }),
       mismatch: z
         .strictObject({ country: z.boolean().nullable(), network: z.boolean().nullable() })
         .meta({ description: "true: differs; false: same; null: unknown (or address families differ)." }),
-      warnings: z.array(z.enum(["different_country", "different_network"])).meta({ description: "The cross-device phishing signal: warn before approving." }),
-      choices: z
-        .array(z.string().regex(CHECK_CODE))
-        .length(3)
+      distance: z
+        .strictObject({
+          km: z.number().int().min(0).meta({ description: "Great-circle distance between the two places, rounded; city-level accuracy at best." }),
+          far: z.boolean().meta({ description: "More than 300 km: not one metropolitan area." }),
+          over_limit: z.boolean().meta({ description: "Beyond QR_MAX_DISTANCE_KM: approving is refused (403 `qr_too_far`)." }),
+        })
         .nullable()
-        .meta({ description: "Number matching: three distinct 2-digit codes in random order, fixed at the scan; the one the browser shows approves. null once the login is finished." }),
+        .meta({ description: "How far the browser is from this phone; null when either place is unknown (always, locally)." }),
+      warnings: z
+        .array(z.enum(["different_country", "different_network", "far_apart"]))
+        .meta({ description: "The cross-device phishing signal: warn before approving." }),
+      code: z
+        .string()
+        .regex(CHECK_CODE)
+        .nullable()
+        .meta({ description: "The two digits (\"00\"–\"99\") the browser's user must type; shown only to this phone, drawn at the scan. null once the login is finished." }),
+      phone_approved: z.boolean().meta({ description: "This phone approved; the pair is released when the browser sends the right code." }),
+      code_entered: z.boolean().meta({ description: "The browser sent the right code; the pair is released when this phone approves." }),
     })
-    .meta({ description: "What the phone that scanned is shown: who is asking, until when, whether the browser looks like it is somewhere else, and the three numbers to pick from." }),
+    .meta({ description: "What the phone that scanned is shown: who is asking, from where and how far, until when, and the code to read out." }),
 );
 export type QrRequestBody = z.output<typeof qrViewSchema>;
 
@@ -95,11 +106,10 @@ const qrEventSchema = named(
       z
         .strictObject({
           type: z.literal("scanned"),
-          user: qrUser,
-          code: z.string().regex(CHECK_CODE).meta({ description: "The check code: show it large (\"Pick 47 on your phone\")." }),
+          user: qrUser.meta({ description: "The account about to sign in: show it (\"alice scanned this code — type the number shown on your phone\")." }),
           expires_at: isoDateTime(),
         })
-        .meta({ title: "scanned" }),
+        .meta({ title: "scanned", description: "No code: only the bound phone shows it. Answer with `{\"type\": \"code\", \"code\": \"42\"}` once the user typed it." }),
       z
         .strictObject({
           type: z.literal("approved"),
@@ -113,7 +123,7 @@ const qrEventSchema = named(
       z
         .strictObject({
           type: z.literal("denied"),
-          reason: z.enum(["code_mismatch", "cancelled"]).optional().meta({ description: "code_mismatch: the phone picked a wrong number; cancelled: the browser sent cancel." }),
+          reason: z.enum(["code_mismatch", "cancelled"]).optional().meta({ description: "code_mismatch: the browser sent a wrong code (one try); cancelled: the browser sent cancel; absent: the phone denied." }),
         })
         .meta({ title: "denied" }),
       z.strictObject({ type: z.literal("expired") }).meta({ title: "expired" }),
@@ -125,6 +135,22 @@ const qrEventSchema = named(
 type QrEventCheck = BrowserEvent extends z.input<typeof qrEventSchema> ? true : never;
 const _eventsAgree: QrEventCheck = true;
 void _eventsAgree;
+type QrMessageCheck = BrowserCode | BrowserCancel extends z.input<typeof qrBrowserMessageSchema> ? true : never;
+const _messagesAgree: QrMessageCheck = true;
+void _messagesAgree;
+
+/** What the browser sends on its socket; the document's QrBrowserMessage. */
+const qrBrowserMessageSchema = named(
+  "QrBrowserMessage",
+  z
+    .union([
+      z
+        .strictObject({ type: z.literal("code"), code: z.string().regex(CHECK_CODE).meta({ description: "The two digits the phone shows, as typed." }) })
+        .meta({ title: "code", description: "Once, before or after the phone approves; a wrong code ends the login. After a reconnect, send the same code again: the right one never counts as a try, and the pair goes only to a socket that sent it." }),
+      z.strictObject({ type: z.literal("cancel") }).meta({ title: "cancel", description: "Walk away from an open login (\"Not you? Get a new code\"): it ends denied." }),
+    ])
+    .meta({ description: "A message the browser sends on the QR socket (JSON text frames); \"ping\" is answered \"pong\"." }),
+);
 
 /** What a SealedPair opens to in the browser. */
 export interface QrPairContents {

@@ -8,12 +8,11 @@ import {
   api,
   captureBearer,
   currentCode,
-  desktopCheckCode,
+  approveAndType,
   desktopContext,
   launch,
   phoneContext,
   phoneContinue,
-  phonePick,
   phoneSignIn,
   registerUser,
   waitForState,
@@ -55,8 +54,7 @@ describe("REFRESH_COOKIE=on in the browser", () => {
     await p.goto(code.url);
     await phoneSignIn(p, user);
     await phoneContinue(p);
-    const check = await desktopCheckCode(d);
-    await phonePick(p, check);
+    await approveAndType(d, p);
     await waitForState(d, "signed-in", 5000);
 
     // The unsealed pair's refresh token went straight into the cookie: one exchange, and nothing in storage.

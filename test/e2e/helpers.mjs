@@ -131,37 +131,44 @@ export function captureBearer(page) {
   return () => seen.at(-1) ?? null;
 }
 
-/** The phone's deliberate tap on Continue (the scan): afterwards it shows who is asking and three numbers. */
+/** The phone's deliberate tap on Continue (the scan): afterwards it shows the code, who is asking, Approve and Deny. */
 export async function phoneContinue(phone) {
   await waitForState(phone, "continue");
   await phone.getByRole("button", { name: "Continue", exact: true }).click();
   await waitForState(phone, "request", 10_000);
 }
 
-/** The check code as a person reads it: the big number on the desktop once the phone has continued. */
-export async function desktopCheckCode(desktop) {
-  await waitForState(desktop, "scanned", 10_000);
-  await desktop.locator("#check-code").waitFor({ state: "visible" });
-  const code = (await desktop.locator("#check-code").textContent()).trim();
-  assert.match(code, /^\d\d$/, `the desktop shows a 2-digit check code, got ${JSON.stringify(code)}`);
+/** The two digits the phone shows once it continued (only the phone ever has them). */
+export async function phoneCode(phone) {
+  await phone.locator("#code").waitFor({ state: "visible" });
+  const code = (await phone.locator("#code").textContent()).trim();
+  assert.match(code, /^\d\d$/, `the phone shows a 2-digit code, got ${JSON.stringify(code)}`);
   return code;
 }
 
-/** The three numbers the phone offers, in screen order. */
-export async function phoneChoices(phone) {
-  const buttons = phone.locator("[data-choice]");
-  await buttons.first().waitFor({ state: "visible" });
-  return (await buttons.allTextContents()).map((t) => t.trim());
+/** The phone's Approve: it then waits for the computer's code ("waiting"), or is done ("approved"). */
+export async function phoneApprove(phone) {
+  await phone.getByRole("button", { name: "Approve", exact: true }).click();
+  await waitForState(phone, ["waiting", "approved"], 10_000);
 }
 
-/** Taps the number `code` on the phone (its accessible name is "Pick NN"). */
-export async function phonePick(phone, code) {
-  await phone.getByRole("button", { name: `Pick ${code}`, exact: true }).click();
+/** The desktop's user types what the phone shows into /login's code input, and sends it with Enter. */
+export async function desktopTypeCode(desktop, code) {
+  await waitForState(desktop, "scanned", 10_000);
+  await desktop.getByLabel(/scanned this code — type the number shown on your phone/).fill(code);
+  await desktop.keyboard.press("Enter");
+  await waitForState(desktop, ["confirming", "signing-in", "signed-in", "denied"], 10_000);
 }
 
-/** A 2-digit code that is among the phone's choices but is not `right`. */
-export async function wrongChoice(phone, right) {
-  const wrong = (await phoneChoices(phone)).find((c) => c !== right);
-  assert.ok(wrong, "the phone offers a wrong number too");
-  return wrong;
+/** A 2-digit code that is not `right`: what a guesser types. */
+export function otherCode(right) {
+  return String((Number(right) + 1) % 100).padStart(2, "0");
+}
+
+/** Both people act, the phone first: Approve, then the desktop types the code. */
+export async function approveAndType(desktop, phone) {
+  const code = await phoneCode(phone);
+  await phoneApprove(phone);
+  await desktopTypeCode(desktop, code);
+  return code;
 }

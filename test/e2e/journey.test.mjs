@@ -1,21 +1,23 @@
 // The QR login journey in a real Chromium: a desktop context on /login, a phone-sized context on the code's
-// URL. The phone taps Continue (the scan), the desktop shows a check code, the phone picks it among three
-// numbers. Approve (and sign out), deny, a wrong pick, the network warning, the phone's problem pages,
-// keyboard use, a 360 px screen, a dropped socket.
+// URL. The phone taps Continue (the scan) and shows two digits; the desktop names the account and asks for them;
+// the phone approves. Both orders (and sign out), deny, a wrong code, a far-away phone (places injected with
+// X-Dev-Place under QR_DEV_PLACES=on), the phone's problem pages, keyboard use, 360 and 390 px phones, a dropped socket.
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import {
   BASE,
   api,
   captureBearer,
   currentCode,
-  desktopCheckCode,
   desktopContext,
+  desktopTypeCode,
   launch,
-  phoneChoices,
+  otherCode,
+  phoneApprove,
+  phoneCode,
   phoneContext,
   phoneContinue,
-  phonePick,
   phoneSignIn,
   registerUser,
   shot,
@@ -23,8 +25,16 @@ import {
   uniqueName,
   waitForState,
   watch,
-  wrongChoice,
 } from "./helpers.mjs";
+
+const PROMPT = / scanned this code — type the number shown on your phone$/;
+
+/** Whether `selector` lies wholly inside the first screenful of `page` (no scrolling needed). */
+async function aboveTheFold(page, selector) {
+  const box = await page.locator(selector).boundingBox();
+  const height = page.viewportSize().height;
+  return box !== null && box.y >= 0 && box.y + box.height <= height;
+}
 
 let browser;
 
@@ -62,15 +72,12 @@ function eventTypes(frames) {
   return frames.filter((f) => f.payload.startsWith("{")).map((f) => JSON.parse(f.payload).type);
 }
 
-/** What has keyboard focus, named by id or, for a number button, "choice:NN". */
+/** What has keyboard focus, named by id. */
 function focused(page) {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    return el?.dataset?.choice !== undefined ? `choice:${el.textContent.trim()}` : el?.id || el?.tagName;
-  });
+  return page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
 }
 
-/** A login scanned by `prefix`'s new account: the desktop shows the check code, the phone its three numbers. */
+/** A login scanned by `prefix`'s new account: the desktop asks for the code, the phone shows it. */
 async function scannedLogin(prefix) {
   const user = await registerUser(prefix);
   const desktop = await openDesktop();
@@ -80,7 +87,8 @@ async function scannedLogin(prefix) {
   const p = phone.page;
   await phoneSignIn(p, user);
   await phoneContinue(p);
-  const check = await desktopCheckCode(d);
+  await waitForState(d, "scanned", 10_000);
+  const check = await phoneCode(p);
   return { user, desktop, d, code, phone, p, check };
 }
 
@@ -92,7 +100,7 @@ async function closeAll(...sides) {
 }
 
 describe("QR login in the browser", () => {
-  it("approve: the phone signs up, continues, picks the desktop's number; the desktop is signed in within a second; sign-out kills its token", async () => {
+  it("approve first, then the code: the phone signs up, continues, shows the code and approves; the desktop's user types it and is signed in within a second; sign-out kills its token", async () => {
     const desktop = await openDesktop();
     const d = desktop.page;
     // Large and crisp: the inline SVG is drawn at a whole number of pixels per module.
@@ -132,51 +140,66 @@ describe("QR login in the browser", () => {
     assert.equal(await state(d), "waiting");
 
     await phoneContinue(p);
-    // The desktop learns of the scan over its socket, with the number to pick.
-    const check = await desktopCheckCode(d);
-    assert.equal(await d.locator("#check-user").textContent(), username);
-    assert.equal(await d.locator("#status").textContent(), `Scanned by ${username} — pick ${check} on your phone`);
-    await shot(d, "desktop-2-scanned-check-code");
+    // The desktop learns of the scan over its socket: who scanned, and a field for the number; each said once.
+    await waitForState(d, "scanned", 10_000);
+    const label = (await d.locator("#code-label").textContent()).trim();
+    assert.equal(label, `${username} scanned this code — type the number shown on your phone`);
+    assert.equal(await d.locator("#status").textContent(), "");
+    assert.equal(await d.locator("#qr-overlay").isVisible(), false, "nothing drawn over the QR before approval");
+    assert.equal(await focused(d), "code-input");
+    await shot(d, "desktop-2-scanned-type-the-code");
 
-    // The phone shows who is asking, and three numbers.
+    // The phone shows the code, the device, and (locally: no place data) no place at all rather than a made-up one.
+    const check = await phoneCode(p);
     assert.equal(await p.locator("#d-device").textContent(), "Chrome 156 on Linux");
-    assert.equal(await p.locator("#d-ip").textContent(), "127.0.0.1");
-    assert.match(await p.locator("#d-place").textContent(), /United States|Unknown/);
+    assert.equal(await p.locator("#d-place").isVisible(), false);
+    assert.doesNotMatch(await p.locator("main").innerText(), /Austin|127\.0\.0\.1|IP address/);
     assert.match(await p.locator("#d-ago").textContent(), /^(just now|\d+ seconds ago)$/);
     assert.equal(await p.locator("#phone-user").textContent(), username);
-    assert.ok(await p.getByText("Approve only a code shown on a screen of your own.").isVisible());
     assert.equal(await p.locator("#notice-mismatch").isVisible(), false);
     assert.ok((await p.evaluate(() => document.documentElement.scrollWidth)) <= 360);
-    const choices = await phoneChoices(p);
-    assert.ok(choices.includes(check), `${check} is among ${choices}`);
-    await shot(p, "phone-4-choices");
+    // At 360×740 Approve and Deny are both in the first screenful, side by side and the same size.
+    assert.ok(await aboveTheFold(p, "#approve"), "Approve above the fold");
+    assert.ok(await aboveTheFold(p, "#deny"), "Deny above the fold");
+    const [approveBox, denyBox] = [await p.locator("#approve").boundingBox(), await p.locator("#deny").boundingBox()];
+    assert.equal(Math.round(approveBox.height), Math.round(denyBox.height));
+    assert.ok(Math.abs(approveBox.width - denyBox.width) < 2, `${approveBox.width} vs ${denyBox.width}`);
+    await shot(p, "phone-4-code-approve-deny");
 
-    // Pick the desktop's number; time it from the tap to the desktop showing the user.
+    // The phone approves first: it waits for the computer, still showing the number.
+    await phoneApprove(p);
+    await waitForState(p, "waiting");
+    assert.equal((await p.locator("#code-again").textContent()).trim(), check);
+    await shot(p, "phone-4b-approved-waiting-for-computer");
+    assert.equal(await state(d), "scanned");
+
+    // The desktop's user types it; time it from Enter to the desktop showing the user.
     await d.evaluate(() => {
       new MutationObserver(() => {
         if (document.body.dataset.state === "signed-in" && !window.__signedInAt) window.__signedInAt = Date.now();
       }).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+      document.getElementById("check").addEventListener("submit", () => (window.__typedAt = Date.now()), { capture: true });
     });
-    await p.evaluate(() => {
-      for (const b of document.querySelectorAll("[data-choice]")) b.addEventListener("click", () => (window.__tappedAt = Date.now()), { capture: true });
-    });
-    await phonePick(p, check);
+    await desktopTypeCode(d, check);
     await waitForState(d, "signed-in", 5000);
-    const latency = (await d.evaluate(() => window.__signedInAt)) - (await p.evaluate(() => window.__tappedAt));
-    console.log(`[timing] pick tap -> desktop shows the user (sealed pair opened): ${latency} ms`);
-    assert.ok(latency < 1000, `desktop showed the user ${latency} ms after the tap`);
+    const latency = await d.evaluate(() => window.__signedInAt - window.__typedAt);
+    console.log(`[timing] code typed (Enter) -> desktop shows the user (sealed pair opened): ${latency} ms`);
+    assert.ok(latency < 1000, `desktop showed the user ${latency} ms after Enter`);
     assert.equal(await d.locator("#me-username").textContent(), username);
     assert.equal(await d.locator("#me-email").textContent(), `${username}@example.com`);
-    await waitForState(p, "approved");
+    await waitForState(p, "approved", 10_000);
     assert.equal(await p.locator("#approved-text").textContent(), `Chrome 156 on Linux is now signed in as ${username}. You can close this page.`);
     await shot(p, "phone-5-approved");
     await shot(d, "desktop-3-signed-in");
+    // The code never reached the desktop: in no frame it received.
+    for (const f of desktop.frames) assert.ok(!f.payload.includes(`"${check}"`), f.payload);
 
     // The pair came sealed: no token in clear on the socket.
     const approved = desktop.frames.map((f) => f.payload).find((f) => f.includes('"approved"'));
     assert.ok(approved, "the desktop received the approved event");
     assert.deepEqual(Object.keys(JSON.parse(approved).sealed).sort(), ["ciphertext", "epk", "iv"]);
-    assert.doesNotMatch(approved, /"access"|"refresh"|eyJ/);
+    // A JWT is two base64url JSON parts joined by a dot; random ciphertext may hold "eyJ" alone (seen once).
+    assert.doesNotMatch(approved, /"access"|"refresh"|eyJ[\w-]*\.eyJ/);
 
     // The desktop keeps its tokens as the API's browser clients do: access in memory, refresh in localStorage.
     const access = desktop.bearer();
@@ -241,81 +264,65 @@ describe("QR login in the browser", () => {
     // Changed their mind: open the link again and continue; only now does the desktop see the scan.
     await p.goto(code.url);
     await phoneContinue(p);
-    await desktopCheckCode(d);
+    await waitForState(d, "scanned", 10_000);
     assert.deepEqual(eventTypes(desktop.frames).filter((t) => t !== "pending"), ["scanned"]);
     await closeAll(desktop, phone);
   });
 
-  it("number matching end to end: the desktop shows the code the moment the phone continues, and the phone's three choices hold it once", async () => {
-    const user = await registerUser("hana");
-    const desktop = await openDesktop();
-    const d = desktop.page;
-    const phone = await openPhone((await currentCode(d)).url);
-    const p = phone.page;
-    await phoneSignIn(p, user);
-    await d.evaluate(() => {
-      new MutationObserver(() => {
-        if (!document.getElementById("check").hidden && !window.__codeShownAt) window.__codeShownAt = Date.now();
-      }).observe(document.getElementById("check"), { attributes: true, attributeFilter: ["hidden"] });
-    });
-    await p.evaluate(() => document.getElementById("continue").addEventListener("click", () => (window.__continuedAt = Date.now()), { capture: true }));
-    await phoneContinue(p);
-    const check = await desktopCheckCode(d);
-    const shownAfter = (await d.evaluate(() => window.__codeShownAt)) - (await p.evaluate(() => window.__continuedAt));
-    console.log(`[timing] Continue tap -> check code on the desktop: ${shownAfter} ms`);
-    assert.ok(shownAfter < 1000, `the code appeared ${shownAfter} ms after Continue`);
-
-    // The big number is what a person reads: also in the overlay on the (dimmed) QR code.
-    assert.equal((await d.locator("#qr-overlay .big-code").textContent()).trim(), check);
-    const size = await d.locator("#check-code").evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
-    assert.ok(size >= 36, `the check code is ${size}px tall`);
+  it("code first, then approve: the desktop types the code, waits for the phone, and is signed in the moment it approves; the code is never on the desktop", async () => {
+    const { user, desktop, d, phone, p, check } = await scannedLogin("hana");
+    // A watcher of the desktop's screen and traffic: the number is nowhere.
+    assert.doesNotMatch(await d.locator("main").innerText(), new RegExp(`\\b${check}\\b`));
     const scanned = JSON.parse(desktop.frames.map((f) => f.payload).find((f) => f.includes('"scanned"')));
-    assert.equal(scanned.code, check);
+    assert.deepEqual(Object.keys(scanned).sort(), ["expires_at", "type", "user"]);
     assert.equal(scanned.user.username, user.username);
-
-    const choices = await phoneChoices(p);
-    assert.equal(choices.length, 3);
-    assert.equal(new Set(choices).size, 3, `distinct: ${choices}`);
-    for (const c of choices) assert.match(c, /^\d\d$/);
-    assert.equal(choices.filter((c) => c === check).length, 1);
-    // Deny is as prominent as a number: as tall, and wider.
-    const pick = await p.locator("[data-choice]").first().boundingBox();
-    const deny = await p.locator("#deny").boundingBox();
-    assert.ok(deny.height >= pick.height && deny.width >= pick.width, `deny ${JSON.stringify(deny)} vs number ${JSON.stringify(pick)}`);
-    // The same three numbers after a reload: the challenge is fixed at the scan.
+    // Pasted with spaces, as from a chat or a password manager: the field keeps the digits.
+    await d.locator("#code-input").focus();
+    await d.evaluate((text) => {
+      const input = document.getElementById("code-input");
+      input.value = text;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }, ` ${check[0]} ${check[1]} `);
+    assert.equal(await d.locator("#code-input").inputValue(), check);
+    await d.keyboard.press("Enter");
+    await waitForState(d, "confirming");
+    assert.equal(await d.locator("#status").textContent(), `Now tap Approve on ${user.username}'s phone.`);
+    await shot(d, "desktop-2b-code-typed-waiting-for-phone");
+    // The same code after a reload of the phone: it is fixed at the scan.
     await p.reload();
     await waitForState(p, "request", 10_000);
-    assert.deepEqual(await phoneChoices(p), choices);
-
-    await phonePick(p, check);
+    assert.equal(await phoneCode(p), check);
+    await p.evaluate(() => document.getElementById("approve").addEventListener("click", () => (window.__tappedAt = Date.now()), { capture: true }));
+    await d.evaluate(() => {
+      new MutationObserver(() => {
+        if (document.body.dataset.state === "signed-in" && !window.__signedInAt) window.__signedInAt = Date.now();
+      }).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+    });
+    await p.getByRole("button", { name: "Approve", exact: true }).click();
     await waitForState(p, "approved", 10_000);
     await waitForState(d, "signed-in", 10_000);
+    const latency = (await d.evaluate(() => window.__signedInAt)) - (await p.evaluate(() => window.__tappedAt));
+    console.log(`[timing] Approve tap (code already typed) -> desktop shows the user: ${latency} ms`);
+    assert.ok(latency < 1000, `${latency} ms`);
     assert.equal(await d.locator("#me-username").textContent(), user.username);
     await closeAll(desktop, phone);
   });
 
-  it("a wrong pick ends the login on both screens: the phone says so, the desktop is denied for a code mismatch", async () => {
+  it("a wrong code ends the login on both screens: the desktop is denied for a code mismatch, the phone that approved says so", async () => {
     const { desktop, d, code, phone, p, check } = await scannedLogin("ivan");
-    const wrong = await wrongChoice(p, check);
-    const answer = p.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/approve/"));
-    await phonePick(p, wrong);
-    const res = await answer;
-    assert.equal(res.status(), 403);
-    assert.equal((await res.json()).code, "qr_code_mismatch");
-
-    await waitForState(p, "problem");
-    assert.equal(await p.evaluate(() => document.body.dataset.problem), "qr_code_mismatch");
-    assert.equal(await p.locator("#problem-title").textContent(), "Wrong number: sign-in cancelled");
-    assert.equal(await p.locator("#problem-retry").isVisible(), false, "no retry: the login is over");
-    assert.ok((await p.evaluate(() => document.documentElement.scrollWidth)) <= 360);
-    await shot(p, "phone-8-mismatch");
-
+    await phoneApprove(p);
+    await desktopTypeCode(d, otherCode(check));
     await waitForState(d, "denied");
     assert.equal(await d.evaluate(() => document.body.dataset.denied), "code_mismatch");
-    assert.match(await d.locator("#denied-text").textContent(), /picked a different number/);
+    assert.match(await d.locator("#denied-text").textContent(), /did not match the one on the phone/);
     assert.equal(await focused(d), "try-again");
     await shot(d, "desktop-5-denied-code-mismatch");
     assert.equal(await d.evaluate(() => localStorage.getItem("edge-auth.refresh")), null, "nobody was signed in");
+
+    await waitForState(p, "denied", 10_000);
+    assert.equal(await p.evaluate(() => document.body.dataset.denied), "code_mismatch");
+    assert.match(await p.locator("#denied-text").textContent(), /typed a different number/);
+    await shot(p, "phone-8-computer-typed-a-wrong-code");
 
     // The code is finished for good: reopening it is the "already finished" page.
     assert.equal((await p.goto(code.url)).status(), 409);
@@ -327,18 +334,44 @@ describe("QR login in the browser", () => {
     await closeAll(desktop, phone);
   });
 
+  it("a far-away phone: its page shows the distance and a warning above the buttons; beyond QR_MAX_DISTANCE_KM Approve is refused", async () => {
+    // Places injected as the edge would see them (X-Dev-Place, honoured only with QR_DEV_PLACES=on for local clients).
+    const desktop = await openDesktop({ extraHTTPHeaders: { "x-dev-place": "48.8566,2.3522,FR,Paris" } });
+    const d = desktop.page;
+    const context = await phoneContext(browser, { extraHTTPHeaders: { "x-dev-place": "-33.8688,151.2093,AU,Sydney" } });
+    const p = await context.newPage();
+    const phone = { context, page: p, watcher: watch(p, "phone") };
+    await p.goto((await currentCode(d)).url);
+    await phoneSignIn(p, await registerUser("far"));
+    await phoneContinue(p);
+    assert.equal(await p.locator("#d-place").textContent(), "Paris, France — about 16,960 km from this phone");
+    assert.ok(await p.locator("#notice-mismatch").isVisible());
+    assert.match(await p.locator("#mismatch-text").textContent(), /The computer is in France; this phone is in Australia\. It is too far away to be approved from this phone\./);
+    const warning = await p.locator("#notice-mismatch").boundingBox();
+    const approve = await p.locator("#approve").boundingBox();
+    assert.ok(warning.y + warning.height <= approve.y, "the warning is above the buttons");
+    assert.ok(await aboveTheFold(p, "#deny"), "Deny stays above the fold with the warning");
+    assert.equal(await p.locator("#approve").isDisabled(), true);
+    await shot(p, "phone-11-far-away");
+    await p.getByRole("button", { name: "Deny", exact: true }).click();
+    await waitForState(p, "denied");
+    await waitForState(d, "denied");
+    await closeAll(desktop, phone);
+  });
+
   it("someone else scanned: \"Not you? Get a new code\" cancels the old code on the server and shows a new one", async () => {
     const { desktop, d, code, phone, p, check } = await scannedLogin("mallory");
-    assert.match(await d.locator("#check-user").textContent(), /^mallory/);
+    assert.match(await d.locator("#code-label").textContent(), /^mallory\S* scanned this code/);
 
     await d.getByRole("button", { name: "Get a new code" }).click();
     await waitForState(d, "waiting", 10_000);
     const fresh = await currentCode(d);
     assert.notEqual(fresh.id, code.id);
 
-    // The stranger's pick of the right number now finds the old login finished.
+    // The stranger's Approve now finds the old login finished.
+    void check;
     const answer = p.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/approve/"));
-    await phonePick(p, check);
+    await p.getByRole("button", { name: "Approve", exact: true }).click();
     const res = await answer;
     assert.equal(res.status(), 409);
     assert.equal((await res.json()).code, "qr_not_pending");
@@ -367,21 +400,19 @@ describe("QR login in the browser", () => {
     assert.equal(await focused(p), "continue");
     await p.keyboard.press("Enter");
     await waitForState(p, "request", 10_000);
-    const check = await desktopCheckCode(d);
-    const choices = await phoneChoices(p);
+    await waitForState(d, "scanned", 10_000);
     const order = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 2; i++) {
       await p.keyboard.press("Tab");
       order.push(await focused(p));
     }
-    assert.deepEqual(order, ["phone-sign-out", ...choices.map((c) => `choice:${c}`), "deny"]);
-    assert.ok(choices.includes(check));
+    assert.deepEqual(order, ["approve", "deny"]);
     await p.keyboard.press("Enter");
     await waitForState(p, "denied");
     await shot(p, "phone-9-denied");
     await waitForState(d, "denied");
     assert.equal(await d.evaluate(() => document.body.dataset.denied), "phone");
-    assert.equal(await d.locator("#denied-text").textContent(), "The request was denied on the phone. Nobody was signed in.");
+    assert.equal(await d.locator("#denied-text").textContent(), "The sign-in was denied on the phone. Nobody was signed in.");
     // Focus moves to the one thing to do next.
     assert.equal(await focused(d), "try-again");
     await shot(d, "desktop-6-denied");
@@ -391,7 +422,7 @@ describe("QR login in the browser", () => {
     await closeAll(desktop, phone);
   });
 
-  it("approve by keyboard alone: Tab to Continue, Enter; Tab to the desktop's number, Enter", async () => {
+  it("approve by keyboard alone: Tab to Continue, Enter, Tab to Approve, Enter; on the desktop the code field has focus: type, Enter", async () => {
     const user = await registerUser("kim");
     const desktop = await openDesktop();
     const d = desktop.page;
@@ -402,21 +433,25 @@ describe("QR login in the browser", () => {
     assert.equal(await focused(p), "continue");
     await p.keyboard.press("Enter");
     await waitForState(p, "request", 10_000);
-    const check = await desktopCheckCode(d);
-    let tabs = 0;
-    while ((await focused(p)) !== `choice:${check}`) {
-      assert.ok(tabs < 6, `Tab never reached ${check}; focus is on ${await focused(p)}`);
-      await p.keyboard.press("Tab");
-      tabs += 1;
-    }
-    // The focus ring is visible on the chosen number (keyboard users see where they are).
-    const outline = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
-    assert.notEqual(outline, "none");
-    await shot(p, "phone-10-choice-focused");
+    const check = await phoneCode(p);
+    await p.keyboard.press("Tab");
+    assert.equal(await focused(p), "approve");
+    // The focus ring is visible (keyboard users see where they are).
+    assert.notEqual(await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle), "none");
+    await shot(p, "phone-10-approve-focused");
     await p.keyboard.press("Enter");
-    await waitForState(p, "approved", 10_000);
+    await waitForState(p, "waiting", 10_000);
+    // The desktop: no mouse at all. The field is focused and labelled for a screen reader.
+    await waitForState(d, "scanned", 10_000);
+    assert.equal(await focused(d), "code-input");
+    const name = await d.locator("#code-input").evaluate((el) => el.labels[0].textContent.trim());
+    assert.match(name, PROMPT);
+    await d.keyboard.type(check);
+    await shot(d, "desktop-9-code-typed-by-keyboard");
+    await d.keyboard.press("Enter");
     await waitForState(d, "signed-in", 10_000);
     assert.equal(await focused(d), "signed-in-title");
+    await waitForState(p, "approved", 10_000);
     await closeAll(desktop, phone);
   });
 
@@ -427,8 +462,8 @@ describe("QR login in the browser", () => {
     const phone = await openPhone(code.url);
     await phoneSignIn(phone.page, await registerUser("carol"));
     await phoneContinue(phone.page);
-    assert.equal(await phone.page.locator("#d-ip").textContent(), "203.0.113.77");
     assert.ok(await phone.page.locator("#notice-mismatch").isVisible());
+    assert.doesNotMatch(await phone.page.locator("main").innerText(), /203\.0\.113\.77/, "never the IP");
     assert.match(await phone.page.locator("#mismatch-text").textContent(), /different network/);
     assert.ok((await phone.page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
     await shot(phone.page, "phone-11-network-warning");
@@ -442,42 +477,51 @@ describe("QR login in the browser", () => {
     await closeAll(desktop, phone, other);
   });
 
-  it("fits a 360 px wide screen: no sideways scrolling, the QR code and the check code large, the phone's steps in view", async () => {
-    // The login page itself on a narrow screen, through to the check code.
-    const narrow = await openDesktop(undefined, phoneContext);
-    const n = narrow.page;
-    const width = await n.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= 360, `page is ${width}px wide`);
-    const qr = await n.locator("#qr-box svg").boundingBox();
-    assert.ok(qr.width >= 240 && qr.x >= 0 && qr.x + qr.width <= 360, JSON.stringify(qr));
-    await shot(n, "phone-0-login-page-at-360px");
+  for (const [width, height] of [
+    [360, 740],
+    [390, 844],
+  ]) {
+    it(`fits a ${width}×${height} phone: no sideways scrolling, the QR code and the code field large, Approve and Deny above the fold`, async () => {
+      const size = { viewport: { width, height } };
+      const narrow = await openDesktop(size, phoneContext);
+      const n = narrow.page;
+      assert.ok((await n.evaluate(() => document.documentElement.scrollWidth)) <= width);
+      const qr = await n.locator("#qr-box svg").boundingBox();
+      assert.ok(qr.width >= 240 && qr.x >= 0 && qr.x + qr.width <= width, JSON.stringify(qr));
+      await shot(n, `phone-0-login-page-at-${width}px`);
 
-    const phone = await openPhone((await currentCode(n)).url);
-    const p = phone.page;
-    await phoneSignIn(p, await registerUser("lena"));
-    for (const id of ["continue", "not-now"]) {
-      const box = await p.locator(`#${id}`).boundingBox();
-      assert.ok(box.x >= 0 && box.x + box.width <= 360 && box.height >= 44, `${id}: ${JSON.stringify(box)}`);
-    }
-    await phoneContinue(p);
-    const check = await desktopCheckCode(n);
-    assert.ok((await n.evaluate(() => document.documentElement.scrollWidth)) <= 360);
-    const big = await n.locator("#check-code").boundingBox();
-    assert.ok(big.x >= 0 && big.x + big.width <= 360 && big.height >= 36, `check code: ${JSON.stringify(big)}`);
-    await shot(n, "phone-0b-login-page-scanned-at-360px");
+      const context = await phoneContext(browser, size);
+      const p = await context.newPage();
+      const phone = { context, page: p, watcher: watch(p, "phone") };
+      await p.goto((await currentCode(n)).url);
+      await phoneSignIn(p, await registerUser("lena"));
+      for (const id of ["continue", "not-now"]) {
+        const box = await p.locator(`#${id}`).boundingBox();
+        assert.ok(box.x >= 0 && box.x + box.width <= width && box.height >= 44, `${id}: ${JSON.stringify(box)}`);
+      }
+      await phoneContinue(p);
+      await waitForState(n, "scanned", 10_000);
+      assert.ok((await n.evaluate(() => document.documentElement.scrollWidth)) <= width);
+      const field = await n.locator("#code-input").boundingBox();
+      assert.ok(field.x >= 0 && field.x + field.width <= width && field.height >= 44, `code field: ${JSON.stringify(field)}`);
+      await shot(n, `phone-0b-login-page-scanned-at-${width}px`);
 
-    assert.ok((await p.evaluate(() => document.documentElement.scrollWidth)) <= 360);
-    for (const el of await p.locator("[data-choice], #deny").all()) {
-      const box = await el.boundingBox();
-      assert.ok(box.x >= 0 && box.x + box.width <= 360 && box.height >= 56, `${await el.textContent()}: ${JSON.stringify(box)}`);
-    }
-    await phonePick(p, check);
-    await waitForState(n, "signed-in", 10_000);
-    assert.ok((await n.evaluate(() => document.documentElement.scrollWidth)) <= 360);
-    await closeAll(narrow, phone);
-  });
+      assert.ok((await p.evaluate(() => document.documentElement.scrollWidth)) <= width);
+      for (const id of ["approve", "deny"]) {
+        assert.ok(await aboveTheFold(p, `#${id}`), `${id} above the fold at ${width}×${height}: ${JSON.stringify(await p.locator(`#${id}`).boundingBox())}`);
+        assert.ok((await p.locator(`#${id}`).boundingBox()).height >= 44);
+      }
+      await p.screenshot({ path: fileURLToPath(new URL(`./screenshots/phone-request-first-screen-${width}x${height}.png`, import.meta.url)) });
+      const check = await phoneCode(p);
+      await phoneApprove(p);
+      await desktopTypeCode(n, check);
+      await waitForState(n, "signed-in", 10_000);
+      assert.ok((await n.evaluate(() => document.documentElement.scrollWidth)) <= width);
+      await closeAll(narrow, phone);
+    });
+  }
 
-  it("in the dark colour scheme the check code and the three numbers stay legible", async () => {
+  it("in the dark colour scheme the code field and the phone's code stay legible", async () => {
     const desktop = await openDesktop({ colorScheme: "dark" });
     const d = desktop.page;
     const context = await phoneContext(browser, { colorScheme: "dark" });
@@ -486,21 +530,22 @@ describe("QR login in the browser", () => {
     await p.goto((await currentCode(d)).url);
     await phoneSignIn(p, await registerUser("noor"));
     await phoneContinue(p);
-    const check = await desktopCheckCode(d);
-    // Text and background of the big code and of a number button differ clearly (no light-on-light).
+    await waitForState(d, "scanned", 10_000);
     const colours = (page, selector) =>
       page.locator(selector).first().evaluate((el) => {
         let bg = el;
         while (bg && getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)") bg = bg.parentElement;
         return [getComputedStyle(el).color, getComputedStyle(bg).backgroundColor];
       });
-    const [codeText, codeBg] = await colours(d, "#check-code");
-    const [pickText, pickBg] = await colours(p, "[data-choice]");
+    const [fieldText, fieldBg] = await colours(d, "#code-input");
+    const [codeText, codeBg] = await colours(p, "#code");
+    assert.notEqual(fieldText, fieldBg);
     assert.notEqual(codeText, codeBg);
-    assert.notEqual(pickText, pickBg);
     await shot(d, "desktop-10-dark-scanned");
-    await shot(p, "phone-16-dark-choices");
-    await phonePick(p, check);
+    await shot(p, "phone-16-dark-code");
+    const check = await phoneCode(p);
+    await phoneApprove(p);
+    await desktopTypeCode(d, check);
     await waitForState(d, "signed-in", 10_000);
     await closeAll(desktop, phone);
   });
@@ -539,19 +584,20 @@ describe("QR login in the browser", () => {
     const phone = await openPhone(code.url);
     await phoneSignIn(phone.page, await registerUser("dave"));
     await phoneContinue(phone.page);
-    const check = await desktopCheckCode(d);
+    await waitForState(d, "scanned", 10_000);
+    const check = await phoneCode(phone.page);
+    await desktopTypeCode(d, check);
 
-    // Cut the connection and keep the server unreachable while the phone picks the number.
+    // Cut the connection and keep the server unreachable while the phone approves.
     refuse = true;
     const live = connections.at(-1);
     live.ws.close({ code: 4000, reason: "test: network dropped" });
     live.server.close();
     await d.waitForFunction(() => document.body.dataset.socket === "reconnecting", null, { timeout: 3000 });
-    assert.equal(await state(d), "scanned", "the page keeps what it knew");
-    assert.equal(await d.locator("#check-code").textContent(), check, "and still shows the number");
+    assert.equal(await state(d), "confirming", "the page keeps what it knew");
     await shot(d, "desktop-7-reconnecting");
-    await phonePick(phone.page, check);
-    await waitForState(phone.page, "approved", 10_000);
+    // The pair waits for a socket that sends the code: the reconnected page re-sends it by itself.
+    await phoneApprove(phone.page);
     // Let the page fail a few reconnections (0.5 s, 1 s, 2 s… apart, with jitter).
     while (connections.filter((c) => c.refused).length < 3) await new Promise((r) => setTimeout(r, 100));
     refuse = false;

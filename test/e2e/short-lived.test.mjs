@@ -7,12 +7,12 @@ import {
   QR_TTL_SECONDS,
   api,
   currentCode,
-  desktopCheckCode,
+  approveAndType,
+  waitForState as waitFor,
   desktopContext,
   launch,
   phoneContext,
   phoneContinue,
-  phonePick,
   phoneSignIn,
   registerUser,
   shot,
@@ -48,7 +48,7 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     await p.goto(first.url);
     await phoneSignIn(p, await registerUser("erin"));
     await phoneContinue(p);
-    await desktopCheckCode(d);
+    await waitFor(d, "scanned", 10_000);
 
     const started = Date.now();
     // The server's alarm ends the code; the page asks for a new one without any click.
@@ -108,7 +108,7 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     await p.goto(code.url);
     await phoneSignIn(p, user);
     await phoneContinue(p);
-    await phonePick(p, await desktopCheckCode(d));
+    await approveAndType(d, p);
     await waitForState(d, "signed-in", 10_000);
     const refresh1 = await d.evaluate(() => localStorage.getItem("edge-auth.refresh"));
 
