@@ -25,14 +25,14 @@ export function nowSeconds(clock: Clock): number {
   return Math.floor(clock() / 1000);
 }
 
-/** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
-export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
+/** Deps for an isolate (or one Durable Object call): `iss` and `aud` are JWT_ISSUER and JWT_AUDIENCE, never a request's Host. */
+export async function buildDeps(env: Env, clock: Clock): Promise<Deps> {
   const config = getConfig(env);
   const keys = await getKeyRing(config);
   const tokens: TokenSettings = {
     keys,
-    issuer: config.issuer ?? origin,
-    audience: config.audience ?? origin,
+    issuer: config.issuer,
+    audience: config.audience,
     accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
     refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
     leewaySeconds: config.leewaySeconds,

@@ -8,7 +8,12 @@ export interface Env extends Cloudflare.Env {
   JWT_SIGNING_KEYS?: string;
   /** Secret (HS256): the shared key. */
   JWT_SECRET?: string;
-  /** Default: the worker's own origin. */
+  /** Required: the worker's public origin (https://auth.example.com): `iss` of its tokens and the base of every URL it hands out. */
   JWT_ISSUER?: string;
+  /** Required: the `aud` of its tokens. */
   JWT_AUDIENCE?: string;
+  /** Optional: failures per window that all of one account's device credentials share (default 10). */
+  SIGNIN_DEVICES_FAILURE_LIMIT?: string;
+  /** Optional: milliseconds below which no refused sign-in answers (default 1000; 0 only for test rigs). */
+  SIGNIN_REFUSAL_FLOOR_MS?: string;
 }

@@ -25,37 +25,16 @@ interface AuthSuccess {
 
 export type AuthResult = AuthSuccess | AuthRefusal;
 
-// Origins one isolate verifies tokens for (workers.dev, a custom domain, localhost): a few; the bound stops a flood.
-const MAX_ORIGINS = 16;
-const depsByOrigin = new WeakMap<Env, Map<string, Promise<Deps>>>();
+const depsByEnv = new WeakMap<Env, Promise<Deps>>();
 
-/**
- * With JWT_ISSUER set, tokens must carry it, as over HTTP. Unset, the HTTP API takes each request's own origin as
- * `iss`; a binding call has no request, so a token's own `iss` (an http(s) origin) is the one it is checked
- * against — its signature by our keys already proves this worker issued it, for one of its origins.
- */
-function claimedIssuer(authorization: string): string | null {
-  const token = authorization.trim().split(/\s+/)[1] ?? "";
-  const payload = token.split(".")[1];
-  if (!payload || payload.length > 8192) return null;
-  try {
-    const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { iss?: unknown };
-    if (typeof json.iss !== "string") return null;
-    const url = new URL(json.iss);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === json.iss ? json.iss : null;
-  } catch {
-    return null;
-  }
-}
-
-function depsFor(env: Env, origin: string, clock: Clock): Promise<Deps> {
-  let byOrigin = depsByOrigin.get(env);
-  if (!byOrigin) depsByOrigin.set(env, (byOrigin = new Map()));
-  let deps = byOrigin.get(origin);
+/** The isolate's Deps for this env: tokens must carry JWT_ISSUER and JWT_AUDIENCE, exactly as over HTTP. */
+function depsFor(env: Env, clock: Clock): Promise<Deps> {
+  let deps = depsByEnv.get(env);
   if (!deps) {
-    if (byOrigin.size >= MAX_ORIGINS) byOrigin.clear();
-    deps = buildDeps(env, origin, clock);
-    byOrigin.set(origin, deps);
+    deps = buildDeps(env, clock);
+    depsByEnv.set(env, deps);
+    // A misconfigured env is retried on the next call, not remembered as a rejected promise.
+    deps.catch(() => depsByEnv.delete(env));
   }
   return deps;
 }
@@ -64,10 +43,7 @@ function depsFor(env: Env, origin: string, clock: Clock): Promise<Deps> {
 export async function authenticateBinding(env: Env, authorization: string, clock: Clock, defer?: Defer): Promise<AuthResult> {
   try {
     if (typeof authorization !== "string") throw new ApiError("not_authenticated");
-    const configured = env.JWT_ISSUER?.trim();
-    // Any well-formed origin will do when no token parses: authenticate() refuses the token itself.
-    const origin = configured || claimedIssuer(authorization) || "https://invalid.invalid";
-    const { claims, session } = await authenticate(await depsFor(env, origin, clock), authorization, defer);
+    const { claims, session } = await authenticate(await depsFor(env, clock), authorization, defer);
     return { ok: true, user: { id: session.userId, username: session.username }, session_id: claims.sid };
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.code === "server_misconfigured")) {

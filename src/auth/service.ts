@@ -149,11 +149,15 @@ export interface SignedIn extends TokenPair {
  */
 export async function obtainPair(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
   const usernameKey = accountKey(input.username);
-  const trusted = limits.enabled && presented.length > 0 ? await deviceCredentialFor(deps.tokens, presented, usernameKey, deps.clock()) : null;
-  // Before the lookup and the hash: during a lock-out a right password gets the same 429 as a wrong one.
-  const slot = await limits.passwordAttempt(trusted ? { kind: "device", jti: trusted.jti } : { kind: "account", accountKey: usernameKey });
   const rows = await deps.db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = rows[0] ?? null;
+  // A credential counts only for this very account (user id and credentials epoch): no user, no trust.
+  const trusted =
+    limits.enabled && user && presented.length > 0
+      ? await deviceCredentialFor(deps.tokens, presented, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, deps.clock())
+      : null;
+  // Before the hash: during a lock-out a right password gets the same 429 as a wrong one.
+  const slot = await limits.passwordAttempt(trusted ? { kind: "device", jti: trusted.jti, userId: trusted.userId } : { kind: "account", accountKey: usernameKey });
   const check = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
   await slot.release();
@@ -165,7 +169,7 @@ export async function obtainPair(deps: Deps, input: z.output<typeof credentialsS
   const now = nowSeconds(deps.clock);
   const [{ access, refresh }, deviceCredential] = await Promise.all([
     startSession(deps, user.id, "password", device, "last_login"),
-    issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey }, now, deps.config.deviceCredentialLifetimeSeconds),
+    issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, now, deps.config.deviceCredentialLifetimeSeconds),
   ]);
   return { access, refresh, deviceCredential, accountKey: usernameKey };
 }

@@ -113,6 +113,11 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
   /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: true, but for meta and pages. */
   usesD1?: boolean;
   throttled?: boolean;
+  /**
+   * Its answers carry a token, a secret or who the user is: `Cache-Control: no-store` on every answer (RFC 6749
+   * §5.1). Bearer routes are private whatever this says; anonymous ones that hand out tokens or secrets say true.
+   */
+  private?: boolean;
   responses: R;
   handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R, P>) => Promise<Response> | Response;
 }
@@ -193,6 +198,17 @@ function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Whether a route's answers must never be stored by any cache: every bearer route, and those that say so. */
+export function isPrivate(route: AnyRoute): boolean {
+  return route.auth === "bearer" || route.private === true;
+}
+
+/** Cache-Control: no-store on every answer of a private route, errors included; a socket's 101 keeps its headers. */
+async function noStore(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (c.res.status !== 101) c.res.headers.set("cache-control", "no-store");
+}
+
 /** The path's checks, in their order: a failed one is 404 before the body is read. */
 function paramChecks(route: AnyRoute): MiddlewareHandler<AppEnv> | null {
   const checks = Object.entries<PathParamSpec>(route.params ?? {}).filter(([, spec]) => spec.check);
@@ -221,7 +237,7 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
   for (const [path, pathRoutes] of byPath) {
     for (const route of pathRoutes) {
       const check = paramChecks(route);
-      const chain = [d1Session(route.d1 ?? "primary"), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
+      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary"), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
     const methods = pathRoutes.map((r) => r.method);
