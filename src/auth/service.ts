@@ -258,12 +258,8 @@ function readSession(deps: Deps, sid: string): Promise<SessionWithUser | null> {
     // A replica may not have a session created moments ago (a sign-in elsewhere): only the primary can say it is gone.
     return row ?? (deps.primaryDb ? loadSessionWithUser(deps.primaryDb(), id) : null);
   };
-  // A client that sent its bookmark reads its own writes (its sign-out, its revocation): never this isolate's copy.
-  if (deps.consistent) {
-    sessionCache.evict(sid);
-    return load(sid);
-  }
-  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, load);
+  // A client that sent its bookmark reads its own writes (its sign-out, its revocation): no copy older than the bookmark.
+  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, load, deps.readAfterMs ?? undefined);
 }
 
 /** POST /api/token/blacklist/: logs the session out; its access tokens die with it. */

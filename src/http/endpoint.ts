@@ -7,7 +7,8 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { requireAuth } from "../auth/middleware";
-import { RequestDb, parseBookmark, type ReadFrom } from "../db/client";
+import { RequestDb, type ReadFrom } from "../db/client";
+import { openBookmark, sealBookmark } from "./bookmark";
 import { RequestDeps, type Deps } from "../deps";
 import { readJsonObject } from "./body";
 import { ApiError, ValidationError } from "./errors";
@@ -188,13 +189,15 @@ function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
   return async function d1(c, next) {
     const base = c.get("deps") as Deps | undefined;
     if (!base) return next();
-    const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
-    const session = RequestDb.open(c.env.DB, readFrom, bookmark, base.config.d1TimeoutMs);
+    const header = c.req.header(BOOKMARK_HEADER);
+    // Only a bookmark this deployment handed out counts; a made-up one is ignored (src/http/bookmark.ts).
+    const presented = header ? await openBookmark(base.config, header) : null;
+    const session = RequestDb.open(c.env.DB, readFrom, presented?.d1 ?? null, base.config.d1TimeoutMs);
     // The isolate's config, keys and clock stay shared; only the D1 handle is this request's.
-    c.set("deps", new RequestDeps(base, session, readFrom === "replica", bookmark !== null));
+    c.set("deps", new RequestDeps(base, session, readFrom === "replica", presented?.issuedAtMs ?? null));
     await next();
     const after = session.bookmark();
-    if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, after);
+    if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, await sealBookmark(base.config, after, base.clock()));
   };
 }
 

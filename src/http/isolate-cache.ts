@@ -11,6 +11,7 @@
  *   write on its very next read. A load whose owner is not known until it returns is treated as
  *   belonging to every owner.
  * - `keep` decides whether a value may be stored and served at a given time (default: always).
+ * - `readAfterMs` (a client's bookmark time): a copy whose read started before it is not served, but replaced.
  * - Bounded: least recently used values go first beyond maxEntries, or beyond maxWeight by `weigh`.
  */
 
@@ -58,12 +59,12 @@ export class IsolateCache<V> {
    * user id the value belongs to, or a function that reads it off the loaded value when it is not known
    * before (then an eviction of any owner abandons the load).
    */
-  async read(key: string, owner: number | ((value: V) => number), nowMs: number, ttlMs: number, load: () => Promise<V>): Promise<V> {
+  async read(key: string, owner: number | ((value: V) => number), nowMs: number, ttlMs: number, load: () => Promise<V>, readAfterMs?: number): Promise<V> {
     if (ttlMs <= 0) return load();
     const entry = this.entries.get(key);
     if (entry) {
       const age = nowMs - entry.readAtMs;
-      if (age >= 0 && age < ttlMs && this.keeps(entry.value, nowMs)) {
+      if (age >= 0 && age < ttlMs && (readAfterMs === undefined || entry.readAtMs >= readAfterMs) && this.keeps(entry.value, nowMs)) {
         // Most recently used last, so the first key is the one to drop.
         this.entries.delete(key);
         this.entries.set(key, entry);
@@ -72,7 +73,8 @@ export class IsolateCache<V> {
       this.drop(key, entry);
     }
     const pending = this.inflight.get(key);
-    if (pending) return pending.reading;
+    // A load that started before the bookmark may not have seen its write.
+    if (pending && readAfterMs === undefined) return pending.reading;
     const flight: Flight<V> = { reading: load(), owner: typeof owner === "number" ? owner : null, stale: false };
     this.inflight.set(key, flight);
     let value: V;
