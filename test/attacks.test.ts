@@ -11,6 +11,7 @@ import { ORIGIN, PASSWORD, api, decodeJwt, limitedRig, registerUser, rig, rowCou
 import { startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
+// Tables of sign-ins on a machine shared with other runs: each may take seconds, none waits on a timer.
 
 let ip = 0;
 function fromSomewhere(): Record<string, string> {
@@ -48,7 +49,7 @@ async function guessesWith(r: Rig, username: string, credentials: string[]): Pro
 
 const NEW_PASSWORD = "a brand new passphrase 42";
 
-describe("device credentials die with the password that earned them", () => {
+describe("device credentials die with the password that earned them", { timeout: 20_000 }, () => {
   it("after the owner changes the password, the attacker's four credentials buy no guess past the lock-out", async () => {
     const r = limitedRig({ clock: 2_100_000_000_000 });
     const { username } = await registerUser();
@@ -160,7 +161,7 @@ describe("the issuer comes from JWT_ISSUER, never from the Host header", () => {
   });
 });
 
-describe("changing the email needs the password and is limited per user", () => {
+describe("changing the email needs the password and is limited per user", { timeout: 20_000 }, () => {
   it("without current_password: 400 naming the field, and the email is unchanged", async () => {
     const user = await signUp();
     const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${user.username}.new@example.org` }, token: user.access });
@@ -237,7 +238,7 @@ function highSTwin(token: string): string {
   return `${h}.${p}.${encoded}`;
 }
 
-describe("ES256 signatures are low-S only: one string per token", () => {
+describe("ES256 signatures are low-S only: one string per token", { timeout: 20_000 }, () => {
   it("every token the worker signs has s <= n/2", async () => {
     const { username } = await registerUser();
     for (let i = 0; i < 8; i++) {

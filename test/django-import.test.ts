@@ -1,8 +1,8 @@
 /** The Django import's planning and SQL (src/auth/django-import.ts), as plain functions, the SQL run against D1. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { djangoDateSeconds, hashProblem, importSql, planImport } from "../src/auth/django-import";
-import { api } from "./helpers";
+import { MAX_IMPORTED_ID, djangoDateSeconds, hashProblem, importSql, planImport, printable } from "../src/auth/django-import";
+import { api, registerUser } from "./helpers";
 
 const HASH = "pbkdf2_sha256$260000$seasalt2024abcdefghijk$sgxUi6ZdKzeJMVaVDQyBe+1FLSTpuhl/DA14WsGs1Q4=";
 
@@ -60,6 +60,53 @@ describe("planning an import", () => {
     expect(hashProblem(HASH)).toBeNull();
     expect(hashProblem("argon2$argon2id$v=19$m=19456,t=2,p=1$YXJnb25zYWx0YWJjZGVmZ2hpamtsbQ$NnCKCWCM6iS0hTz28+1n9Q")).toBeNull();
     expect(hashProblem("bcrypt_sha256$$2b$12$abc")).toMatch(/bcrypt_sha256/);
+  });
+});
+
+describe("a hostile dumpdata file (issue 21)", () => {
+  it.each([
+    ["a pk of 2^53 - 1", Number.MAX_SAFE_INTEGER, /above 2\^52/],
+    ["a pk just above 2^52", MAX_IMPORTED_ID + 1, /above 2\^52/],
+    ["a pk beyond JavaScript's safe integers", 1e20, /beyond JavaScript's safe integers/],
+    ["a pk that is a string", "12", /not a positive integer/],
+  ])("refuses %s, saying why", (_label, pk, reason) => {
+    const plan = planImport([{ ...user(1, {}), pk }]);
+    expect(plan.users).toEqual([]);
+    expect(plan.skipped).toEqual([{ pk, username: "u1", reason: expect.stringMatching(reason) }]);
+  });
+
+  it("a pk of 2^52 is imported, and registrations after it still get distinct safe ids", async () => {
+    const plan = planImport([user(MAX_IMPORTED_ID, { username: "highest", email: "highest@example.com" })]);
+    expect(plan.users.map((u) => u.id)).toEqual([MAX_IMPORTED_ID]);
+    await env.DB.exec(importSql(plan.users).replace(/\n/g, " "));
+    const [a, b] = [await registerUser(), await registerUser()];
+    expect(Number.isSafeInteger(a.id) && Number.isSafeInteger(b.id) && a.id !== b.id).toBe(true);
+    expect((await api("/api/token/", { body: { username: a.username, password: "correct horse battery staple" } })).status).toBe(200);
+  });
+
+  it.each([
+    ["is_active", "false"],
+    ["is_active", 0],
+    ["is_active", "0"],
+    ["is_active", null],
+    ["is_staff", "true"],
+    ["is_superuser", 1],
+  ])("refuses %s: %j, which is not a boolean", (name, value) => {
+    const plan = planImport([user(8, { [name]: value })]);
+    expect(plan.users).toEqual([]);
+    expect(plan.skipped[0]!.reason).toBe(`${name} is ${JSON.stringify(value)}, not true or false`);
+  });
+
+  it.each(["<img src=x onerror=alert(1)>", "no-at-sign", "two@@example.com", "a@b@example.com"])("refuses the email %j", (email) => {
+    const plan = planImport([user(9, { email })]);
+    expect(plan.users).toEqual([]);
+    expect(plan.skipped[0]!.reason).toBe("email is not a valid address");
+  });
+
+  it("escapes control and bidi characters before anything from the file reaches a terminal", () => {
+    expect(printable("\u001b[31mevil\u001b[0m\u202e")).toBe("\\u{1b}[31mevil\\u{1b}[0m\\u{202e}");
+    expect(printable("a\\b\r\n")).toBe("a\\\\b\\u{d}\\u{a}");
+    expect(printable("x".repeat(200), 10)).toBe(`${"x".repeat(10)}…`);
   });
 });
 
