@@ -36,6 +36,12 @@ export interface Config {
   signInDeviceFailureLimit: number;
   /** All of one account's device credentials together: at most this many failures per window, however many credentials. */
   signInDevicesFailureLimit: number;
+  /**
+   * No refused sign-in answers sooner than this (ms after it started): every account's hash format, and an unknown
+   * user, answer in the same time. Waiting costs no CPU on Workers; it must exceed the slowest verification allowed
+   * (a 1 200 000-iteration PBKDF2 hash, src/auth/hash-format.ts). 0 only for test rigs.
+   */
+  signInRefusalFloorMs: number;
   /** How long a device credential issued at sign-in stays valid (it is reissued at every sign-in). */
   deviceCredentialLifetimeSeconds: number;
   /** Origins (scheme://host[:port]) allowed cross-origin; empty: same origin only. */
@@ -174,6 +180,7 @@ export function parseConfig(env: Env): Config {
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
     signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),
     signInDevicesFailureLimit: count(env, "SIGNIN_DEVICES_FAILURE_LIMIT", 10, 1, 1_000),
+    signInRefusalFloorMs: count(env, "SIGNIN_REFUSAL_FLOOR_MS", 1_000, 0, 10_000),
     deviceCredentialLifetimeSeconds: seconds(env, "DEVICE_CREDENTIAL_LIFETIME", 90 * 86_400, 3_600, 400 * 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
     // "A few seconds at most": the longest a revocation made elsewhere can go unseen (README, Configuration).

@@ -4,10 +4,11 @@
  * cacheable answers carrying tokens, and ES256 signatures whose twin (r, n - s) also verified. The bookmark attack
  * lives in test/d1-sessions.test.ts, the hostile import file in test/django-import.test.ts.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { DEVICE_CREDENTIAL_HEADER } from "../src/auth/device-credential";
 import { ORIGIN, PASSWORD, api, decodeJwt, limitedRig, registerUser, rig, rowCounts, signIn, signUp, uniqueName, type Rig } from "./helpers";
+import { hashPasswordPbkdf2 } from "../src/auth/passwords";
 import { startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
@@ -105,6 +106,23 @@ describe("device credentials die with the password that earned them", { timeout:
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
     r.advance(60);
     expect((await signInWith(r, username, PASSWORD, credentials[0])).status).toBe(200);
+  });
+});
+
+describe("refused sign-ins tell nothing by their time", () => {
+  it("unknown user, argon2id user and a 1 000-iteration PBKDF2 user are all refused no sooner than the floor", async () => {
+    const r = rig({ env: { SIGNIN_REFUSAL_FLOOR_MS: "400" } });
+    const argon = await registerUser();
+    const weak = await registerUser();
+    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(await hashPasswordPbkdf2(PASSWORD, 1_000), weak.id).run();
+    for (const username of [uniqueName("nobody"), argon.username, weak.username]) {
+      const started = Date.now();
+      const res = await r.call("/api/token/", { body: { username, password: "a wrong guess" } });
+      expect(res.status).toBe(401);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    }
+    // The right password is not held back.
+    expect((await r.call("/api/token/", { body: { username: weak.username, password: PASSWORD } })).status).toBe(200);
   });
 });
 

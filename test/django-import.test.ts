@@ -30,6 +30,7 @@ describe("planning an import", () => {
     ["Django's default argon2 (100 MiB)", { password: "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA" }, /m=102400 KiB/],
     ["a username with a space", { username: "john smith" }, /username is not valid here/],
     ["no date_joined", { date_joined: null }, /date_joined/],
+    ["PBKDF2 at 5 000 000 iterations (6 s of CPU a guess)", { password: "pbkdf2_sha256$5000000$salt$AAAA" }, /5000000 iterations costs more CPU per guess/],
   ])("skips %s, saying why", (_label, fields, reason) => {
     const plan = planImport([user(7, fields)]);
     expect(plan.users).toEqual([]);

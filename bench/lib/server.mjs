@@ -244,6 +244,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
         }
       },
       migrations: applied,
+      /** The worker's D1 (Miniflare's binding), for benches that seed rows. */
+      db,
       vars: Object.keys(bindings).filter((k) => k !== "JWT_SIGNING_KEYS"),
       d1Databases: Object.keys(workerOptions.d1Databases ?? {}),
       ratelimits: Object.keys(workerOptions.ratelimits ?? {}),

@@ -11,7 +11,7 @@
  * are left exactly as they are, including any password changed or upgraded here since.
  */
 import { z } from "zod";
-import { MAX_ARGON2_MEMORY_KIB, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
+import { MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
 
 const USERNAME_MAX_LENGTH = 150;
@@ -72,6 +72,10 @@ export function hashProblem(encoded: string): string | null {
   if (encoded === "" || encoded.startsWith(UNUSABLE_PASSWORD_PREFIX)) return "unusable password (set_unusable_password): no password can sign in";
   if (parsePasswordHash(encoded)) return null;
   const algorithm = encoded.split("$")[0] || "(none)";
+  const iterations = /^pbkdf2_sha(?:256|1)\$(\d{1,12})\$/.exec(encoded);
+  if (iterations && Number(iterations[1]) > MAX_PBKDF2_ITERATIONS) {
+    return `PBKDF2 with ${iterations[1]} iterations costs more CPU per guess than this worker spends (at most ${MAX_PBKDF2_ITERATIONS}, Django 5.2 writes 1 000 000): reset the password`;
+  }
   const memory = /^argon2\$[^$]+\$v=19\$m=(\d+),/.exec(encoded);
   if (memory && Number(memory[1]) > MAX_ARGON2_MEMORY_KIB) {
     return `argon2 with m=${memory[1]} KiB needs more memory than a 128 MB isolate can give (limit ${MAX_ARGON2_MEMORY_KIB} KiB): sign in once on Django with a smaller memory_cost, or reset the password`;

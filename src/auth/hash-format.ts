@@ -4,8 +4,11 @@
  */
 import { base64ToBytes } from "../lib/bytes";
 
-/** Work bound for stored PBKDF2 hashes (Django 5.2 uses 1 000 000, ~0.55 s here); above it a hash is unreadable. */
-const MAX_PBKDF2_ITERATIONS = 5_000_000;
+/**
+ * Work bound for stored PBKDF2 hashes: Django 5.2 writes 1 000 000 (0.65-0.8 s of CPU here, bench/signin-timing.mjs);
+ * above it a hash is unreadable (refused at import), so no guess costs more than the sign-in refusal floor hides.
+ */
+export const MAX_PBKDF2_ITERATIONS = 1_200_000;
 /** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (~45 ms of CPU in workerd; bench/micro/passwords.micro.ts). */
 export const ARGON2_PARAMS = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 } as const;
 /** Largest argon2 memory verified: the isolate has 128 MB in all, so Django's default m=100 MiB cannot be held. */

@@ -143,11 +143,32 @@ export interface SignedIn extends TokenPair {
 }
 
 /**
- * POST /api/token/: the same answer and about the same time whether the user is unknown or the password
- * wrong. The failure budget is the device credential's own when `presented` holds a valid one for this
+ * POST /api/token/: the same answer at the same time (SIGNIN_REFUSAL_FLOOR_MS) whether the user is unknown, the
+ * password wrong, or the hash in any format. The failure budget is the device credential's own when `presented` holds a valid one for this
  * account, else the account's (shared by every untrusted client, whatever its IP).
  */
 export async function obtainPair(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
+  // Started first: a refusal answers at this floor whatever the account's hash format, or no account at all.
+  const floor = refusalFloor(deps.config.signInRefusalFloorMs);
+  try {
+    return await signIn(deps, input, device, limits, presented);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "no_active_account") await floor.reached;
+    throw error;
+  } finally {
+    floor.cancel();
+  }
+}
+
+/** A timer started now; `reached` resolves `ms` later (at once for 0). Timers fire on wall time, not CPU time. */
+function refusalFloor(ms: number): { reached: Promise<void>; cancel(): void } {
+  if (ms <= 0) return { reached: Promise.resolve(), cancel: () => {} };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reached = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { reached, cancel: () => clearTimeout(timer) };
+}
+
+async function signIn(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits, presented: readonly string[]): Promise<SignedIn> {
   const usernameKey = accountKey(input.username);
   const rows = await deps.db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = rows[0] ?? null;
