@@ -54,7 +54,17 @@ function parseArgs(argv) {
 
 async function loadPlanner(workDir) {
   const outfile = join(workDir, "django-import.mjs");
-  await build({ entryPoints: [join(root, "src/auth/django-import.ts")], bundle: true, format: "esm", platform: "node", outfile, logLevel: "silent" });
+  // The argon2 core (weak hashes are wrapped in argon2id) is a .wasm module import in the worker: compiled from the file here.
+  const wasmModule = {
+    name: "wasm-module",
+    setup(b) {
+      b.onLoad({ filter: /\.wasm$/ }, (args) => ({
+        contents: `import { readFileSync } from "node:fs"; export default new WebAssembly.Module(readFileSync(${JSON.stringify(args.path)}));`,
+        loader: "js",
+      }));
+    },
+  };
+  await build({ entryPoints: [join(root, "src/auth/django-import.ts")], bundle: true, format: "esm", platform: "node", outfile, logLevel: "silent", plugins: [wasmModule] });
   return import(pathToFileURL(outfile).href);
 }
 

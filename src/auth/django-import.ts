@@ -4,7 +4,8 @@
  * scripts/import-django.mjs, which bundles this file and runs the SQL through `wrangler d1 execute`.
  *
  * Kept from Django: the primary key (so `user_id` in tokens matches what Django's simplejwt issued),
- * username (NFKC), email (domain lower-cased), password hash (verified here, upgraded at first sign-in),
+ * username (NFKC), email (domain lower-cased), password hash (verified here, upgraded at first sign-in; sha1, md5,
+ * unsalted and PBKDF2 below 100 000 iterations are stored wrapped in argon2id: src/auth/wrapped-hash.ts),
  * is_active, is_staff, is_superuser, date_joined, last_login. first_name, last_name, groups and
  * permissions have no column here and are dropped.
  * Idempotent: `INSERT … ON CONFLICT DO NOTHING`, so users already present (same id, username or email)
@@ -13,6 +14,7 @@
 import { z } from "zod";
 import { MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
+import { weakHash, wrapWeakHash } from "./wrapped-hash";
 
 const USERNAME_MAX_LENGTH = 150;
 const EMAIL_MAX_LENGTH = 254;
@@ -132,7 +134,10 @@ export function createPlanner(existing: Existing = NOTHING): { add(entry: unknow
       const usernameKey = accountKey(username);
       if (fields.email !== undefined && fields.email !== null && typeof fields.email !== "string") return skip("email is not a string");
       const email = typeof fields.email === "string" ? normalizeEmail(fields.email.trim()) : "";
-      const password = typeof fields.password === "string" ? fields.password : "";
+      const stored = typeof fields.password === "string" ? fields.password : "";
+      // Weak formats are stored wrapped in argon2id (Django's documented wrapped-hasher upgrade), never as they came.
+      const weak = weakHash(stored);
+      const password = weak ? wrapWeakHash(weak) : stored;
       const flags = { isActive: flag(fields, "is_active", true), isStaff: flag(fields, "is_staff", false), isSuperuser: flag(fields, "is_superuser", false) };
       const badFlag = Object.values(flags).find((f) => typeof f === "string");
       const problem = hashProblem(password);
