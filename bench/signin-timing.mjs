@@ -37,8 +37,16 @@ const FORMATS = {
 };
 
 async function post(url, path, body) {
+  const send = () => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const t = performance.now();
-  const res = await fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  let res;
+  try {
+    res = await send();
+  } catch (error) {
+    // workerd may close an idle kept-alive connection as the request goes out: once more on a new one, timed afresh.
+    if (error.cause?.code !== "UND_ERR_SOCKET") throw error;
+    return post(url, path, body);
+  }
   await res.arrayBuffer();
   return { status: res.status, ms: performance.now() - t };
 }

@@ -39,7 +39,7 @@ export interface Config {
   /**
    * No refused sign-in answers sooner than this (ms after it started): every account's hash format, and an unknown
    * user, answer in the same time. Waiting costs no CPU on Workers; it must exceed the slowest verification allowed
-   * (a 1 200 000-iteration PBKDF2 hash, src/auth/hash-format.ts). 0 only for test rigs.
+   * (a 1 000 000-iteration PBKDF2 hash took 0.7-1.1 s on 2 loaded cores: bench/signin-timing.mjs). 0 only for test rigs.
    */
   signInRefusalFloorMs: number;
   /** How long a device credential issued at sign-in stays valid (it is reissued at every sign-in). */
@@ -180,7 +180,7 @@ export function parseConfig(env: Env): Config {
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
     signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),
     signInDevicesFailureLimit: count(env, "SIGNIN_DEVICES_FAILURE_LIMIT", 10, 1, 1_000),
-    signInRefusalFloorMs: count(env, "SIGNIN_REFUSAL_FLOOR_MS", 1_000, 0, 10_000),
+    signInRefusalFloorMs: count(env, "SIGNIN_REFUSAL_FLOOR_MS", 1_500, 0, 10_000),
     deviceCredentialLifetimeSeconds: seconds(env, "DEVICE_CREDENTIAL_LIFETIME", 90 * 86_400, 3_600, 400 * 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
     // "A few seconds at most": the longest a revocation made elsewhere can go unseen (README, Configuration).

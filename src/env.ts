@@ -14,6 +14,6 @@ export interface Env extends Cloudflare.Env {
   JWT_AUDIENCE?: string;
   /** Optional: failures per window that all of one account's device credentials share (default 10). */
   SIGNIN_DEVICES_FAILURE_LIMIT?: string;
-  /** Optional: milliseconds below which no refused sign-in answers (default 1000; 0 only for test rigs). */
+  /** Optional: milliseconds below which no refused sign-in answers (default 1500; 0 only for test rigs). */
   SIGNIN_REFUSAL_FLOOR_MS?: string;
 }

@@ -32,7 +32,7 @@ export interface DeviceCredential {
 }
 
 /** The account a credential must name to be honoured: its key, its user id and its current credentials epoch. */
-export interface CredentialAccount {
+interface CredentialAccount {
   userId: number;
   accountKey: string;
   epoch: number;

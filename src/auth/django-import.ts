@@ -103,7 +103,7 @@ export function printable(text: string, max = 80): string {
 }
 
 /** One entry's outcome: a user to import, or why not. */
-export type Planned = { user: ImportedUser } | { skipped: Skipped };
+type Planned = { user: ImportedUser } | { skipped: Skipped };
 
 /**
  * A planner over a stream of dumpdata entries, one at a time (scripts/import-django.mjs feeds it while reading the

@@ -13,7 +13,7 @@ import { ARGON2_PARAMS, WRAPPED_PREFIX, type WrappedInner } from "./hash-format"
 import { bytesToBase64 } from "../lib/bytes";
 
 /** PBKDF2 hashes below this many iterations are wrapped at import: each guess at them costs under ~0.1 s. */
-export const WRAP_BELOW_ITERATIONS = 100_000;
+const WRAP_BELOW_ITERATIONS = 100_000;
 const encoder = new TextEncoder();
 
 function hex(bytes: Uint8Array): string {

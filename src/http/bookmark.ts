@@ -12,7 +12,7 @@ import type { Config } from "../config";
 import { base64UrlToBytes, bytesToBase64Url, constantTimeEqual } from "../lib/bytes";
 
 /** A genuine bookmark: D1's own, and when this deployment handed it out (epoch ms, its clock). */
-export interface PresentedBookmark {
+interface PresentedBookmark {
   d1: string;
   issuedAtMs: number;
 }

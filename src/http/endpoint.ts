@@ -202,7 +202,7 @@ function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
 }
 
 /** Whether a route's answers must never be stored by any cache: every bearer route, and those that say so. */
-export function isPrivate(route: AnyRoute): boolean {
+function isPrivate(route: AnyRoute): boolean {
   return route.auth === "bearer" || route.private === true;
 }
 

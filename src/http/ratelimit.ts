@@ -118,7 +118,7 @@ type PasswordBudget =
   | { kind: "email_change"; userId: number };
 
 /** Email changes per user per hour, counted whatever their outcome: 80 probes of which addresses exist become 5. */
-export const EMAIL_CHANGES_PER_HOUR = 5;
+const EMAIL_CHANGES_PER_HOUR = 5;
 
 /** The AttemptCounter object name of a budget (`password:` is the account's, as before device credentials). */
 function budgetObjectName(budget: PasswordBudget): string {
