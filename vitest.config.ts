@@ -18,6 +18,11 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             JWT_SIGNING_KEYS: JSON.stringify(signingKeys),
+            // Required settings (src/config.ts): the origin test/helpers.ts calls the worker at.
+            JWT_ISSUER: "https://auth.example.test",
+            JWT_AUDIENCE: "https://auth.example.test",
+            // Refused sign-ins are padded to a floor when deployed; test rigs sign in wrongly by the hundred.
+            SIGNIN_REFUSAL_FLOOR_MS: "0",
             RATE_LIMITS: "off",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },

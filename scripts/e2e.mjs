@@ -50,7 +50,8 @@ function migrate(stateDir) {
 }
 
 async function startWrangler(stateDir, vars) {
-  const allVars = { JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "e2e-key")), RATE_LIMITS: "off", ...vars };
+  // JWT_ISSUER/JWT_AUDIENCE are required (never taken from the Host header): the origin the tests call.
+  const allVars = { JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "e2e-key")), JWT_ISSUER: BASE_URL, JWT_AUDIENCE: BASE_URL, RATE_LIMITS: "off", ...vars };
   const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(INSPECTOR_PORT), "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", "warn"];
   for (const [name, value] of Object.entries(allVars)) args.push("--var", `${name}:${value}`);
   // Its own process group, so anything it leaves behind can be stopped by that group's id.

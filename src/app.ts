@@ -34,31 +34,18 @@ const ROUTES: readonly AnyRoute[] = [...authRoutes, ...qrRoutes, ...notesRoutes,
 
 
 
-/** The scheme://host[:port] prefix of an absolute URL (workerd hands request.url normalised): a cache key, not a parsed origin. */
-function urlPrefix(url: string): string {
-  const end = url.indexOf("/", url.indexOf("//") + 2);
-  return end === -1 ? url : url.slice(0, end);
-}
-
-// Hosts one isolate answers for (its routes, workers.dev, localhost): a few; the bound only stops a Host-header flood.
-const MAX_ORIGINS_PER_ENV = 16;
-
 /**
- * Deps and rate limits for /api/* and /.well-known/*, in one middleware: built once per isolate, env and
- * origin (config and keys were already parsed once; bench:micro -- chain: buildDeps + URL parse per request).
+ * Deps and rate limits for /api/* and /.well-known/*, in one middleware: built once per isolate and env (config and
+ * keys parsed once), whatever Host the request names: the issuer and every URL come from JWT_ISSUER.
  */
 function apiContext(clock: Clock, limiters: LimiterOverrides | undefined): MiddlewareHandler<AppEnv> {
-  const built = new WeakMap<Env, Map<string, { deps: Deps; rateLimits: RateLimits }>>();
+  const built = new WeakMap<Env, { deps: Deps; rateLimits: RateLimits }>();
   return async function context(c, next) {
-    const key = urlPrefix(c.req.url);
-    let byOrigin = built.get(c.env);
-    if (!byOrigin) built.set(c.env, (byOrigin = new Map()));
-    let entry = byOrigin.get(key);
+    let entry = built.get(c.env);
     if (!entry) {
-      const deps = await buildDeps(c.env, new URL(c.req.url).origin, clock);
+      const deps = await buildDeps(c.env, clock);
       entry = { deps, rateLimits: rateLimitsFor(c.env, deps.config, clock, limiters) };
-      if (byOrigin.size >= MAX_ORIGINS_PER_ENV) byOrigin.clear();
-      byOrigin.set(key, entry);
+      built.set(c.env, entry);
     }
     c.set("deps", entry.deps);
     c.set("rateLimits", entry.rateLimits);

@@ -14,9 +14,12 @@ export interface Config {
   refreshTokenLifetimeSeconds: number;
   leewaySeconds: number;
   refreshReuseIntervalSeconds: number;
-  /** null: the worker's own origin, resolved per request. */
-  issuer: string | null;
-  audience: string | null;
+  /**
+   * JWT_ISSUER: the worker's public origin (scheme://host[:port]), the `iss` of its tokens and the base of every URL
+   * it hands out (QR links, the OpenAPI `servers`). Required: never taken from a request's Host header.
+   */
+  issuer: string;
+  audience: string;
   qrLoginTtlSeconds: number;
   /** QR_MAX_DISTANCE_KM: a phone known to be farther than this from the browser cannot approve; null (default): off. */
   qrMaxDistanceKm: number | null;
@@ -35,6 +38,14 @@ export interface Config {
    * this many failures per SIGNIN_FAILURE_WINDOW, so strangers locking the account out do not lock it out.
    */
   signInDeviceFailureLimit: number;
+  /** All of one account's device credentials together: at most this many failures per window, however many credentials. */
+  signInDevicesFailureLimit: number;
+  /**
+   * No refused sign-in answers sooner than this (ms after it started): every account's hash format, and an unknown
+   * user, answer in the same time. Waiting costs no CPU on Workers; it must exceed the slowest verification allowed
+   * (a 1 000 000-iteration PBKDF2 hash took 0.7-1.1 s on 2 loaded cores: bench/signin-timing.mjs). 0 only for test rigs.
+   */
+  signInRefusalFloorMs: number;
   /** How long a device credential issued at sign-in stays valid (it is reissued at every sign-in). */
   deviceCredentialLifetimeSeconds: number;
   /** Origins (scheme://host[:port]) allowed cross-origin; empty: same origin only. */
@@ -76,11 +87,27 @@ function seconds(env: Env, name: keyof Env, fallback: number, min: number, max: 
   return value;
 }
 
-function origin(env: Env, name: "JWT_ISSUER" | "JWT_AUDIENCE"): string | null {
-  const raw = env[name]?.trim();
-  if (!raw) return null;
-  if (raw.length > 512) throw new ConfigError(name, "must be at most 512 characters");
-  return raw;
+const REQUIRED_IDENTITY = "(wrangler.toml [vars] or `wrangler dev --var`; `npm run dev` writes the local origin): a request's Host header is never trusted for it";
+
+/** JWT_ISSUER and JWT_AUDIENCE, both required; the issuer must be an origin, as every URL handed out starts with it. */
+function identity(env: Env): { issuer: string; audience: string } {
+  const issuer = env.JWT_ISSUER?.trim() ?? "";
+  const audience = env.JWT_AUDIENCE?.trim() ?? "";
+  if (!issuer && !audience) throw new ConfigError("JWT_ISSUER, JWT_AUDIENCE", `are required ${REQUIRED_IDENTITY}`);
+  if (!issuer) throw new ConfigError("JWT_ISSUER", `is required ${REQUIRED_IDENTITY}`);
+  if (!audience) throw new ConfigError("JWT_AUDIENCE", `is required ${REQUIRED_IDENTITY}`);
+  if (issuer.length > 512 || !isOrigin(issuer)) throw new ConfigError("JWT_ISSUER", `must be the worker's public origin, like https://auth.example.com (no path), got ${JSON.stringify(issuer.slice(0, 100))}`);
+  if (audience.length > 512) throw new ConfigError("JWT_AUDIENCE", "must be at most 512 characters");
+  return { issuer, audience };
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === text;
+  } catch {
+    return false;
+  }
 }
 
 function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES", fallback: boolean): boolean {
@@ -91,7 +118,7 @@ function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "QR_MAX_DISTANCE_KM", fallback: number, min: number, max: number): number {
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "SIGNIN_DEVICES_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "SIGNIN_REFUSAL_FLOOR_MS" | "QR_MAX_DISTANCE_KM", fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -148,8 +175,7 @@ export function parseConfig(env: Env): Config {
     refreshTokenLifetimeSeconds,
     leewaySeconds: seconds(env, "JWT_LEEWAY", 0, 0, 300),
     refreshReuseIntervalSeconds: seconds(env, "REFRESH_REUSE_INTERVAL", 10, 0, 300),
-    issuer: origin(env, "JWT_ISSUER"),
-    audience: origin(env, "JWT_AUDIENCE"),
+    ...identity(env),
     qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
     // 0 or empty: off. Half the Earth's circumference is the farthest two places can be.
     qrMaxDistanceKm: count(env, "QR_MAX_DISTANCE_KM", 0, 0, 20_050) || null,
@@ -160,6 +186,8 @@ export function parseConfig(env: Env): Config {
     signInFailureLimit: count(env, "SIGNIN_FAILURE_LIMIT", 10, 1, 1_000),
     signInFailureWindowSeconds: seconds(env, "SIGNIN_FAILURE_WINDOW", 60, 10, 86_400),
     signInDeviceFailureLimit: count(env, "SIGNIN_DEVICE_FAILURE_LIMIT", 5, 1, 100),
+    signInDevicesFailureLimit: count(env, "SIGNIN_DEVICES_FAILURE_LIMIT", 10, 1, 1_000),
+    signInRefusalFloorMs: count(env, "SIGNIN_REFUSAL_FLOOR_MS", 1_500, 0, 10_000),
     deviceCredentialLifetimeSeconds: seconds(env, "DEVICE_CREDENTIAL_LIFETIME", 90 * 86_400, 3_600, 400 * 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
     // "A few seconds at most": the longest a revocation made elsewhere can go unseen (README, Configuration).

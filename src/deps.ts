@@ -17,22 +17,25 @@ export interface Deps {
   clock: Clock;
   /** The primary, for a read whose row a lagging replica may not have yet (absent: `db` is the primary already). */
   primaryDb?: () => Db;
-  /** The client sent a bookmark: it must read its own writes, so no isolate cache may answer for D1. */
-  consistent?: boolean;
+  /**
+   * The client sent a bookmark this deployment handed out at this time (epoch ms): it must read its own writes, so
+   * no isolate copy read before then may answer for D1; copies read since may.
+   */
+  readAfterMs?: number | null;
 }
 
 export function nowSeconds(clock: Clock): number {
   return Math.floor(clock() / 1000);
 }
 
-/** Deps for one request (or one Durable Object call): `origin` is the default `iss` and `aud`. */
-export async function buildDeps(env: Env, origin: string, clock: Clock): Promise<Deps> {
+/** Deps for an isolate (or one Durable Object call): `iss` and `aud` are JWT_ISSUER and JWT_AUDIENCE, never a request's Host. */
+export async function buildDeps(env: Env, clock: Clock): Promise<Deps> {
   const config = getConfig(env);
   const keys = await getKeyRing(config);
   const tokens: TokenSettings = {
     keys,
-    issuer: config.issuer ?? origin,
-    audience: config.audience ?? origin,
+    issuer: config.issuer,
+    audience: config.audience,
     accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
     refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
     leewaySeconds: config.leewaySeconds,
@@ -49,19 +52,19 @@ export class RequestDeps implements Deps {
   readonly tokens: TokenSettings;
   readonly clock: Clock;
   readonly primaryDb: (() => Db) | undefined;
-  readonly consistent: boolean;
+  readonly readAfterMs: number | null;
 
   constructor(
     base: Deps,
     private readonly request: RequestDb,
     replica: boolean,
-    consistent: boolean,
+    readAfterMs: number | null,
   ) {
     this.config = base.config;
     this.tokens = base.tokens;
     this.clock = base.clock;
-    this.consistent = consistent;
-    this.primaryDb = replica && !consistent ? () => request.primary() : undefined;
+    this.readAfterMs = readAfterMs;
+    this.primaryDb = replica && readAfterMs === null ? () => request.primary() : undefined;
   }
 
   get db(): Db {

@@ -8,11 +8,16 @@ export interface Env extends Cloudflare.Env {
   JWT_SIGNING_KEYS?: string;
   /** Secret (HS256): the shared key. */
   JWT_SECRET?: string;
-  /** Default: the worker's own origin. */
+  /** Required: the worker's public origin (https://auth.example.com): `iss` of its tokens and the base of every URL it hands out. */
   JWT_ISSUER?: string;
+  /** Required: the `aud` of its tokens. */
   JWT_AUDIENCE?: string;
   /** Kilometres; a phone known to be farther from the browser cannot approve a QR login. Empty or 0: off. */
   QR_MAX_DISTANCE_KM?: string;
   /** "on" only in tests and e2e: requests not from Cloudflare's edge may name their place in X-Dev-Place. */
   QR_DEV_PLACES?: string;
+  /** Optional: failures per window that all of one account's device credentials share (default 10). */
+  SIGNIN_DEVICES_FAILURE_LIMIT?: string;
+  /** Optional: milliseconds below which no refused sign-in answers (default 1500; 0 only for test rigs). */
+  SIGNIN_REFUSAL_FLOOR_MS?: string;
 }

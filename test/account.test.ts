@@ -268,7 +268,7 @@ describe("account: PATCH /api/auth/me/", () => {
   it("changes the email, validated as at registration", async () => {
     const { username } = await registerUser();
     const pair = await signIn(username);
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: "new.address@example.org" }, token: pair.access });
+    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: "new.address@example.org", current_password: PASSWORD }, token: pair.access });
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ username, email: "new.address@example.org" });
     expect(await json(await api("/api/auth/me/", { token: pair.access }))).toMatchObject({ email: "new.address@example.org" });

@@ -45,9 +45,21 @@ describe("AuthService.authenticate over a service binding", () => {
   it("a token signed by our key for another issuer than its own origin claims is refused", async () => {
     const user = await signUp();
     const claims = decodeJwt(user.access).payload as Record<string, unknown>;
-    // Its iss names one origin, its aud another: the binding checks both against the token's own issuer.
     const mixed = await forge({ ...claims, aud: "https://other-service.example" });
     expect(await viaBinding(`Bearer ${mixed}`)).toMatchObject({ ok: false, code: "token_not_valid" });
+  });
+
+  it("a token signed by our key that names another issuer (one minted through a forged Host header) is refused", async () => {
+    const user = await signUp();
+    const claims = decodeJwt(user.access).payload as Record<string, unknown>;
+    const evil = await forge({ ...claims, iss: "https://evil.example", aud: "https://evil.example" });
+    expect(await viaBinding(`Bearer ${evil}`)).toMatchObject({ ok: false, code: "token_not_valid", status: 401 });
+  });
+
+  it("without JWT_ISSUER the binding answers server_misconfigured, whatever the token claims", async () => {
+    const user = await signUp();
+    const unset = await authenticateBinding({ ...env, JWT_ISSUER: "" }, `Bearer ${user.access}`, Date.now);
+    expect(unset).toMatchObject({ ok: false, code: "server_misconfigured", status: 500 });
   });
 });
 

@@ -2,6 +2,7 @@
 import { env, exports } from "cloudflare:workers";
 import { SignJWT, importJWK, type JWK } from "jose";
 import { createApp } from "../src/app";
+import { lowS } from "../src/auth/tokens";
 import type { Env } from "../src/env";
 import type { LimiterOverrides } from "../src/http/ratelimit";
 import type { LogLine } from "../src/http/log";
@@ -253,8 +254,10 @@ export const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
 export async function forge(claims: Record<string, unknown>, options: { key?: JWK; header?: Record<string, unknown> } = {}): Promise<string> {
   const jwk = options.key ?? testKeys.keys[0]!;
   const key = await importJWK(jwk, "ES256");
-  return new SignJWT(claims)
+  const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: jwk.kid, ...(options.header ?? {}) })
     .sign(key);
+  // The worker accepts only low-S signatures (one string per token); WebCrypto signs high-S half the time.
+  return lowS("ES256", token);
 }
 

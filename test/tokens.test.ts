@@ -196,8 +196,8 @@ describe("configuration", () => {
       refreshTokenLifetimeSeconds: 86_400,
       leewaySeconds: 0,
       refreshReuseIntervalSeconds: 10,
-      issuer: null,
-      audience: null,
+      issuer: "https://auth.example.test",
+      audience: "https://auth.example.test",
       qrLoginTtlSeconds: 120,
       rateLimitsEnabled: true,
     });
@@ -214,6 +214,9 @@ describe("configuration", () => {
     ["JWT_SIGNING_KEYS", { JWT_SIGNING_KEYS: "" }],
     ["JWT_SECRET", { JWT_ALGORITHM: "HS256" }],
     ["JWT_SECRET", { JWT_ALGORITHM: "HS256", JWT_SECRET: "short" }],
+    ["JWT_ISSUER", { JWT_ISSUER: "" }],
+    ["JWT_ISSUER", { JWT_ISSUER: "https://auth.example.test/api" }],
+    ["JWT_AUDIENCE", { JWT_AUDIENCE: "" }],
   ])("a wrong %s fails loudly, naming the setting", (setting, overrides) => {
     expect(() => parseConfig({ ...base, ...overrides })).toThrow(ConfigError);
     try {

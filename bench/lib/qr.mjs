@@ -45,10 +45,12 @@ function stats(values) {
 const OFFER_DEFLATE = process.env.BENCH_QR_DEFLATE !== "0";
 
 /** Opens the browser's socket and resolves at its first event (expected `pending`). */
-function openBrowser(session, timeoutMs) {
+function openBrowser(session, timeoutMs, url) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const ws = new WebSocket(`${session.ws_url}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs, perMessageDeflate: OFFER_DEFLATE });
+    // ws_url names the configured origin (JWT_ISSUER); the bench's worker listens on a port picked at start.
+    const wsUrl = session.ws_url.replace(/^wss?:\/\/[^/]+/, String(url).replace(/\/$/, "").replace(/^http/, "ws"));
+    const ws = new WebSocket(`${wsUrl}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs, perMessageDeflate: OFFER_DEFLATE });
     const browser = { ws, events: [], scanned: false, sealed: null, approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
     ws.once("upgrade", (res) => (browser.extensions = res.headers["sec-websocket-extensions"] ?? ""));
     // When the server's close frame arrives (ws's receiver event; 'close' itself waits for the TCP end).
@@ -184,7 +186,7 @@ export async function runQrScenario(options) {
     log(`qr: opening ${wave.length} browser WebSockets (${options.wsConcurrency} at a time)`);
     t = performance.now();
     const opens = await pool(wave, options.wsConcurrency, (session) =>
-      openBrowser(session, 15_000).catch((error) => {
+      openBrowser(session, 15_000, url).catch((error) => {
         fail("open", error.message.replace(/^socket \S+: /, ""));
         return null;
       }),

@@ -127,7 +127,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const signingKeys = JSON.stringify(generateJwks("ES256", "bench"));
   // Only wrangler.toml's [vars] (never .dev.vars secrets), a fresh key set, and rate limits off.
-  const bindings = { ...config.vars, RATE_LIMITS: "off", JWT_SIGNING_KEYS: signingKeys, ...extraVars };
+  // JWT_ISSUER/JWT_AUDIENCE are required: a fixed bench origin (the load clients call whatever port Miniflare picks).
+  const bindings = { ...config.vars, RATE_LIMITS: "off", JWT_SIGNING_KEYS: signingKeys, JWT_ISSUER: "http://127.0.0.1", JWT_AUDIENCE: "http://127.0.0.1", ...extraVars };
 
   const outputTail = [];
   let outputLines = 0;
@@ -243,6 +244,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
         }
       },
       migrations: applied,
+      /** The worker's D1 (Miniflare's binding), for benches that seed rows. */
+      db,
       vars: Object.keys(bindings).filter((k) => k !== "JWT_SIGNING_KEYS"),
       d1Databases: Object.keys(workerOptions.d1Databases ?? {}),
       ratelimits: Object.keys(workerOptions.ratelimits ?? {}),

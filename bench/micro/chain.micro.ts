@@ -144,7 +144,7 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
 
   const { buildDeps } = await import("../../src/deps");
   const { verify: verifyService } = await import("../../src/auth/service");
-  const verifyDeps = await buildDeps(env, "http://localhost", Date.now);
+  const verifyDeps = await buildDeps(env, Date.now);
   const verifyReq = () => new Request("http://localhost/v", { method: "POST", headers: { "content-type": "application/json", "content-length": String(verifyBody.length) }, body: verifyBody });
   const viaService = bare();
   viaService.post("/v", async (c) => {
@@ -159,7 +159,7 @@ it("prints what each global middleware costs per request", { timeout: 300_000 },
   });
   await time("bare Hono + edgeChain POST, readJsonObject + validate + verify service", n / 4, () => viaChain.fetch(verifyReq(), env, ctx), results);
   await time("createApp({log: no-op}) POST /api/token/verify/ (again)", n / 4, () => quiet.fetch(verify(), env, ctx), results);
-  await time("buildDeps (per /api/ request)", n, () => buildDeps(env, "http://localhost", Date.now), results);
+  await time("buildDeps (per /api/ request)", n, () => buildDeps(env, Date.now), results);
   await time("new URL(request.url).origin", n, () => new URL(hello.url).origin, results);
 
   printResults(results);

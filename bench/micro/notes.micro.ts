@@ -15,7 +15,7 @@ import type { Deps } from "../../src/deps";
 
 it("prints the cost of each part of a page of notes", { timeout: 180_000 }, async () => {
   const config = getConfig(env);
-  const deps = await buildDeps(env, "http://localhost", () => Date.now());
+  const deps = await buildDeps(env, () => Date.now());
   const user = await register(deps, { username: "notesbench", email: "notesbench@example.com", password: "bench password 123" });
   const userId = (user as { id: number }).id;
   for (let i = 0; i < 20; i++) await createNote(deps, userId, { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) });

@@ -73,7 +73,7 @@ function startServer() {
   // Its own process group, so stopping it stops wrangler's children (workerd) and nothing else.
   server = spawn(
     process.execPath,
-    [wrangler, "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "state"), "--var", "RATE_LIMITS:off"],
+    [wrangler, "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "state"), "--var", "RATE_LIMITS:off", "--var", `JWT_ISSUER:http://127.0.0.1:${PORT}`, "--var", `JWT_AUDIENCE:http://127.0.0.1:${PORT}`],
     { cwd: stateDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   // Kept: everything but the per-request info lines, to explain failures.

@@ -1,5 +1,5 @@
 /** @module Account — the signed-in user changes their password or email, or deletes their account. */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
@@ -18,12 +18,14 @@ export const passwordChangeSchema = z.object({
 });
 
 // Only `email` is writable; the other fields of the representation are read-only and ignored, as DRF does.
-export const accountPatchSchema = z.object({ email: emailSchema.optional() });
+// Changing it needs the password (djoser's `current_password`): a stolen access token cannot take the account.
+export const accountPatchSchema = z.object({ email: emailSchema.optional(), current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional() });
 
 export const accountDeleteSchema = z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
 const WRONG_OLD_PASSWORD = "Your old password was entered incorrectly. Please enter it again.";
 const WRONG_PASSWORD = "Incorrect password.";
+const INVALID_PASSWORD = "Invalid password.";
 
 /**
  * Checks the caller's password under a per-user failure budget of its own: a stolen access token cannot
@@ -53,13 +55,23 @@ export async function changePassword(deps: Deps, auth: Authenticated, input: z.o
   const userId = auth.session.userId;
   const passwordHash = await hashPassword(input.new_password);
   // One batch: the new hash and the end of every other session happen together or not at all.
-  const newHash = deps.db.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId));
+  // The epoch moves with the hash: every device credential issued before stops earning trust.
+  const newHash = deps.db
+    .update(users)
+    .set({ passwordHash, passwordChangedAt: now, credentialsEpoch: sql`${users.credentialsEpoch} + 1` })
+    .where(eq(users.id, userId));
   await revokeOtherSessionsWith(deps.db, newHash, userId, auth.claims.sid, "password_changed", now);
 }
 
-/** PATCH /api/auth/me/: only the email is writable (validated as at registration). */
-export async function updateAccount(deps: Deps, auth: Authenticated, input: z.output<typeof accountPatchSchema>): Promise<PublicUser> {
+/**
+ * PATCH /api/auth/me/: only the email is writable (validated as at registration), with `current_password`, at most
+ * EMAIL_CHANGES_PER_HOUR tries per user whatever their outcome (each one tells whether an address is taken).
+ */
+export async function updateAccount(deps: Deps, auth: Authenticated, input: z.output<typeof accountPatchSchema>, limits: RateLimits = NO_RATE_LIMITS): Promise<PublicUser> {
   if (input.email === undefined) return publicUser(auth.session);
+  if (input.current_password === undefined) throw new ValidationError({ current_password: ["This field is required."] });
+  await limits.passwordAttempt({ kind: "email_change", userId: auth.session.userId });
+  if (!(await checkOwnPassword(deps, auth, input.current_password, limits))) throw new ValidationError({ current_password: [INVALID_PASSWORD] });
   let rows;
   try {
     rows = await deps.db.update(users).set({ email: input.email }).where(eq(users.id, auth.session.userId)).returning();

@@ -4,15 +4,18 @@
  * strangers have the account locked out.
  *
  * Format: a JWT signed with the token key ring, header `typ: device+jwt`, claims `sub` (user id),
- * `acct` (the account key: NFKC, lower-cased username), `jti`, `iat`, `exp`, `iss`, `aud`,
- * `token_type: "device"` — never accepted as an access or refresh token (no `sid`, other type).
+ * `acct` (the account key: NFKC, lower-cased username), `ep` (the user's credentials_epoch), `jti`, `iat`, `exp`,
+ * `iss`, `aud`, `token_type: "device"` — never accepted as an access or refresh token (no `sid`, other type).
+ * Honoured only for the same user id at the same epoch: a password change or "sign out everywhere" bumps the
+ * epoch, and a deleted account's id is never reused (AUTOINCREMENT), so its credentials never pass for a newcomer.
  * Transport: browsers keep it in the HttpOnly cookie `__Host-device` (several accounts' credentials
  * joined by `~`, newest first); API clients read the `X-Device-Credential` response header of a
  * successful POST /api/token/ and send it back in the same request header.
- * Storage: none; each credential's failure count lives in the AttemptCounter object `device:<jti>`.
+ * Storage: none; each credential's failure count lives in the AttemptCounter object `device:<jti>`, and all of
+ * an account's credentials together share `devices:<user id>` (SIGNIN_DEVICES_FAILURE_LIMIT).
  */
 import { SignJWT, jwtVerify } from "jose";
-import { newJti, type TokenSettings } from "./tokens";
+import { hasLowS, lowS, newJti, type TokenSettings } from "./tokens";
 
 export const DEVICE_CREDENTIAL_HEADER = "X-Device-Credential";
 export const DEVICE_CREDENTIAL_COOKIE = "__Host-device";
@@ -28,14 +31,21 @@ export interface DeviceCredential {
   userId: number;
 }
 
+/** The account a credential must name to be honoured: its key, its user id and its current credentials epoch. */
+interface CredentialAccount {
+  userId: number;
+  accountKey: string;
+  epoch: number;
+}
+
 export async function issueDeviceCredential(
   tokens: TokenSettings,
-  account: { userId: number; accountKey: string },
+  account: CredentialAccount,
   nowSeconds: number,
   lifetimeSeconds: number,
 ): Promise<string> {
   const header = { alg: tokens.keys.algorithm, typ: TYP, ...(tokens.keys.signing.kid !== undefined ? { kid: tokens.keys.signing.kid } : {}) };
-  return new SignJWT({ user_id: account.userId, acct: account.accountKey, token_type: "device" })
+  const token = await new SignJWT({ user_id: account.userId, acct: account.accountKey, ep: account.epoch, token_type: "device" })
     .setProtectedHeader(header)
     .setSubject(String(account.userId))
     .setJti(newJti())
@@ -44,11 +54,13 @@ export async function issueDeviceCredential(
     .setIssuer(tokens.issuer)
     .setAudience(tokens.audience)
     .sign(tokens.keys.signing.key);
+  return lowS(tokens.keys.algorithm, token);
 }
 
-/** The first presented credential that is genuine, unexpired and issued for `accountKey`; null otherwise. */
-export async function deviceCredentialFor(tokens: TokenSettings, presented: readonly string[], accountKey: string, nowMs: number): Promise<DeviceCredential | null> {
+/** The first presented credential that is genuine, unexpired and issued for this account (key, user id, epoch); null otherwise. */
+export async function deviceCredentialFor(tokens: TokenSettings, presented: readonly string[], account: CredentialAccount, nowMs: number): Promise<DeviceCredential | null> {
   for (const token of presented) {
+    if (!hasLowS(tokens.keys.algorithm, token)) continue;
     try {
       const { payload } = await jwtVerify(
         token,
@@ -57,9 +69,9 @@ export async function deviceCredentialFor(tokens: TokenSettings, presented: read
           if (!key) throw new Error("unknown key");
           return key;
         },
-        { algorithms: [tokens.keys.algorithm], typ: TYP, issuer: tokens.issuer, audience: tokens.audience, currentDate: new Date(nowMs), requiredClaims: ["jti", "exp", "sub", "acct"] },
+        { algorithms: [tokens.keys.algorithm], typ: TYP, issuer: tokens.issuer, audience: tokens.audience, currentDate: new Date(nowMs), requiredClaims: ["jti", "exp", "sub", "acct", "ep"] },
       );
-      if (payload.token_type === "device" && payload.acct === accountKey && typeof payload.user_id === "number") {
+      if (payload.token_type === "device" && payload.acct === account.accountKey && payload.user_id === account.userId && payload.sub === String(account.userId) && payload.ep === account.epoch) {
         return { jti: payload.jti!, userId: payload.user_id };
       }
     } catch {

@@ -1,6 +1,6 @@
 /** @module Devices — a user's own sessions: list them, end one, end all but the current one. */
-import { and, desc, eq, gt, isNull } from "drizzle-orm";
-import { sessions } from "../db/schema";
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { sessions, users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError } from "../http/errors";
 import { parseUserAgent } from "../http/user-agent";
@@ -60,7 +60,9 @@ export async function endSession(deps: Deps, userId: number, sessionId: string):
   if (!(await revokeUserSession(deps.db, userId, sessionId, "user_revoked", nowSeconds(deps.clock)))) throw new ApiError("not_found");
 }
 
-/** Ends every live session of the caller but the current one; answers how many ended. One statement. */
+/** Ends every live session of the caller but the current one, and voids every device credential; answers how many sessions ended. */
 export async function endOtherSessions(deps: Deps, userId: number, currentSid: string): Promise<number> {
+  // "Sign out everywhere" also takes back the failure budgets any device earned (src/auth/device-credential.ts).
+  await deps.db.update(users).set({ credentialsEpoch: sql`${users.credentialsEpoch} + 1` }).where(eq(users.id, userId));
   return revokeOtherSessions(deps.db, userId, currentSid, "user_revoked", nowSeconds(deps.clock));
 }

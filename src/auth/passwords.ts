@@ -5,6 +5,8 @@
  * - `argon2$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>` (salt and hash unpadded base64;
  *   the salt is the bytes of a random 22-character string). New hashes: argon2id m = 19 MiB, t = 2, p = 1
  *   (OWASP's minimum), on one statically imported wasm instance per isolate (src/auth/argon2.ts).
+ * - `argon2_wrapped_<inner>$…`: a weak hash (sha1, md5, unsalted, PBKDF2 < 100 000) wrapped in argon2id at
+ *   import (src/auth/wrapped-hash.ts); upgraded to plain argon2id at the next sign-in.
  * - `pbkdf2_sha256$<iterations>$<salt>$<hash>` and `pbkdf2_sha1$…`: the salt is hashed as the UTF-8 bytes
  *   of the salt *string* (Django never base64-decodes it); the hash is padded base64. Any iteration count:
  *   up to 100 000 in one WebCrypto call (a deployed Worker refuses more per call), above in plain JS.
@@ -17,6 +19,7 @@ import { Memo } from "../lib/memo";
 import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format";
 import { argon2 } from "./argon2";
 import { pbkdf2Sha256 } from "./pbkdf2";
+import { innerDigest } from "./wrapped-hash";
 
 export { ARGON2_PARAMS, parsePasswordHash } from "./hash-format";
 
@@ -95,6 +98,8 @@ function isCurrent(parsed: ParsedHash): boolean {
 
 async function derive(parsed: ParsedHash, password: string): Promise<Uint8Array> {
   if (parsed.algorithm === "argon2") return kdf.argon2(parsed.variant, password, parsed.salt, parsed, parsed.hash.length);
+  // Wrapped at import: argon2 over what the old hasher made of the password (src/auth/wrapped-hash.ts).
+  if (parsed.algorithm === "argon2_wrapped") return kdf.argon2(parsed.variant, await innerDigest(parsed.inner, password, kdf.pbkdf2), parsed.salt, parsed, parsed.hash.length);
   return kdf.pbkdf2(parsed.algorithm, password, parsed.salt, parsed.iterations);
 }
 

@@ -36,6 +36,27 @@ function compress(state: Int32Array, block: Int32Array, w: Int32Array): void {
   state[4] = (state[4]! + e) | 0; state[5] = (state[5]! + f) | 0; state[6] = (state[6]! + g) | 0; state[7] = (state[7]! + h) | 0;
 }
 
+/**
+ * One compression of a 32-byte message already in w[0..7], its padding for a 96-byte HMAC input in w[8..15] (never
+ * overwritten here), from `init` into `out`: PBKDF2's inner loop, with no copies of the block and the choice and
+ * majority functions in their 3-operation forms. 25-35 % less CPU than compress() per iteration (bench/signin-timing.mjs).
+ */
+function compress32(init: Int32Array, w: Int32Array, out: Int32Array): void {
+  for (let i = 16; i < 64; i++) {
+    const a = w[i - 15]!;
+    const b = w[i - 2]!;
+    w[i] = (w[i - 16]! + (((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3)) + w[i - 7]! + (((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10))) | 0;
+  }
+  let a = init[0]!, b = init[1]!, c = init[2]!, d = init[3]!, e = init[4]!, f = init[5]!, g = init[6]!, h = init[7]!;
+  for (let i = 0; i < 64; i++) {
+    const t1 = (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + (g ^ (e & (f ^ g))) + K[i]! + w[i]!) | 0;
+    const t2 = ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) | (c & (a | b)))) | 0;
+    h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+  }
+  out[0] = (init[0]! + a) | 0; out[1] = (init[1]! + b) | 0; out[2] = (init[2]! + c) | 0; out[3] = (init[3]! + d) | 0;
+  out[4] = (init[4]! + e) | 0; out[5] = (init[5]! + f) | 0; out[6] = (init[6]! + g) | 0; out[7] = (init[7]! + h) | 0;
+}
+
 /** SHA-256 of arbitrary bytes starting from `state` after `prefixBytes` already compressed (for HMAC's pads). */
 function sha256From(state: Int32Array, prefixBytes: number, data: Uint8Array): Int32Array {
   const out = state.slice();
@@ -97,16 +118,14 @@ export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations:
     // U1 = HMAC(P, S || INT(i)); later U_j = HMAC(P, U_{j-1}), each a 32-byte message: one padded block.
     u.set(sha256From(outer, 64, wordsToBytes(sha256From(inner, 64, saltBlock))));
     t.set(u);
+    const schedule = new Int32Array(64);
+    schedule[8] = 0x80000000;
+    schedule[15] = (64 + 32) * 8;
     for (let j = 1; j < iterations; j++) {
-      for (let i = 0; i < 8; i++) block[i] = u[i]!;
-      block[8] = 0x80000000;
-      for (let i = 9; i < 15; i++) block[i] = 0;
-      block[15] = (64 + 32) * 8;
-      state.set(inner);
-      compress(state, block, w);
-      for (let i = 0; i < 8; i++) block[i] = state[i]!;
-      u.set(outer);
-      compress(u, block, w);
+      for (let i = 0; i < 8; i++) schedule[i] = u[i]!;
+      compress32(inner, schedule, state);
+      for (let i = 0; i < 8; i++) schedule[i] = state[i]!;
+      compress32(outer, schedule, u);
       for (let i = 0; i < 8; i++) t[i]! ^= u[i]!;
     }
     output.set(wordsToBytes(t).subarray(0, Math.min(32, dkLen - offset)), offset);

@@ -54,6 +54,7 @@ export const authRoutes = [
     description:
       "Username rules are Django's (letters, digits and @ . + - _), case-insensitively unique. Password rules are Django's default validators: at least 8 characters, not too similar to the username or email, not common, not all digits.",
     auth: "anonymous",
+    private: true,
     before: [limitByIp("register_ip")],
     throttled: true,
     body: { schema: registerSchema, name: "RegisterRequest", example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" } },
@@ -73,6 +74,7 @@ export const authRoutes = [
     description:
       "simplejwt's TokenObtainPairView. Starts a new session (a device in the sessions list). Unknown user and wrong password answer the same, in about the same time; unknown fields (`remember_me`) are ignored. Failed attempts are limited per account (SIGNIN_FAILURE_LIMIT a window, from any IPs): then 429 with Retry-After, also for the right password, so a lock-out reveals nothing. A client that presents a valid device credential for the account (the `X-Device-Credential` header, or the `__Host-device` cookie a browser keeps) has its own budget (SIGNIN_DEVICE_FAILURE_LIMIT) and still signs in while strangers have the account locked.",
     auth: "anonymous",
+    private: true,
     before: [limitByIp("signin_ip")],
     throttled: true,
     headers: {
@@ -129,6 +131,7 @@ export const authRoutes = [
       "Answers a new pair; the old refresh token stops working. Presented again within REFRESH_REUSE_INTERVAL (default 10 s) it gets the same successor (two tabs refreshing at once); later, it is treated as stolen and its whole session is revoked. " +
       `${cookieMode} A browser page that holds a refresh token (a QR login's unsealed pair) sends it once in the body to move it into the cookie.`,
     auth: "anonymous",
+    private: true,
     cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
     headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
     body: { schema: refreshBodySchema, name: "TokenRefreshRequest", description: cookieBody },
@@ -209,11 +212,16 @@ export const authRoutes = [
     operationId: "auth_me_partial_update",
     tag: "account",
     summary: "Change your email",
-    description: "Only `email` is writable; validated as at registration.",
+    description:
+      "Only `email` is writable; validated as at registration. Changing it needs `current_password` (djoser's field); wrong passwords count toward the per-user password limit, and at most 5 changes a user an hour are tried (429 beyond), so a stolen access token neither takes the account nor probes which addresses exist.",
     auth: "bearer",
-    body: { schema: accountPatchSchema, name: "PatchedUserRequest", example: { email: "alice@example.org" } },
-    responses: { 200: { description: "The user as saved.", schema: userSchema } },
-    handler: async (c, { body, json }) => json(200, await updateAccount(c.get("deps"), c.get("auth"), body)),
+    throttled: true,
+    body: { schema: accountPatchSchema, name: "PatchedUserRequest", example: { email: "alice@example.org", current_password: "correct horse battery staple" } },
+    responses: {
+      200: { description: "The user as saved.", schema: userSchema },
+      400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
+    },
+    handler: async (c, { body, json }) => json(200, await updateAccount(c.get("deps"), c.get("auth"), body, rateLimitsOf(c))),
   }),
 
   defineRoute({

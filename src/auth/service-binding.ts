@@ -7,7 +7,6 @@ import { ConfigError } from "../config";
 import { buildDeps, type Clock, type Deps } from "../deps";
 import type { Env } from "../env";
 import { ApiError } from "../http/errors";
-import { Memo } from "../lib/memo";
 import { authenticate, type Defer } from "./service";
 
 /** A refusal with simplejwt's `code`, as the HTTP API would answer it (`status` included for callers that relay it). */
@@ -26,43 +25,24 @@ interface AuthSuccess {
 
 export type AuthResult = AuthSuccess | AuthRefusal;
 
-// Origins one isolate verifies tokens for (workers.dev, a custom domain, localhost): a few; the bound stops a flood.
-const MAX_ORIGINS = 16;
-const depsByOrigin = new WeakMap<Env, Memo<Deps>>();
+// Deps as values, never a promise shared between calls (src/lib/memo.ts says why).
+const depsByEnv = new WeakMap<Env, Deps>();
 
-/**
- * With JWT_ISSUER set, tokens must carry it, as over HTTP. Unset, the HTTP API takes each request's own origin as
- * `iss`; a binding call has no request, so a token's own `iss` (an http(s) origin) is the one it is checked
- * against — its signature by our keys already proves this worker issued it, for one of its origins.
- */
-function claimedIssuer(authorization: string): string | null {
-  const token = authorization.trim().split(/\s+/)[1] ?? "";
-  const payload = token.split(".")[1];
-  if (!payload || payload.length > 8192) return null;
-  try {
-    const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { iss?: unknown };
-    if (typeof json.iss !== "string") return null;
-    const url = new URL(json.iss);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === json.iss ? json.iss : null;
-  } catch {
-    return null;
-  }
-}
-
-function depsFor(env: Env, origin: string, clock: Clock): Promise<Deps> {
-  let byOrigin = depsByOrigin.get(env);
-  if (!byOrigin) depsByOrigin.set(env, (byOrigin = new Memo<Deps>(MAX_ORIGINS)));
-  return byOrigin.get(origin, () => buildDeps(env, origin, clock));
+/** The isolate's Deps for this env: tokens must carry JWT_ISSUER and JWT_AUDIENCE, exactly as over HTTP. */
+async function depsFor(env: Env, clock: Clock): Promise<Deps> {
+  const held = depsByEnv.get(env);
+  if (held) return held;
+  // A misconfigured env throws here and is retried on the next call.
+  const deps = await buildDeps(env, clock);
+  if (!depsByEnv.has(env)) depsByEnv.set(env, deps);
+  return depsByEnv.get(env)!;
 }
 
 /** The bearer check for a service binding: `authorization` is the header value as the client sent it. */
 export async function authenticateBinding(env: Env, authorization: string, clock: Clock, defer?: Defer): Promise<AuthResult> {
   try {
     if (typeof authorization !== "string") throw new ApiError("not_authenticated");
-    const configured = env.JWT_ISSUER?.trim();
-    // Any well-formed origin will do when no token parses: authenticate() refuses the token itself.
-    const origin = configured || claimedIssuer(authorization) || "https://invalid.invalid";
-    const { claims, session } = await authenticate(await depsFor(env, origin, clock), authorization, defer);
+    const { claims, session } = await authenticate(await depsFor(env, clock), authorization, defer);
     return { ok: true, user: { id: session.userId, username: session.username }, session_id: claims.sid };
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.code === "server_misconfigured")) {

@@ -143,17 +143,42 @@ export interface SignedIn extends TokenPair {
 }
 
 /**
- * POST /api/token/: the same answer and about the same time whether the user is unknown or the password
- * wrong. The failure budget is the device credential's own when `presented` holds a valid one for this
+ * POST /api/token/: the same answer at the same time (SIGNIN_REFUSAL_FLOOR_MS) whether the user is unknown, the
+ * password wrong, or the hash in any format. The failure budget is the device credential's own when `presented` holds a valid one for this
  * account, else the account's (shared by every untrusted client, whatever its IP).
  */
 export async function obtainPair(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
+  // Started first: a refusal answers at this floor whatever the account's hash format, or no account at all.
+  const floor = refusalFloor(deps.config.signInRefusalFloorMs);
+  try {
+    return await signIn(deps, input, device, limits, presented);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "no_active_account") await floor.reached;
+    throw error;
+  } finally {
+    floor.cancel();
+  }
+}
+
+/** A timer started now; `reached` resolves `ms` later (at once for 0). Timers fire on wall time, not CPU time. */
+function refusalFloor(ms: number): { reached: Promise<void>; cancel(): void } {
+  if (ms <= 0) return { reached: Promise.resolve(), cancel: () => {} };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reached = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { reached, cancel: () => clearTimeout(timer) };
+}
+
+async function signIn(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits, presented: readonly string[]): Promise<SignedIn> {
   const usernameKey = accountKey(input.username);
-  const trusted = limits.enabled && presented.length > 0 ? await deviceCredentialFor(deps.tokens, presented, usernameKey, deps.clock()) : null;
-  // Before the lookup and the hash: during a lock-out a right password gets the same 429 as a wrong one.
-  const slot = await limits.passwordAttempt(trusted ? { kind: "device", jti: trusted.jti } : { kind: "account", accountKey: usernameKey });
   const rows = await deps.db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = rows[0] ?? null;
+  // A credential counts only for this very account (user id and credentials epoch): no user, no trust.
+  const trusted =
+    limits.enabled && user && presented.length > 0
+      ? await deviceCredentialFor(deps.tokens, presented, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, deps.clock())
+      : null;
+  // Before the hash: during a lock-out a right password gets the same 429 as a wrong one.
+  const slot = await limits.passwordAttempt(trusted ? { kind: "device", jti: trusted.jti, userId: trusted.userId } : { kind: "account", accountKey: usernameKey });
   const check = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
   await slot.release();
@@ -165,7 +190,7 @@ export async function obtainPair(deps: Deps, input: z.output<typeof credentialsS
   const now = nowSeconds(deps.clock);
   const [{ access, refresh }, deviceCredential] = await Promise.all([
     startSession(deps, user.id, "password", device, "last_login"),
-    issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey }, now, deps.config.deviceCredentialLifetimeSeconds),
+    issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, now, deps.config.deviceCredentialLifetimeSeconds),
   ]);
   return { access, refresh, deviceCredential, accountKey: usernameKey };
 }
@@ -254,12 +279,8 @@ function readSession(deps: Deps, sid: string): Promise<SessionWithUser | null> {
     // A replica may not have a session created moments ago (a sign-in elsewhere): only the primary can say it is gone.
     return row ?? (deps.primaryDb ? loadSessionWithUser(deps.primaryDb(), id) : null);
   };
-  // A client that sent its bookmark reads its own writes (its sign-out, its revocation): never this isolate's copy.
-  if (deps.consistent) {
-    sessionCache.evict(sid);
-    return load(sid);
-  }
-  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, load);
+  // A client that sent its bookmark reads its own writes (its sign-out, its revocation): no copy older than the bookmark.
+  return sessionCache.read(sid, deps.clock(), deps.config.sessionCacheTtlSeconds * 1000, load, deps.readAfterMs ?? undefined);
 }
 
 /** POST /api/token/blacklist/: logs the session out; its access tokens die with it. */

@@ -37,10 +37,13 @@ export class SessionCache {
     return this.cache.size;
   }
 
-  /** The session row for `sid`: from this isolate's copy if younger than `ttlMs`, else from `load` (D1). */
-  read(sid: string, nowMs: number, ttlMs: number, load: SessionLoader): Promise<SessionWithUser | null> {
+  /**
+   * The session row for `sid`: from this isolate's copy if younger than `ttlMs` (and read at or after `readAfterMs`,
+   * a client's bookmark), else from `load` (D1).
+   */
+  read(sid: string, nowMs: number, ttlMs: number, load: SessionLoader, readAfterMs?: number): Promise<SessionWithUser | null> {
     // The owner is known only once the row is read (only kept rows are stored, never null).
-    return this.cache.read(sid, (row) => row!.userId, nowMs, ttlMs, () => load(sid));
+    return this.cache.read(sid, (row) => row!.userId, nowMs, ttlMs, () => load(sid), readAfterMs);
   }
 
   /** Records a `last_used_at` write so cached hits do not repeat it until the next minute. */

@@ -1,7 +1,7 @@
 /** @module Tokens — signs and checks simplejwt-shaped JWTs with jose; pure apart from WebCrypto. */
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import type { KeyRing } from "./keys";
-import { randomToken, sha256Base64Url } from "../lib/bytes";
+import { base64UrlToBytes, bytesToBase64Url, randomToken, sha256Base64Url } from "../lib/bytes";
 
 export type TokenType = "access" | "refresh";
 
@@ -41,7 +41,43 @@ export class TokenError extends Error {
 export async function signToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
   const header: JWTHeaderParameters = { alg: settings.keys.algorithm, typ: "JWT" };
   if (settings.keys.signing.kid !== undefined) header.kid = settings.keys.signing.kid;
-  return new SignJWT({ ...claims }).setProtectedHeader(header).sign(settings.keys.signing.key);
+  return lowS(settings.keys.algorithm, await new SignJWT({ ...claims }).setProtectedHeader(header).sign(settings.keys.signing.key));
+}
+
+// P-256's group order n and n/2: (r, s) and (r, n - s) both verify, so only s <= n/2 is ever issued or accepted.
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = P256_N >> 1n;
+
+function bigFrom(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value;
+}
+
+/** The JWS's ES256 signature `r || s` (64 bytes), or null when it is not that shape. */
+function es256Signature(token: string): Uint8Array | null {
+  const encoded = token.slice(token.lastIndexOf(".") + 1);
+  if (encoded.length !== 86 || !/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
+  return base64UrlToBytes(encoded);
+}
+
+/** Rewrites an ES256 signature with a high s to its low-S twin (n - s); WebCrypto signs either at random. */
+export function lowS(algorithm: string, token: string): string {
+  if (algorithm !== "ES256") return token;
+  const signature = es256Signature(token);
+  if (!signature) return token;
+  const s = bigFrom(signature.subarray(32));
+  if (s <= P256_HALF_N) return token;
+  let low = P256_N - s;
+  for (let i = 63; i >= 32; i--, low >>= 8n) signature[i] = Number(low & 0xffn);
+  return `${token.slice(0, token.lastIndexOf(".") + 1)}${bytesToBase64Url(signature)}`;
+}
+
+/** A token string is unique: an ES256 signature must be low-S (s <= n/2), else it is refused before jose checks it. */
+export function hasLowS(algorithm: string, token: string): boolean {
+  if (algorithm !== "ES256") return true;
+  const signature = es256Signature(token);
+  return signature !== null && bigFrom(signature.subarray(32)) <= P256_HALF_N;
 }
 
 export function newJti(): string {
@@ -171,6 +207,7 @@ class ClaimsCache {
 const verifiedClaims = new ClaimsCache();
 
 async function verifyUncached(settings: TokenSettings, token: string, nowMs: number): Promise<TokenClaims> {
+  if (!hasLowS(settings.keys.algorithm, token)) throw new TokenError("invalid", "Token is invalid");
   let payload: Record<string, unknown>;
   try {
     const result = await jwtVerify(

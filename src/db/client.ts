@@ -23,15 +23,9 @@ export function getDb(d1: D1Database | D1DatabaseSession, timeoutMs: number): Db
 /** Where a request's reads may go: the nearest replica, or the primary (Cloudflare's Sessions API constraints). */
 export type ReadFrom = "replica" | "primary";
 
-/** Bookmarks as D1 writes them (`00000000-00000001-…`): anything else sent by a client is ignored. */
-const BOOKMARK = /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i;
-
-export function parseBookmark(header: string | null | undefined): string | null {
-  return header && header.length <= 256 && BOOKMARK.test(header) ? header : null;
-}
-
 /**
- * One request's D1: a Sessions-API session started at the client's bookmark (it reads its own writes, wherever it
+ * One request's D1: a Sessions-API session started at the client's bookmark (one this deployment handed out:
+ * src/http/bookmark.ts) (it reads its own writes, wherever it
  * lands) or else at `readFrom`, opened on first use. `bookmark()` is what the response hands back.
  */
 export class RequestDb {

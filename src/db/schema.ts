@@ -10,6 +10,8 @@
  *   "Alice" and "alice" are one account (usernames are NFKC-normalised first, as Django does); `lower(email)` is
  *   unique unless blank. `password_hash` is in one of Django's formats (src/auth/passwords.ts:
  *   `argon2$argon2id$…` for new hashes, `pbkdf2_sha256$…` from Django imports), never the password. Deleting a user cascades to sessions.
+ *   `credentials_epoch` counts password changes and "sign out everywhere": a device credential is honoured only
+ *   for its user id (AUTOINCREMENT: never reused by a later account) at the current epoch.
  * - sessions: one row per signed-in device. A bearer token is honoured only while its row has
  *   `revoked_at IS NULL AND expires_at > now`. Refresh-token ids are stored only as SHA-256
  *   digests (`refresh_hash` for the current token, `previous_refresh_hash` for the one rotated out
@@ -39,6 +41,8 @@ export const users = sqliteTable(
     dateJoined: integer("date_joined").notNull(),
     lastLogin: integer("last_login"),
     passwordChangedAt: integer("password_changed_at"),
+    /** Device credentials carry it; a password change or "sign out everywhere" adds one, voiding every earlier credential. */
+    credentialsEpoch: integer("credentials_epoch").notNull().default(0),
   },
   // Emails unique case-insensitively (SQLite's lower() folds ASCII, as email domains are); Django allows
   // a blank email, and blank ones never clash.

@@ -7,7 +7,8 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { requireAuth } from "../auth/middleware";
-import { RequestDb, parseBookmark, type ReadFrom } from "../db/client";
+import { RequestDb, type ReadFrom } from "../db/client";
+import { openBookmark, sealBookmark } from "./bookmark";
 import { RequestDeps, type Deps } from "../deps";
 import { readJsonObject } from "./body";
 import { ApiError, ValidationError } from "./errors";
@@ -113,6 +114,11 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
   /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: true, but for meta and pages. */
   usesD1?: boolean;
   throttled?: boolean;
+  /**
+   * Its answers carry a token, a secret or who the user is: `Cache-Control: no-store` on every answer (RFC 6749
+   * §5.1). Bearer routes are private whatever this says; anonymous ones that hand out tokens or secrets say true.
+   */
+  private?: boolean;
   responses: R;
   handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R, P>) => Promise<Response> | Response;
 }
@@ -183,14 +189,27 @@ function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
   return async function d1(c, next) {
     const base = c.get("deps") as Deps | undefined;
     if (!base) return next();
-    const bookmark = parseBookmark(c.req.header(BOOKMARK_HEADER));
-    const session = RequestDb.open(c.env.DB, readFrom, bookmark, base.config.d1TimeoutMs);
+    const header = c.req.header(BOOKMARK_HEADER);
+    // Only a bookmark this deployment handed out counts; a made-up one is ignored (src/http/bookmark.ts).
+    const presented = header ? await openBookmark(base.config, header) : null;
+    const session = RequestDb.open(c.env.DB, readFrom, presented?.d1 ?? null, base.config.d1TimeoutMs);
     // The isolate's config, keys and clock stay shared; only the D1 handle is this request's.
-    c.set("deps", new RequestDeps(base, session, readFrom === "replica", bookmark !== null));
+    c.set("deps", new RequestDeps(base, session, readFrom === "replica", presented?.issuedAtMs ?? null));
     await next();
     const after = session.bookmark();
-    if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, after);
+    if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, await sealBookmark(base.config, after, base.clock()));
   };
+}
+
+/** Whether a route's answers must never be stored by any cache: every bearer route, and those that say so. */
+function isPrivate(route: AnyRoute): boolean {
+  return route.auth === "bearer" || route.private === true;
+}
+
+/** Cache-Control: no-store on every answer of a private route, errors included; a socket's 101 keeps its headers. */
+async function noStore(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (c.res.status !== 101) c.res.headers.set("cache-control", "no-store");
 }
 
 /** The path's checks, in their order: a failed one is 404 before the body is read. */
@@ -221,7 +240,7 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
   for (const [path, pathRoutes] of byPath) {
     for (const route of pathRoutes) {
       const check = paramChecks(route);
-      const chain = [d1Session(route.d1 ?? "primary"), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
+      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary"), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
     const methods = pathRoutes.map((r) => r.method);

@@ -14,6 +14,7 @@
  *   write on its very next read. A load whose owner is not known until it returns is treated as
  *   belonging to every owner.
  * - `keep` decides whether a value may be stored and served at a given time (default: always).
+ * - `readAfterMs` (a client's bookmark time): a copy whose read started before it is not served, but replaced.
  * - Bounded: least recently used values go first beyond maxEntries, or beyond maxWeight by `weigh`.
  */
 
@@ -61,12 +62,12 @@ export class IsolateCache<V> {
    * user id the value belongs to, or a function that reads it off the loaded value when it is not known
    * before (then an eviction of any owner abandons the load).
    */
-  async read(key: string, owner: number | ((value: V) => number), nowMs: number, ttlMs: number, load: () => Promise<V>): Promise<V> {
+  async read(key: string, owner: number | ((value: V) => number), nowMs: number, ttlMs: number, load: () => Promise<V>, readAfterMs?: number): Promise<V> {
     if (ttlMs <= 0) return load();
     const entry = this.entries.get(key);
     if (entry) {
       const age = nowMs - entry.readAtMs;
-      if (age >= 0 && age < ttlMs && this.keeps(entry.value, nowMs)) {
+      if (age >= 0 && age < ttlMs && (readAfterMs === undefined || entry.readAtMs >= readAfterMs) && this.keeps(entry.value, nowMs)) {
         // Most recently used last, so the first key is the one to drop.
         this.entries.delete(key);
         this.entries.set(key, entry);

@@ -105,16 +105,26 @@ export interface RateLimits {
  * - `account`: sign-in from an untrusted client, keyed by the account key (NFKC, lower-cased username,
  *   whether or not the account exists, so a lock-out reveals nothing): SIGNIN_FAILURE_LIMIT per window,
  *   however many IPs the guesses come from;
- * - `device`: sign-in with a valid device credential for that account: its own SIGNIN_DEVICE_FAILURE_LIMIT;
+ * - `device`: sign-in with a valid device credential for that account: its own SIGNIN_DEVICE_FAILURE_LIMIT, and
+ *   all of the account's credentials together SIGNIN_DEVICES_FAILURE_LIMIT (`devices:<user id>`), so N old
+ *   credentials do not buy N budgets;
  * - `user`: a signed-in user's own password checks (password change, account deletion): SIGNIN_FAILURE_LIMIT,
  *   apart from sign-in, so strangers locking the sign-in out do not block them.
  */
-type PasswordBudget = { kind: "account"; accountKey: string } | { kind: "device"; jti: string } | { kind: "user"; userId: number };
+type PasswordBudget =
+  | { kind: "account"; accountKey: string }
+  | { kind: "device"; jti: string; userId: number }
+  | { kind: "user"; userId: number }
+  | { kind: "email_change"; userId: number };
+
+/** Email changes per user per hour, counted whatever their outcome: 80 probes of which addresses exist become 5. */
+const EMAIL_CHANGES_PER_HOUR = 5;
 
 /** The AttemptCounter object name of a budget (`password:` is the account's, as before device credentials). */
 function budgetObjectName(budget: PasswordBudget): string {
   if (budget.kind === "account") return `password:${budget.accountKey}`;
   if (budget.kind === "device") return `device:${budget.jti}`;
+  if (budget.kind === "email_change") return `email-change:${budget.userId}`;
   return `user-password:${budget.userId}`;
 }
 
@@ -147,9 +157,27 @@ export function rateLimitsFor(env: Env, config: Config, clock: Clock, overrides:
     async passwordAttempt(budget) {
       const namespace = env.ATTEMPT_COUNTER;
       if (!namespace) throw new ConfigError("ATTEMPT_COUNTER", "is missing: declare the AttemptCounter Durable Object in wrangler.toml, or set RATE_LIMITS=off");
-      const stub = namespace.get(namespace.idFromName(budgetObjectName(budget)));
-      const limit = budget.kind === "device" ? config.signInDeviceFailureLimit : config.signInFailureLimit;
-      const reservation = await stub.reserve(clock(), limit, config.signInFailureWindowSeconds * 1000);
+      const windowMs = config.signInFailureWindowSeconds * 1000;
+      const take = async (name: string, limit: number, ms = windowMs) => {
+        const stub = namespace.get(namespace.idFromName(name));
+        return { stub, reservation: await stub.reserve(clock(), limit, ms) };
+      };
+      if (budget.kind === "email_change") {
+        const { reservation } = await take(budgetObjectName(budget), EMAIL_CHANGES_PER_HOUR, 3_600_000);
+        if (!reservation.ok) throw throttled(reservation.retryAfterSeconds);
+        return NOTHING_TO_RELEASE;
+      }
+      if (budget.kind === "device") {
+        // The credential's own budget and the account's devices' shared one: both must have room.
+        const taken = await Promise.all([take(budgetObjectName(budget), config.signInDeviceFailureLimit), take(`devices:${budget.userId}`, config.signInDevicesFailureLimit)]);
+        const refused = taken.find((t) => !t.reservation.ok);
+        if (refused) {
+          await Promise.all(taken.map((t) => (t.reservation.ok ? t.stub.release(t.reservation.id) : undefined)));
+          throw throttled((refused.reservation as { retryAfterSeconds: number }).retryAfterSeconds);
+        }
+        return { release: async () => void (await Promise.all(taken.map((t) => t.stub.release((t.reservation as { id: string }).id)))) };
+      }
+      const { stub, reservation } = await take(budgetObjectName(budget), config.signInFailureLimit);
       if (!reservation.ok) throw throttled(reservation.retryAfterSeconds);
       return { release: () => stub.release(reservation.id) };
     },

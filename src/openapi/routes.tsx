@@ -51,7 +51,8 @@ export function metaRoutes(documented: () => readonly AnyRoute[]) {
       auth: "anonymous",
       responses: { 200: { description: "OpenAPI 3.1 (JSON).", schema: documentSchema } },
       handler: (c, { json }) => {
-        const origin = new URL(c.req.url).origin;
+        // JWT_ISSUER, never the Host header: the document is cacheable, so a forged Host must not end up in it.
+        const origin = c.get("deps").config.issuer;
         return json(200, openApiDocument(documented(), origin), { "cache-control": "public, max-age=300" });
       },
     }),

@@ -162,6 +162,7 @@ export const qrRoutes = [
     description:
       "Takes the browser's ECDH public key, records who is asking (IP, user agent, and where Cloudflare places it: country, city, coordinates) and answers the code's URLs and the browser's secret. The browser shows `svg_url` (or renders `qr_url` itself) and opens `ws_url` + `?secret=`.",
     auth: "anonymous",
+    private: true,
     throttled: true,
     body: {
       schema: createQrBody,
@@ -181,7 +182,8 @@ export const qrRoutes = [
       const deps = c.get("deps");
       const qrId = await newQrId(await getQrIdKeys(deps.config));
       const secret = newQrSecret();
-      const origin = new URL(c.req.url).origin;
+      // The configured origin (JWT_ISSUER), never the request's Host: these URLs are handed to other devices.
+      const origin = c.get("deps").config.issuer;
       const { expiresAtMs } = await sessionStub(c, qrId).create({
         id: qrId,
         secretHash: await sha256Base64Url(secret),

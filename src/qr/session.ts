@@ -11,8 +11,8 @@
  * - "qr"     QrRecord: state, the phone user once bound, the two-digit code once scanned (shown only to that
  *            phone), whether the phone approved and whether the browser sent the right code (and on which
  *            socket), the browser's public key (ECDH P-256, public part only), device details and place (city,
- *            country, coordinates; never shown with its IP), the origin that created it (the tokens' default
- *            `iss`/`aud`), times in epoch ms. The browser secret is stored only as its SHA-256 (`secretHash`)
+ *            country, coordinates; never shown with its IP), the origin that created it (JWT_ISSUER: the base
+ *            of its URLs), times in epoch ms. The browser secret is stored only as its SHA-256 (`secretHash`)
  *            and compared in constant time.
  * - "pair"   PairDelivery: once both have acted, the pair and user *sealed to the browser's key* (seal.ts) until
  *            the browser has it (a clean close right after the `approved` event), then only
@@ -306,7 +306,7 @@ export class QrSession extends DurableObject<Env> {
 
   /** The D1 session for the phone's user, marked as signed in by QR with the browser's details; its first pair, sealed at once. */
   protected async issuePair(record: QrRecord, user: QrUser, nowMs: number): Promise<SealedPair> {
-    const { access, refresh } = await startSession(await buildDeps(this.env, record.origin, () => nowMs), user.id, "qr", record.browser);
+    const { access, refresh } = await startSession(await buildDeps(this.env, () => nowMs), user.id, "qr", record.browser);
     return seal(record.publicKey, record.id, { access, refresh, user });
   }
 

@@ -39,7 +39,9 @@ const USERS = [
   { username: "ADMIN", email: "other-admin@example.com", password: "case clash admin", hasher: "pbkdf2_sha256", iterations: 260000 },
   { username: "dup_mail", email: "ADMIN@example.com", password: "same email other case", hasher: "pbkdf2_sha256", iterations: 260000 },
 ];
-const IMPORTED = USERS.slice(0, 8);
+// md5_user too: weak hashes are imported wrapped in argon2id (src/auth/wrapped-hash.ts), as are 36 000 and 30 000 rounds.
+const IMPORTED = [...USERS.slice(0, 8), USERS.find((u) => u.username === "md5_user")];
+const WRAPPED = { old_1_11: "argon2_wrapped_pbkdf2_sha256$36000$", sha1_user: "argon2_wrapped_pbkdf2_sha1$30000$", md5_user: "argon2_wrapped_md5$" };
 
 let dir;
 let wrangler;
@@ -118,7 +120,7 @@ before(async () => {
   passwords = await loadPasswords();
   const migrate = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", join(dir, "state")], { cwd: root, env, encoding: "utf8" });
   assert.equal(migrate.status, 0, migrate.stdout + migrate.stderr);
-  const vars = { JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "django-key")), RATE_LIMITS: "off" };
+  const vars = { JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "django-key")), JWT_ISSUER: BASE, JWT_AUDIENCE: BASE, RATE_LIMITS: "off" };
   const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(PORT + 1), "--persist-to", join(dir, "state"), "--show-interactive-dev-session=false", "--log-level", "warn"];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   wrangler = spawn(process.execPath, args, { cwd: root, env: { ...env, CI: "" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -178,9 +180,9 @@ describe("dumpdata auth.user imports, and its users sign in with their Django pa
   });
 
   it("imports the verifiable users and says what it skipped and why", () => {
-    assert.match(report, /8 to import into the local D1.*, 5 skipped/);
+    assert.match(report, /9 to import into the local D1.*, 4 skipped/);
     assert.match(report, /sso_only .*unusable password/);
-    assert.match(report, /md5_user .*password hasher "md5" is not verifiable here/);
+    assert.match(report, /md5_user \(pk \d+, argon2_wrapped_md5\)/);
     assert.match(report, /big_argon .*m=102400 KiB/);
     assert.match(report, /ADMIN .*username is taken, case-insensitively, by "admin"/);
     assert.match(report, /dup_mail .*email is taken, case-insensitively, by "admin"/);
@@ -193,6 +195,16 @@ describe("dumpdata auth.user imports, and its users sign in with their Django pa
     assert.deepEqual(rows[0], { id: admin.pk, username: "admin", email: "admin@example.com", is_active: 1, is_staff: 1, is_superuser: 1, date_joined: Math.floor(Date.parse(admin.fields.date_joined) / 1000) });
     assert.equal(rows.find((r) => r.username === "sleeper").is_active, 0);
     assert.equal(rows.find((r) => r.username === "Django_5_2").email, "Five@example.com");
+  });
+
+  it("stores weak hashes wrapped in argon2id, and Django reads them with test/django/wrapped_hashers.py (a rollback keeps them)", () => {
+    for (const [username, prefix] of Object.entries(WRAPPED)) {
+      const stored = storedHash(username);
+      assert.ok(stored.startsWith(prefix), `${username}: ${stored.slice(0, 60)}`);
+      const password = USERS.find((u) => u.username === username).password;
+      assert.ok(djangoAccepts(password, stored), username);
+      assert.ok(!djangoAccepts(`${password}!`, stored), username);
+    }
   });
 
   for (const user of IMPORTED.filter((u) => u.is_active !== false)) {
