@@ -76,9 +76,8 @@ const BODY_ROUTES: BodyRoute[] = [
   { route: "PUT /api/notes/{id}/", method: "PUT", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t2", body: "b2" } },
   { route: "PATCH /api/notes/{id}/", method: "PATCH", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: false, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t3" } },
   { route: "POST /api/qr/", method: "POST", path: () => "/api/qr/", auth: false, field: "public_key", requiresFields: true, place: (v) => ({ public_key: v }) },
-  { route: "POST /api/qr/{id}/approve/", method: "POST", path: (f) => `/api/qr/${f.qrId}/approve/`, auth: true, field: "code", requiresFields: true, place: (v) => ({ code: v }), goodBody: { code: "00" } },
-  // No declared fields: every key is ignored (DRF), so only the body's syntax and type can be wrong.
-  ...(["scan", "deny"] as const).map(
+  // No declared fields (protocol v3: approve takes no code): every key is ignored (DRF), so only the body's syntax and type can be wrong.
+  ...(["scan", "approve", "deny"] as const).map(
     (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: null, requiresFields: false, place: () => ({}), goodBody: {} }),
   ),
 ];
@@ -301,7 +300,7 @@ const ID_ROUTES: Array<{ route: string; method: Method; path: (id: string) => st
   { route: "GET /api/qr/{id}/", method: "GET", path: (id) => `/api/qr/${id}/`, auth: true },
   { route: "GET /api/qr/{id}/svg/", method: "GET", path: (id) => `/api/qr/${id}/svg/`, auth: false },
   { route: "GET /api/qr/{id}/ws/", method: "GET", path: (id) => `/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, auth: false, headers: { upgrade: "websocket" } },
-  ...(["scan", "approve", "deny"] as const).map((action) => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST" as const, path: (id: string) => `/api/qr/${id}/${action}/`, auth: true, body: action === "approve" ? { code: "00" } : {} })),
+  ...(["scan", "approve", "deny"] as const).map((action) => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST" as const, path: (id: string) => `/api/qr/${id}/${action}/`, auth: true, body: {} })),
 ];
 for (const route of ID_ROUTES) {
   for (const [label, segment] of BAD_IDS) {

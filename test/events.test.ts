@@ -85,7 +85,7 @@ describe("each action appears after it", () => {
     const r = rig();
     const user = await signUp(r.call);
     // What the QR login's Durable Object calls once the pair is released (src/qr/session.ts): the same function, any protocol.
-    const deps = await buildDeps(env, ORIGIN, () => r.clock.now);
+    const deps = await buildDeps(env, () => r.clock.now);
     const linked = await startSession(deps, user.id, "qr", { userAgent: SAFARI_IPHONE, ip: "198.51.100.9", country: "DE", city: "Berlin" });
     const page = await events(r, user.access);
     expect(page.results[0]).toMatchObject({ type: "qr_linked", session: linked.sessionId, current: false, browser: "Safari", os: "iOS", country: "DE", city: "Berlin" });
