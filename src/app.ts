@@ -90,7 +90,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use("/.well-known/*", context);
   // The phone page takes a QR id: the same per-IP limit as the API's id routes needs the same context.
   app.use("/qr/*", context);
-  mountRoutes(app, ROUTES, { checkAnswers: options.checkAnswers });
+  mountRoutes(app, ROUTES, { checkAnswers: options.checkAnswers, log: sink });
   // Modules that keep per-user state hear of a user's deletion here, so auth never imports them.
   onUserDeleted(forgetUserPages);
 

@@ -4,6 +4,7 @@ import { getDb, type Db, type RequestDb } from "./db/client";
 import { getKeyRing } from "./auth/keys";
 import type { TokenSettings } from "./auth/tokens";
 import type { Env } from "./env";
+import { consoleSink, logEvent, type EventLog, type LogLine, type LogSink } from "./http/log";
 
 /** Milliseconds since the epoch. Injected so tests move time instead of sleeping. */
 export type Clock = () => number;
@@ -22,6 +23,8 @@ export interface Deps {
    * no isolate copy read before then may answer for D1; copies read since may.
    */
   readAfterMs?: number | null;
+  /** Writes an audit event of this request with its id (src/http/log.ts `audit`); absent outside a request. */
+  log?: EventLog;
 }
 
 export function nowSeconds(clock: Clock): number {
@@ -59,6 +62,8 @@ export class RequestDeps implements Deps {
     private readonly request: RequestDb,
     replica: boolean,
     readAfterMs: number | null,
+    private readonly sink: LogSink = consoleSink,
+    private readonly requestId: string | null = null,
   ) {
     this.config = base.config;
     this.tokens = base.tokens;
@@ -69,5 +74,10 @@ export class RequestDeps implements Deps {
 
   get db(): Db {
     return this.request.db;
+  }
+
+  /** An audit event of this request, with its id (a method, so a request that logs nothing pays for no closure). */
+  log(level: LogLine["level"], event: string, fields?: Record<string, unknown>): void {
+    logEvent(this.sink, this.requestId, level, event, fields);
   }
 }

@@ -1,4 +1,5 @@
 /** @module Account — the signed-in user changes their password or email, or deletes their account. */
+import { audit } from "../http/log";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "../db/schema";
@@ -61,6 +62,7 @@ export async function changePassword(deps: Deps, auth: Authenticated, input: z.o
     .set({ passwordHash, passwordChangedAt: now, credentialsEpoch: sql`${users.credentialsEpoch} + 1` })
     .where(eq(users.id, userId));
   await revokeOtherSessionsWith(deps.db, newHash, userId, auth.claims.sid, "password_changed", now);
+  audit(deps, "info", "password_changed", { user_id: userId });
 }
 
 /**
@@ -101,4 +103,5 @@ export async function deleteAccount(deps: Deps, auth: Authenticated, input: z.ou
   // The cascade removed every session row and the user's data: none may live on in this isolate's caches.
   sessionCache.evictUser(auth.session.userId);
   announceUserDeleted(auth.session.userId);
+  audit(deps, "info", "account_deleted", { user_id: auth.session.userId });
 }

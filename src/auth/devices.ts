@@ -1,4 +1,5 @@
 /** @module Devices — a user's own sessions: list them, end one, end all but the current one. */
+import { audit } from "../http/log";
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { sessions, users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
@@ -58,11 +59,14 @@ export async function listSessions(deps: Deps, userId: number, currentSid: strin
 export async function endSession(deps: Deps, userId: number, sessionId: string): Promise<void> {
   if (!SESSION_ID.test(sessionId)) throw new ApiError("not_found");
   if (!(await revokeUserSession(deps.db, userId, sessionId, "user_revoked", nowSeconds(deps.clock)))) throw new ApiError("not_found");
+  audit(deps, "info", "session_revoked", { user_id: userId, by: "user" });
 }
 
 /** Ends every live session of the caller but the current one, and voids every device credential; answers how many sessions ended. */
 export async function endOtherSessions(deps: Deps, userId: number, currentSid: string): Promise<number> {
   // "Sign out everywhere" also takes back the failure budgets any device earned (src/auth/device-credential.ts).
   await deps.db.update(users).set({ credentialsEpoch: sql`${users.credentialsEpoch} + 1` }).where(eq(users.id, userId));
-  return revokeOtherSessions(deps.db, userId, currentSid, "user_revoked", nowSeconds(deps.clock));
+  const ended = await revokeOtherSessions(deps.db, userId, currentSid, "user_revoked", nowSeconds(deps.clock));
+  audit(deps, "info", "signed_out_everywhere", { user_id: userId, sessions_ended: ended });
+  return ended;
 }

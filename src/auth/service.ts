@@ -1,4 +1,5 @@
 /** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
+import { audit } from "../http/log";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { users, type SessionMethod } from "../db/schema";
@@ -140,6 +141,7 @@ export interface SignedIn extends TokenPair {
   /** A fresh device credential for this account (src/auth/device-credential.ts), for the cookie and the header. */
   deviceCredential: string;
   accountKey: string;
+  userId: number;
 }
 
 /**
@@ -151,9 +153,15 @@ export async function obtainPair(deps: Deps, input: z.output<typeof credentialsS
   // Started first: a refusal answers at this floor whatever the account's hash format, or no account at all.
   const floor = refusalFloor(deps.config.signInRefusalFloorMs);
   try {
-    return await signIn(deps, input, device, limits, presented);
+    const signedIn = await signIn(deps, input, device, limits, presented);
+    audit(deps, "info", "signed_in", { user_id: signedIn.userId, method: "password" });
+    return signedIn;
   } catch (error) {
-    if (error instanceof ApiError && error.code === "no_active_account") await floor.reached;
+    // Neither the username nor the password is logged: an account is named only once it is proven.
+    if (error instanceof ApiError && error.code === "no_active_account") {
+      audit(deps, "warn", "signin_failed");
+      await floor.reached;
+    } else if (error instanceof ApiError && error.code === "throttled") audit(deps, "warn", "signin_throttled");
     throw error;
   } finally {
     floor.cancel();
@@ -192,7 +200,7 @@ async function signIn(deps: Deps, input: z.output<typeof credentialsSchema>, dev
     startSession(deps, user.id, "password", device, "last_login"),
     issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, now, deps.config.deviceCredentialLifetimeSeconds),
   ]);
-  return { access, refresh, deviceCredential, accountKey: usernameKey };
+  return { access, refresh, deviceCredential, accountKey: usernameKey, userId: user.id };
 }
 
 async function verifyOrThrow(deps: Deps, token: string, expected?: "access" | "refresh"): Promise<TokenClaims> {
@@ -249,6 +257,7 @@ export async function refresh(deps: Deps, input: z.output<typeof refreshSchema>)
     return { access, refresh: refreshToken };
   }
   await revokeSession(deps.db, session.id, "refresh_reuse", now);
+  audit(deps, "warn", "refresh_reuse", { user_id: session.userId });
   throw tokenNotValid("Token is blacklisted");
 }
 
@@ -290,6 +299,7 @@ export async function blacklist(deps: Deps, input: z.output<typeof refreshSchema
   if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");
   const revoked = await revokeSession(deps.db, claims.sid, "logout", nowSeconds(deps.clock));
   if (!revoked) throw tokenNotValid("Token is blacklisted");
+  audit(deps, "info", "signed_out", { user_id: session.userId });
 }
 
 export interface Authenticated {

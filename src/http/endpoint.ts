@@ -14,6 +14,7 @@ import { readJsonObject } from "./body";
 import { ApiError, ValidationError } from "./errors";
 import type { AppEnv } from "./types";
 import { validate } from "./validation";
+import { consoleSink, type LogSink } from "./log";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -144,6 +145,8 @@ function honoPath(path: string): string {
 export interface MountOptions {
   /** Parse every JSON answer with its declared schema, and fail (500) when it does not match: for tests. */
   checkAnswers?: boolean;
+  /** Where requests' audit events go (src/http/log.ts); default: the console. */
+  log?: LogSink;
 }
 
 /** The route's `json()`: in check mode the body must parse with the schema its status declares (else a 500). */
@@ -185,7 +188,7 @@ const BOOKMARK_HEADER = "x-d1-bookmark";
  * The request's own D1 session (src/db/client.ts requestDb), on a copy of the isolate's Deps: opened only if the
  * request touches D1; its bookmark is answered in X-D1-Bookmark so the client can read its own writes anywhere.
  */
-function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
+function d1Session(readFrom: ReadFrom, sink: LogSink): MiddlewareHandler<AppEnv> {
   return async function d1(c, next) {
     const base = c.get("deps") as Deps | undefined;
     if (!base) return next();
@@ -194,7 +197,7 @@ function d1Session(readFrom: ReadFrom): MiddlewareHandler<AppEnv> {
     const presented = header ? await openBookmark(base.config, header) : null;
     const session = RequestDb.open(c.env.DB, readFrom, presented?.d1 ?? null, base.config.d1TimeoutMs);
     // The isolate's config, keys and clock stay shared; only the D1 handle is this request's.
-    c.set("deps", new RequestDeps(base, session, readFrom === "replica", presented?.issuedAtMs ?? null));
+    c.set("deps", new RequestDeps(base, session, readFrom === "replica", presented?.issuedAtMs ?? null, sink, c.get("requestId") ?? null));
     await next();
     const after = session.bookmark();
     if (after && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, await sealBookmark(base.config, after, base.clock()));
@@ -230,6 +233,7 @@ function paramChecks(route: AnyRoute): MiddlewareHandler<AppEnv> | null {
  */
 export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], options: MountOptions = {}): void {
   const auth = requireAuth();
+  const sink = options.log ?? consoleSink;
   const byPath = new Map<string, AnyRoute[]>();
   for (const route of routes) {
     const path = honoPath(route.path);
@@ -240,7 +244,7 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
   for (const [path, pathRoutes] of byPath) {
     for (const route of pathRoutes) {
       const check = paramChecks(route);
-      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary"), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
+      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary", sink), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
     const methods = pathRoutes.map((r) => r.method);

@@ -25,6 +25,18 @@ export const consoleSink: LogSink = (line) => {
   else console.log(text);
 };
 
+/** One request's event writer: the sink and the request id bound (RequestDeps.log). */
+export type EventLog = (level: LogLine["level"], event: string, fields?: Record<string, unknown>) => void;
+
+/** Outside a request (a Durable Object, a binding call, a test calling a service): the console, no request id. */
+export const consoleEventLog: EventLog = (level, event, fields) => logEvent(consoleSink, null, level, event, fields);
+
+/** An audit event of the request `deps` serves (its id attached), or on the console outside a request. */
+export function audit(deps: { log?: EventLog }, level: LogLine["level"], event: string, fields?: Record<string, unknown>): void {
+  if (deps.log) deps.log(level, event, fields);
+  else consoleEventLog(level, event, fields);
+}
+
 /** Writes one event line through `sink`, stamped with the time and the request id. */
 export function logEvent(sink: LogSink, requestId: string | null, level: LogLine["level"], event: string, fields: Record<string, unknown> = {}): void {
   sink({ level, event, time: new Date().toISOString(), request_id: requestId, ...fields });

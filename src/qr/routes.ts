@@ -2,6 +2,7 @@
  * @module QR Routes — /api/qr/*: thin HTTP bindings that validate, authenticate, then call the session's object.
  * Every route that takes an id first proves the worker issued it (ids.ts), so a forged id never addresses an object.
  */
+import { audit } from "../http/log";
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { sha256Base64Url } from "../lib/bytes";
@@ -148,7 +149,9 @@ async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny",
       : action === "approve"
         ? await stub.approve(user, nowMs, { phonePlace: caller(c).place, maxDistanceKm: c.get("deps").config.qrMaxDistanceKm })
         : await stub.deny(user, nowMs);
-  return json(200, viewBody(c, unwrap(result)), { "cache-control": "no-store" });
+  const view = unwrap(result);
+  if (action !== "scan") audit(c.get("deps"), "info", action === "approve" ? "qr_approved" : "qr_denied", { user_id: user.id });
+  return json(200, viewBody(c, view), { "cache-control": "no-store" });
 }
 
 export const qrRoutes = [
