@@ -76,7 +76,8 @@ const BODY_ROUTES: BodyRoute[] = [
   { route: "PUT /api/notes/{id}/", method: "PUT", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t2", body: "b2" } },
   { route: "PATCH /api/notes/{id}/", method: "PATCH", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: false, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t3" } },
   { route: "POST /api/qr/", method: "POST", path: () => "/api/qr/", auth: false, field: "public_key", requiresFields: true, place: (v) => ({ public_key: v }) },
-  // No declared fields (protocol v3: approve takes no code): every key is ignored (DRF), so only the body's syntax and type can be wrong.
+  // No declared fields (approve takes no code since QR protocol v3): every key is ignored (DRF), so only the body's
+  // syntax and type can be wrong.
   ...(["scan", "approve", "deny"] as const).map(
     (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: null, requiresFields: false, place: () => ({}), goodBody: {} }),
   ),
