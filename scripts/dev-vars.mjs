@@ -3,14 +3,14 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { generateJwks, generateSecret } from "./keys.mjs";
 
-/** wrangler dev's origin for these arguments (its defaults: localhost, port 8787). */
+/** The origin to open wrangler dev at for these arguments (127.0.0.1:8787 unless --ip/--port say otherwise; the README's). */
 export function localOrigin(args = []) {
   const value = (name) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
   };
   const ip = value("--ip");
-  const host = !ip || ip === "0.0.0.0" || ip === "*" ? "localhost" : ip.includes(":") ? `[${ip}]` : ip;
+  const host = !ip || ip === "0.0.0.0" || ip === "*" || ip === "localhost" ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
   return `${args.includes("--local-protocol=https") || value("--local-protocol") === "https" ? "https" : "http"}://${host}:${value("--port") ?? "8787"}`;
 }
 

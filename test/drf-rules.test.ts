@@ -191,7 +191,7 @@ describe("usernames and emails as Django keeps them", () => {
     const other = await registerUser();
     const { username } = await registerUser();
     const { access } = await signIn(username);
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${other.username}@Example.com`.toUpperCase() }, token: access });
+    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${other.username}@Example.com`.toUpperCase(), current_password: PASSWORD }, token: access });
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ email: ["A user with that email address already exists."] });
   });
@@ -199,7 +199,7 @@ describe("usernames and emails as Django keeps them", () => {
   it("PATCH /api/auth/me/ to one's own email in another case is allowed", async () => {
     const { username } = await registerUser();
     const { access } = await signIn(username);
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${username.toUpperCase()}@example.com` }, token: access });
+    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${username.toUpperCase()}@example.com`, current_password: PASSWORD }, token: access });
     expect(res.status).toBe(200);
   });
 });

@@ -57,7 +57,7 @@ describe("rate limits: configuration", () => {
   });
 
   it("defaults to no more than 10 failed sign-ins per account per minute", () => {
-    const config = parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.com", JWT_AUDIENCE: "https://auth.example.com" } as Env);
+    const config = parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.test", JWT_AUDIENCE: "https://auth.example.test" } as Env);
     expect(config.signInFailureLimit).toBeLessThanOrEqual(10);
     expect(config.signInFailureWindowSeconds).toBeGreaterThanOrEqual(60);
     expect(config.rateLimitsEnabled).toBe(true);
@@ -75,7 +75,7 @@ describe("rate limits: configuration", () => {
   ])("refuses %j loudly, naming the setting", (vars, setting) => {
     let error: unknown;
     try {
-      parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.com", JWT_AUDIENCE: "https://auth.example.com", ...vars } as Env);
+      parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.test", JWT_AUDIENCE: "https://auth.example.test", ...vars } as Env);
     } catch (e) {
       error = e;
     }
@@ -84,7 +84,7 @@ describe("rate limits: configuration", () => {
   });
 
   it("parses a CORS allow-list", () => {
-    const config = parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.com", JWT_AUDIENCE: "https://auth.example.com", CORS_ORIGINS: "https://app.example.com, http://localhost:5173" } as Env);
+    const config = parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.test", JWT_AUDIENCE: "https://auth.example.test", CORS_ORIGINS: "https://app.example.com, http://localhost:5173" } as Env);
     expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
   });
 

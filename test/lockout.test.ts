@@ -47,7 +47,7 @@ async function expectThrottled(res: Response): Promise<Json> {
 }
 
 describe("strangers cannot lock the owner out", () => {
-  it("after 100 wrong guesses from 100 addresses, the owner with a device credential signs in at once", async () => {
+  it("after 100 wrong guesses from 100 addresses, the owner with a device credential signs in at once", { timeout: 30_000 }, async () => {
     const r = limitedRig({ clock: 2_000_000_000_000 });
     const { username } = await registerUser();
     const { credential } = await trustedSignIn(r, username);
@@ -163,7 +163,7 @@ describe("the device credential", () => {
     expect((await r.call("/api/token/verify/", { body: { token: credential } })).status).toBe(401);
   });
 
-  it("a browser keeps one per account: signing in to another account keeps the first account's credential", async () => {
+  it("a browser keeps one per account: signing in to another account keeps the first account's credential", { timeout: 30_000 }, async () => {
     const r = limitedRig({ clock: 2_001_700_000_000 });
     const alice = await registerUser();
     const bob = await registerUser();

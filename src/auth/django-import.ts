@@ -108,6 +108,7 @@ type Planned = { user: ImportedUser } | { skipped: Skipped };
 /**
  * A planner over a stream of dumpdata entries, one at a time (scripts/import-django.mjs feeds it while reading the
  * file, so memory grows with the ids, usernames and emails seen, never with the file).
+ * @public (the script loads this file bundled, where knip cannot follow)
  */
 export function createPlanner(existing: Existing = NOTHING): { add(entry: unknown): Planned } {
   const ids = new Set(existing.ids);
