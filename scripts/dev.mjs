@@ -60,7 +60,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
-await assertPortFree(port, host, "the");
+await assertPortFree(port, host, "dev server");
 await assertPortFree(inspectorPort, "127.0.0.1", "the inspector");
 
 const wrangler = (wranglerArgs, options) => [process.execPath, [WRANGLER, ...wranglerArgs], { cwd: root, ...options }];

@@ -1,5 +1,6 @@
 // Builds the worker as `wrangler deploy` would and runs it in one workerd process through Miniflare's API
 // (the Miniflare wrangler itself depends on), with wrangler.toml's bindings and no dev proxy in front.
+// Miniflare 5 (wrangler 4.16x) takes a new options shape: convertV4MiniflareOptions keeps the familiar one.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -119,7 +120,7 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
   process.env.WRANGLER_LOG ??= "warn";
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
-  const { Miniflare, Log, LogLevel } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
 
   const configPath = join(root, "wrangler.toml");
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
@@ -165,7 +166,7 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     });
   };
 
-  const mf = new Miniflare({
+  const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     cf: false,
@@ -196,7 +197,7 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
       // Other Workers in the same workerd (bench/binding.mjs: a consumer with service bindings to ours).
       ...companions.map((worker) => ({ ...worker, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] })),
     ],
-  });
+  }));
 
   let disposed = false;
   const stop = async () => {
@@ -273,21 +274,21 @@ export const ONE_LINE_WORKER = `export default { fetch() { return new Response('
  */
 export async function startScratchWorker(source, { direct = true, ...options } = {}) {
   const otherPids = new Set(childPids(process.pid, "workerd"));
-  const { Miniflare } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const { Miniflare, convertV4MiniflareOptions } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
   const dir = mkdtempSync(join(tmpdir(), "scratch-worker-"));
   writeFileSync(join(dir, "worker.mjs"), source);
-  const mf = new Miniflare({
+  const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     modules: true,
     scriptPath: join(dir, "worker.mjs"),
     modulesRoot: dir,
     // The project's date (wrangler.toml).
-    compatibilityDate: "2026-04-01",
+    compatibilityDate: "2026-08-15",
     durableObjectsPersist: join(dir, "do"),
     unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port: 0 }] : undefined,
     ...options,
-  });
+  }));
   const dispose = async () => {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });
