@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const WRANGLER = join(root, "node_modules/wrangler/bin/wrangler.js");
 
 /** Removes `--name value` / `--name=value` from args and returns its last value. */
-export function takeOption(args, name) {
+function takeOption(args, name) {
   let value;
   for (let i = 0; i < args.length; ) {
     if (args[i] === `--${name}` && i + 1 < args.length) {
@@ -30,7 +30,7 @@ export function takeOption(args, name) {
 }
 
 /** Resolves when host:port can be bound right now; rejects with the listen error (EADDRINUSE) otherwise. */
-export function checkPortFree(port, host = "127.0.0.1") {
+function checkPortFree(port, host = "127.0.0.1") {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -38,7 +38,7 @@ export function checkPortFree(port, host = "127.0.0.1") {
   });
 }
 
-export async function assertPortFree(port, host, what) {
+async function assertPortFree(port, host, what) {
   try {
     await checkPortFree(port, host);
   } catch (error) {

@@ -284,7 +284,7 @@ export async function startScratchWorker(source, { direct = true, ...options } =
     scriptPath: join(dir, "worker.mjs"),
     modulesRoot: dir,
     // The project's date (wrangler.toml).
-    compatibilityDate: "2026-08-15",
+    compatibilityDate: "2026-04-01",
     durableObjectsPersist: join(dir, "do"),
     unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port: 0 }] : undefined,
     ...options,
