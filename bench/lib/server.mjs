@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { generateJwks } from "../../scripts/keys.mjs";
 import { childPids } from "./proc.mjs";
@@ -114,6 +115,10 @@ const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
 if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
 const DIRECT = BENCH_SOCKET === "direct";
 
+function withoutModulesRules({ modulesRules: _rules, ...options }) {
+  return options;
+}
+
 export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [] }) {
   // Other workerds of this process (the floor, a baseline build) are not this one.
   const otherPids = new Set(childPids(process.pid, "workerd"));
@@ -166,15 +171,19 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     });
   };
 
+  // Miniflare 5 hands the runtime's output over as structured log records, not streams: fed to the same consumer.
+  const runtimeStdout = new PassThrough();
+  const runtimeStderr = new PassThrough();
+  consume(runtimeStdout, "stdout");
+  consume(runtimeStderr, "stderr");
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     log: new Log(LogLevel.WARN),
     // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
-    handleRuntimeStdio(stdout, stderr) {
-      consume(stdout, "stdout");
-      consume(stderr, "stderr");
+    handleStructuredLogs({ level, message }) {
+      (level === "error" || level === "warn" ? runtimeStderr : runtimeStdout).write(`${message}\n`);
     },
     d1Persist: join(persistDir, "d1"),
     durableObjectsPersist: join(persistDir, "do"),
@@ -182,10 +191,15 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     kvPersist: join(persistDir, "kv"),
     workers: [
       {
-        ...workerOptions,
+        // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, its .wasm).
+        ...withoutModulesRules(workerOptions),
         name: config.name ?? "worker",
-        modules: true,
-        scriptPath,
+        modules: [
+          { type: "ESModule", path: scriptPath },
+          ...readdirSync(dirname(scriptPath))
+            .filter((name) => name.endsWith(".wasm"))
+            .map((name) => ({ type: "CompiledWasm", path: join(dirname(scriptPath), name) })),
+        ],
         // Module names are relative to this root; the bundle lives in a temp dir outside the project.
         modulesRoot: dirname(scriptPath),
         bindings,
