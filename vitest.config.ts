@@ -47,6 +47,11 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
       // Every request logs a JSON line; show them only for failing tests.
       silent: "passed-only" as const,
+      // Each file gets its own runtime (~3 s to start, 8-12 s under load): two at a time keeps both cores busy while
+      // one starts. Not isolate: false: one runtime for every file got slower with every request (17 min, stopped).
+      maxWorkers: 2,
+      // 5 s (the default) timed out sign-in-heavy tests on this 2-core machine shared with other jobs (load 7-10).
+      testTimeout: 20_000,
     },
   };
 });

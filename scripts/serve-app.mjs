@@ -39,7 +39,8 @@ export function serveApp({ port = 8789, auth = "http://127.0.0.1:8787" } = {}) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name, fallback) => {
-    const i = process.argv.indexOf(`--${name}`);
+    // The last one wins: `npm run dev:app -- --port N` appends to the defaults in package.json.
+    const i = process.argv.lastIndexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : fallback;
   };
   const port = Number(arg("port", 8789));

@@ -152,13 +152,13 @@ export function parseConfig(env: Env): Config {
   let jwtSecret: string | null = null;
   if (jwtAlgorithm === "HS256") {
     const secret = env.JWT_SECRET ?? "";
-    if (!secret) throw new ConfigError("JWT_SECRET", "is required when JWT_ALGORITHM is HS256 (set it with `wrangler secret put JWT_SECRET`)");
+    if (!secret) throw new ConfigError("JWT_SECRET", "is required when JWT_ALGORITHM is HS256 (locally: `npm run keys` writes it to .dev.vars, then restart `npm run dev`; deployed: `wrangler secret put JWT_SECRET`)");
     if (new TextEncoder().encode(secret).length < MIN_HS256_SECRET_BYTES)
       throw new ConfigError("JWT_SECRET", `must be at least ${MIN_HS256_SECRET_BYTES} bytes`);
     jwtSecret = secret;
   } else {
     const keys = (env.JWT_SIGNING_KEYS ?? "").trim();
-    if (!keys) throw new ConfigError("JWT_SIGNING_KEYS", `is required when JWT_ALGORITHM is ${jwtAlgorithm} (set it with \`wrangler secret put JWT_SIGNING_KEYS\`)`);
+    if (!keys) throw new ConfigError("JWT_SIGNING_KEYS", `is required when JWT_ALGORITHM is ${jwtAlgorithm} (locally: \`npm run keys\` writes them to .dev.vars, then restart \`npm run dev\`; deployed: \`wrangler secret put JWT_SIGNING_KEYS\`)`);
     signingKeysJson = keys;
   }
 

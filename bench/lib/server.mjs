@@ -1,10 +1,12 @@
 // Builds the worker as `wrangler deploy` would and runs it in one workerd process through Miniflare's API
 // (the Miniflare wrangler itself depends on), with wrangler.toml's bindings and no dev proxy in front.
+// Miniflare 5 (wrangler 4.16x) takes a new options shape: convertV4MiniflareOptions keeps the familiar one.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { generateJwks } from "../../scripts/keys.mjs";
 import { childPids } from "./proc.mjs";
@@ -113,13 +115,17 @@ const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
 if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
 const DIRECT = BENCH_SOCKET === "direct";
 
+function withoutModulesRules({ modulesRules: _rules, ...options }) {
+  return options;
+}
+
 export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [] }) {
   // Other workerds of this process (the floor, a baseline build) are not this one.
   const otherPids = new Set(childPids(process.pid, "workerd"));
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
   process.env.WRANGLER_LOG ??= "warn";
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
-  const { Miniflare, Log, LogLevel } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
 
   const configPath = join(root, "wrangler.toml");
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
@@ -166,15 +172,19 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     });
   };
 
-  const mf = new Miniflare({
+  // Miniflare 5 hands the runtime's output over as structured log records, not streams: fed to the same consumer.
+  const runtimeStdout = new PassThrough();
+  const runtimeStderr = new PassThrough();
+  consume(runtimeStdout, "stdout");
+  consume(runtimeStderr, "stderr");
+  const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     log: new Log(LogLevel.WARN),
     // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
-    handleRuntimeStdio(stdout, stderr) {
-      consume(stdout, "stdout");
-      consume(stderr, "stderr");
+    handleStructuredLogs({ level, message }) {
+      (level === "error" || level === "warn" ? runtimeStderr : runtimeStdout).write(`${message}\n`);
     },
     d1Persist: join(persistDir, "d1"),
     durableObjectsPersist: join(persistDir, "do"),
@@ -182,10 +192,15 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     kvPersist: join(persistDir, "kv"),
     workers: [
       {
-        ...workerOptions,
+        // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, its .wasm).
+        ...withoutModulesRules(workerOptions),
         name: config.name ?? "worker",
-        modules: true,
-        scriptPath,
+        modules: [
+          { type: "ESModule", path: scriptPath },
+          ...readdirSync(dirname(scriptPath))
+            .filter((name) => name.endsWith(".wasm"))
+            .map((name) => ({ type: "CompiledWasm", path: join(dirname(scriptPath), name) })),
+        ],
         // Module names are relative to this root; the bundle lives in a temp dir outside the project.
         modulesRoot: dirname(scriptPath),
         bindings,
@@ -197,7 +212,7 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
       // Other Workers in the same workerd (bench/binding.mjs: a consumer with service bindings to ours).
       ...companions.map((worker) => ({ ...worker, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] })),
     ],
-  });
+  }));
 
   let disposed = false;
   const stop = async () => {
@@ -276,10 +291,10 @@ export const ONE_LINE_WORKER = `export default { fetch() { return new Response('
  */
 export async function startScratchWorker(source, { direct = true, ...options } = {}) {
   const otherPids = new Set(childPids(process.pid, "workerd"));
-  const { Miniflare } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const { Miniflare, convertV4MiniflareOptions } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
   const dir = mkdtempSync(join(tmpdir(), "scratch-worker-"));
   writeFileSync(join(dir, "worker.mjs"), source);
-  const mf = new Miniflare({
+  const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     modules: true,
@@ -290,7 +305,7 @@ export async function startScratchWorker(source, { direct = true, ...options } =
     durableObjectsPersist: join(dir, "do"),
     unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port: 0 }] : undefined,
     ...options,
-  });
+  }));
   const dispose = async () => {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });

@@ -77,7 +77,7 @@ function once(url) {
 }
 
 const results = [];
-for (const compatibilityDate of ["2026-04-01", "2026-04-20"]) {
+for (const compatibilityDate of (process.env.WS_CLOSE_DATES ?? "2026-04-01,2026-04-20").split(",")) {
   for (const direct of [true, false]) {
     const { url, dispose } = await startScratchWorker(WORKER, {
       direct,

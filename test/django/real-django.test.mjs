@@ -76,8 +76,9 @@ async function post(path, body) {
     try {
       return await send();
     } catch (error) {
-      // wrangler dev's proxy may close a kept-alive connection from the start-up polling: one retry on a new one.
-      if (error.cause?.code !== "UND_ERR_SOCKET") throw error;
+      // wrangler dev's proxy may close a kept-alive connection that sat idle (start-up polling, the import): one retry
+      // on a new one. wrangler 4.86 showed it as UND_ERR_SOCKET, 4.164 as EPIPE while the body is written.
+      if (!["UND_ERR_SOCKET", "EPIPE"].includes(error.cause?.code)) throw error;
       return await send();
     }
   } catch (error) {
