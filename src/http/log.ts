@@ -29,7 +29,7 @@ export const consoleSink: LogSink = (line) => {
 export type EventLog = (level: LogLine["level"], event: string, fields?: Record<string, unknown>) => void;
 
 /** Outside a request (a Durable Object, a binding call, a test calling a service): the console, no request id. */
-export const consoleEventLog: EventLog = (level, event, fields) => logEvent(consoleSink, null, level, event, fields);
+const consoleEventLog: EventLog = (level, event, fields) => logEvent(consoleSink, null, level, event, fields);
 
 /** An audit event of the request `deps` serves (its id attached), or on the console outside a request. */
 export function audit(deps: { log?: EventLog }, level: LogLine["level"], event: string, fields?: Record<string, unknown>): void {
