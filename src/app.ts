@@ -4,6 +4,7 @@ import { ConfigError } from "./config";
 import { isDatabaseUnavailable } from "./db/guard";
 import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
 import { authRoutes } from "./auth/routes";
+import { djoserRoutes } from "./auth/djoser-routes";
 import { mountRoutes, type AnyRoute } from "./http/endpoint";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
@@ -29,7 +30,7 @@ export interface AppOptions {
 }
 
 /** Every route the worker serves, in the order they are matched; the OpenAPI document describes exactly these. */
-const ROUTES: readonly AnyRoute[] = [...authRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...metaRoutes(() => ROUTES)];
+const ROUTES: readonly AnyRoute[] = [...authRoutes, ...djoserRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...metaRoutes(() => ROUTES)];
 
 function log(level: "info" | "warn" | "error", fields: Record<string, unknown>): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });

@@ -143,7 +143,7 @@ export async function rotateRefresh(
   return rows[0] ?? null;
 }
 
-export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted";
+export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted" | "password_reset";
 
 /** Revokes the live sessions `where` selects, evicts them from this isolate's cache, answers their ids. One statement. */
 async function revokeWhere(db: Db, where: SQL | undefined, reason: RevokeReason, nowSeconds: number): Promise<string[]> {
@@ -191,6 +191,23 @@ export async function revokeOtherSessionsWith(db: Db, first: BatchItem<"sqlite">
       .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSid), isNull(sessions.revokedAt))),
   ]);
   sessionCache.evictUser(userId);
+}
+
+/**
+ * Runs `first` (a password reset's new hash, `newHash`) and ends every session of `userId` in one atomic batch. The
+ * sessions end only where `first` took effect (the user's hash is now `newHash`, salted so no other write makes it):
+ * a link used twice at once revokes once, and sign-ins after the winning use live on. Answers `first`'s result.
+ */
+export async function revokeAllSessionsWith<T>(db: Db, first: BatchItem<"sqlite">, userId: number, newHash: string, reason: RevokeReason, nowSeconds: number): Promise<T> {
+  const [result] = await db.batch([
+    first,
+    db
+      .update(sessions)
+      .set({ revokedAt: nowSeconds, revokedReason: reason })
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.passwordHash} = ${newHash})`)),
+  ]);
+  sessionCache.evictUser(userId);
+  return result as T;
 }
 
 /**

@@ -87,3 +87,9 @@ export const jwksSchema = named(
     })
     .meta({ description: "RFC 7517 JWK set: public keys only (`kid`, `kty`, `crv`, `x`, `y`, `alg`, `use`)." }),
 );
+
+/** djoser's user answer at registration: `{username, id, email}`. */
+export const djoserUserSchema = named(
+  "UserCreated",
+  z.strictObject({ username: z.string(), id: z.number().int(), email: z.string().meta({ format: "email" }) }),
+);

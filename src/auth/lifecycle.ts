@@ -1,0 +1,140 @@
+/**
+ * @module Account Lifecycle — djoser's mailed flows as plain functions over Deps and a Mailer: password reset (ask,
+ * confirm), activation (ACTIVATION_EMAIL=on), set_password. Links carry a `uid` and a `token` (./account-tokens.ts).
+ *
+ * No answer names an address as known or unknown: asking for a reset or an activation mail does the same work (one
+ * read, one token) whoever asks, and the mail itself goes out after the answer. A reset's new hash and the end of every
+ * session and device credential (credentials_epoch + 1) are one batch, and only the first use of a link wins.
+ */
+import { eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Config } from "../config";
+import { users, type User } from "../db/schema";
+import { nowSeconds, type Deps } from "../deps";
+import { ApiError, ValidationError } from "../http/errors";
+import { deliverLater, type Defer, type Mailer } from "../mail/mailer";
+import { activationMail, passwordChangedNotice, passwordResetMail } from "../mail/templates";
+import { checkAccountToken, decodeUid, encodeUid, makeAccountToken, type TokenPurpose, type TokenUser } from "./account-tokens";
+import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems } from "./passwords";
+import { emailSchema } from "./service";
+import { revokeAllSessionsWith } from "./sessions";
+
+/** djoser's messages, word for word: front ends written for djoser show or match them. */
+export const INVALID_UID = "Invalid user id or user doesn't exist.";
+export const INVALID_TOKEN = "Invalid token for given user.";
+export const STALE_TOKEN = "Stale token for given user.";
+
+const uidField = z.string().min(1).max(64);
+const tokenField = z.string().min(1).max(64);
+
+export const emailOnlySchema = z.object({ email: emailSchema });
+export const uidTokenSchema = z.object({ uid: uidField, token: tokenField });
+export const resetConfirmSchema = z.object({ uid: uidField, token: tokenField, new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+
+/** A user no link is ever made for, so an unknown address costs the same HMAC as a known one. */
+const NOBODY: TokenUser = { id: 0, passwordHash: "", lastLogin: null, email: "" };
+
+/** Where a mailed link points: the product's own page (FRONTEND_*_URL template), else ours under JWT_ISSUER. */
+export function linkFor(config: Config, purpose: TokenPurpose, uid: string, token: string): string {
+  const template = purpose === "password_reset" ? config.frontendResetUrl : config.frontendActivationUrl;
+  if (template) return template.replaceAll("{uid}", encodeURIComponent(uid)).replaceAll("{token}", encodeURIComponent(token));
+  return `${config.issuer}/${purpose === "password_reset" ? "reset" : "activate"}/${uid}/${token}`;
+}
+
+function tokenUser(user: User): TokenUser {
+  return { id: user.id, passwordHash: user.passwordHash, lastLogin: user.lastLogin, email: user.email };
+}
+
+async function userByEmail(deps: Deps, email: string): Promise<User | null> {
+  const rows = await deps.db.select().from(users).where(sql`lower(${users.email}) = lower(${email}) AND ${users.email} <> ''`).limit(1);
+  return rows[0] ?? null;
+}
+
+/** Django's has_usable_password(): an imported "!…" hash can never match, so it is never reset by mail either. */
+function hasUsablePassword(user: User): boolean {
+  return !user.passwordHash.startsWith("!");
+}
+
+function logEvent(event: string, fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ level: "info", event, time: new Date().toISOString(), ...fields }));
+}
+
+/** POST …/reset_password/: mails a link to an active account with this address; nothing else, and the same answer. */
+export async function requestPasswordReset(deps: Deps, mailer: Mailer, input: z.output<typeof emailOnlySchema>, defer: Defer | null): Promise<void> {
+  const user = await userByEmail(deps, input.email);
+  const now = nowSeconds(deps.clock);
+  const wanted = user !== null && user.isActive && hasUsablePassword(user);
+  const token = await makeAccountToken(deps.config, "password_reset", wanted ? tokenUser(user) : NOBODY, now);
+  if (!wanted) return;
+  const url = linkFor(deps.config, "password_reset", encodeUid(user.id), token);
+  const mail = passwordResetMail({ to: user.email, product: deps.config.productName, username: user.username, url, validMinutes: Math.floor(deps.config.passwordResetTimeoutSeconds / 60) });
+  logEvent("password_reset_requested", { user_id: user.id });
+  await deliverLater(mailer, mail, "password_reset", defer);
+}
+
+/** The user a uid/token pair names, checked for `purpose`; 400 in djoser's shape otherwise. */
+async function userOfLink(deps: Deps, purpose: TokenPurpose, uid: string, token: string): Promise<User> {
+  const id = decodeUid(uid);
+  const rows = id === null ? [] : await deps.db.select().from(users).where(eq(users.id, id)).limit(1);
+  const user = rows[0];
+  if (!user) throw new ValidationError({ uid: [INVALID_UID] });
+  if (!(await checkAccountToken(deps.config, purpose, tokenUser(user), token, nowSeconds(deps.clock)))) throw new ValidationError({ token: [INVALID_TOKEN] });
+  return user;
+}
+
+/**
+ * POST …/reset_password_confirm/: the new password (validated as at registration) replaces the one the token was made
+ * for, every session ends and every device credential is void, in one batch; the owner gets a notice.
+ */
+export async function confirmPasswordReset(deps: Deps, mailer: Mailer | null, input: z.output<typeof resetConfirmSchema>, defer: Defer | null): Promise<void> {
+  const user = await userOfLink(deps, "password_reset", input.uid, input.token);
+  const problems = passwordProblems(input.new_password, { username: user.username, email: user.email });
+  if (problems.length > 0) throw new ValidationError({ new_password: problems });
+  const now = nowSeconds(deps.clock);
+  const passwordHash = await hashPassword(input.new_password);
+  // Compare-and-set on the hash the token was made for: of two uses of one link, one wins.
+  const newHash = deps.db
+    .update(users)
+    .set({ passwordHash, passwordChangedAt: now, credentialsEpoch: sql`${users.credentialsEpoch} + 1` })
+    .where(sql`${users.id} = ${user.id} AND ${users.passwordHash} = ${user.passwordHash}`)
+    .returning({ id: users.id });
+  const changed = await revokeAllSessionsWith<Array<{ id: number }>>(deps.db, newHash, user.id, passwordHash, "password_reset", now);
+  if (changed.length === 0) throw new ValidationError({ token: [INVALID_TOKEN] });
+  logEvent("password_reset", { user_id: user.id });
+  if (mailer && user.email) await deliverLater(mailer, passwordChangedNotice({ to: user.email, product: deps.config.productName, username: user.username, how: "reset" }), "password_changed", defer);
+}
+
+/** The activation mail for a new, inactive account (registration or resend). */
+export async function sendActivation(deps: Deps, mailer: Mailer, user: User, defer: Defer | null): Promise<void> {
+  const token = await makeAccountToken(deps.config, "activation", tokenUser(user), nowSeconds(deps.clock));
+  const url = linkFor(deps.config, "activation", encodeUid(user.id), token);
+  const mail = activationMail({ to: user.email, product: deps.config.productName, username: user.username, url, validMinutes: Math.floor(deps.config.passwordResetTimeoutSeconds / 60) });
+  await deliverLater(mailer, mail, "activation", defer);
+}
+
+/** POST …/resend_activation/: a fresh link for an inactive account with this address; the same answer otherwise. */
+export async function resendActivation(deps: Deps, mailer: Mailer, input: z.output<typeof emailOnlySchema>, defer: Defer | null): Promise<void> {
+  const user = await userByEmail(deps, input.email);
+  const wanted = user !== null && !user.isActive && hasUsablePassword(user);
+  if (!wanted) {
+    await makeAccountToken(deps.config, "activation", NOBODY, nowSeconds(deps.clock));
+    return;
+  }
+  await sendActivation(deps, mailer, user, defer);
+}
+
+/**
+ * POST …/activation/: a valid link activates its inactive account (once: the update is conditional); an account
+ * already active answers 403 `stale_token`, as djoser does.
+ */
+export async function activate(deps: Deps, input: z.output<typeof uidTokenSchema>): Promise<void> {
+  const user = await userOfLink(deps, "activation", input.uid, input.token);
+  if (user.isActive) throw new ApiError("stale_token");
+  const rows = await deps.db
+    .update(users)
+    .set({ isActive: true })
+    .where(sql`${users.id} = ${user.id} AND ${users.isActive} = 0`)
+    .returning({ id: users.id });
+  if (rows.length === 0) throw new ApiError("stale_token");
+  logEvent("account_activated", { user_id: user.id });
+}
