@@ -24,6 +24,8 @@ export default defineConfig(async () => {
             // Refused sign-ins are padded to a floor when deployed; test rigs sign in wrongly by the hundred.
             SIGNIN_REFUSAL_FLOOR_MS: "0",
             RATE_LIMITS: "off",
+            // The sender of account mail through wrangler.toml's [[send_email]] MAILER (the pool's own binding).
+            MAIL_FROM: "auth@example.test",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },
           // Another team's Worker with a real service binding to our AuthService entrypoint (test/auth-service.test.ts).
