@@ -17,6 +17,7 @@ import { forgetUserPages } from "./notes/page-cache";
 import { onUserDeleted } from "./auth/user-events";
 import { metaRoutes } from "./openapi/routes";
 import { pageRoutes } from "./pages/routes";
+import { accountPageRoutes } from "./pages/account-routes";
 
 export interface AppOptions {
   /** Milliseconds since the epoch; tests pass a movable clock. */
@@ -30,7 +31,7 @@ export interface AppOptions {
 }
 
 /** Every route the worker serves, in the order they are matched; the OpenAPI document describes exactly these. */
-const ROUTES: readonly AnyRoute[] = [...authRoutes, ...djoserRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...metaRoutes(() => ROUTES)];
+const ROUTES: readonly AnyRoute[] = [...authRoutes, ...djoserRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...accountPageRoutes, ...metaRoutes(() => ROUTES)];
 
 function log(level: "info" | "warn" | "error", fields: Record<string, unknown>): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });

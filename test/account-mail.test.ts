@@ -464,3 +464,73 @@ describe("registration and activation (djoser)", () => {
     expect((await r.call("/api/auth/users/activation/", { body: { uid: link.uid, token: link.token } })).status).toBe(204);
   });
 });
+
+describe("the mailed links' pages", () => {
+  function nonceOf(res: Response): string {
+    const match = /script-src [^;]*'nonce-([A-Za-z0-9+/=]+)'/.exec(res.headers.get("content-security-policy") ?? "");
+    if (!match) throw new Error("no nonce in the CSP");
+    return match[1]!;
+  }
+
+  async function expectPage(res: Response): Promise<string> {
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    const html = await res.text();
+    const nonce = nonceOf(res);
+    for (const tag of html.match(/<script\b[^>]*>/g) ?? []) if (!tag.includes('type="application/json"')) expect(tag).toContain(`nonce="${nonce}"`);
+    // The token is in the URL: no Referer may carry it anywhere.
+    expect(html).toContain('<meta name="referrer" content="no-referrer"/>');
+    for (const input of html.match(/<input\b[^>]*>/g) ?? []) expect(html).toContain(`<label for="${/\sid="([^"]+)"/.exec(input)![1]}">`);
+    expect(html).not.toMatch(/<[^>]+\son[a-z]+\s*=/i);
+    return html;
+  }
+
+  it("GET /reset/{uid}/{token} is a labelled form under the pages' CSP, carrying the link's uid and token", async () => {
+    const r = mailRig({ env: { PRODUCT_NAME: "Acme" } });
+    const u = await user(r.call);
+    await r.call("/api/auth/users/reset_password/", { body: { email: u.email } });
+    const link = linkIn(r.sent.at(-1));
+    const html = await expectPage(await r.call(`/reset/${link.uid}/${link.token}`));
+    expect(html).toContain('<form id="reset-form"');
+    expect(html).toContain('autocomplete="new-password"');
+    expect(html).toContain('<p class="brand">Acme</p>');
+    const data = JSON.parse(/<script type="application\/json" id="page-data">([\s\S]*?)<\/script>/.exec(html)![1]!);
+    expect(data).toEqual({ page: "reset", uid: link.uid, token: link.token });
+  });
+
+  it("opening the reset page changes nothing: the link still works afterwards", async () => {
+    const r = mailRig();
+    const u = await user(r.call);
+    await r.call("/api/auth/users/reset_password/", { body: { email: u.email } });
+    const link = linkIn(r.sent.at(-1));
+    for (let i = 0; i < 3; i++) expect((await r.call(`/reset/${link.uid}/${link.token}`)).status).toBe(200);
+    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } })).status).toBe(204);
+  });
+
+  it("a malformed link is 404", async () => {
+    const r = mailRig();
+    for (const path of ["/reset/MQ/not-a-token", "/reset/M%3CQ/1-0123456789abcdef0123456789abcdef", "/activate/MQ/1-XYZ"]) expect([path, (await r.call(path)).status]).toEqual([path, 404]);
+  });
+
+  it("GET /activate/{uid}/{token} is a page whose button activates; opening it activates nothing", async () => {
+    const r = mailRig({ env: { ACTIVATION_EMAIL: "on" } });
+    const username = uniqueName("act");
+    await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } });
+    const link = linkIn(r.sent.at(-1), "activate");
+    const html = await expectPage(await r.call(`/activate/${link.uid}/${link.token}`));
+    expect(html).toContain('<form id="activate-form"');
+    expect((await r.call("/api/token/", { body: { username, password: PASSWORD } })).status).toBe(401);
+  });
+
+  it("GET /reset asks for the address, and /login links to it", async () => {
+    const r = mailRig();
+    const html = await expectPage(await r.call("/reset"));
+    expect(html).toContain('<form id="forgot-form"');
+    expect(html).toContain('autocomplete="email"');
+    expect(await (await r.call("/login")).text()).toContain('<a href="/reset">Forgot your password?</a>');
+  });
+});
