@@ -2,9 +2,10 @@
 import { byId, setState, showView } from "./dom";
 
 interface AccountPageData {
-  page: "forgot" | "reset" | "activate";
+  page: "forgot" | "reset" | "activate" | "confirm-email";
   uid?: string;
   token?: string;
+  email?: string;
 }
 
 const data = JSON.parse(byId("page-data").textContent ?? "{}") as AccountPageData;
@@ -71,6 +72,14 @@ if (data.page === "forgot") {
     const password = value(form, "new_password");
     if (password !== value(form, "re_new_password")) return { re_new_password: ["The two password fields didn't match."] };
     const res = await post("/api/auth/users/reset_password_confirm/", { uid: data.uid, token: data.token, new_password: password });
+    if (res.status === 204) return done("done"), null;
+    const errors = (await res.json()) as Record<string, unknown>;
+    if (errors.uid || errors.token) return done("dead"), null;
+    return errors;
+  });
+} else if (data.page === "confirm-email") {
+  wire("confirm-email-form", "ce-error", async () => {
+    const res = await post("/api/auth/users/email_confirm/", { uid: data.uid, email: data.email, token: data.token });
     if (res.status === 204) return done("done"), null;
     const errors = (await res.json()) as Record<string, unknown>;
     if (errors.uid || errors.token) return done("dead"), null;

@@ -534,3 +534,96 @@ describe("the mailed links' pages", () => {
     expect(await (await r.call("/login")).text()).toContain('<a href="/reset">Forgot your password?</a>');
   });
 });
+
+describe("verified email change: PATCH /api/auth/users/me/", () => {
+  function emailLinkIn(mail: MailMessage | undefined) {
+    const match = /https:\/\/auth\.example\.test\/confirm-email\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)\/([0-9a-z]+-[0-9a-f]{32})/.exec(mail?.text ?? "");
+    if (!match) throw new Error(`no confirm-email link in: ${mail?.text}`);
+    return { url: match[0], uid: match[1]!, email: match[2]!, token: match[3]! };
+  }
+
+  async function emailOf(id: number): Promise<string> {
+    return (await env.DB.prepare("SELECT email FROM users WHERE id = ?").bind(id).first<{ email: string }>())!.email;
+  }
+
+  it("GET answers the signed-in user", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    const res = await r.call("/api/auth/users/me/", { token: me.access });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: me.id, username: me.username });
+  });
+
+  it("mails a link to the new address and a notice to the old one, and changes nothing yet", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    const old = `${me.username}@example.com`;
+    const res = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "moved@example.org", current_password: PASSWORD } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ email: old });
+    expect(await emailOf(me.id)).toBe(old);
+    const [link, notice] = r.sent;
+    expect(link!.to).toBe("moved@example.org");
+    expect(link!.subject).toBe("Edge auth: confirm your new email address");
+    expect(notice!.to).toBe(old);
+    expect(notice!.text).toContain("moved@example.org");
+    expect(notice!.text).not.toMatch(/confirm-email/);
+  });
+
+  it("the address changes when the link is used, once", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    const address = `${me.username}-new@example.org`;
+    await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: address, current_password: PASSWORD } });
+    const link = emailLinkIn(r.sent[0]);
+    expect((await r.call(`/confirm-email/${link.uid}/${link.email}/${link.token}`)).status).toBe(200);
+    expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
+    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(204);
+    expect(await emailOf(me.id)).toBe(address);
+    expect(await (await r.call("/api/auth/users/me/", { token: me.access })).json()).toMatchObject({ email: address });
+    const again = await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } });
+    expect(again.status).toBe(400);
+    expect(await again.json()).toEqual({ token: ["Invalid token for given user."] });
+  });
+
+  it("a link with another address swapped in is refused and nothing changes", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: `${me.username}-x@example.org`, current_password: PASSWORD } });
+    const link = emailLinkIn(r.sent[0]);
+    const swapped = btoa("attacker@example.org").replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: swapped, token: link.token } })).status).toBe(400);
+    expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
+  });
+
+  it("needs the current password: missing or wrong is 400, nothing mailed", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    const missing = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "x1@example.org" } });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({ current_password: ["This field is required."] });
+    const wrong = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "x1@example.org", current_password: "not the password" } });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toEqual({ current_password: ["Invalid password."] });
+    expect(r.sent).toHaveLength(0);
+  });
+
+  it("a link that cannot be mailed is a 503 naming MAILER in the log, and nothing changes", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const r = mailRig({ fail: true });
+    const me = await signUp(r.call);
+    const res = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "y1@example.org", current_password: PASSWORD } });
+    expect(res.status).toBe(503);
+    expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
+    expect(errors.mock.calls.map((c) => String(c[0])).join("\n")).toContain('"binding":"MAILER"');
+  });
+
+  it("dies when the password changes before it is used", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: `${me.username}-z@example.org`, current_password: PASSWORD } });
+    const link = emailLinkIn(r.sent[0]);
+    await r.call("/api/auth/users/set_password/", { token: me.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } });
+    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(400);
+  });
+});

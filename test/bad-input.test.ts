@@ -77,6 +77,8 @@ const BODY_ROUTES: BodyRoute[] = [
   { route: "POST /api/auth/users/resend_activation/", method: "POST", path: () => "/api/auth/users/resend_activation/", auth: false, field: "email", requiresFields: true, place: (v) => ({ email: v }) },
   { route: "POST /api/auth/users/reset_password/", method: "POST", path: () => "/api/auth/users/reset_password/", auth: false, field: "email", requiresFields: true, place: (v) => ({ email: v }) },
   { route: "POST /api/auth/users/reset_password_confirm/", method: "POST", path: () => "/api/auth/users/reset_password_confirm/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, token: "1-0123456789abcdef0123456789abcdef", new_password: NEW_PASSWORD }) },
+  { route: "PATCH /api/auth/users/me/", method: "PATCH", path: () => "/api/auth/users/me/", auth: true, field: "email", requiresFields: false, place: (v) => ({ email: v, current_password: PASSWORD }), goodBody: { email: "changed@example.com", current_password: PASSWORD } },
+  { route: "POST /api/auth/users/email_confirm/", method: "POST", path: () => "/api/auth/users/email_confirm/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, email: "YUBleGFtcGxlLmNvbQ", token: "1-0123456789abcdef0123456789abcdef" }) },
   { route: "POST /api/auth/users/set_password/", method: "POST", path: () => "/api/auth/users/set_password/", auth: true, field: "current_password", requiresFields: true, place: (v) => ({ current_password: v, new_password: NEW_PASSWORD }), goodBody: { current_password: PASSWORD, new_password: NEW_PASSWORD } },
   // `body` has a default, so a wrong-typed one keeps every row invalid even where the title alone would pass.
   { route: "POST /api/notes/", method: "POST", path: () => "/api/notes/", auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t", body: "b" } },
@@ -94,6 +96,7 @@ const BODY_ROUTES: BodyRoute[] = [
 const BEARER_ONLY_ROUTES: Array<{ route: string; method: Method; path: (f: Fixture) => string }> = [
   { route: "GET /api/auth/me/", method: "GET", path: () => "/api/auth/me/" },
   { route: "GET /api/hello/", method: "GET", path: () => "/api/hello/" },
+  { route: "GET /api/auth/users/me/", method: "GET", path: () => "/api/auth/users/me/" },
   { route: "GET /api/auth/sessions/", method: "GET", path: () => "/api/auth/sessions/" },
   { route: "DELETE /api/auth/sessions/", method: "DELETE", path: () => "/api/auth/sessions/" },
   { route: "DELETE /api/auth/sessions/{id}/", method: "DELETE", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/` },
@@ -115,6 +118,8 @@ const PATHS: Array<{ route: string; path: (f: Fixture) => string; allowed: Metho
   { route: "/api/auth/sessions/", path: () => "/api/auth/sessions/", allowed: ["GET", "DELETE"] },
   { route: "/api/auth/sessions/{id}/", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/`, allowed: ["DELETE"] },
   { route: "/api/auth/users/", path: () => "/api/auth/users/", allowed: ["POST"] },
+  { route: "/api/auth/users/me/", path: () => "/api/auth/users/me/", allowed: ["GET", "PATCH"] },
+  { route: "/api/auth/users/email_confirm/", path: () => "/api/auth/users/email_confirm/", allowed: ["POST"] },
   { route: "/api/auth/users/activation/", path: () => "/api/auth/users/activation/", allowed: ["POST"] },
   { route: "/api/auth/users/resend_activation/", path: () => "/api/auth/users/resend_activation/", allowed: ["POST"] },
   { route: "/api/auth/users/reset_password/", path: () => "/api/auth/users/reset_password/", allowed: ["POST"] },

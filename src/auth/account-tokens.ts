@@ -13,7 +13,7 @@
 import type { Config } from "../config";
 import { base64UrlToBytes, bytesToBase64Url } from "../lib/bytes";
 
-export type TokenPurpose = "password_reset" | "activation";
+export type TokenPurpose = "password_reset" | "activation" | "email_change";
 
 /** What a token is bound to: any change of these voids it. */
 export interface TokenUser {

@@ -7,15 +7,15 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "../db/schema";
 import { defineRoute } from "../http/endpoint";
-import { ValidationError } from "../http/errors";
+import { ApiError, ValidationError } from "../http/errors";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import type { AppEnv } from "../http/types";
-import { mailerFor, type Defer } from "../mail/mailer";
+import { MailUnavailable, mailerFor, type Defer } from "../mail/mailer";
 import { changePassword } from "./account";
-import { INVALID_TOKEN, STALE_TOKEN, activate, confirmPasswordReset, emailOnlySchema, requestPasswordReset, resendActivation, resetConfirmSchema, sendActivation, uidTokenSchema } from "./lifecycle";
+import { INVALID_TOKEN, STALE_TOKEN, activate, confirmEmailChange, emailConfirmSchema, mePatchSchema, requestEmailChange, confirmPasswordReset, emailOnlySchema, requestPasswordReset, resendActivation, resetConfirmSchema, sendActivation, uidTokenSchema } from "./lifecycle";
 import { PASSWORD_MAX_LENGTH } from "./passwords";
-import { register, registerSchema } from "./service";
-import { djoserUserSchema } from "./wire";
+import { publicUser, register, registerSchema } from "./service";
+import { djoserUserSchema, userSchema } from "./wire";
 
 /** ctx.waitUntil when the request has an execution context (app.request() in tests may not): mail after the answer. */
 function deferrer(c: Context<AppEnv>): Defer | null {
@@ -41,6 +41,64 @@ const uidTokenExample = { uid: "MQ", token: "cd2x4k-3f1e0c9a8b7d6e5f4a3b2c1d0e9f
 export const setPasswordSchema = z.object({ current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
 export const djoserRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/auth/users/me/",
+    operationId: "users_me_retrieve",
+    d1: "replica",
+    tag: "account",
+    summary: "Who am I (djoser)",
+    auth: "bearer",
+    responses: { 200: { description: "The signed-in user.", schema: userSchema } },
+    handler: (c, { json }) => json(200, publicUser(c.get("auth").session)),
+  }),
+
+  defineRoute({
+    method: "PATCH",
+    path: "/api/auth/users/me/",
+    operationId: "users_me_partial_update",
+    tag: "account",
+    summary: "Change your email, verified (djoser)",
+    description:
+      "Only `email` is writable, with `current_password`. Nothing changes now: a link goes to the new address (and a notice to the old one), and the address changes when that link is used (POST /api/auth/users/email_confirm/, or our /confirm-email/… page). The answer is the user as it still is. At most 5 tries a user an hour; wrong passwords count toward the per-user password limit. 503 when the link cannot be mailed.",
+    auth: "bearer",
+    throttled: true,
+    body: { schema: mePatchSchema, name: "PatchedUserEmailRequest", example: { email: "alice@example.org", current_password: "correct horse battery staple" } },
+    responses: {
+      200: { description: "The user, unchanged until the link is used.", schema: userSchema },
+      400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
+      503: { description: "`service_unavailable`: the link could not be mailed (logged naming MAILER); nothing changed.", shape: "Error", example: { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" } },
+    },
+    handler: async (c, { body, json }) => {
+      const deps = c.get("deps");
+      const mailer = mailerFor(c.env, deps.config);
+      try {
+        return json(200, await requestEmailChange(deps, mailer, c.get("auth"), body, rateLimitsOf(c), deferrer(c)));
+      } catch (error) {
+        if (error instanceof MailUnavailable) throw new ApiError("service_unavailable");
+        throw error;
+      }
+    },
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/auth/users/email_confirm/",
+    operationId: "users_email_confirm",
+    tag: "account",
+    summary: "Use a mailed email-change link",
+    description: "The `uid`, `email` (the new address, base64url, as in the link) and `token` of the link mailed by PATCH /api/auth/users/me/. Works once, for PASSWORD_RESET_TIMEOUT seconds, and dies when the password or the address changes first.",
+    auth: "anonymous",
+    throttled: true,
+    before: [limitByIp("account_mail_ip")],
+    body: { schema: emailConfirmSchema, name: "EmailConfirmRequest", example: { uid: "MQ", email: "YWxpY2VAZXhhbXBsZS5vcmc", token: uidTokenExample.token } },
+    responses: { 204: noContent("The address is changed."), 400: linkErrors },
+    handler: async (c, { body }) => {
+      await confirmEmailChange(c.get("deps"), body);
+      return c.body(null, 204);
+    },
+  }),
+
   defineRoute({
     method: "POST",
     path: "/api/auth/users/",

@@ -6,14 +6,20 @@
  * read, one token) whoever asks, and the mail itself goes out after the answer. A reset's new hash and the end of every
  * session and device credential (credentials_epoch + 1) are one batch, and only the first use of a link wins.
  */
-import { eq, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Config } from "../config";
 import { users, type User } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError } from "../http/errors";
-import { deliverLater, type Defer, type Mailer } from "../mail/mailer";
-import { activationMail, passwordChangedNotice, passwordResetMail } from "../mail/templates";
+import { deliverLater, deliverNow, type Defer, type Mailer } from "../mail/mailer";
+import { activationMail, emailChangeMail, emailChangeNotice, passwordChangedNotice, passwordResetMail } from "../mail/templates";
+import { bytesToBase64Url, base64UrlToBytes } from "../lib/bytes";
+import type { RateLimits } from "../http/ratelimit";
+import { EMAIL_TAKEN, publicUser, type Authenticated } from "./service";
+import type { PublicUser } from "./wire";
+import { sessionCache } from "./session-cache";
+import { verifyPassword } from "./passwords";
 import { checkAccountToken, decodeUid, encodeUid, makeAccountToken, type TokenPurpose, type TokenUser } from "./account-tokens";
 import { PASSWORD_MAX_LENGTH, hashPassword, passwordProblems } from "./passwords";
 import { emailSchema } from "./service";
@@ -137,4 +143,79 @@ export async function activate(deps: Deps, input: z.output<typeof uidTokenSchema
     .returning({ id: users.id });
   if (rows.length === 0) throw new ApiError("stale_token");
   logEvent("account_activated", { user_id: user.id });
+}
+
+export const mePatchSchema = z.object({ email: emailSchema.optional(), current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional() });
+export const emailConfirmSchema = z.object({ uid: uidField, email: z.string().min(1).max(400), token: tokenField });
+
+/** The new address in a link: base64url of its bytes (no `@` or `+` to mangle in a path). */
+export function encodeAddress(email: string): string {
+  return bytesToBase64Url(new TextEncoder().encode(email));
+}
+
+function decodeAddress(encoded: string): string | null {
+  try {
+    const parsed = emailSchema.safeParse(new TextDecoder().decode(base64UrlToBytes(encoded)));
+    return parsed.success && encodeAddress(parsed.data) === encoded ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** An email-change token is bound to the user's password hash, the current address and the new one (not the last login). */
+function emailChangeBinding(user: User, newEmail: string): TokenUser {
+  return { id: user.id, passwordHash: user.passwordHash, lastLogin: null, email: `${user.email}\n${newEmail}` };
+}
+
+/**
+ * PATCH …/users/me/ with a new `email`: needs `current_password` (5 tries a user an hour, and the per-user password
+ * budget); mails a link to the new address and a notice to the old one; the address changes when the link is used.
+ * A link that cannot be sent is a 503 (MailUnavailable) and nothing changed.
+ */
+export async function requestEmailChange(deps: Deps, mailer: Mailer, auth: Authenticated, input: z.output<typeof mePatchSchema>, limits: RateLimits, defer: Defer | null): Promise<PublicUser> {
+  const current = auth.session;
+  if (input.email === undefined || input.email.toLowerCase() === current.email.toLowerCase()) return publicUser(current);
+  if (input.current_password === undefined) throw new ValidationError({ current_password: ["This field is required."] });
+  await limits.passwordAttempt({ kind: "email_change", userId: current.userId });
+  const slot = await limits.passwordAttempt({ kind: "user", userId: current.userId });
+  const rows = await deps.db.select().from(users).where(eq(users.id, current.userId)).limit(1);
+  const user = rows[0];
+  if (!user) throw new ApiError("user_not_found");
+  if (!(await verifyPassword(input.current_password, user.passwordHash)).ok) throw new ValidationError({ current_password: ["Invalid password."] });
+  await slot.release();
+  const taken = await deps.db.select({ id: users.id }).from(users).where(and(sql`lower(${users.email}) = lower(${input.email})`, ne(users.id, user.id))).limit(1);
+  if (taken.length > 0) throw new ValidationError({ email: [EMAIL_TAKEN] });
+  const token = await makeAccountToken(deps.config, "email_change", emailChangeBinding(user, input.email), nowSeconds(deps.clock));
+  const url = `${deps.config.issuer}/confirm-email/${encodeUid(user.id)}/${encodeAddress(input.email)}/${token}`;
+  const minutes = Math.floor(deps.config.passwordResetTimeoutSeconds / 60);
+  await deliverNow(mailer, emailChangeMail({ to: input.email, product: deps.config.productName, username: user.username, url, validMinutes: minutes }), "email_change");
+  if (user.email) await deliverLater(mailer, emailChangeNotice({ to: user.email, product: deps.config.productName, username: user.username, newAddress: input.email }), "email_change_notice", defer);
+  logEvent("email_change_requested", { user_id: user.id });
+  return publicUser(user);
+}
+
+/** POST …/users/email_confirm/: the link's new address replaces the one it was made for (once: the update is conditional). */
+export async function confirmEmailChange(deps: Deps, input: z.output<typeof emailConfirmSchema>): Promise<void> {
+  const id = decodeUid(input.uid);
+  const rows = id === null ? [] : await deps.db.select().from(users).where(eq(users.id, id)).limit(1);
+  const user = rows[0];
+  if (!user) throw new ValidationError({ uid: [INVALID_UID] });
+  const email = decodeAddress(input.email);
+  if (email === null || !(await checkAccountToken(deps.config, "email_change", emailChangeBinding(user, email), input.token, nowSeconds(deps.clock)))) throw new ValidationError({ token: [INVALID_TOKEN] });
+  let changed;
+  try {
+    changed = await deps.db
+      .update(users)
+      .set({ email })
+      .where(sql`${users.id} = ${user.id} AND ${users.email} = ${user.email} AND ${users.passwordHash} = ${user.passwordHash}`)
+      .returning({ id: users.id });
+  } catch (error) {
+    // Taken since the link was mailed: the unique index on lower(email) decides.
+    if (String(error).includes("UNIQUE") || String((error as { cause?: unknown }).cause).includes("UNIQUE")) throw new ValidationError({ email: [EMAIL_TAKEN] });
+    throw error;
+  }
+  if (changed.length === 0) throw new ValidationError({ token: [INVALID_TOKEN] });
+  // Cached session rows carry the address: the next request must show the new one.
+  sessionCache.evictUser(user.id);
+  logEvent("email_changed", { user_id: user.id });
 }

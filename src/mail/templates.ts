@@ -63,3 +63,26 @@ export function passwordChangedNotice(input: { to: string; product: string; user
     ],
   });
 }
+
+export function emailChangeMail(input: { to: string; product: string; username: string; url: string; validMinutes: number }): MailMessage {
+  return compose({
+    to: input.to,
+    product: input.product,
+    subject: "confirm your new email address",
+    lines: [`${input.username} asked to use this address for their account. It changes only when you open this link.`],
+    link: { url: input.url, label: "Use this address" },
+    after: [`The link works once, for ${input.validMinutes} minutes. If you did not ask, ignore this mail.`],
+  });
+}
+
+export function emailChangeNotice(input: { to: string; product: string; username: string; newAddress: string }): MailMessage {
+  return compose({
+    to: input.to,
+    product: input.product,
+    subject: "a change of your email address was asked",
+    lines: [
+      `Someone signed in as ${input.username}, with your password, asked to move the account to ${input.newAddress}. Nothing changes unless that address confirms it.`,
+      "If this was not you, change your password now: it is known to someone else.",
+    ],
+  });
+}

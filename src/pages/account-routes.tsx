@@ -5,7 +5,7 @@ import { getConfig } from "../config";
 import { defineRoute } from "../http/endpoint";
 import { usePageCsp } from "../http/security";
 import type { AppEnv } from "../http/types";
-import { ActivatePage, ForgotPage, ResetPage } from "./account";
+import { ActivatePage, ConfirmEmailPage, ForgotPage, ResetPage } from "./account";
 
 function html(c: Context<AppEnv>, page: JSX.Element): Response {
   // A fresh nonce per render, and a token in the URL: nothing may be cached (the layout also sends no Referer).
@@ -20,6 +20,18 @@ const linkParams = {
   uid: { description: "The user id as Django writes it (base64url of its digits).", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" }, check: (v: string) => /^[A-Za-z0-9_-]{1,64}$/.test(v) },
   token: { description: "The link's token (`<timestamp>-<32 hex>`).", schema: { type: "string", pattern: "^[0-9a-z]{1,13}-[0-9a-f]{32}$" }, check: (v: string) => /^[0-9a-z]{1,13}-[0-9a-f]{32}$/.test(v) },
 };
+
+const ADDRESS = /^[A-Za-z0-9_-]{4,400}$/;
+
+/** The link's new address for display (the API checks it again); null when it is not one. */
+function addressOf(encoded: string): string | null {
+  try {
+    const text = new TextDecoder().decode(Uint8Array.from(atob(encoded.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
+    return /^[^\s@]+@[^\s@]+$/.test(text) && text.length <= 254 ? text : null;
+  } catch {
+    return null;
+  }
+}
 
 export const accountPageRoutes = [
   defineRoute({
@@ -63,5 +75,25 @@ export const accountPageRoutes = [
     params: linkParams,
     responses: { 200: htmlPage("HTML page.") },
     handler: (c, { params }) => html(c, <ActivatePage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} token={params.token} />),
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/confirm-email/{uid}/{email}/{token}",
+    operationId: "page_confirm_email",
+    tag: "pages",
+    usesD1: false,
+    summary: "Confirm a new email address (page)",
+    description: "Where the email-change mail links. Opening it changes nothing; its button posts to POST /api/auth/users/email_confirm/.",
+    auth: "anonymous",
+    notFound: true,
+    params: {
+      uid: linkParams.uid,
+      email: { description: "The new address, base64url.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{4,400}$" }, check: (v: string) => ADDRESS.test(v) && addressOf(v) !== null },
+      token: linkParams.token,
+    },
+    responses: { 200: htmlPage("HTML page.") },
+    handler: (c, { params }) =>
+      html(c, <ConfirmEmailPage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} email={params.email} address={addressOf(params.email)!} token={params.token} />),
   }),
 ];

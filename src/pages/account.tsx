@@ -9,9 +9,11 @@ import { Document } from "./layout";
 
 /** What client/account-page.ts reads from `#page-data`. */
 export interface AccountPageData {
-  page: "forgot" | "reset" | "activate";
+  page: "forgot" | "reset" | "activate" | "confirm-email";
   uid?: string;
   token?: string;
+  /** confirm-email: the new address as the link carries it (base64url). */
+  email?: string;
 }
 
 function Field(props: { form: string; name: string; label: string; type?: string; autocomplete: string; hint?: string }) {
@@ -150,6 +152,44 @@ export function ActivatePage(props: { nonce: string; product: string; uid: strin
           <p role="status" id="ac-dead-text">
             It has expired or is not right. Ask for a new activation mail.
           </p>
+        </section>
+      </main>
+    </Document>
+  );
+}
+
+export function ConfirmEmailPage(props: { nonce: string; product: string; uid: string; email: string; address: string; token: string }) {
+  const data: AccountPageData = { page: "confirm-email", uid: props.uid, email: props.email, token: props.token };
+  return (
+    <Document title="Confirm your new email address" nonce={props.nonce} state="form" narrow data={data} script={ACCOUNT_PAGE_JS}>
+      <main>
+        <Brand product={props.product} />
+        <section data-view="form" aria-labelledby="ce-title">
+          <h1 id="ce-title">Use this email address?</h1>
+          <p>
+            <strong>{props.address}</strong>
+          </p>
+          <form id="confirm-email-form" method="post" novalidate>
+            <p class="form-error" id="ce-error" role="alert" hidden />
+            <div class="actions">
+              <button type="submit" class="primary">
+                Use this address
+              </button>
+            </div>
+          </form>
+          {NEEDS_JS}
+        </section>
+        <section data-view="done" hidden aria-labelledby="ce-done">
+          <h1 id="ce-done" tabindex={-1}>
+            Your email address is changed
+          </h1>
+          <p role="status">Mail for your account now goes here.</p>
+        </section>
+        <section data-view="dead" hidden aria-labelledby="ce-dead">
+          <h1 id="ce-dead" tabindex={-1}>
+            This link no longer works
+          </h1>
+          <p role="status">It was used already, has expired, or your password or address changed since.</p>
         </section>
       </main>
     </Document>
