@@ -2,7 +2,8 @@
 import { byId, setState, showView } from "./dom";
 
 interface AccountPageData {
-  page: "forgot" | "reset" | "activate" | "confirm-email";
+  page: "forgot" | "reset" | "activate" | "confirm-email" | "not-me";
+  sid?: string;
   uid?: string;
   token?: string;
   email?: string;
@@ -76,6 +77,13 @@ if (data.page === "forgot") {
     const errors = (await res.json()) as Record<string, unknown>;
     if (errors.uid || errors.token) return done("dead"), null;
     return errors;
+  });
+} else if (data.page === "not-me") {
+  wire("not-me-form", "nm-error", async () => {
+    const res = await post("/api/auth/users/not_me/", { uid: data.uid, sid: data.sid, token: data.token });
+    if (res.status === 204) return done("done"), null;
+    if (res.status === 400) return done("dead"), null;
+    return (await res.json()) as Record<string, unknown>;
   });
 } else if (data.page === "confirm-email") {
   wire("confirm-email-form", "ce-error", async () => {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { decodeUid, encodeUid } from "../src/auth/account-tokens";
 import { memoryLimiter } from "../src/http/ratelimit";
 import type { MailMessage } from "../src/mail/mailer";
-import { PASSWORD, api, registerUser, rig, rowCounts, signIn, signUp, uniqueName, type Call, type RigOptions } from "./helpers";
+import { PASSWORD, api, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName, type Call, type RigOptions } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase 42";
 
@@ -549,6 +549,8 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
   it("GET answers the signed-in user", async () => {
     const r = mailRig();
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     const res = await r.call("/api/auth/users/me/", { token: me.access });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: me.id, username: me.username });
@@ -557,6 +559,8 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
   it("mails a link to the new address and a notice to the old one, and changes nothing yet", async () => {
     const r = mailRig();
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     const old = `${me.username}@example.com`;
     const res = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "moved@example.org", current_password: PASSWORD } });
     expect(res.status).toBe(200);
@@ -573,6 +577,8 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
   it("the address changes when the link is used, once", async () => {
     const r = mailRig();
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     const address = `${me.username}-new@example.org`;
     await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: address, current_password: PASSWORD } });
     const link = emailLinkIn(r.sent[0]);
@@ -589,6 +595,8 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
   it("a link with another address swapped in is refused and nothing changes", async () => {
     const r = mailRig();
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: `${me.username}-x@example.org`, current_password: PASSWORD } });
     const link = emailLinkIn(r.sent[0]);
     const swapped = btoa("attacker@example.org").replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
@@ -599,6 +607,8 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
   it("needs the current password: missing or wrong is 400, nothing mailed", async () => {
     const r = mailRig();
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     const missing = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "x1@example.org" } });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ current_password: ["This field is required."] });
@@ -612,6 +622,8 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const r = mailRig({ fail: true });
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     const res = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "y1@example.org", current_password: PASSWORD } });
     expect(res.status).toBe(503);
     expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
@@ -621,9 +633,80 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
   it("dies when the password changes before it is used", async () => {
     const r = mailRig();
     const me = await signUp(r.call);
+    // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
+    r.sent.length = 0;
     await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: `${me.username}-z@example.org`, current_password: PASSWORD } });
     const link = emailLinkIn(r.sent[0]);
     await r.call("/api/auth/users/set_password/", { token: me.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } });
     expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(400);
+  });
+});
+
+describe("notices with a one-click \"this wasn't me\"", () => {
+  function notMeIn(mail: MailMessage | undefined) {
+    const match = /https:\/\/auth\.example\.test\/not-me\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]{22})\/([0-9a-z]+-[0-9a-f]{32})/.exec(mail?.text ?? "");
+    if (!match) throw new Error(`no not-me link in: ${mail?.text}`);
+    return { url: match[0], uid: match[1]!, sid: match[2]!, token: match[3]! };
+  }
+
+  it("a sign-in from a new device mails the owner, and its link ends exactly that session, once", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    r.sent.length = 0;
+    const stranger = await signIn(me.username, PASSWORD, r.call);
+    const notice = r.sent.at(-1)!;
+    expect(notice.to).toBe(`${me.username}@example.com`);
+    expect(notice.subject).toBe("Edge auth: new sign-in to your account");
+    const link = notMeIn(notice);
+    expect(link.sid).toBe(sessionIdOf(stranger.access));
+    expect((await r.call(`/not-me/${link.uid}/${link.sid}/${link.token}`)).status).toBe(200);
+    expect((await r.call("/api/hello/", { token: stranger.access })).status).toBe(200);
+    expect((await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: link.sid, token: link.token } })).status).toBe(204);
+    expect((await r.call("/api/hello/", { token: stranger.access })).status).toBe(401);
+    expect((await r.call("/api/hello/", { token: me.access })).status).toBe(200);
+    const again = await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: link.sid, token: link.token } });
+    expect(again.status).toBe(400);
+    expect(await again.json()).toEqual({ token: ["Invalid token for given user."] });
+  });
+
+  it("a sign-in presenting the device credential of an earlier sign-in mails nothing", async () => {
+    const r = mailRig();
+    const u = await user(r.call);
+    const first = await r.call("/api/token/", { body: { username: u.username, password: PASSWORD } });
+    const credential = first.headers.get("x-device-credential")!;
+    const count = r.sent.length;
+    expect((await r.call("/api/token/", { body: { username: u.username, password: PASSWORD }, headers: { "x-device-credential": credential } })).status).toBe(200);
+    expect(r.sent.length).toBe(count);
+  });
+
+  it("a link for one session cannot end another, and expires with the refresh lifetime", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    const other = await signIn(me.username, PASSWORD, r.call);
+    const link = notMeIn(r.sent.at(-1));
+    expect((await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: sessionIdOf(me.access), token: link.token } })).status).toBe(400);
+    r.advance(86_401);
+    expect((await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: link.sid, token: link.token } })).status).toBe(400);
+    expect(sessionIdOf(other.access)).toBe(link.sid);
+  });
+
+  it("a password change mails a notice whose link ends the session that changed it", async () => {
+    const r = mailRig();
+    const me = await signUp(r.call);
+    const thief = await signIn(me.username, PASSWORD, r.call);
+    expect((await r.call("/api/auth/users/set_password/", { token: thief.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })).status).toBe(204);
+    const notice = r.sent.at(-1)!;
+    expect(notice.subject).toBe("Edge auth: your password was changed");
+    expect(notice.text).not.toContain(NEW_PASSWORD);
+    const link = notMeIn(notice);
+    expect(link.sid).toBe(sessionIdOf(thief.access));
+    expect((await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: link.sid, token: link.token } })).status).toBe(204);
+    expect((await r.call("/api/hello/", { token: thief.access })).status).toBe(401);
+  });
+
+  it("sign-in works and mails nothing where mail is not configured", async () => {
+    const r = rig({ env: { MAILER: undefined } });
+    const me = await signUp(r.call);
+    expect((await r.call("/api/token/", { body: { username: me.username, password: PASSWORD } })).status).toBe(200);
   });
 });

@@ -79,6 +79,7 @@ const BODY_ROUTES: BodyRoute[] = [
   { route: "POST /api/auth/users/reset_password_confirm/", method: "POST", path: () => "/api/auth/users/reset_password_confirm/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, token: "1-0123456789abcdef0123456789abcdef", new_password: NEW_PASSWORD }) },
   { route: "PATCH /api/auth/users/me/", method: "PATCH", path: () => "/api/auth/users/me/", auth: true, field: "email", requiresFields: false, place: (v) => ({ email: v, current_password: PASSWORD }), goodBody: { email: "changed@example.com", current_password: PASSWORD } },
   { route: "POST /api/auth/users/email_confirm/", method: "POST", path: () => "/api/auth/users/email_confirm/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, email: "YUBleGFtcGxlLmNvbQ", token: "1-0123456789abcdef0123456789abcdef" }) },
+  { route: "POST /api/auth/users/not_me/", method: "POST", path: () => "/api/auth/users/not_me/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, sid: "AAAAAAAAAAAAAAAAAAAAAA", token: "1-0123456789abcdef0123456789abcdef" }) },
   { route: "POST /api/auth/users/set_password/", method: "POST", path: () => "/api/auth/users/set_password/", auth: true, field: "current_password", requiresFields: true, place: (v) => ({ current_password: v, new_password: NEW_PASSWORD }), goodBody: { current_password: PASSWORD, new_password: NEW_PASSWORD } },
   // `body` has a default, so a wrong-typed one keeps every row invalid even where the title alone would pass.
   { route: "POST /api/notes/", method: "POST", path: () => "/api/notes/", auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t", body: "b" } },
@@ -119,6 +120,7 @@ const PATHS: Array<{ route: string; path: (f: Fixture) => string; allowed: Metho
   { route: "/api/auth/sessions/{id}/", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/`, allowed: ["DELETE"] },
   { route: "/api/auth/users/", path: () => "/api/auth/users/", allowed: ["POST"] },
   { route: "/api/auth/users/me/", path: () => "/api/auth/users/me/", allowed: ["GET", "PATCH"] },
+  { route: "/api/auth/users/not_me/", path: () => "/api/auth/users/not_me/", allowed: ["POST"] },
   { route: "/api/auth/users/email_confirm/", path: () => "/api/auth/users/email_confirm/", allowed: ["POST"] },
   { route: "/api/auth/users/activation/", path: () => "/api/auth/users/activation/", allowed: ["POST"] },
   { route: "/api/auth/users/resend_activation/", path: () => "/api/auth/users/resend_activation/", allowed: ["POST"] },

@@ -13,7 +13,7 @@
 import type { Config } from "../config";
 import { base64UrlToBytes, bytesToBase64Url } from "../lib/bytes";
 
-export type TokenPurpose = "password_reset" | "activation" | "email_change";
+export type TokenPurpose = "password_reset" | "activation" | "email_change" | "not_me";
 
 /** What a token is bound to: any change of these voids it. */
 export interface TokenUser {
@@ -93,13 +93,13 @@ export async function makeAccountToken(config: Config, purpose: TokenPurpose, us
 }
 
 /** Whether `token` was made for `user` as it is now, less than PASSWORD_RESET_TIMEOUT ago. Compared in constant time. */
-export async function checkAccountToken(config: Config, purpose: TokenPurpose, user: TokenUser, token: string, nowSeconds: number): Promise<boolean> {
+export async function checkAccountToken(config: Config, purpose: TokenPurpose, user: TokenUser, token: string, nowSeconds: number, maxAgeSeconds = config.passwordResetTimeoutSeconds): Promise<boolean> {
   const match = TOKEN.exec(token);
   if (!match) return false;
   const timestamp = parseInt(match[1]!, 36);
   const age = nowSeconds - DJANGO_TOKEN_EPOCH - timestamp;
   // Django: older than the timeout is invalid. One made "in the future" came from a clock we do not trust either.
-  if (!Number.isSafeInteger(timestamp) || age > config.passwordResetTimeoutSeconds || age < -60) return false;
+  if (!Number.isSafeInteger(timestamp) || age > maxAgeSeconds || age < -60) return false;
   const presented = encoder.encode(match[2]!);
   let ok = false;
   for (const key of await keysFor(config, purpose)) {

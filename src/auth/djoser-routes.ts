@@ -14,6 +14,7 @@ import { MailUnavailable, mailerFor, type Defer } from "../mail/mailer";
 import { changePassword } from "./account";
 import { INVALID_TOKEN, STALE_TOKEN, activate, confirmEmailChange, emailConfirmSchema, mePatchSchema, requestEmailChange, confirmPasswordReset, emailOnlySchema, requestPasswordReset, resendActivation, resetConfirmSchema, sendActivation, uidTokenSchema } from "./lifecycle";
 import { PASSWORD_MAX_LENGTH } from "./passwords";
+import { afterAnswer, notMe, notMeSchema, noticePasswordChanged } from "./notices";
 import { publicUser, register, registerSchema } from "./service";
 import { djoserUserSchema, userSchema } from "./wire";
 
@@ -241,9 +242,27 @@ export const djoserRoutes = [
         const { old_password, ...rest } = error.fields;
         throw new ValidationError({ ...(old_password ? { current_password: ["Invalid password."] } : {}), ...rest });
       }
+      const auth = c.get("auth");
+      await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
+      return c.body(null, 204);
+    },
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/auth/users/not_me/",
+    operationId: "users_not_me",
+    tag: "sessions",
+    summary: "\"This wasn't me\": end the session a notice names",
+    description: "The `uid`, `sid` and `token` of the link in a new-sign-in or password-changed notice. Ends that session (its tokens fail on their next request). Works once, until the refresh lifetime has passed.",
+    auth: "anonymous",
+    throttled: true,
+    before: [limitByIp("account_mail_ip")],
+    body: { schema: notMeSchema, name: "NotMeRequest", example: { uid: "MQ", sid: "AAAAAAAAAAAAAAAAAAAAAA", token: uidTokenExample.token } },
+    responses: { 204: noContent("That session is ended."), 400: linkErrors },
+    handler: async (c, { body }) => {
+      await notMe(c.get("deps"), body);
       return c.body(null, 204);
     },
   }),
 ];
-
-

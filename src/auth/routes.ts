@@ -10,6 +10,7 @@ import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount,
 import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
 import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from "./devices";
 import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, cookieRefresh, setRefreshCookie } from "./refresh-cookie";
+import { afterAnswer, noticePasswordChanged, noticeSignIn, sessionIdOfOwnToken, sessionUserOf } from "./notices";
 import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, register, registerSchema, verify, verifySchema } from "./service";
 import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
 
@@ -106,7 +107,11 @@ export const authRoutes = [
     },
     handler: async (c, { body, json }) => {
       const deps = c.get("deps");
-      const signedIn = await obtainPair(deps, body, deviceFromRequest(c.req.raw), rateLimitsOf(c), presentedCredentials(c.req.raw));
+      const device = deviceFromRequest(c.req.raw);
+      const presented = presentedCredentials(c.req.raw);
+      const signedIn = await obtainPair(deps, body, device, rateLimitsOf(c), presented);
+      // A sign-in from a device not seen before: the owner's notice, after the answer (src/auth/notices.ts).
+      await afterAnswer(c, noticeSignIn(c.env, deps, { userId: sessionUserOf(signedIn.access), sessionId: sessionIdOfOwnToken(signedIn.access), method: "password", device, presented }));
       const lifetime = deps.config.deviceCredentialLifetimeSeconds;
       const cookies = [deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime)];
       if (deps.config.refreshCookie) cookies.push(setRefreshCookie(signedIn.refresh, deps.config.refreshTokenLifetimeSeconds));
@@ -259,6 +264,8 @@ export const authRoutes = [
     },
     handler: async (c, { body, json }) => {
       await changePassword(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
+      const auth = c.get("auth");
+      await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
       return json(200, { detail: "New password has been saved." });
     },
   }),

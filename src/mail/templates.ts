@@ -52,15 +52,25 @@ export function activationMail(input: { to: string; product: string; username: s
   });
 }
 
-export function passwordChangedNotice(input: { to: string; product: string; username: string; how: "changed" | "reset" }): MailMessage {
+export function passwordChangedNotice(input: { to: string; product: string; username: string; how: "changed" | "reset"; notMeUrl?: string }): MailMessage {
   return compose({
     to: input.to,
     product: input.product,
     subject: "your password was changed",
-    lines: [
-      `The password of ${input.username} was just ${input.how === "reset" ? "reset through a mailed link" : "changed"}. Every other device was signed out.`,
-      "If this was not you, reset your password now and check the devices signed in to your account.",
-    ],
+    lines: [`The password of ${input.username} was just ${input.how === "reset" ? "reset through a mailed link" : "changed"}. Every other device was signed out.`],
+    link: input.notMeUrl ? { url: input.notMeUrl, label: "This wasn't me: sign that device out" } : undefined,
+    after: ["If this was not you, reset your password now and check the devices signed in to your account."],
+  });
+}
+
+export function newSignInNotice(input: { to: string; product: string; username: string; how: string; where: string; url: string }): MailMessage {
+  return compose({
+    to: input.to,
+    product: input.product,
+    subject: "new sign-in to your account",
+    lines: [`${input.username} was just signed in ${input.how}: ${input.where}.`],
+    link: { url: input.url, label: "This wasn't me: sign that device out" },
+    after: ["If it was you, there is nothing to do. If not, also change your password."],
   });
 }
 

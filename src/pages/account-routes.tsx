@@ -5,7 +5,7 @@ import { getConfig } from "../config";
 import { defineRoute } from "../http/endpoint";
 import { usePageCsp } from "../http/security";
 import type { AppEnv } from "../http/types";
-import { ActivatePage, ConfirmEmailPage, ForgotPage, ResetPage } from "./account";
+import { ActivatePage, ConfirmEmailPage, ForgotPage, NotMePage, ResetPage } from "./account";
 
 function html(c: Context<AppEnv>, page: JSX.Element): Response {
   // A fresh nonce per render, and a token in the URL: nothing may be cached (the layout also sends no Referer).
@@ -95,5 +95,24 @@ export const accountPageRoutes = [
     responses: { 200: htmlPage("HTML page.") },
     handler: (c, { params }) =>
       html(c, <ConfirmEmailPage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} email={params.email} address={addressOf(params.email)!} token={params.token} />),
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/not-me/{uid}/{sid}/{token}",
+    operationId: "page_not_me",
+    tag: "pages",
+    usesD1: false,
+    summary: "\"This wasn't me\" (page)",
+    description: "Where a notice's \"this wasn't me\" links. Opening it changes nothing; its button posts to POST /api/auth/users/not_me/.",
+    auth: "anonymous",
+    notFound: true,
+    params: {
+      uid: linkParams.uid,
+      sid: { description: "The session the notice is about.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" }, check: (v: string) => /^[A-Za-z0-9_-]{22}$/.test(v) },
+      token: linkParams.token,
+    },
+    responses: { 200: htmlPage("HTML page.") },
+    handler: (c, { params }) => html(c, <NotMePage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} sid={params.sid} token={params.token} />),
   }),
 ];

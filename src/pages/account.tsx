@@ -9,7 +9,8 @@ import { Document } from "./layout";
 
 /** What client/account-page.ts reads from `#page-data`. */
 export interface AccountPageData {
-  page: "forgot" | "reset" | "activate" | "confirm-email";
+  page: "forgot" | "reset" | "activate" | "confirm-email" | "not-me";
+  sid?: string;
   uid?: string;
   token?: string;
   /** confirm-email: the new address as the link carries it (base64url). */
@@ -190,6 +191,44 @@ export function ConfirmEmailPage(props: { nonce: string; product: string; uid: s
             This link no longer works
           </h1>
           <p role="status">It was used already, has expired, or your password or address changed since.</p>
+        </section>
+      </main>
+    </Document>
+  );
+}
+
+export function NotMePage(props: { nonce: string; product: string; uid: string; sid: string; token: string }) {
+  const data: AccountPageData = { page: "not-me", uid: props.uid, sid: props.sid, token: props.token };
+  return (
+    <Document title="This wasn't me" nonce={props.nonce} state="form" narrow data={data} script={ACCOUNT_PAGE_JS}>
+      <main>
+        <Brand product={props.product} />
+        <section data-view="form" aria-labelledby="nm-title">
+          <h1 id="nm-title">Sign that device out?</h1>
+          <p class="muted">The device named in the mail loses access at once. Then change your password.</p>
+          <form id="not-me-form" method="post" novalidate>
+            <p class="form-error" id="nm-error" role="alert" hidden />
+            <div class="actions">
+              <button type="submit" class="primary">
+                Sign it out
+              </button>
+            </div>
+          </form>
+          {NEEDS_JS}
+        </section>
+        <section data-view="done" hidden aria-labelledby="nm-done">
+          <h1 id="nm-done" tabindex={-1}>
+            That device is signed out
+          </h1>
+          <p role="status">
+            Now <a href="/reset">choose a new password</a>: whoever signed in may know it.
+          </p>
+        </section>
+        <section data-view="dead" hidden aria-labelledby="nm-dead">
+          <h1 id="nm-dead" tabindex={-1}>
+            This link no longer works
+          </h1>
+          <p role="status">That device was signed out already, or the link has expired.</p>
         </section>
       </main>
     </Document>
