@@ -26,6 +26,8 @@ export default defineConfig(async () => {
             RATE_LIMITS: "off",
             // The sender of account mail through wrangler.toml's [[send_email]] MAILER (the pool's own binding).
             MAIL_FROM: "auth@example.test",
+            // Reset and resend-activation answers are padded to a floor when deployed; test/account-mail.test.ts sets one.
+            ACCOUNT_MAIL_FLOOR_MS: "0",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },
           // Another team's Worker with a real service binding to our AuthService entrypoint (test/auth-service.test.ts).

@@ -62,6 +62,8 @@ export interface Config {
   /** Absolute URL templates with {uid} and {token} (djoser's PASSWORD_RESET_CONFIRM_URL, ACTIVATION_URL); null: our pages. */
   frontendResetUrl: string | null;
   frontendActivationUrl: string | null;
+  /** No answer to "mail me a link" (reset, resend activation) comes sooner than this: known and unknown addresses alike. */
+  accountMailFloorMs: number;
 }
 
 /** Thrown when a setting is missing or malformed; names the setting so the log line is actionable. */
@@ -119,7 +121,7 @@ function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "ACTIVATION_EM
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "SIGNIN_DEVICES_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "SIGNIN_REFUSAL_FLOOR_MS", fallback: number, min: number, max: number): number {
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "SIGNIN_DEVICES_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "SIGNIN_REFUSAL_FLOOR_MS" | "ACCOUNT_MAIL_FLOOR_MS", fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -230,6 +232,7 @@ export function parseConfig(env: Env): Config {
     passwordResetTimeoutSeconds: seconds(env, "PASSWORD_RESET_TIMEOUT", 3_600, 60, 7 * 86_400),
     frontendResetUrl: linkTemplate(env, "FRONTEND_RESET_URL"),
     frontendActivationUrl: linkTemplate(env, "FRONTEND_ACTIVATION_URL"),
+    accountMailFloorMs: count(env, "ACCOUNT_MAIL_FLOOR_MS", 250, 0, 5000),
   };
 }
 

@@ -23,4 +23,6 @@ export interface Env extends Cloudflare.Env {
   /** Absolute URL templates with {uid} and {token} for a product's own reset and activation pages. */
   FRONTEND_RESET_URL?: string;
   FRONTEND_ACTIVATION_URL?: string;
+  /** Optional: milliseconds below which no reset or resend-activation request answers (default 250; 0 only for test rigs). */
+  ACCOUNT_MAIL_FLOOR_MS?: string;
 }

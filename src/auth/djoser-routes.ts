@@ -28,6 +28,15 @@ function deferrer(c: Context<AppEnv>): Defer | null {
   }
 }
 
+/**
+ * Holds the answer until `floorMs` after `startedMs` (wall time): whatever a known address costs more (building the
+ * mail, handing it over) stays under the floor, so the answer's time says nothing about the address.
+ */
+async function padTo(startedMs: number, floorMs: number): Promise<void> {
+  const rest = startedMs + floorMs - Date.now();
+  if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+}
+
 /** Per address asked for, whether or not it has an account: a 429 says nothing about it. */
 async function throttleAddress(c: Context<AppEnv>, email: string): Promise<void> {
   await rateLimitsOf(c).throttle("account_mail_address", `email:${email.toLowerCase()}`);
@@ -167,7 +176,9 @@ export const djoserRoutes = [
       const deps = c.get("deps");
       const mailer = mailerFor(c.env, deps.config);
       await throttleAddress(c, body.email);
+      const started = Date.now();
       await resendActivation(deps, mailer, body, deferrer(c));
+      await padTo(started, deps.config.accountMailFloorMs);
       return c.body(null, 204);
     },
   }),
@@ -190,7 +201,9 @@ export const djoserRoutes = [
       // Checked for every request, known address or not: a misconfiguration is a 500 for all alike.
       const mailer = mailerFor(c.env, deps.config);
       await throttleAddress(c, body.email);
+      const started = Date.now();
       await requestPasswordReset(deps, mailer, body, deferrer(c));
+      await padTo(started, deps.config.accountMailFloorMs);
       return c.body(null, 204);
     },
   }),
