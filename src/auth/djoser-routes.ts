@@ -48,7 +48,7 @@ const linkErrors = fieldErrors("A uid that names nobody, or a token that is wron
 
 const uidTokenExample = { uid: "MQ", token: "cd2x4k-3f1e0c9a8b7d6e5f4a3b2c1d0e9f8a7b" };
 
-export const setPasswordSchema = z.object({ current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+const setPasswordSchema = z.object({ current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
 export const djoserRoutes = [
   defineRoute({

@@ -41,7 +41,7 @@ export const resetConfirmSchema = z.object({ uid: uidField, token: tokenField, n
 const NOBODY: TokenUser = { id: 0, passwordHash: "", lastLogin: null, email: "" };
 
 /** Where a mailed link points: the product's own page (FRONTEND_*_URL template), else ours under JWT_ISSUER. */
-export function linkFor(config: Config, purpose: TokenPurpose, uid: string, token: string): string {
+function linkFor(config: Config, purpose: TokenPurpose, uid: string, token: string): string {
   const template = purpose === "password_reset" ? config.frontendResetUrl : config.frontendActivationUrl;
   if (template) return template.replaceAll("{uid}", encodeURIComponent(uid)).replaceAll("{token}", encodeURIComponent(token));
   return `${config.issuer}/${purpose === "password_reset" ? "reset" : "activate"}/${uid}/${token}`;
@@ -149,7 +149,7 @@ export const mePatchSchema = z.object({ email: emailSchema.optional(), current_p
 export const emailConfirmSchema = z.object({ uid: uidField, email: z.string().min(1).max(400), token: tokenField });
 
 /** The new address in a link: base64url of its bytes (no `@` or `+` to mangle in a path). */
-export function encodeAddress(email: string): string {
+function encodeAddress(email: string): string {
   return bytesToBase64Url(new TextEncoder().encode(email));
 }
 

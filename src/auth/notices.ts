@@ -29,7 +29,7 @@ function binding(userId: number, sid: string): TokenUser {
 }
 
 /** The mailer, or null where mail is not configured: a notice is never worth failing a sign-in for. */
-export function optionalMailer(env: Env, deps: Deps): Mailer | null {
+function optionalMailer(env: Env, deps: Deps): Mailer | null {
   try {
     return mailerFor(env, deps.config);
   } catch {

@@ -22,7 +22,7 @@ export interface Mailer {
 }
 
 /** The send_email binding as a Mailer, from MAIL_FROM. */
-export function sendEmailMailer(binding: SendEmail, from: string): Mailer {
+function sendEmailMailer(binding: SendEmail, from: string): Mailer {
   return {
     async send(message) {
       await binding.send({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });

@@ -8,7 +8,7 @@ import { ACCOUNT_PAGE_JS } from "./client.generated";
 import { Document } from "./layout";
 
 /** What client/account-page.ts reads from `#page-data`. */
-export interface AccountPageData {
+interface AccountPageData {
   page: "forgot" | "reset" | "activate" | "confirm-email" | "not-me";
   sid?: string;
   uid?: string;
