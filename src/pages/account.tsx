@@ -68,7 +68,7 @@ export function ForgotPage(props: { nonce: string; product: string }) {
           <h1 id="fp-done" tabindex={-1}>
             Check your mail
           </h1>
-          <p role="status">If an account has that address, a link is on its way. It works once, for an hour.</p>
+          <p role="status">If an account has that address, a link is on its way. It works once, for a limited time.</p>
         </section>
       </main>
     </Document>
