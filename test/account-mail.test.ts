@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { decodeUid, encodeUid } from "../src/auth/account-tokens";
 import { memoryLimiter } from "../src/http/ratelimit";
 import type { MailMessage } from "../src/mail/mailer";
-import { PASSWORD, api, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName, type Call, type RigOptions } from "./helpers";
+import { ORIGIN, PASSWORD, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName, type Call, type RigOptions } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase 42";
 
@@ -25,6 +25,17 @@ function outbox(options: { fail?: boolean } = {}) {
     },
   };
   return { sent, binding };
+}
+
+/** The app with the pool's real MAILER and an execution context that keeps waitUntil work, as when deployed. */
+function realMailApp() {
+  const testEnv = { ...env, MAIL_FROM: "auth@example.test" };
+  const r = rig({ env: { MAIL_FROM: "auth@example.test" } });
+  const pending: Array<Promise<unknown>> = [];
+  const ctx = { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    Promise.resolve(r.app.request(`${ORIGIN}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }, testEnv, ctx));
+  return { ...r, post, settle: () => Promise.all(pending) };
 }
 
 function mailRig(options: RigOptions & { fail?: boolean } = {}) {
@@ -62,10 +73,12 @@ describe("the send_email binding (MAILER)", () => {
     await binding.send({ from: "auth@example.test", to: "someone@example.com", subject: "Edge auth: test", text: "hello", html: "<p>hello</p>" });
   });
 
-  it("a reset asked through the deployed entry point and the real binding answers 204", async () => {
-    const u = await user(api);
-    const res = await api("/api/auth/users/reset_password/", { body: { email: u.email } });
+  it("a reset asked with the real binding answers 204, and the binding takes the mail after the answer", async () => {
+    const app = realMailApp();
+    const u = await user(app.call);
+    const res = await app.post("/api/auth/users/reset_password/", { email: u.email });
     expect(res.status).toBe(204);
+    await app.settle();
   });
 });
 
@@ -151,15 +164,17 @@ describe("POST /api/auth/users/reset_password/", () => {
   });
 
   it("answers a known address without waiting for its mail (sent after the answer through the real binding)", async () => {
-    const u = await user(api);
+    const app = realMailApp();
+    const u = await user(app.call);
     const times = { known: [] as number[], unknown: [] as number[] };
     for (let i = 0; i < 9; i++) {
       for (const kind of ["known", "unknown"] as const) {
         const started = Date.now();
-        await api("/api/auth/users/reset_password/", { body: { email: kind === "known" ? u.email : `nobody${i}@example.com` }, headers: { "cf-connecting-ip": `192.0.2.${i}` } });
+        await app.post("/api/auth/users/reset_password/", { email: kind === "known" ? u.email : `nobody${i}@example.com` }, { "cf-connecting-ip": `192.0.2.${i}` });
         times[kind].push(Date.now() - started);
       }
     }
+    await app.settle();
     const median = (list: number[]) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
     console.info(`reset_password median, no floor, real binding: known ${median(times.known)} ms, unknown ${median(times.unknown)} ms`);
     expect(median(times.known)).toBeLessThan(median(times.unknown) + 50);
@@ -473,6 +488,8 @@ describe("registration and activation (djoser)", () => {
     const username = uniqueName("act");
     await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } });
     const active = await user(r.call);
+    // Registered under ACTIVATION_EMAIL=on it starts inactive too: make it an active account.
+    await env.DB.prepare("UPDATE users SET is_active = 1 WHERE id = ?").bind(active.id).run();
     const count = r.sent.length;
     for (const email of [active.email, "nobody-known@example.com"]) expect((await r.call("/api/auth/users/resend_activation/", { body: { email } })).status).toBe(204);
     expect(r.sent.length).toBe(count);
@@ -725,5 +742,17 @@ describe("notices with a one-click \"this wasn't me\"", () => {
     const r = rig({ env: { MAILER: undefined } });
     const me = await signUp(r.call);
     expect((await r.call("/api/token/", { body: { username: me.username, password: PASSWORD } })).status).toBe(200);
+  });
+});
+
+describe("ACTIVATION_EMAIL=on holds for every registration route", () => {
+  it("POST /api/auth/register/ also leaves the account inactive and mails its activation link", async () => {
+    const r = mailRig({ env: { ACTIVATION_EMAIL: "on" } });
+    const username = uniqueName("reg");
+    expect((await r.call("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(201);
+    expect((await r.call("/api/token/", { body: { username, password: PASSWORD } })).status).toBe(401);
+    const link = linkIn(r.sent.at(-1), "activate");
+    expect((await r.call("/api/auth/users/activation/", { body: { uid: link.uid, token: link.token } })).status).toBe(204);
+    expect((await r.call("/api/token/", { body: { username, password: PASSWORD } })).status).toBe(200);
   });
 });

@@ -10,7 +10,8 @@ const TIMEOUT_MS = 150;
 
 function downRig(sessionCacheTtl = "0") {
   const d1 = countingD1();
-  const r = rig({ env: { D1_TIMEOUT_MS: String(TIMEOUT_MS), SESSION_CACHE_TTL: sessionCacheTtl, NOTES_CACHE_TTL: "0" } });
+  // MAIL_FROM: the account-mail routes check their mailer (the pool's MAILER) before they read D1.
+  const r = rig({ env: { D1_TIMEOUT_MS: String(TIMEOUT_MS), SESSION_CACHE_TTL: sessionCacheTtl, NOTES_CACHE_TTL: "0", MAIL_FROM: "auth@example.test" } });
   const call = (path: string, c: Call = {}) => r.call(path, { ...c, env: { DB: d1.db } });
   return { ...r, d1, call };
 }

@@ -16,7 +16,7 @@ import { INVALID_TOKEN, STALE_TOKEN, activate, confirmEmailChange, emailConfirmS
 import { PASSWORD_MAX_LENGTH } from "./passwords";
 import { afterAnswer, notMe, notMeSchema, noticePasswordChanged } from "./notices";
 import { publicUser, register, registerSchema } from "./service";
-import { djoserUserSchema, userSchema } from "./wire";
+import { djoserUserSchema, userSchema, type PublicUser } from "./wire";
 
 /** ctx.waitUntil when the request has an execution context (app.request() in tests may not): mail after the answer. */
 function deferrer(c: Context<AppEnv>): Defer | null {
@@ -40,6 +40,23 @@ async function padTo(startedMs: number, floorMs: number): Promise<void> {
 /** Per address asked for, whether or not it has an account: a 429 says nothing about it. */
 async function throttleAddress(c: Context<AppEnv>, email: string): Promise<void> {
   await rateLimitsOf(c).throttle("account_mail_address", `email:${email.toLowerCase()}`);
+}
+
+/**
+ * Registration by either route (djoser's users/ and our register/): with ACTIVATION_EMAIL=on the account starts
+ * inactive and its activation mail goes out after the answer; no route skips that.
+ */
+export async function createAccount(c: Context<AppEnv>, body: z.output<typeof registerSchema>): Promise<PublicUser> {
+  const deps = c.get("deps");
+  // Before anything is written: no account is created that could never get its activation mail.
+  const mailer = deps.config.activationEmail ? mailerFor(c.env, deps.config) : null;
+  const user = await register(deps, body, { active: !mailer });
+  if (mailer) {
+    const rows = await deps.db.select().from(users).where(eq(users.id, user.id)).limit(1);
+    // A failed mail is logged; resend_activation asks again.
+    if (rows[0]) await sendActivation(deps, mailer, rows[0], deferrer(c));
+  }
+  return user;
 }
 
 const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
@@ -127,15 +144,7 @@ export const djoserRoutes = [
       400: fieldErrors("Invalid fields, or the username or email is taken.", { username: ["A user with that username already exists."] }),
     },
     handler: async (c, { body, json }) => {
-      const deps = c.get("deps");
-      // Before anything is written: no account is created that could never get its activation mail.
-      const mailer = deps.config.activationEmail ? mailerFor(c.env, deps.config) : null;
-      const user = await register(deps, body, { active: !mailer });
-      if (mailer) {
-        const rows = await deps.db.select().from(users).where(eq(users.id, user.id)).limit(1);
-        // A failed mail is logged; resend_activation asks again.
-        if (rows[0]) await sendActivation(deps, mailer, rows[0], deferrer(c));
-      }
+      const user = await createAccount(c, body);
       return json(201, { username: user.username, id: user.id, email: user.email });
     },
   }),

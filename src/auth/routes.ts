@@ -10,8 +10,9 @@ import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount,
 import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
 import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from "./devices";
 import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, cookieRefresh, setRefreshCookie } from "./refresh-cookie";
+import { createAccount } from "./djoser-routes";
 import { afterAnswer, noticePasswordChanged, noticeSignIn, sessionIdOfOwnToken, sessionUserOf } from "./notices";
-import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, register, registerSchema, verify, verifySchema } from "./service";
+import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, registerSchema, verify, verifySchema } from "./service";
 import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
 
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
@@ -61,7 +62,7 @@ export const authRoutes = [
       201: { description: "Created.", schema: userSchema },
       400: fieldErrors("Invalid fields, or the username is taken.", { username: ["A user with that username already exists."] }),
     },
-    handler: async (c, { body, json }) => json(201, await register(c.get("deps"), body)),
+    handler: async (c, { body, json }) => json(201, await createAccount(c, body)),
   }),
 
   defineRoute({
