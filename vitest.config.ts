@@ -24,6 +24,10 @@ export default defineConfig(async () => {
             // Refused sign-ins are padded to a floor when deployed; test rigs sign in wrongly by the hundred.
             SIGNIN_REFUSAL_FLOOR_MS: "0",
             RATE_LIMITS: "off",
+            // No MAIL_FROM: mail stays off (no notice per sign-in through the pool's real MAILER, which writes files);
+            // test/account-mail.test.ts and test/fail-closed.test.ts set it where they need it.
+            // Reset and resend-activation answers are padded to a floor when deployed; test/account-mail.test.ts sets one.
+            ACCOUNT_MAIL_FLOOR_MS: "0",
             TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           },
           // Another team's Worker with a real service binding to our AuthService entrypoint (test/auth-service.test.ts).

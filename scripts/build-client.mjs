@@ -20,6 +20,7 @@ const PAGES = {
   LOGIN_PAGE_JS: "client/login-page.ts",
   PHONE_PAGE_JS: "client/phone-page.ts",
   DOCS_PAGE_JS: "client/docs-page.ts",
+  ACCOUNT_PAGE_JS: "client/account-page.ts",
 };
 
 /** The embeddable QR login (startQrLogin and <qr-login>): one ES module, served at /client/qr-login.<hash>.js. */

@@ -28,6 +28,8 @@ const PHASES = [
   // The refresh token in an HttpOnly cookie (REFRESH_COOKIE=on), on wrangler dev's plain-http 127.0.0.1.
   { name: "cookie", vars: { REFRESH_COOKIE: "on" }, files: ["test/e2e/cookie.test.mjs"] },
   // examples/app on a second origin (its own port), allowed by CORS_ORIGINS, with the refresh cookie on.
+  // Account mail (issue 24): djoser's endpoints, activation on, each mail a file wrangler dev writes.
+  { name: "mail", vars: { MAIL_FROM: "auth@example.com", ACTIVATION_EMAIL: "on", ACCOUNT_MAIL_FLOOR_MS: "0" }, files: ["test/e2e/mail.test.mjs", "test/e2e/djoser-client.test.mjs"] },
   { name: "app", vars: { REFRESH_COOKIE: "on", CORS_ORIGINS: `http://127.0.0.1:${PORT + 10}` }, files: ["test/e2e/app.test.mjs"] },
 ];
 

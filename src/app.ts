@@ -4,6 +4,7 @@ import { ConfigError } from "./config";
 import { isDatabaseUnavailable } from "./db/guard";
 import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
 import { authRoutes } from "./auth/routes";
+import { djoserRoutes } from "./auth/djoser-routes";
 import { mountRoutes, type AnyRoute } from "./http/endpoint";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
@@ -17,6 +18,7 @@ import { forgetUserPages } from "./notes/page-cache";
 import { onUserDeleted } from "./auth/user-events";
 import { metaRoutes } from "./openapi/routes";
 import { pageRoutes } from "./pages/routes";
+import { accountPageRoutes } from "./pages/account-routes";
 
 export interface AppOptions {
   /** Milliseconds since the epoch; tests pass a movable clock. */
@@ -30,7 +32,7 @@ export interface AppOptions {
 }
 
 /** Every route the worker serves, in the order they are matched; the OpenAPI document describes exactly these. */
-const ROUTES: readonly AnyRoute[] = [...authRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...metaRoutes(() => ROUTES)];
+const ROUTES: readonly AnyRoute[] = [...authRoutes, ...djoserRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...accountPageRoutes, ...metaRoutes(() => ROUTES)];
 
 
 

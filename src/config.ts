@@ -61,6 +61,19 @@ export interface Config {
    * D1). Note writes made in this isolate show at once; those made elsewhere within this many seconds.
    */
   notesCacheTtlSeconds: number;
+  /** MAIL_FROM: the sender of every mail (send_email binding MAILER); null: mail is off and routes that need it answer 500. */
+  mailFrom: string | null;
+  /** PRODUCT_NAME: how mails and pages name the product (default "Edge auth"). */
+  productName: string;
+  /** ACTIVATION_EMAIL=on: new accounts stay inactive until the mailed link is opened (djoser's SEND_ACTIVATION_EMAIL). */
+  activationEmail: boolean;
+  /** How long a reset or activation link stays valid (Django's PASSWORD_RESET_TIMEOUT). */
+  passwordResetTimeoutSeconds: number;
+  /** Absolute URL templates with {uid} and {token} (djoser's PASSWORD_RESET_CONFIRM_URL, ACTIVATION_URL); null: our pages. */
+  frontendResetUrl: string | null;
+  frontendActivationUrl: string | null;
+  /** No answer to "mail me a link" (reset, resend activation) comes sooner than this: known and unknown addresses alike. */
+  accountMailFloorMs: number;
 }
 
 /** Thrown when a setting is missing or malformed; names the setting so the log line is actionable. */
@@ -110,7 +123,7 @@ function isOrigin(text: string): boolean {
   }
 }
 
-function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES", fallback: boolean): boolean {
+function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES" | "ACTIVATION_EMAIL", fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return fallback;
   if (raw === "on" || raw === "true" || raw === "1") return true;
@@ -118,7 +131,7 @@ function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "SIGNIN_DEVICES_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "SIGNIN_REFUSAL_FLOOR_MS" | "QR_MAX_DISTANCE_KM", fallback: number, min: number, max: number): number {
+function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "SIGNIN_DEVICES_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "SIGNIN_REFUSAL_FLOOR_MS" | "QR_MAX_DISTANCE_KM" | "ACCOUNT_MAIL_FLOOR_MS", fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -140,6 +153,40 @@ function origins(env: Env, name: "CORS_ORIGINS"): string[] {
     if (!ORIGIN_PATTERN.test(entry)) throw new ConfigError(name, `entries must look like https://app.example.com (lower case, no path), got ${JSON.stringify(entry)}`);
   }
   return [...new Set(list)];
+}
+
+// RFC 5321 §4.5.3.1: a path of at most 256 octets; one plain address, no display name or header-breaking characters.
+const MAIL_ADDRESS = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
+
+function mailFrom(env: Env): string | null {
+  const raw = env.MAIL_FROM?.trim();
+  if (!raw) return null;
+  if (raw.length > 254 || !MAIL_ADDRESS.test(raw)) throw new ConfigError("MAIL_FROM", `must be one address like auth@example.com, got ${JSON.stringify(raw.slice(0, 100))}`);
+  return raw;
+}
+
+/** A link template for a product's own front end: absolute http(s), with both placeholders. */
+function linkTemplate(env: Env, name: "FRONTEND_RESET_URL" | "FRONTEND_ACTIVATION_URL"): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  let ok = false;
+  try {
+    const url = new URL(raw.replace("{uid}", "u").replace("{token}", "t"));
+    ok = url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    ok = false;
+  }
+  if (!ok || !raw.includes("{uid}") || !raw.includes("{token}") || raw.length > 1000)
+    throw new ConfigError(name, `must be an absolute URL holding {uid} and {token}, like https://app.example.com/reset/{uid}/{token}, got ${JSON.stringify(raw.slice(0, 100))}`);
+  return raw;
+}
+
+function productName(env: Env): string {
+  const raw = env.PRODUCT_NAME?.trim() ?? "";
+  if (!raw) return "Edge auth";
+  // It goes into subject lines: no line breaks, bounded.
+  if (raw.length > 80 || /[\r\n\u0000-\u001f]/.test(raw)) throw new ConfigError("PRODUCT_NAME", "must be one line of at most 80 characters");
+  return raw;
 }
 
 /** Validates every setting; throws ConfigError naming the first bad one. Pure: no I/O, no caching. */
@@ -193,6 +240,13 @@ export function parseConfig(env: Env): Config {
     // "A few seconds at most": the longest a revocation made elsewhere can go unseen (README, Configuration).
     sessionCacheTtlSeconds: seconds(env, "SESSION_CACHE_TTL", 2, 0, 10),
     notesCacheTtlSeconds: seconds(env, "NOTES_CACHE_TTL", 2, 0, 10),
+    mailFrom: mailFrom(env),
+    productName: productName(env),
+    activationEmail: onOff(env, "ACTIVATION_EMAIL", false),
+    passwordResetTimeoutSeconds: seconds(env, "PASSWORD_RESET_TIMEOUT", 3_600, 60, 7 * 86_400),
+    frontendResetUrl: linkTemplate(env, "FRONTEND_RESET_URL"),
+    frontendActivationUrl: linkTemplate(env, "FRONTEND_ACTIVATION_URL"),
+    accountMailFloorMs: count(env, "ACCOUNT_MAIL_FLOOR_MS", 250, 0, 5000),
   };
 }
 

@@ -20,4 +20,13 @@ export interface Env extends Cloudflare.Env {
   SIGNIN_DEVICES_FAILURE_LIMIT?: string;
   /** Optional: milliseconds below which no refused sign-in answers (default 1500; 0 only for test rigs). */
   SIGNIN_REFUSAL_FLOOR_MS?: string;
+  /** Sender address of every mail (send_email binding MAILER); required for the account-mail routes. */
+  MAIL_FROM?: string;
+  /** How mails and pages name the product (default "Edge auth"). */
+  PRODUCT_NAME?: string;
+  /** Absolute URL templates with {uid} and {token} for a product's own reset and activation pages. */
+  FRONTEND_RESET_URL?: string;
+  FRONTEND_ACTIVATION_URL?: string;
+  /** Optional: milliseconds below which no reset or resend-activation request answers (default 250; 0 only for test rigs). */
+  ACCOUNT_MAIL_FLOOR_MS?: string;
 }

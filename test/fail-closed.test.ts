@@ -10,7 +10,8 @@ const TIMEOUT_MS = 150;
 
 function downRig(sessionCacheTtl = "0") {
   const d1 = countingD1();
-  const r = rig({ env: { D1_TIMEOUT_MS: String(TIMEOUT_MS), SESSION_CACHE_TTL: sessionCacheTtl, NOTES_CACHE_TTL: "0" } });
+  // MAIL_FROM: the account-mail routes check their mailer (the pool's MAILER) before they read D1.
+  const r = rig({ env: { D1_TIMEOUT_MS: String(TIMEOUT_MS), SESSION_CACHE_TTL: sessionCacheTtl, NOTES_CACHE_TTL: "0", MAIL_FROM: "auth@example.test" } });
   const call = (path: string, c: Call = {}) => r.call(path, { ...c, env: { DB: d1.db } });
   return { ...r, d1, call };
 }
@@ -41,6 +42,15 @@ describe.each(["throw", "hang"] as const)("with D1 that does %s", (mode) => {
       ["/api/auth/sessions/", { token: user.access }],
       ["/api/auth/events/", { token: user.access }],
       ["/api/auth/sessions/", { method: "DELETE", token: user.access }],
+      ["/api/auth/users/", { body: { username: "djoser_down", email: "dj@example.com", password: PASSWORD } }],
+      ["/api/auth/users/activation/", { body: { uid: "MQ", token: "1-0123456789abcdef0123456789abcdef" } }],
+      ["/api/auth/users/resend_activation/", { body: { email: "someone@example.com" } }],
+      ["/api/auth/users/reset_password/", { body: { email: "someone@example.com" } }],
+      ["/api/auth/users/reset_password_confirm/", { body: { uid: "MQ", token: "1-0123456789abcdef0123456789abcdef", new_password: "another long passphrase" } }],
+      ["/api/auth/users/me/", { token: user.access }],
+      ["/api/auth/users/me/", { method: "PATCH", token: user.access, body: { email: "moved-down@example.com", current_password: PASSWORD } }],
+      ["/api/auth/users/email_confirm/", { body: { uid: "MQ", email: "YUBleGFtcGxlLmNvbQ", token: "1-0123456789abcdef0123456789abcdef" } }],
+      ["/api/auth/users/set_password/", { token: user.access, body: { current_password: PASSWORD, new_password: "another long passphrase" } }],
       ["/api/notes/", { token: user.access }],
       ["/api/notes/", { method: "POST", token: user.access, body: { title: "lost" } }],
       [`/api/notes/${note.id}/`, { token: user.access }],

@@ -6,7 +6,7 @@
  */
 import { and, asc, count, desc, eq, gt, isNull, lt, ne, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { securityEvents, sessions, type RevokedBy, type SessionMethod } from "../db/schema";
+import { securityEvents, sessions, users, type RevokedBy, type SessionMethod } from "../db/schema";
 import type { Deps } from "../deps";
 import { checkPage, lastPageFromReversed, pageOffset, type PageRequest } from "../http/pagination";
 import { parseUserAgent } from "../http/user-agent";
@@ -22,6 +22,8 @@ const REVOKED_BY_REASON: Record<RevokeReason, RevokedBy | null> = {
   refresh_reuse: "reuse_detection",
   user_revoked: "user",
   password_changed: null,
+  // One password_reset event counts them instead (passwordResetEvent).
+  password_reset: null,
   account_deleted: null,
 };
 
@@ -87,6 +89,31 @@ export function endedOthersEvent(db: Db, type: "password_changed" | "signed_out_
       })
       .from(sessions)
       .where(and(eq(sessions.id, input.actingSid), eq(sessions.userId, input.userId))),
+  );
+}
+
+/**
+ * A reset by mailed link (no session acts): one event counting the live sessions the reset ends, written only if the
+ * reset's new hash is in place (a link that lost the race records nothing); for its batch, before the revoking UPDATE.
+ */
+export function passwordResetEvent(db: Db, userId: number, newHash: string, now: number) {
+  const ended = db.select({ n: count() }).from(sessions).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
+  return db.insert(securityEvents).select(
+    db
+      .select({
+        id: sql<number>`NULL`.as("id"),
+        userId: users.id,
+        type: sql<"password_reset">`'password_reset'`.as("type"),
+        sessionId: sql<string | null>`NULL`.as("session_id"),
+        revokedBy: sql<RevokedBy | null>`NULL`.as("revoked_by"),
+        sessionsEnded: sql<number>`(${ended})`.as("sessions_ended"),
+        userAgent: sql<string | null>`NULL`.as("user_agent"),
+        country: sql<string | null>`NULL`.as("country"),
+        city: sql<string | null>`NULL`.as("city"),
+        createdAt: sql<number>`${now}`.as("created_at"),
+      })
+      .from(users)
+      .where(and(eq(users.id, userId), eq(users.passwordHash, newHash))),
   );
 }
 

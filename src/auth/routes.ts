@@ -12,7 +12,9 @@ import { listEvents } from "./events";
 import { DEVICE_CREDENTIAL_COOKIE, DEVICE_CREDENTIAL_HEADER, deviceCookie, presentedCredentials } from "./device-credential";
 import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from "./devices";
 import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, cookieRefresh, setRefreshCookie } from "./refresh-cookie";
-import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, register, registerSchema, verify, verifySchema } from "./service";
+import { createAccount } from "./djoser-routes";
+import { afterAnswer, noticePasswordChanged, noticeSignIn, sessionIdOfOwnToken, sessionUserOf } from "./notices";
+import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, registerSchema, verify, verifySchema } from "./service";
 import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, securityEventListSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
 
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
@@ -62,7 +64,7 @@ export const authRoutes = [
       201: { description: "Created.", schema: userSchema },
       400: fieldErrors("Invalid fields, or the username is taken.", { username: ["A user with that username already exists."] }),
     },
-    handler: async (c, { body, json }) => json(201, await register(c.get("deps"), body)),
+    handler: async (c, { body, json }) => json(201, await createAccount(c, body)),
   }),
 
   defineRoute({
@@ -108,7 +110,11 @@ export const authRoutes = [
     },
     handler: async (c, { body, json }) => {
       const deps = c.get("deps");
-      const signedIn = await obtainPair(deps, body, deviceFromRequest(c.req.raw), rateLimitsOf(c), presentedCredentials(c.req.raw));
+      const device = deviceFromRequest(c.req.raw);
+      const presented = presentedCredentials(c.req.raw);
+      const signedIn = await obtainPair(deps, body, device, rateLimitsOf(c), presented);
+      // A sign-in from a device not seen before: the owner's notice, after the answer (src/auth/notices.ts).
+      await afterAnswer(c, noticeSignIn(c.env, deps, { userId: sessionUserOf(signedIn.access), sessionId: sessionIdOfOwnToken(signedIn.access), method: "password", device, presented }));
       const lifetime = deps.config.deviceCredentialLifetimeSeconds;
       const cookies = [deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime)];
       if (deps.config.refreshCookie) cookies.push(setRefreshCookie(signedIn.refresh, deps.config.refreshTokenLifetimeSeconds));
@@ -261,6 +267,8 @@ export const authRoutes = [
     },
     handler: async (c, { body, json }) => {
       await changePassword(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
+      const auth = c.get("auth");
+      await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
       return json(200, { detail: "New password has been saved." });
     },
   }),

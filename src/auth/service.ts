@@ -79,7 +79,7 @@ function tokenNotValid(detail: string): ApiError {
   return new ApiError("token_not_valid", detail);
 }
 
-export async function register(deps: Deps, input: z.output<typeof registerSchema>): Promise<PublicUser> {
+export async function register(deps: Deps, input: z.output<typeof registerSchema>, options: { active?: boolean } = {}): Promise<PublicUser> {
   const problems = passwordProblems(input.password, input);
   if (problems.length > 0) throw new ValidationError({ password: problems });
   // Hash before looking for a clash, so a taken username costs the same time as a free one.
@@ -89,7 +89,7 @@ export async function register(deps: Deps, input: z.output<typeof registerSchema
   // Any clash (username key or lower(email)) inserts nothing; then say which field, as DRF's unique validators do.
   const rows = await deps.db
     .insert(users)
-    .values({ username: input.username, usernameKey, email: input.email, passwordHash, dateJoined: now })
+    .values({ username: input.username, usernameKey, email: input.email, passwordHash, dateJoined: now, isActive: options.active ?? true })
     .onConflictDoNothing()
     .returning();
   const user = rows[0];

@@ -8,7 +8,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
 import { randomToken, sha256Base64Url } from "../lib/bytes";
-import { endedOthersEvent, otherLiveSessions, revocationEvents, signInEvent } from "./events";
+import { endedOthersEvent, otherLiveSessions, passwordResetEvent, revocationEvents, signInEvent } from "./events";
 import { sessionCache } from "./session-cache";
 
 /** What is recorded about the device that signs in (all optional: requests may lack them). */
@@ -146,7 +146,7 @@ export async function rotateRefresh(
   return rows[0] ?? null;
 }
 
-export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted";
+export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted" | "password_reset";
 
 /**
  * Revokes the live sessions `where` selects, recording their events (`event`, else one `session_revoked` per
@@ -200,6 +200,24 @@ export async function revokeOtherSessionsWith(db: Db, first: BatchItem<"sqlite">
       .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSid), isNull(sessions.revokedAt))),
   ]);
   sessionCache.evictUser(userId);
+}
+
+/**
+ * Runs `first` (a password reset's new hash, `newHash`) and ends every session of `userId` in one atomic batch. The
+ * sessions end only where `first` took effect (the user's hash is now `newHash`, salted so no other write makes it):
+ * a link used twice at once revokes once, and sign-ins after the winning use live on. Answers `first`'s result.
+ */
+export async function revokeAllSessionsWith<T>(db: Db, first: BatchItem<"sqlite">, userId: number, newHash: string, reason: RevokeReason, nowSeconds: number): Promise<T> {
+  const [result] = await db.batch([
+    first,
+    ...(reason === "password_reset" ? [passwordResetEvent(db, userId, newHash, nowSeconds)] : []),
+    db
+      .update(sessions)
+      .set({ revokedAt: nowSeconds, revokedReason: reason })
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.passwordHash} = ${newHash})`)),
+  ]);
+  sessionCache.evictUser(userId);
+  return result as T;
 }
 
 /**

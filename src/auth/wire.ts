@@ -73,13 +73,13 @@ const securityEventSchema = named(
       id: z.number().int(),
       type: z.enum(SECURITY_EVENT_TYPES).meta({
         description:
-          "`signed_in`: a password sign-in started the session; `qr_linked`: a QR login you approved on your phone signed a browser in; `password_changed`: the password was changed from the session; `session_revoked`: the session ended (see `revoked_by`); `signed_out_everywhere`: the session signed out every other one.",
+          "`signed_in`: a password sign-in started the session; `qr_linked`: a QR login you approved on your phone signed a browser in; `password_changed`: the password was changed from the session; `password_reset`: the password was reset by a mailed link (every session ended); `session_revoked`: the session ended (see `revoked_by`); `signed_out_everywhere`: the session signed out every other one.",
       }),
       created: isoDateTime("When it happened, ISO 8601 UTC."),
       session: z.string().regex(ID_22).nullable().meta({ description: "The session it concerns: the new one for a sign-in, the ended one for a revocation, the acting one otherwise." }),
       current: z.boolean().meta({ description: "That session is the one making this request." }),
       revoked_by: z.enum(REVOKED_BY).nullable().meta({ description: "`session_revoked` only: `user` (signed out from the sessions list), `reuse_detection` (a rotated-out refresh token came back: presumed stolen), `sign_out` (the device signed itself out)." }),
-      sessions_ended: z.number().int().min(0).nullable().meta({ description: "`password_changed` and `signed_out_everywhere`: how many other live sessions ended." }),
+      sessions_ended: z.number().int().min(0).nullable().meta({ description: "`password_changed`, `password_reset` and `signed_out_everywhere`: how many other live sessions ended." }),
       browser: z.string().nullable().meta({ description: "From the session's user agent, as the sessions list shows it." }),
       os: z.string().nullable().meta({ description: "From the session's user agent." }),
       country: z.string().nullable().meta({ description: "ISO 3166-1 alpha-2, from Cloudflare, when the session started. Never the IP address." }),
@@ -112,4 +112,10 @@ export const jwksSchema = named(
       ),
     })
     .meta({ description: "RFC 7517 JWK set: public keys only (`kid`, `kty`, `crv`, `x`, `y`, `alg`, `use`)." }),
+);
+
+/** djoser's user answer at registration: `{username, id, email}`. */
+export const djoserUserSchema = named(
+  "UserCreated",
+  z.strictObject({ username: z.string(), id: z.number().int(), email: z.string().meta({ format: "email" }) }),
 );

@@ -14,6 +14,7 @@ export const ERRORS = {
   permission_denied: [403, "You do not have permission to perform this action."],
   origin_not_allowed: [403, "This origin may not open the login socket."],
   csrf_failed: [403, "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin."],
+  stale_token: [403, "Stale token for given user."],
   not_found: [404, "Not found."],
   method_not_allowed: [405, "Method not allowed."],
   qr_too_far: [403, "This phone is too far from the computer asking to sign in."],

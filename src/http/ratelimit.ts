@@ -29,6 +29,8 @@ export const THROTTLES = {
   qr_create_ip: { binding: "QR_CREATE_IP_LIMITER", periodSeconds: 60 },
   qr_lookup_ip: { binding: "QR_LOOKUP_IP_LIMITER", periodSeconds: 60 },
   qr_approve_user: { binding: "QR_APPROVE_USER_LIMITER", periodSeconds: 60 },
+  account_mail_ip: { binding: "ACCOUNT_MAIL_IP_LIMITER", periodSeconds: 60 },
+  account_mail_address: { binding: "ACCOUNT_MAIL_ADDRESS_LIMITER", periodSeconds: 60 },
 } as const satisfies Record<string, { binding: keyof Env; periodSeconds: 10 | 60 }>;
 
 export type ThrottleName = keyof typeof THROTTLES;

@@ -115,7 +115,9 @@ export function LoginPage(props: LoginPageProps) {
           </div>
         </section>
       </main>
-      <footer>Signing in with a code never asks for your password on this computer.</footer>
+      <footer>
+        Signing in with a code never asks for your password on this computer. <a href="/reset">Forgot your password?</a>
+      </footer>
     </Document>
   );
 }

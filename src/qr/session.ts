@@ -26,6 +26,7 @@ import { buildDeps } from "../deps";
 import { NOW_HEADER, SECRET_HEADER } from "./ids";
 import { sha256Base64Url } from "../lib/bytes";
 import { startSession } from "../auth/service";
+import { noticeSignIn } from "../auth/notices";
 import { isDatabaseUnavailable } from "../db/guard";
 import type { DeviceInfo } from "../auth/sessions";
 import type { Place } from "../http/device";
@@ -306,7 +307,10 @@ export class QrSession extends DurableObject<Env> {
 
   /** The D1 session for the phone's user, marked as signed in by QR with the browser's details; its first pair, sealed at once. */
   protected async issuePair(record: QrRecord, user: QrUser, nowMs: number): Promise<SealedPair> {
-    const { access, refresh } = await startSession(await buildDeps(this.env, () => nowMs), user.id, "qr", record.browser);
+    const deps = await buildDeps(this.env, () => nowMs);
+    const { access, refresh, sessionId } = await startSession(deps, user.id, "qr", record.browser);
+    // The owner's "new sign-in" notice with its "this wasn't me", after the approval (src/auth/notices.ts).
+    this.ctx.waitUntil(noticeSignIn(this.env, deps, { userId: user.id, sessionId, method: "qr", device: record.browser }));
     return seal(record.publicKey, record.id, { access, refresh, user });
   }
 
