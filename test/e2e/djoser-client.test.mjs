@@ -3,10 +3,10 @@
 // codes and shapes. Run against wrangler dev with ACTIVATION_EMAIL=on (the `mail` phase of `npm run test:e2e`).
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { mailTextFolders } from "./helpers.mjs";
 
 const BASE = `${process.env.E2E_BASE_URL ?? "http://127.0.0.1:8791"}/api/auth/`;
 const TOKEN_URL = `${process.env.E2E_BASE_URL ?? "http://127.0.0.1:8791"}/api/token/`;
@@ -43,8 +43,7 @@ class DjoserClient {
 async function mailedLink(needle, path) {
   for (let tries = 0; tries < 50; tries++) {
     const found = [];
-    for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith("miniflare-"))) {
-      const folder = join(tmpdir(), dir, "files", "email-text");
+    for (const folder of mailTextFolders()) {
       let files = [];
       try {
         files = readdirSync(folder);

@@ -1,6 +1,8 @@
 // Shared helpers for the browser tests: Chromium, a desktop and a phone context, API calls, screenshots.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import fs, { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -171,4 +173,30 @@ export async function approveAndType(desktop, phone) {
   await phoneApprove(phone);
   await desktopTypeCode(desktop, code);
   return code;
+}
+
+/**
+ * The folders where wrangler dev's send_email binding writes each mail's text part: `<tmp>/miniflare-*` then
+ * `files/email-text` (miniflare 4) or `files/email/email-text` (miniflare 5, wrangler 4.16x) — searched a few levels
+ * deep so the next layout is found too; the path is also what wrangler logs after "Text:".
+ */
+export function mailTextFolders() {
+  const { readdirSync } = fs;
+  const folders = [];
+  const walk = (dir, depth) => {
+    let entries = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.name === "email-text") folders.push(full);
+      else if (depth < 4) walk(full, depth + 1);
+    }
+  };
+  for (const dir of fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("miniflare-"))) walk(path.join(os.tmpdir(), dir), 0);
+  return folders;
 }

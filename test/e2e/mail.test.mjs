@@ -4,24 +4,22 @@
 // session from before the reset is dead.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BASE, PASSWORD, api, desktopContext, launch, shot, uniqueName, waitForState, watch } from "./helpers.mjs";
+import { BASE, PASSWORD, api, desktopContext, launch, mailTextFolders, shot, uniqueName, waitForState, watch } from "./helpers.mjs";
 
 const NEW_PASSWORD = "a brand new passphrase 42";
 
 /**
- * The text part of the newest mail wrangler dev wrote (`<tmp>/miniflare-*\/files/email-text/*.txt`, the path it logs
+ * The text part of the newest mail wrangler dev wrote (`<tmp>/miniflare-*\/files/email/email-text/*.txt`, the path it logs
  * after "send_email binding called with MessageBuilder:") that holds `needle` and a link to `/{path}/`.
  */
 async function mailFile(needle, path, timeoutMs = 10_000) {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     const found = [];
-    for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith("miniflare-"))) {
-      const folder = join(tmpdir(), dir, "files", "email-text");
+    for (const folder of mailTextFolders()) {
       let files = [];
       try {
         files = readdirSync(folder);
