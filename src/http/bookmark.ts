@@ -41,19 +41,17 @@ function secrets(config: Config): Uint8Array[] {
   return (parsed.keys ?? []).filter((k) => typeof k.d === "string").map((k) => base64UrlToBytes(k.d as string));
 }
 
-const keysByConfig = new WeakMap<Config, Promise<BookmarkKeys>>();
+// Keys as values, never a promise one request's I/O settles for another (src/lib/memo.ts says why).
+const keysByConfig = new WeakMap<Config, BookmarkKeys>();
 
-/** Derived once per isolate and config (the config object is itself memoised per env). */
-function keysFor(config: Config): Promise<BookmarkKeys> {
-  let keys = keysByConfig.get(config);
-  if (!keys) {
-    keys = Promise.all(secrets(config).map(deriveKey)).then((list) => {
-      if (list.length === 0) throw new Error("no secret to derive bookmark keys from");
-      return { signing: list[0]!, verifying: list };
-    });
-    keysByConfig.set(config, keys);
-  }
-  return keys;
+/** Derived once per isolate and config (the config object is itself memoised per env); concurrent misses each derive. */
+async function keysFor(config: Config): Promise<BookmarkKeys> {
+  const held = keysByConfig.get(config);
+  if (held) return held;
+  const list = await Promise.all(secrets(config).map(deriveKey));
+  if (list.length === 0) throw new Error("no secret to derive bookmark keys from");
+  if (!keysByConfig.has(config)) keysByConfig.set(config, { signing: list[0]!, verifying: list });
+  return keysByConfig.get(config)!;
 }
 
 async function tag(key: CryptoKey, body: string): Promise<Uint8Array> {
