@@ -66,7 +66,7 @@ await assertPortFree(inspectorPort, "127.0.0.1", "the inspector");
 const wrangler = (wranglerArgs, options) => [process.execPath, [WRANGLER, ...wranglerArgs], { cwd: root, ...options }];
 let devArgs;
 if (consumer) {
-  // The consumer's own state folder; it finds our worker through the local dev registry (README, "Local dev").
+  // The consumer's own state folder; it finds our worker through the local dev registry (docs/rpc.md).
   devArgs = ["dev", "-c", "examples/consumer/wrangler.toml", "--persist-to", "examples/consumer/.wrangler/state"];
 } else {
   if (ensureDevVars(join(root, ".dev.vars"))) console.log("[dev] wrote .dev.vars with fresh local signing keys (git-ignored)");

@@ -237,7 +237,7 @@ export function parseConfig(env: Env): Config {
     signInRefusalFloorMs: count(env, "SIGNIN_REFUSAL_FLOOR_MS", 1_500, 0, 10_000),
     deviceCredentialLifetimeSeconds: seconds(env, "DEVICE_CREDENTIAL_LIFETIME", 90 * 86_400, 3_600, 400 * 86_400),
     corsOrigins: origins(env, "CORS_ORIGINS"),
-    // "A few seconds at most": the longest a revocation made elsewhere can go unseen (README, Configuration).
+    // "A few seconds at most": the longest a revocation made elsewhere can go unseen (docs/configuration.md).
     sessionCacheTtlSeconds: seconds(env, "SESSION_CACHE_TTL", 2, 0, 10),
     notesCacheTtlSeconds: seconds(env, "NOTES_CACHE_TTL", 2, 0, 10),
     mailFrom: mailFrom(env),

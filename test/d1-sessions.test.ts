@@ -73,7 +73,7 @@ describe("D1 sessions per request", () => {
     await elsewhere.prepare("UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?").bind(Math.floor(r.clock.now / 1000), sid).run();
     r.advance(1);
     const bookmark = await handedOut(elsewhere.getBookmark()!, r.clock.now);
-    // Without the bookmark: this isolate's copy answers, within its bound (README: the revocation bound).
+    // Without the bookmark: this isolate's copy answers, within its bound (docs/d1-replicas.md: the revocation bound).
     expect((await r.call("/api/hello/", { token: user.access })).status).toBe(200);
     // With the bookmark the sign-out answered: no cached copy, a read at least as fresh as the revocation.
     const refused = await r.call("/api/hello/", { token: user.access, headers: { "x-d1-bookmark": bookmark } });

@@ -264,7 +264,7 @@ describe("D1 round trips on the bearer path", () => {
   });
 });
 
-// Both per-isolate caches are bounded the same way: "a few seconds at most", 0 = off (README, Configuration).
+// Both per-isolate caches are bounded the same way: "a few seconds at most", 0 = off (docs/configuration.md).
 describe.each([
   ["SESSION_CACHE_TTL", "sessionCacheTtlSeconds"],
   ["NOTES_CACHE_TTL", "notesCacheTtlSeconds"],

@@ -158,7 +158,7 @@ describe("the OpenAPI document", () => {
     expect(notServed, "in the OpenAPI document but not served by the app").toEqual([]);
   });
 
-  it("covers the whole contract the README's API table lists", () => {
+  it("covers the whole contract docs/api.md's route table lists", () => {
     const documented = documentedRoutes();
     const contract = [
       "POST /api/auth/register",

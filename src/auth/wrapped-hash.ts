@@ -5,7 +5,7 @@
  * costs an attacker argon2id per guess, and the user's password still works (upgraded to plain argon2id at the next
  * sign-in). Format: `argon2_wrapped_<inner>$<inner fields>$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`, the inner
  * fields being `<salt>` (sha1, md5), empty (unsalted_sha1, unsalted_md5) or `<iterations>$<salt>` (pbkdf2_*).
- * Django reads them with the hashers in the README ("Passwords"), so a rollback keeps every account.
+ * Django reads them with the hashers in docs/django.md ("Passwords"), so a rollback keeps every account.
  */
 import { md5, sha1 } from "@noble/hashes/legacy.js";
 import { argon2 } from "./argon2";

@@ -2,7 +2,7 @@
  * @module D1 Guard — every D1 call the worker makes answers within a deadline or fails with one typed error,
  * `DatabaseUnavailable`, which the error table answers as 503 with Retry-After (src/http/errors.ts): a D1 that is
  * down or slow never hangs a request and never surfaces as a 500. A statement that timed out may still commit
- * later; each write here is one statement or one batch, so it commits whole or not at all (README, "When D1 is
+ * later; each write here is one statement or one batch, so it commits whole or not at all (docs/security.md, "When D1 is
  * slow or down").
  */
 

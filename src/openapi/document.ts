@@ -15,7 +15,7 @@ const TAGS = [
   { name: "account", description: "Register, read and change your account, change your password, delete the account." },
   { name: "sessions", description: "Your signed-in devices: list them, sign one or all others out; your account's security events." },
   { name: "qr", description: "QR login: a browser shows a code, a signed-in phone scans and approves it, the browser is signed in over its WebSocket." },
-  { name: "notes", description: "The example resource, done the DRF way: copy it to add your own (README, \"Add your own resource\")." },
+  { name: "notes", description: "The example resource, done the DRF way: copy it to add your own (docs/adding-a-resource.md)." },
   { name: "pages", description: "HTML pages for people." },
   { name: "meta", description: "Health, this document, and the smallest protected route." },
 ];

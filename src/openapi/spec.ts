@@ -173,7 +173,7 @@ function operation(route: AnyRoute): OperationObject {
       name: "X-D1-Bookmark",
       in: "header",
       required: false,
-      description: `A bookmark an earlier answer carried: this request then reads at least that fresh (its own sign-out, note, revocation), skipping this edge location's caches. Without it, this route reads ${route.d1 === "replica" ? "from the nearest replica (bounded staleness: README, \"Fast from every region\")" : "from the primary"}.`,
+      description: `A bookmark an earlier answer carried: this request then reads at least that fresh (its own sign-out, note, revocation), skipping this edge location's caches. Without it, this route reads ${route.d1 === "replica" ? "from the nearest replica (bounded staleness: docs/d1-replicas.md)" : "from the primary"}.`,
       schema: { type: "string" },
     });
   }

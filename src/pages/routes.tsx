@@ -51,7 +51,7 @@ export const pageRoutes = [
     tag: "pages",
     summary: "The embeddable QR login module",
     description:
-      "`qr-login.js` redirects (302, not cached) to the current build's `qr-login.{version}.js`, one dependency-free ES module: `startQrLogin({ baseUrl, onState })` (headless) and the `<qr-login base-url=\"…\">` element, registered on import. The versioned file is cached for a year (`immutable`): its name changes with its content. Pages on CORS_ORIGINS may load it (module scripts are fetched in CORS mode). Any other file, or another version, is 404. README, \"Embed the QR login on your site\".",
+      "`qr-login.js` redirects (302, not cached) to the current build's `qr-login.{version}.js`, one dependency-free ES module: `startQrLogin({ baseUrl, onState })` (headless) and the `<qr-login base-url=\"…\">` element, registered on import. The versioned file is cached for a year (`immutable`): its name changes with its content. Pages on CORS_ORIGINS may load it (module scripts are fetched in CORS mode). Any other file, or another version, is 404. docs/qr-embed.md.",
     auth: "anonymous",
     notFound: true,
     params: {

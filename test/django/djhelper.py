@@ -26,7 +26,7 @@ settings.configure(
         "django.contrib.auth.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
-        # What a team rolling back from the worker adds (README, "Passwords"): the imports' wrapped weak hashes.
+        # What a team rolling back from the worker adds (docs/django.md, "Passwords"): the imports' wrapped weak hashes.
         "wrapped_hashers.Argon2WrappedSHA1PasswordHasher",
         "wrapped_hashers.Argon2WrappedMD5PasswordHasher",
         "wrapped_hashers.Argon2WrappedUnsaltedSHA1PasswordHasher",
