@@ -3,6 +3,7 @@
  * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
 import { z } from "zod";
+import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
 
 export const NOTE_TITLE_MAX_LENGTH = 200;
@@ -41,7 +42,7 @@ export const notePatchSchema = z.object({ title: titleField.optional(), body: bo
 /** Fields of the representation a client cannot write: sent back in a request, they are ignored (DRF's read-only fields). */
 export const NOTE_READ_ONLY_FIELDS = ["id", "owner", "created", "updated"] as const;
 
-const isoDateTime = z.string().meta({ format: "date-time", examples: ["2026-05-01T09:30:00.123Z"] });
+const readOnlyInstant = { readOnly: true, examples: ["2026-05-01T09:30:00.123Z"] };
 
 /** The representation the API answers with: the writable fields plus the read-only ones. */
 export const noteOutputSchema = named(
@@ -51,8 +52,8 @@ export const noteOutputSchema = named(
   title: titleField,
   body: bodyField.meta(bodyMeta),
   owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
-  created: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC, millisecond precision." }),
-  updated: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC; changes on every PUT and PATCH." }),
+  created: isoDateTime("ISO 8601 UTC, millisecond precision.", readOnlyInstant),
+  updated: isoDateTime("ISO 8601 UTC; changes on every PUT and PATCH.", readOnlyInstant),
   }),
 );
 
