@@ -16,6 +16,7 @@ import { qrRoutes } from "./qr/routes";
 import { notesRoutes } from "./notes/routes";
 import { forgetUserPages } from "./notes/page-cache";
 import { onUserDeleted } from "./auth/user-events";
+import { bearerCaller } from "./auth/middleware";
 import { metaRoutes } from "./openapi/routes";
 import { pageRoutes } from "./pages/routes";
 import { accountPageRoutes } from "./pages/account-routes";
@@ -92,7 +93,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use("/.well-known/*", context);
   // The phone page takes a QR id: the same per-IP limit as the API's id routes needs the same context.
   app.use("/qr/*", context);
-  mountRoutes(app, ROUTES, { checkAnswers: options.checkAnswers, log: sink });
+  mountRoutes(app, ROUTES, { authenticate: bearerCaller, checkAnswers: options.checkAnswers, log: sink });
   // Modules that keep per-user state hear of a user's deletion here, so auth never imports them.
   onUserDeleted(forgetUserPages);
 

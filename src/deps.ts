@@ -1,15 +1,24 @@
 /** @module Deps — what route logic depends on, passed as an argument; built here for the app and the Durable Objects alike. */
 import { getConfig, type Config } from "./config";
 import { getDb, type Db, type RequestDb } from "./db/client";
-import { getKeyRing } from "./auth/keys";
-import type { TokenSettings } from "./auth/tokens";
 import type { Env } from "./env";
+import { getKeyRing, type KeyRing } from "./keys";
 import { consoleSink, logEvent, type EventLog, type LogLine, type LogSink } from "./http/log";
 
 /** Milliseconds since the epoch. Injected so tests move time instead of sleeping. */
 export type Clock = () => number;
 
 export const systemClock: Clock = () => Date.now();
+
+/** Everything signing and verification depend on (src/auth/tokens.ts), resolved once per isolate. */
+export interface TokenSettings {
+  keys: KeyRing;
+  issuer: string;
+  audience: string;
+  accessTokenLifetimeSeconds: number;
+  refreshTokenLifetimeSeconds: number;
+  leewaySeconds: number;
+}
 
 export interface Deps {
   db: Db;

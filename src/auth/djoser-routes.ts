@@ -77,7 +77,7 @@ export const djoserRoutes = [
     summary: "Who am I (djoser)",
     auth: "bearer",
     responses: { 200: { description: "The signed-in user.", schema: userSchema } },
-    handler: (c, { json }) => json(200, publicUser(c.get("auth").session)),
+    handler: (_c, { auth, json }) => json(200, publicUser(auth.session)),
   }),
 
   defineRoute({
@@ -96,11 +96,11 @@ export const djoserRoutes = [
       400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
       503: { description: "`service_unavailable`: the link could not be mailed (logged naming MAILER); nothing changed.", shape: "Error", example: { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" } },
     },
-    handler: async (c, { body, json }) => {
+    handler: async (c, { auth, body, json }) => {
       const deps = c.get("deps");
       const mailer = mailerFor(c.env, deps.config);
       try {
-        return json(200, await requestEmailChange(deps, mailer, c.get("auth"), body, rateLimitsOf(c), deferrer(c)));
+        return json(200, await requestEmailChange(deps, mailer, auth, body, rateLimitsOf(c), deferrer(c)));
       } catch (error) {
         if (error instanceof MailUnavailable) throw new ApiError("service_unavailable");
         throw error;
@@ -255,16 +255,15 @@ export const djoserRoutes = [
     throttled: true,
     body: { schema: setPasswordSchema, name: "SetPasswordRequest", example: { current_password: "correct horse battery staple", new_password: "a new horse battery staple" } },
     responses: { 204: noContent("Saved."), 400: fieldErrors("Wrong current password, or the new one breaks the rules.", { current_password: ["Invalid password."] }) },
-    handler: async (c, { body }) => {
+    handler: async (c, { auth, body }) => {
       try {
-        await changePassword(c.get("deps"), c.get("auth"), { old_password: body.current_password, new_password: body.new_password }, rateLimitsOf(c));
+        await changePassword(c.get("deps"), auth, { old_password: body.current_password, new_password: body.new_password }, rateLimitsOf(c));
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         // djoser's field and message for a wrong current password.
         const { old_password, ...rest } = error.fields;
         throw new ValidationError({ ...(old_password ? { current_password: ["Invalid password."] } : {}), ...rest });
       }
-      const auth = c.get("auth");
       await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
       return c.body(null, 204);
     },

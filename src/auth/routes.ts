@@ -5,7 +5,7 @@ import { deviceFromRequest } from "../http/device";
 import { defineRoute } from "../http/endpoint";
 import { ApiError, ValidationError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageEnvelope, parsePageRequest } from "../http/pagination";
+import { pageEnvelope, pageQueryFields, pageRequestOf } from "../http/pagination";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount, passwordChangeSchema, updateAccount } from "./account";
 import { listEvents } from "./events";
@@ -45,6 +45,9 @@ const cookieMode = `With REFRESH_COOKIE=on the answer carries \`access\` only an
 const cookieBody = `\`refresh\` is required unless REFRESH_COOKIE=on, where a browser may leave it out and send the \`${REFRESH_COOKIE}\` cookie instead, with an \`${CSRF_HEADER}\` header and an allowed \`Origin\` (403 \`csrf_failed\` otherwise).`;
 
 const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
+
+/** GET /api/auth/events/'s query: DRF's page parameters. */
+const eventListQuerySchema = z.object(pageQueryFields("Events"));
 
 export const authRoutes = [
   defineRoute({
@@ -209,7 +212,7 @@ export const authRoutes = [
     summary: "Who am I",
     auth: "bearer",
     responses: { 200: { description: "The signed-in user.", schema: userSchema } },
-    handler: (c, { json }) => json(200, publicUser(c.get("auth").session)),
+    handler: (_c, { auth, json }) => json(200, publicUser(auth.session)),
   }),
 
   defineRoute({
@@ -227,7 +230,7 @@ export const authRoutes = [
       200: { description: "The user as saved.", schema: userSchema },
       400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
     },
-    handler: async (c, { body, json }) => json(200, await updateAccount(c.get("deps"), c.get("auth"), body, rateLimitsOf(c))),
+    handler: async (c, { auth, body, json }) => json(200, await updateAccount(c.get("deps"), auth, body, rateLimitsOf(c))),
   }),
 
   defineRoute({
@@ -245,8 +248,8 @@ export const authRoutes = [
       204: { description: "Deleted; no body." },
       400: fieldErrors("Missing or wrong password.", { password: ["Incorrect password."] }),
     },
-    handler: async (c, { body }) => {
-      await deleteAccount(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
+    handler: async (c, { auth, body }) => {
+      await deleteAccount(c.get("deps"), auth, body, rateLimitsOf(c));
       return c.body(null, 204);
     },
   }),
@@ -265,9 +268,8 @@ export const authRoutes = [
       200: { description: "Saved.", schema: detailSchema, example: { detail: "New password has been saved." } },
       400: fieldErrors("Wrong old password, or the new one breaks the rules.", { old_password: ["Your old password was entered incorrectly. Please enter it again."] }),
     },
-    handler: async (c, { body, json }) => {
-      await changePassword(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
-      const auth = c.get("auth");
+    handler: async (c, { auth, body, json }) => {
+      await changePassword(c.get("deps"), auth, body, rateLimitsOf(c));
       await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
       return json(200, { detail: "New password has been saved." });
     },
@@ -283,8 +285,7 @@ export const authRoutes = [
     description: `Live sessions, most recently used first (at most ${MAX_LISTED_SESSIONS}); the one making this request is marked \`current\`.`,
     auth: "bearer",
     responses: { 200: { description: "Your sessions.", schema: sessionListSchema } },
-    handler: async (c, { json }) => {
-      const { session, claims } = c.get("auth");
+    handler: async (c, { auth: { session, claims }, json }) => {
       return json(200, await listSessions(c.get("deps"), session.userId, claims.sid));
     },
   }),
@@ -298,8 +299,7 @@ export const authRoutes = [
     description: "Ends every live session but the current one.",
     auth: "bearer",
     responses: { 200: { description: "How many sessions ended.", schema: revokedCountSchema, example: { revoked: 2 } } },
-    handler: async (c, { json }) => {
-      const { session, claims } = c.get("auth");
+    handler: async (c, { auth: { session, claims }, json }) => {
       return json(200, { revoked: await endOtherSessions(c.get("deps"), session.userId, claims.sid) });
     },
   }),
@@ -315,8 +315,8 @@ export const authRoutes = [
     notFound: true,
     params: { id: { description: "A session id from the list.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } } },
     responses: { 204: { description: "Ended; no body." } },
-    handler: async (c, { params }) => {
-      await endSession(c.get("deps"), c.get("auth").session.userId, params.id);
+    handler: async (c, { auth, params }) => {
+      await endSession(c.get("deps"), auth.session.userId, params.id);
       return c.body(null, 204);
     },
   }),
@@ -332,16 +332,7 @@ export const authRoutes = [
       "What happened to your sign-ins, newest first, a page at a time as DRF paginates: password sign-ins, QR links, password changes, sessions ended (by you, by refresh-token reuse detection, by their own sign-out) and sign-outs everywhere. " +
       "Each names the session it concerns, its device (browser and OS from the user agent) and approximate place (city, country): never an IP address. Each is recorded in the same D1 batch as the change it describes. Kept 90 days; deleted with the account.",
     auth: "bearer",
-    query: {
-      page: {
-        description: "1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{\"detail\": \"Invalid page.\"}`. Page 1 of an empty list is an empty page.",
-        schema: { oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }], default: 1 },
-      },
-      page_size: {
-        description: `Events per page, default ${DEFAULT_PAGE_SIZE}, clamped to ${MAX_PAGE_SIZE}; not a positive integer: the default (DRF's PageNumberPagination).`,
-        schema: { type: "integer", minimum: 1, default: DEFAULT_PAGE_SIZE },
-      },
-    },
+    query: eventListQuerySchema,
     responses: {
       200: {
         description: "A page of events.",
@@ -369,11 +360,9 @@ export const authRoutes = [
       },
       404: { description: "`page` is not a page of this list.", shape: "NotFound", example: { detail: "Invalid page." } },
     },
-    handler: async (c, { json }) => {
-      const { session, claims } = c.get("auth");
-      const url = c.req.url;
-      const page = await listEvents(c.get("deps"), session.userId, claims.sid, parsePageRequest(new URL(url).searchParams));
-      return json(200, pageEnvelope(url, page.page, page.count, page.pageSize, page.results));
+    handler: async (c, { auth: { session, claims }, query, json }) => {
+      const page = await listEvents(c.get("deps"), session.userId, claims.sid, pageRequestOf(query));
+      return json(200, pageEnvelope(c.req.url, page.page, page.count, page.pageSize, page.results));
     },
   }),
 

@@ -3,6 +3,8 @@
  * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
 import { z } from "zod";
+import { MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS, orderingQueryField, orderingText, searchQueryField, type OrderTerm } from "../http/filters";
+import { pageQueryFields, pageRequestOf } from "../http/pagination";
 import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
 
@@ -58,3 +60,34 @@ export const noteOutputSchema = named(
 );
 
 export type NoteOut = z.output<typeof noteOutputSchema>;
+
+const NOTE_ORDERING_FIELDS = ["created", "updated", "title"] as const;
+export type NoteOrderingField = (typeof NOTE_ORDERING_FIELDS)[number];
+/** Newest first, as most note lists show them. */
+const DEFAULT_NOTE_ORDERING: readonly OrderTerm<NoteOrderingField>[] = [{ field: "created", descending: true }];
+
+/** GET /api/notes/'s query: DRF's page, search and ordering parameters, parsed into what the service reads. */
+export const noteListQuerySchema = z
+  .object({
+    ...pageQueryFields("Notes"),
+    search: searchQueryField(
+      `Terms separated by spaces or commas ("quoted phrases" stay whole); a note matches when every term occurs in its title or body, case-insensitively for ASCII letters; \`%\` and \`_\` are literal. At most ${MAX_SEARCH_LENGTH} characters and ${MAX_SEARCH_TERMS} terms, else 400 \`{"search": [...]}\`.`,
+    ),
+    ordering: orderingQueryField(
+      NOTE_ORDERING_FIELDS,
+      DEFAULT_NOTE_ORDERING,
+      `Comma-separated fields among ${NOTE_ORDERING_FIELDS.map((f) => `\`${f}\``).join(", ")}; \`-\` for descending (\`-updated,title\`). Unknown fields are ignored and, if none is left, the default \`${orderingText(DEFAULT_NOTE_ORDERING)}\` applies (DRF's OrderingFilter). \`title\` sorts by code point (uppercase before lowercase). Ties are broken by \`id\`, so pages never overlap.`,
+      ["-updated", "title,-created"],
+    ),
+  })
+  .transform((q) => ({ page: pageRequestOf(q), ordering: q.ordering, search: q.search }));
+
+export type NoteListQuery = z.output<typeof noteListQuerySchema>;
+
+export interface NoteListPage {
+  count: number;
+  /** The page actually served (resolves `page=last`). */
+  page: number;
+  pageSize: number;
+  results: NoteOut[];
+}

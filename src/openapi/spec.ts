@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { AnswerSpec, AnyRoute, ParamSpec } from "../http/endpoint";
+import { queryFields, type QuerySchema } from "../http/query";
 import { answerSchemas } from "./named";
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's Schema Object) or a `$ref`. */
@@ -62,7 +63,7 @@ function tidy(node: unknown): unknown {
   if (typeof node !== "object" || node === null) return node;
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === "$schema") continue;
+    if (key === "$schema" || value === undefined) continue;
     if (key === "minimum" && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === "maximum" && value === Number.MAX_SAFE_INTEGER) continue;
     out[key] = tidy(value);
@@ -133,10 +134,18 @@ function parameters(route: AnyRoute): ParameterObject[] {
     }
   };
   add("path", route.params);
-  add("query", route.query);
+  if (route.query) out.push(...queryParameters(route.query));
   add("header", route.headers);
   add("cookie", route.cookies);
   return out;
+}
+
+/** A query schema's fields as parameters: each field's input schema, its `.meta()` description lifted to the parameter. */
+function queryParameters(query: QuerySchema): ParameterObject[] {
+  return Object.entries(queryFields(query)).map(([name, field]) => {
+    const { description, ...schema } = fromZod(field, "input");
+    return { name, in: "query", required: !field.isOptional(), description: description as string | undefined, schema };
+  });
 }
 
 /** The operation a route spec describes, with the shared error responses its auth, body and flags imply. */

@@ -12,7 +12,7 @@ import { deviceFromRequest, placeFromRequest, type Place } from "../http/device"
 import { ApiError, ValidationError } from "../http/errors";
 import { originAllowed } from "../http/origins";
 import { defineRoute, type PathParamSpec } from "../http/endpoint";
-import type { AppEnv } from "../http/types";
+import type { AppEnv, Authenticated } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
 import { NOW_HEADER, SECRET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
 import { enforceQrRateLimit } from "./limits";
@@ -62,8 +62,8 @@ function limitedBody(view: QrLimitedView): QrLimitedBody {
   return { id: view.id, status: view.state, expires_at: isoMs(view.expiresAtMs) };
 }
 
-function phoneUser(c: Context<AppEnv>): QrUser {
-  const { userId, username } = c.get("auth").session;
+function phoneUser(auth: Authenticated): QrUser {
+  const { userId, username } = auth.session;
   return { id: userId, username };
 }
 
@@ -112,6 +112,9 @@ const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) 
   await next();
 };
 
+// Checked by the handler, not the schema: a socket without its secret is 403, as a wrong one is.
+const socketQuery = z.object({ secret: z.string().meta({ description: "The `secret` from POST /api/qr/. Required: without it, 403.", pattern: "^[A-Za-z0-9_-]{43}$" }).optional() });
+
 const idParam: Record<"id", PathParamSpec> = {
   id: {
     description: "The QR login's id (28 base64url characters, MAC'd by the worker); a malformed id, or one the worker never issued, is 404 before anything else.",
@@ -138,10 +141,10 @@ const PHONE_ACTIONS = {
 } as const;
 
 /** POST /api/qr/{id}/scan|approve|deny/: the phone acts on the login; answers the session as it now is. */
-async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny", id: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
-  await enforceQrRateLimit(c, action, id);
+async function phoneAct(c: Context<AppEnv>, auth: Authenticated, action: "scan" | "approve" | "deny", id: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
+  const user = phoneUser(auth);
+  await enforceQrRateLimit(c, action, user.id);
   const stub = sessionStub(c, id);
-  const user = phoneUser(c);
   const nowMs = c.get("deps").clock();
   const result =
     action === "scan"
@@ -254,7 +257,7 @@ export const qrRoutes = [
     throttled: true,
     params: idParam,
     notFound: true,
-    query: { secret: { description: "The `secret` from POST /api/qr/.", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" } } },
+    query: socketQuery,
     responses: {
       101: { description: "Switching protocols; server messages are QrEvent JSON.", content: { type: "application/json", schema: { $ref: "#/components/schemas/QrEvent" } } },
       403: {
@@ -264,7 +267,7 @@ export const qrRoutes = [
       },
       426: { description: "`upgrade_required`: not a WebSocket upgrade.", shape: "Error", example: { code: "upgrade_required", detail: "This endpoint only accepts a WebSocket upgrade." } },
     },
-    handler: async (c, { params }) => {
+    handler: async (c, { params, query }) => {
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
         // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
         throw new ApiError("upgrade_required", undefined, {}, { upgrade: "websocket", connection: "Upgrade" });
@@ -273,7 +276,7 @@ export const qrRoutes = [
       if (!originAllowed(c.req.header("origin"), new URL(c.req.url).origin, c.get("deps").config.corsOrigins)) {
         throw new ApiError("origin_not_allowed");
       }
-      const secret = c.req.query("secret");
+      const secret = query.secret;
       if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
       if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
       const headers = new Headers(c.req.raw.headers);
@@ -303,9 +306,9 @@ export const qrRoutes = [
       200: { description: "The QR login: QrView after this account's scan, QrLimitedView before it.", schema: qrLookupSchema },
       ...qrRefusals,
     },
-    handler: async (c, { params, json }) => {
-      await enforceQrRateLimit(c, "view", params.id);
-      const result = await sessionStub(c, params.id).view(phoneUser(c).id, c.get("deps").clock());
+    handler: async (c, { auth, params, json }) => {
+      await enforceQrRateLimit(c, "view", auth.session.userId);
+      const result = await sessionStub(c, params.id).view(auth.session.userId, c.get("deps").clock());
       if (!result.ok) throw new ApiError(result.code);
       const body = result.detail === "full" ? viewBody(c, result.view) : limitedBody(result.view);
       return json(200, body, { "cache-control": "no-store" });
@@ -325,7 +328,7 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "scan", params.id, json),
+    handler: (c, { auth, params, json }) => phoneAct(c, auth, "scan", params.id, json),
   }),
 
   defineRoute({
@@ -351,7 +354,7 @@ export const qrRoutes = [
       },
       ...qrRefusals,
     },
-    handler: (c, { params, json }) => phoneAct(c, "approve", params.id, json),
+    handler: (c, { auth, params, json }) => phoneAct(c, auth, "approve", params.id, json),
   }),
 
   defineRoute({
@@ -367,6 +370,6 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "deny", params.id, json),
+    handler: (c, { auth, params, json }) => phoneAct(c, auth, "deny", params.id, json),
   }),
 ];
