@@ -93,7 +93,6 @@ export const securityEventListSchema = named("PaginatedSecurityEventList", pageS
 
 export const revokedCountSchema = named("RevokedCount", z.strictObject({ revoked: z.number().int().min(0) }));
 
-export const helloSchema = named("Hello", z.strictObject({ message: z.string() }));
 
 export const jwksSchema = named(
   "Jwks",

@@ -105,7 +105,6 @@ export interface RouteSpec<
   /** OpenAPI's template with the trailing slash the contract uses: `/api/notes/{id}/`. */
   path: string;
   operationId: string;
-  tag: string;
   summary: string;
   description?: string;
   /** "bearer": `Authorization: Bearer <access>` checked against a live session before the body is read. */
@@ -130,7 +129,7 @@ export interface RouteSpec<
    * check, a list), "primary" (default) where it is not. A client's X-D1-Bookmark overrides both (src/db/client.ts).
    */
   d1?: ReadFrom;
-  /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: true, but for meta and pages. */
+  /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: its resource's (src/http/resource.ts). */
   usesD1?: boolean;
   throttled?: boolean;
   /**

@@ -4,11 +4,13 @@ import { defineRoute, type PathParamSpec } from "../http/endpoint";
 import { MAX_SEARCH_LENGTH } from "../http/filters";
 import { pageEnvelope, pageSchema } from "../http/pagination";
 import type { AppEnv, Authenticated } from "../http/types";
+import { defineResource } from "../http/resource";
 import { named } from "../openapi/named";
+import { notes } from "../db/schema";
+import { forgetUserPages } from "./page-cache";
 import { NOTE_ID_PATTERN, NOTE_READ_ONLY_FIELDS, noteListQuerySchema, noteOutputSchema, notePatchSchema, noteSchema } from "./schema";
 import { createNote, deleteNote, getNote, listNotes, replaceNote, updateNote } from "./service";
 
-const TAG = "notes";
 const readOnly = NOTE_READ_ONLY_FIELDS.map((f) => `\`${f}\``).join(", ");
 const ownerOnly = "Owner only: another user's note answers 404 exactly as a missing one does.";
 
@@ -37,13 +39,12 @@ async function notFoundFirst(c: Context<AppEnv>, params: { id: string }, auth: A
   await getNote(c.get("deps"), auth.claims.user_id, params.id);
 }
 
-export const notesRoutes = [
+const notesRoutes = [
   defineRoute({
     method: "GET",
     path: "/api/notes/",
     operationId: "notes_list",
     d1: "replica",
-    tag: TAG,
     summary: "List your notes",
     description:
       "The caller's notes, a page at a time, searchable and orderable. One D1 round trip per page (the page and the count in one statement). " +
@@ -74,7 +75,6 @@ export const notesRoutes = [
     method: "POST",
     path: "/api/notes/",
     operationId: "notes_create",
-    tag: TAG,
     summary: "Create a note",
     auth: "bearer",
     body: {
@@ -92,7 +92,6 @@ export const notesRoutes = [
     path: "/api/notes/{id}/",
     operationId: "notes_retrieve",
     d1: "replica",
-    tag: TAG,
     summary: "Read a note",
     description: ownerOnly,
     auth: "bearer",
@@ -106,13 +105,12 @@ export const notesRoutes = [
     method: "PUT",
     path: "/api/notes/{id}/",
     operationId: "notes_update",
-    tag: TAG,
     summary: "Replace a note",
     description: `${ownerOnly} Every writable field is required; a missing one is \`["This field is required."]\`.`,
     auth: "bearer",
     params: noteId,
     notFound: true,
-    body: { schema: noteSchema, name: "NoteRequest", description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.` },
+    body: { schema: noteSchema, name: "NoteRequest", description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.`, example: { title: "Groceries", body: "Milk, eggs, bread." } },
     onInvalidBody: notFoundFirst,
     responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
     handler: async (c, { auth, body, params, json }) => json(200, await replaceNote(c.get("deps"), auth.claims.user_id, params.id, body)),
@@ -122,7 +120,6 @@ export const notesRoutes = [
     method: "PATCH",
     path: "/api/notes/{id}/",
     operationId: "notes_partial_update",
-    tag: TAG,
     summary: "Change some fields of a note",
     description: `${ownerOnly} Fields not sent keep their values.`,
     auth: "bearer",
@@ -143,7 +140,6 @@ export const notesRoutes = [
     method: "DELETE",
     path: "/api/notes/{id}/",
     operationId: "notes_destroy",
-    tag: TAG,
     summary: "Delete a note",
     description: ownerOnly,
     auth: "bearer",
@@ -156,3 +152,12 @@ export const notesRoutes = [
     },
   }),
 ];
+
+/** The example resource, as src/app.ts lists it: its routes, the table it owns, the cached pages a deleted user leaves. */
+export const notesResource = defineResource({
+  tag: "notes",
+  description: 'The example resource, done the DRF way: copy it to add your own (README, "Add your own resource").',
+  tables: [notes],
+  onUserDeleted: forgetUserPages,
+  routes: notesRoutes,
+});

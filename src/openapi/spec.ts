@@ -4,7 +4,8 @@
  * operation of this API shares (so no route forgets its 401 or 413).
  */
 import { z } from "zod";
-import type { AnswerSpec, AnyRoute, ParamSpec } from "../http/endpoint";
+import type { AnswerSpec, ParamSpec } from "../http/endpoint";
+import type { MountedRoute } from "../http/resource";
 import { queryFields, type QuerySchema } from "../http/query";
 import { answerSchemas } from "./named";
 
@@ -126,7 +127,7 @@ function answer(spec: AnswerSpec, where: string): ResponseObject | Ref {
   return response;
 }
 
-function parameters(route: AnyRoute): ParameterObject[] {
+function parameters(route: MountedRoute): ParameterObject[] {
   const out: ParameterObject[] = [];
   const add = (where: ParameterObject["in"], specs: Record<string, ParamSpec> | undefined) => {
     for (const [name, spec] of Object.entries(specs ?? {})) {
@@ -149,7 +150,7 @@ function queryParameters(query: QuerySchema): ParameterObject[] {
 }
 
 /** The operation a route spec describes, with the shared error responses its auth, body and flags imply. */
-function operation(route: AnyRoute): OperationObject {
+function operation(route: MountedRoute): OperationObject {
   const where = `${route.method} ${route.path}`;
   const responses: Record<string, ResponseObject | Ref> = {};
   for (const [status, spec] of Object.entries<AnswerSpec>(route.responses)) responses[status] = answer(spec, where);
@@ -161,7 +162,7 @@ function operation(route: AnyRoute): OperationObject {
     responses["415"] ??= ref("responses", "UnsupportedMediaType");
   }
   if (route.throttled) responses["429"] ??= ref("responses", "Throttled");
-  const usesD1 = route.usesD1 ?? !["meta", "pages"].includes(route.tag);
+  const usesD1 = route.usesD1;
   if (usesD1) {
     responses["503"] ??= ref("responses", "ServiceUnavailable");
     for (const [status, response] of Object.entries(responses)) {
@@ -198,7 +199,7 @@ function operation(route: AnyRoute): OperationObject {
 }
 
 /** The document's paths and request schemas, from the route specs. */
-export function describeRoutes(routes: readonly AnyRoute[]): { paths: Paths; requestSchemas: Record<string, JsonSchema> } {
+export function describeRoutes(routes: readonly MountedRoute[]): { paths: Paths; requestSchemas: Record<string, JsonSchema> } {
   const paths: Paths = {};
   const requestSchemas: Record<string, JsonSchema> = {};
   for (const route of routes) {

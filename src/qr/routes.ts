@@ -12,6 +12,7 @@ import { deviceFromRequest, placeFromRequest, type Place } from "../http/device"
 import { ApiError, ValidationError } from "../http/errors";
 import { originAllowed } from "../http/origins";
 import { defineRoute, type PathParamSpec } from "../http/endpoint";
+import { defineResource } from "../http/resource";
 import type { AppEnv, Authenticated } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
 import { NOW_HEADER, SECRET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
@@ -25,7 +26,7 @@ import { compareRequests, proximity } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
 const noFields = z.object({});
-const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.", required: false };
+const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.", required: false, example: {} };
 
 /** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
 const createQrBody = z.object({ public_key: publicJwkSchema });
@@ -157,12 +158,11 @@ async function phoneAct(c: Context<AppEnv>, auth: Authenticated, action: "scan" 
   return json(200, viewBody(c, view), { "cache-control": "no-store" });
 }
 
-export const qrRoutes = [
+const qrRoutes = [
   defineRoute({
     method: "POST",
     path: "/api/qr/",
     operationId: "qr_create",
-    tag: "qr",
     usesD1: false,
     summary: "Start a QR login (the browser)",
     description:
@@ -175,6 +175,7 @@ export const qrRoutes = [
       name: "QrStartRequest",
       description:
         "The browser's ECDH P-256 public key as a JWK (`crypto.subtle.exportKey(\"jwk\", publicKey)`; members other than kty, crv, x and y are ignored). Make the pair with the private key non-extractable: the approved token pair is sealed to this key. A private key (`d`), another curve or a point off the curve is 400 naming `public_key`.",
+      example: { public_key: { kty: "EC", crv: "P-256", x: "pICB4TWjf7-YeMVjftvNyKwOUQy6p1HpJsRxa0lKJl8", y: "bLNtpB7UUgj08PWedQ3YNpIFEmY44hl2lc6_58iXYTs" } },
     },
     responses: { 201: { description: "Started. Not cacheable: it holds the secret.", schema: qrCreatedSchema } },
     handler: async (c, { body, json }) => {
@@ -217,7 +218,6 @@ export const qrRoutes = [
     method: "GET",
     path: "/api/qr/{id}/svg/",
     operationId: "qr_svg",
-    tag: "qr",
     usesD1: false,
     summary: "The code as SVG",
     description: "Encodes `qr_url`. Private cache only, until the code expires. Limited per IP, with the socket and the phone page.",
@@ -247,7 +247,6 @@ export const qrRoutes = [
     method: "GET",
     path: "/api/qr/{id}/ws/",
     operationId: "qr_socket",
-    tag: "qr",
     usesD1: false,
     summary: "The browser's WebSocket",
     description:
@@ -293,7 +292,6 @@ export const qrRoutes = [
     method: "GET",
     path: "/api/qr/{id}/",
     operationId: "qr_retrieve",
-    tag: "qr",
     summary: "Who is asking (the phone)",
     description:
       "Reading changes nothing and tells the browser nothing. Before this account's scan: only the state and expiry (QrLimitedView). After it (QrView): the requesting browser's device and approximate place (never its IP), the distance and warnings when it is elsewhere than the phone, the `code` to read out, and whether each side has acted (poll it to see the login complete).",
@@ -319,7 +317,6 @@ export const qrRoutes = [
     method: "POST",
     path: "/api/qr/{id}/scan/",
     operationId: "qr_scan",
-    tag: "qr",
     ...PHONE_ACTIONS.scan,
     auth: "bearer",
     before: [issuedQrId()],
@@ -335,7 +332,6 @@ export const qrRoutes = [
     method: "POST",
     path: "/api/qr/{id}/approve/",
     operationId: "qr_approve",
-    tag: "qr",
     summary: "Approve (the phone)",
     description:
       "The phone's half: needs this account's scan first (409 `qr_not_scanned`); the body's fields (a `code`, say) are ignored. When the browser has also sent the right code, creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair, sealed to the browser's key, in the `approved` event (`status: approved`); before that the answer is `status: scanned` with `phone_approved: true`, and the pair follows the browser's code. Repeating it meanwhile changes nothing; after completion 409. Beyond QR_MAX_DISTANCE_KM (when set and both places are known): 403 `qr_too_far`, the login stays open.",
@@ -361,7 +357,6 @@ export const qrRoutes = [
     method: "POST",
     path: "/api/qr/{id}/deny/",
     operationId: "qr_deny",
-    tag: "qr",
     ...PHONE_ACTIONS.deny,
     auth: "bearer",
     before: [issuedQrId()],
@@ -373,3 +368,10 @@ export const qrRoutes = [
     handler: (c, { auth, params, json }) => phoneAct(c, auth, "deny", params.id, json),
   }),
 ];
+
+/** QR login as src/app.ts lists it: its state lives in Durable Objects, so it owns no table. */
+export const qrResource = defineResource({
+  tag: "qr",
+  description: "QR login: a browser shows a code, a signed-in phone scans and approves it, the browser is signed in over its WebSocket.",
+  routes: qrRoutes,
+});
