@@ -1,9 +1,8 @@
 /** @module Deps — what route logic depends on, passed as an argument; built here for the app and the Durable Objects alike. */
 import { getConfig, type Config } from "./config";
-import { getDb, type Db, type RequestDb } from "./db/client";
+import { getDb, type Db } from "./db/client";
 import type { Env } from "./env";
 import { getKeyRing, type KeyRing } from "./keys";
-import { consoleSink, logEvent, type EventLog, type LogLine, type LogSink } from "./http/log";
 
 /** Milliseconds since the epoch. Injected so tests move time instead of sleeping. */
 export type Clock = () => number;
@@ -33,7 +32,7 @@ export interface Deps {
    */
   readAfterMs?: number | null;
   /** Writes an audit event of this request with its id (src/http/log.ts `audit`); absent outside a request. */
-  log?: EventLog;
+  log?: (level: "info" | "warn" | "error", event: string, fields?: Record<string, unknown>) => void;
 }
 
 export function nowSeconds(clock: Clock): number {
@@ -53,40 +52,4 @@ export async function buildDeps(env: Env, clock: Clock): Promise<Deps> {
     leewaySeconds: config.leewaySeconds,
   };
   return { db: getDb(env.DB, config.d1TimeoutMs), config, tokens, clock };
-}
-
-/**
- * The isolate's Deps for one request, with that request's own D1 session (src/db/client.ts RequestDb). A class, so
- * every request's object has one shape: the bearer check reads it on the hot path.
- */
-export class RequestDeps implements Deps {
-  readonly config: Config;
-  readonly tokens: TokenSettings;
-  readonly clock: Clock;
-  readonly primaryDb: (() => Db) | undefined;
-  readonly readAfterMs: number | null;
-
-  constructor(
-    base: Deps,
-    private readonly request: RequestDb,
-    replica: boolean,
-    readAfterMs: number | null,
-    private readonly sink: LogSink = consoleSink,
-    private readonly requestId: string | null = null,
-  ) {
-    this.config = base.config;
-    this.tokens = base.tokens;
-    this.clock = base.clock;
-    this.readAfterMs = readAfterMs;
-    this.primaryDb = replica && readAfterMs === null ? () => request.primary() : undefined;
-  }
-
-  get db(): Db {
-    return this.request.db;
-  }
-
-  /** An audit event of this request, with its id (a method, so a request that logs nothing pays for no closure). */
-  log(level: LogLine["level"], event: string, fields?: Record<string, unknown>): void {
-    logEvent(this.sink, this.requestId, level, event, fields);
-  }
 }
