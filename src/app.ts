@@ -1,24 +1,23 @@
-/** @module App — builds the Hono app: request ids, dependencies, the modules' routes, errors. */
+/** @module App — builds the Hono app: request ids, dependencies, the resources' routes, errors. */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { ConfigError } from "./config";
 import { isDatabaseUnavailable } from "./db/guard";
 import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
-import { authRoutes } from "./auth/routes";
-import { djoserRoutes } from "./auth/djoser-routes";
-import { mountRoutes, type AnyRoute } from "./http/endpoint";
+import { accountResource, sessionsResource, tokensResource } from "./auth/resources";
+import { mountRoutes } from "./http/endpoint";
+import { routesOf, type Resource } from "./http/resource";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { rateLimitsFor, type LimiterOverrides, type RateLimits } from "./http/ratelimit";
 import { edgeChain } from "./http/security";
 import { consoleSink, logEvent, type LogSink } from "./http/log";
 import type { Env } from "./env";
-import { qrRoutes } from "./qr/routes";
-import { notesRoutes } from "./notes/routes";
-import { forgetUserPages } from "./notes/page-cache";
+import { qrResource } from "./qr/routes";
+import { notesResource } from "./notes/routes";
 import { onUserDeleted } from "./auth/user-events";
-import { metaRoutes } from "./openapi/routes";
-import { pageRoutes } from "./pages/routes";
-import { accountPageRoutes } from "./pages/account-routes";
+import { bearerCaller } from "./auth/middleware";
+import { metaResource } from "./openapi/routes";
+import { pagesResource } from "./pages/routes";
 
 export interface AppOptions {
   /** Milliseconds since the epoch; tests pass a movable clock. */
@@ -31,8 +30,13 @@ export interface AppOptions {
   checkAnswers?: boolean;
 }
 
-/** Every route the worker serves, in the order they are matched; the OpenAPI document describes exactly these. */
-const ROUTES: readonly AnyRoute[] = [...authRoutes, ...djoserRoutes, ...qrRoutes, ...notesRoutes, ...pageRoutes, ...accountPageRoutes, ...metaRoutes(() => ROUTES)];
+/**
+ * Every resource the worker serves, listed once: their routes (matched in this order), the document's tags, the
+ * tables each owns and what each forgets of a deleted user. The tests' shared tables are derived from this list too.
+ */
+export const RESOURCES: readonly Resource[] = [tokensResource, accountResource, sessionsResource, qrResource, notesResource, pagesResource, metaResource(() => RESOURCES)];
+
+const ROUTES = routesOf(RESOURCES);
 
 
 
@@ -92,9 +96,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.use("/.well-known/*", context);
   // The phone page takes a QR id: the same per-IP limit as the API's id routes needs the same context.
   app.use("/qr/*", context);
-  mountRoutes(app, ROUTES, { checkAnswers: options.checkAnswers, log: sink });
-  // Modules that keep per-user state hear of a user's deletion here, so auth never imports them.
-  onUserDeleted(forgetUserPages);
+  mountRoutes(app, ROUTES, { authenticate: bearerCaller, checkAnswers: options.checkAnswers, log: sink });
+  // Resources that keep per-user state hear of a user's deletion here, so auth never imports them.
+  for (const resource of RESOURCES) if (resource.onUserDeleted) onUserDeleted(resource.onUserDeleted);
 
   app.notFound(() => errorResponse(new ApiError("not_found")));
 

@@ -6,7 +6,7 @@ const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "HS256"];
 
 export interface Config {
   jwtAlgorithm: JwtAlgorithm;
-  /** Raw JWK set JSON (ES256/EdDSA) — imported lazily by auth/keys.ts, once per isolate. */
+  /** Raw JWK set JSON (ES256/EdDSA) — imported lazily by keys.ts, once per isolate. */
   signingKeysJson: string | null;
   /** Shared secret for HS256. */
   jwtSecret: string | null;

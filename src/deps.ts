@@ -1,15 +1,23 @@
 /** @module Deps — what route logic depends on, passed as an argument; built here for the app and the Durable Objects alike. */
 import { getConfig, type Config } from "./config";
-import { getDb, type Db, type RequestDb } from "./db/client";
-import { getKeyRing } from "./auth/keys";
-import type { TokenSettings } from "./auth/tokens";
+import { getDb, type Db } from "./db/client";
 import type { Env } from "./env";
-import { consoleSink, logEvent, type EventLog, type LogLine, type LogSink } from "./http/log";
+import { getKeyRing, type KeyRing } from "./keys";
 
 /** Milliseconds since the epoch. Injected so tests move time instead of sleeping. */
 export type Clock = () => number;
 
 export const systemClock: Clock = () => Date.now();
+
+/** Everything signing and verification depend on (src/auth/tokens.ts), resolved once per isolate. */
+export interface TokenSettings {
+  keys: KeyRing;
+  issuer: string;
+  audience: string;
+  accessTokenLifetimeSeconds: number;
+  refreshTokenLifetimeSeconds: number;
+  leewaySeconds: number;
+}
 
 export interface Deps {
   db: Db;
@@ -24,7 +32,7 @@ export interface Deps {
    */
   readAfterMs?: number | null;
   /** Writes an audit event of this request with its id (src/http/log.ts `audit`); absent outside a request. */
-  log?: EventLog;
+  log?: (level: "info" | "warn" | "error", event: string, fields?: Record<string, unknown>) => void;
 }
 
 export function nowSeconds(clock: Clock): number {
@@ -44,40 +52,4 @@ export async function buildDeps(env: Env, clock: Clock): Promise<Deps> {
     leewaySeconds: config.leewaySeconds,
   };
   return { db: getDb(env.DB, config.d1TimeoutMs), config, tokens, clock };
-}
-
-/**
- * The isolate's Deps for one request, with that request's own D1 session (src/db/client.ts RequestDb). A class, so
- * every request's object has one shape: the bearer check reads it on the hot path.
- */
-export class RequestDeps implements Deps {
-  readonly config: Config;
-  readonly tokens: TokenSettings;
-  readonly clock: Clock;
-  readonly primaryDb: (() => Db) | undefined;
-  readonly readAfterMs: number | null;
-
-  constructor(
-    base: Deps,
-    private readonly request: RequestDb,
-    replica: boolean,
-    readAfterMs: number | null,
-    private readonly sink: LogSink = consoleSink,
-    private readonly requestId: string | null = null,
-  ) {
-    this.config = base.config;
-    this.tokens = base.tokens;
-    this.clock = base.clock;
-    this.readAfterMs = readAfterMs;
-    this.primaryDb = replica && readAfterMs === null ? () => request.primary() : undefined;
-  }
-
-  get db(): Db {
-    return this.request.db;
-  }
-
-  /** An audit event of this request, with its id (a method, so a request that logs nothing pays for no closure). */
-  log(level: LogLine["level"], event: string, fields?: Record<string, unknown>): void {
-    logEvent(this.sink, this.requestId, level, event, fields);
-  }
 }

@@ -10,12 +10,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../src/http/body";
 import { PASSWORD, SYSTEM_CLOCK, rig, rowCounts, sessionIdOf } from "./helpers";
 import { startBody } from "./qr-helpers";
+import { appRoutes, badInputPlan, routeKey, type LiveIds, type Method } from "./route-table";
 
 // In-process, not exports.default.fetch: hundreds of rows (see `rig`). Real time: tokens and QR logins age as they would.
 const { request, logs } = rig({ clock: SYSTEM_CLOCK });
 const send = (spec: Request_) => request(spec.path, spec);
-
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** What the rows need, made in beforeAll: a user with a live token, a revoked token, a note, a QR login. */
 interface Fixture {
@@ -43,106 +42,16 @@ interface Row {
   status?: number;
 }
 
-// ---- the routes -----------------------------------------------------------------------------
+// ---- the routes: every route of the app's resources (test/route-table.ts), so a new one is covered here ----------
 
-/** Routes that read a JSON body: `place(v)` puts a hostile value where the route must refuse it. */
-interface BodyRoute {
-  route: string;
-  method: Method;
-  path: (f: Fixture) => string;
-  auth: boolean;
-  place: (value: unknown) => Record<string, unknown>;
-  /** The route's first field, for duplicate-key rows; null: the body declares no fields (any key is ignored). */
-  field: string | null;
-  /** `{}` is itself invalid here (required fields). */
-  requiresFields: boolean;
-  /** A body that is valid apart from the Authorization header (for the auth rows). */
-  goodBody?: Record<string, unknown>;
+const PLAN = badInputPlan(appRoutes());
+const { bodyRoutes: BODY_ROUTES, bearerOnly: BEARER_ONLY_ROUTES, paths: PATHS } = PLAN;
+type BodyRoute = (typeof BODY_ROUTES)[number];
+
+/** The fixture's live ids by resource: a note to find intact at the end, a QR login the worker issued, this session. */
+function liveIds(f: Fixture): LiveIds {
+  return { notes: { id: f.noteId }, qr: { id: f.qrId }, sessions: { id: sessionIdOf(f.access) } };
 }
-
-const NEW_PASSWORD = "a brand new passphrase 42";
-
-const BODY_ROUTES: BodyRoute[] = [
-  { route: "POST /api/auth/register/", method: "POST", path: () => "/api/auth/register/", auth: false, field: "username", requiresFields: true, place: (v) => ({ username: v, email: "someone@example.com", password: PASSWORD }) },
-  { route: "POST /api/token/", method: "POST", path: () => "/api/token/", auth: false, field: "username", requiresFields: true, place: (v) => ({ username: v, password: "not the password" }) },
-  { route: "POST /api/token/refresh/", method: "POST", path: () => "/api/token/refresh/", auth: false, field: "refresh", requiresFields: true, place: (v) => ({ refresh: v }) },
-  { route: "POST /api/token/verify/", method: "POST", path: () => "/api/token/verify/", auth: false, field: "token", requiresFields: true, place: (v) => ({ token: v }) },
-  { route: "POST /api/token/blacklist/", method: "POST", path: () => "/api/token/blacklist/", auth: false, field: "refresh", requiresFields: true, place: (v) => ({ refresh: v }) },
-  { route: "PATCH /api/auth/me/", method: "PATCH", path: () => "/api/auth/me/", auth: true, field: "email", requiresFields: false, place: (v) => ({ email: v }), goodBody: { email: "changed@example.com" } },
-  { route: "DELETE /api/auth/me/", method: "DELETE", path: () => "/api/auth/me/", auth: true, field: "password", requiresFields: true, place: (v) => ({ password: v }), goodBody: { password: PASSWORD } },
-  { route: "POST /api/auth/password/", method: "POST", path: () => "/api/auth/password/", auth: true, field: "old_password", requiresFields: true, place: (v) => ({ old_password: v, new_password: NEW_PASSWORD }), goodBody: { old_password: PASSWORD, new_password: NEW_PASSWORD } },
-  // djoser's account routes (issue 24): every hostile value is refused by its field, or names no account or link.
-  { route: "POST /api/auth/users/", method: "POST", path: () => "/api/auth/users/", auth: false, field: "username", requiresFields: true, place: (v) => ({ username: v, email: "someone@example.com", password: PASSWORD }) },
-  { route: "POST /api/auth/users/activation/", method: "POST", path: () => "/api/auth/users/activation/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, token: "1-0123456789abcdef0123456789abcdef" }) },
-  { route: "POST /api/auth/users/resend_activation/", method: "POST", path: () => "/api/auth/users/resend_activation/", auth: false, field: "email", requiresFields: true, place: (v) => ({ email: v }) },
-  { route: "POST /api/auth/users/reset_password/", method: "POST", path: () => "/api/auth/users/reset_password/", auth: false, field: "email", requiresFields: true, place: (v) => ({ email: v }) },
-  { route: "POST /api/auth/users/reset_password_confirm/", method: "POST", path: () => "/api/auth/users/reset_password_confirm/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, token: "1-0123456789abcdef0123456789abcdef", new_password: NEW_PASSWORD }) },
-  { route: "PATCH /api/auth/users/me/", method: "PATCH", path: () => "/api/auth/users/me/", auth: true, field: "email", requiresFields: false, place: (v) => ({ email: v, current_password: PASSWORD }), goodBody: { email: "changed@example.com", current_password: PASSWORD } },
-  { route: "POST /api/auth/users/email_confirm/", method: "POST", path: () => "/api/auth/users/email_confirm/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, email: "YUBleGFtcGxlLmNvbQ", token: "1-0123456789abcdef0123456789abcdef" }) },
-  { route: "POST /api/auth/users/not_me/", method: "POST", path: () => "/api/auth/users/not_me/", auth: false, field: "uid", requiresFields: true, place: (v) => ({ uid: v, sid: "AAAAAAAAAAAAAAAAAAAAAA", token: "1-0123456789abcdef0123456789abcdef" }) },
-  { route: "POST /api/auth/users/set_password/", method: "POST", path: () => "/api/auth/users/set_password/", auth: true, field: "current_password", requiresFields: true, place: (v) => ({ current_password: v, new_password: NEW_PASSWORD }), goodBody: { current_password: PASSWORD, new_password: NEW_PASSWORD } },
-  // `body` has a default, so a wrong-typed one keeps every row invalid even where the title alone would pass.
-  { route: "POST /api/notes/", method: "POST", path: () => "/api/notes/", auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t", body: "b" } },
-  { route: "PUT /api/notes/{id}/", method: "PUT", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: true, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t2", body: "b2" } },
-  { route: "PATCH /api/notes/{id}/", method: "PATCH", path: (f) => `/api/notes/${f.noteId}/`, auth: true, field: "title", requiresFields: false, place: (v) => ({ title: v, body: 0 }), goodBody: { title: "t3" } },
-  { route: "POST /api/qr/", method: "POST", path: () => "/api/qr/", auth: false, field: "public_key", requiresFields: true, place: (v) => ({ public_key: v }) },
-  // No declared fields (approve takes no code since QR protocol v3): every key is ignored (DRF), so only the body's
-  // syntax and type can be wrong.
-  ...(["scan", "approve", "deny"] as const).map(
-    (action): BodyRoute => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST", path: (f) => `/api/qr/${f.qrId}/${action}/`, auth: true, field: null, requiresFields: false, place: () => ({}), goodBody: {} }),
-  ),
-];
-
-/** Bearer routes without a body (their valid calls are not bad input, so only auth and path rows use them). */
-const BEARER_ONLY_ROUTES: Array<{ route: string; method: Method; path: (f: Fixture) => string }> = [
-  { route: "GET /api/auth/me/", method: "GET", path: () => "/api/auth/me/" },
-  { route: "GET /api/hello/", method: "GET", path: () => "/api/hello/" },
-  { route: "GET /api/auth/users/me/", method: "GET", path: () => "/api/auth/users/me/" },
-  { route: "GET /api/auth/sessions/", method: "GET", path: () => "/api/auth/sessions/" },
-  { route: "DELETE /api/auth/sessions/", method: "DELETE", path: () => "/api/auth/sessions/" },
-  { route: "DELETE /api/auth/sessions/{id}/", method: "DELETE", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/` },
-  { route: "GET /api/auth/events/", method: "GET", path: () => "/api/auth/events/" },
-  { route: "GET /api/notes/", method: "GET", path: () => "/api/notes/" },
-  { route: "GET /api/notes/{id}/", method: "GET", path: (f) => `/api/notes/${f.noteId}/` },
-  { route: "DELETE /api/notes/{id}/", method: "DELETE", path: (f) => `/api/notes/${f.noteId}/` },
-  { route: "GET /api/qr/{id}/", method: "GET", path: (f) => `/api/qr/${f.qrId}/` },
-];
-
-/** Every path and the methods it answers (for the wrong-method rows); `{id}` paths use the fixture's ids. */
-const PATHS: Array<{ route: string; path: (f: Fixture) => string; allowed: Method[] }> = [
-  { route: "/api/auth/register/", path: () => "/api/auth/register/", allowed: ["POST"] },
-  { route: "/api/token/", path: () => "/api/token/", allowed: ["POST"] },
-  { route: "/api/token/refresh/", path: () => "/api/token/refresh/", allowed: ["POST"] },
-  { route: "/api/token/verify/", path: () => "/api/token/verify/", allowed: ["POST"] },
-  { route: "/api/token/blacklist/", path: () => "/api/token/blacklist/", allowed: ["POST"] },
-  { route: "/api/auth/me/", path: () => "/api/auth/me/", allowed: ["GET", "PATCH", "DELETE"] },
-  { route: "/api/auth/password/", path: () => "/api/auth/password/", allowed: ["POST"] },
-  { route: "/api/auth/sessions/", path: () => "/api/auth/sessions/", allowed: ["GET", "DELETE"] },
-  { route: "/api/auth/sessions/{id}/", path: (f) => `/api/auth/sessions/${sessionIdOf(f.access)}/`, allowed: ["DELETE"] },
-  { route: "/api/auth/events/", path: () => "/api/auth/events/", allowed: ["GET"] },
-  { route: "/api/auth/users/", path: () => "/api/auth/users/", allowed: ["POST"] },
-  { route: "/api/auth/users/me/", path: () => "/api/auth/users/me/", allowed: ["GET", "PATCH"] },
-  { route: "/api/auth/users/not_me/", path: () => "/api/auth/users/not_me/", allowed: ["POST"] },
-  { route: "/api/auth/users/email_confirm/", path: () => "/api/auth/users/email_confirm/", allowed: ["POST"] },
-  { route: "/api/auth/users/activation/", path: () => "/api/auth/users/activation/", allowed: ["POST"] },
-  { route: "/api/auth/users/resend_activation/", path: () => "/api/auth/users/resend_activation/", allowed: ["POST"] },
-  { route: "/api/auth/users/reset_password/", path: () => "/api/auth/users/reset_password/", allowed: ["POST"] },
-  { route: "/api/auth/users/reset_password_confirm/", path: () => "/api/auth/users/reset_password_confirm/", allowed: ["POST"] },
-  { route: "/api/auth/users/set_password/", path: () => "/api/auth/users/set_password/", allowed: ["POST"] },
-  { route: "/api/hello/", path: () => "/api/hello/", allowed: ["GET"] },
-  { route: "/.well-known/jwks.json", path: () => "/.well-known/jwks.json", allowed: ["GET"] },
-  { route: "/api/notes/", path: () => "/api/notes/", allowed: ["GET", "POST"] },
-  { route: "/api/notes/{id}/", path: (f) => `/api/notes/${f.noteId}/`, allowed: ["GET", "PUT", "PATCH", "DELETE"] },
-  { route: "/api/qr/", path: () => "/api/qr/", allowed: ["POST"] },
-  { route: "/api/qr/{id}/", path: (f) => `/api/qr/${f.qrId}/`, allowed: ["GET"] },
-  { route: "/api/qr/{id}/svg/", path: (f) => `/api/qr/${f.qrId}/svg/`, allowed: ["GET"] },
-  { route: "/api/qr/{id}/ws/", path: (f) => `/api/qr/${f.qrId}/ws/`, allowed: ["GET"] },
-  { route: "/api/qr/{id}/scan/", path: (f) => `/api/qr/${f.qrId}/scan/`, allowed: ["POST"] },
-  { route: "/api/qr/{id}/approve/", path: (f) => `/api/qr/${f.qrId}/approve/`, allowed: ["POST"] },
-  { route: "/api/qr/{id}/deny/", path: (f) => `/api/qr/${f.qrId}/deny/`, allowed: ["POST"] },
-  { route: "/api/schema/", path: () => "/api/schema/", allowed: ["GET"] },
-  { route: "/api/docs/", path: () => "/api/docs/", allowed: ["GET"] },
-];
 
 // ---- the hostile inputs ---------------------------------------------------------------------
 
@@ -265,7 +174,7 @@ for (const route of BODY_ROUTES) {
     ROWS.push({
       route: route.route,
       label: `${route.route} with ${label}`,
-      build: (f) => ({ method: route.method, path: route.path(f), headers: { "content-type": "application/json", ...(route.auth ? bearer(f) : {}) }, body: json(route.place(value)) }),
+      build: (f) => ({ method: route.method, path: route.path(liveIds(f)), headers: { "content-type": "application/json", ...(route.auth ? bearer(f) : {}) }, body: json(route.place(value)) }),
     });
   }
   for (const raw of rawBodies(route)) {
@@ -273,7 +182,7 @@ for (const route of BODY_ROUTES) {
       route: route.route,
       label: `${route.route} with ${raw.label}`,
       status: raw.status,
-      build: (f) => ({ method: route.method, path: route.path(f), headers: { "content-type": raw.contentType ?? "application/json", ...(route.auth ? bearer(f) : {}) }, body: raw.body }),
+      build: (f) => ({ method: route.method, path: route.path(liveIds(f)), headers: { "content-type": raw.contentType ?? "application/json", ...(route.auth ? bearer(f) : {}) }, body: raw.body }),
     });
   }
 }
@@ -282,10 +191,9 @@ const AUTH_ROUTES = [
   ...BODY_ROUTES.filter((r) => r.auth).map((r) => ({ route: r.route, method: r.method, path: r.path, body: r.goodBody })),
   ...BEARER_ONLY_ROUTES.map((r) => ({ ...r, body: undefined })),
 ];
-// Each bearer route gets half the variants, alternating, so every variant still meets about ten routes.
-AUTH_ROUTES.forEach((route, routeIndex) => {
-  AUTH_VARIANTS.forEach(([label, header], i) => {
-    if ((i + routeIndex) % 2 === 1) return;
+// Every bearer route meets every variant: the list of routes is derived, so no pairing may depend on its order.
+for (const route of AUTH_ROUTES) {
+  for (const [label, header] of AUTH_VARIANTS) {
     ROWS.push({
       route: route.route,
       label: `${route.route} with ${label}`,
@@ -294,11 +202,11 @@ AUTH_ROUTES.forEach((route, routeIndex) => {
         const value = header(f);
         const headers: Record<string, string> = { "content-type": "application/json" };
         if (value !== undefined) headers.authorization = value;
-        return { method: route.method, path: route.path(f), headers, body: route.body === undefined ? undefined : json(route.body) };
+        return { method: route.method, path: route.path(liveIds(f)), headers, body: route.body === undefined ? undefined : json(route.body) };
       },
     });
-  });
-});
+  }
+}
 
 const ALL_METHODS: Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 for (const path of PATHS) {
@@ -307,22 +215,12 @@ for (const path of PATHS) {
       route: path.route,
       label: `${method} ${path.route} (wrong method)`,
       status: 405,
-      build: (f) => ({ method, path: path.path(f), headers: { ...bearer(f), "content-type": "application/json" }, body: method === "GET" ? undefined : "{}" }),
+      build: (f) => ({ method, path: path.path(liveIds(f)), headers: { ...bearer(f), "content-type": "application/json" }, body: method === "GET" ? undefined : "{}" }),
     });
   }
 }
 
-const ID_ROUTES: Array<{ route: string; method: Method; path: (id: string) => string; auth: boolean; body?: unknown; headers?: Record<string, string> }> = [
-  { route: "DELETE /api/auth/sessions/{id}/", method: "DELETE", path: (id) => `/api/auth/sessions/${id}/`, auth: true },
-  { route: "GET /api/notes/{id}/", method: "GET", path: (id) => `/api/notes/${id}/`, auth: true },
-  { route: "PUT /api/notes/{id}/", method: "PUT", path: (id) => `/api/notes/${id}/`, auth: true, body: { title: "t", body: "b" } },
-  { route: "PATCH /api/notes/{id}/", method: "PATCH", path: (id) => `/api/notes/${id}/`, auth: true, body: { title: "t" } },
-  { route: "DELETE /api/notes/{id}/", method: "DELETE", path: (id) => `/api/notes/${id}/`, auth: true },
-  { route: "GET /api/qr/{id}/", method: "GET", path: (id) => `/api/qr/${id}/`, auth: true },
-  { route: "GET /api/qr/{id}/svg/", method: "GET", path: (id) => `/api/qr/${id}/svg/`, auth: false },
-  { route: "GET /api/qr/{id}/ws/", method: "GET", path: (id) => `/api/qr/${id}/ws/?secret=${"A".repeat(43)}`, auth: false, headers: { upgrade: "websocket" } },
-  ...(["scan", "approve", "deny"] as const).map((action) => ({ route: `POST /api/qr/{id}/${action}/`, method: "POST" as const, path: (id: string) => `/api/qr/${id}/${action}/`, auth: true, body: {} })),
-];
+const ID_ROUTES = PLAN.idRoutes;
 for (const route of ID_ROUTES) {
   for (const [label, segment] of BAD_IDS) {
     ROWS.push({
@@ -332,7 +230,7 @@ for (const route of ID_ROUTES) {
       build: (f) => ({
         method: route.method,
         path: route.path(segment),
-        headers: { ...(route.auth ? bearer(f) : {}), ...(route.headers ?? {}), ...(route.body !== undefined ? { "content-type": "application/json" } : {}) },
+        headers: { ...(route.auth ? bearer(f) : {}), ...(route.body !== undefined ? { "content-type": "application/json" } : {}) },
         body: route.body === undefined ? undefined : json(route.body),
       }),
     });
@@ -341,21 +239,23 @@ for (const route of ID_ROUTES) {
 // A traversal the URL parser resolves before routing: it must land on a 404, not on another route.
 ROWS.push({ route: "DELETE /api/auth/sessions/{id}/", label: "DELETE /api/auth/sessions/../../../etc/passwd (resolved traversal)", status: 404, build: (f) => ({ method: "DELETE", path: "/api/auth/sessions/../../../etc/passwd", headers: bearer(f) }) });
 
-const NOTE_QUERIES: Array<[label: string, query: string, status: number]> = [
-  ["a non-numeric page", "?page=abc", 404],
-  ["page zero", "?page=0", 404],
-  ["a page far past the end", "?page=9999999999", 404],
-  ["a negative page", "?page=-1", 404],
-  ["an overlong search", `?search=${"x".repeat(500)}`, 400],
-  ["too many search terms", `?search=${Array.from({ length: 30 }, (_, i) => `t${i}`).join("+")}`, 400],
+/** DRF's page rules (404 "Invalid page.", never a 500 or an empty 200) and search rules (400) over every list that has them. */
+const PAGE_QUERIES: Array<[label: string, query: string]> = [
+  ["a non-numeric page", "?page=abc"],
+  ["page zero", "?page=0"],
+  ["a page far past the end", "?page=9999999999"],
+  ["a negative page", "?page=-1"],
 ];
-for (const [label, query, status] of NOTE_QUERIES) {
-  ROWS.push({ route: "GET /api/notes/", label: `GET /api/notes/ with ${label}`, status, build: (f) => ({ method: "GET", path: `/api/notes/${query}`, headers: bearer(f) }) });
-}
-
-// The events list pages as notes do: a bad page is DRF's 404 "Invalid page.", never a 500 or an empty 200.
-for (const [label, query] of NOTE_QUERIES.filter(([, , status]) => status === 404)) {
-  ROWS.push({ route: "GET /api/auth/events/", label: `GET /api/auth/events/ with ${label}`, status: 404, build: (f) => ({ method: "GET", path: `/api/auth/events/${query}`, headers: bearer(f) }) });
+const SEARCH_QUERIES: Array<[label: string, query: string]> = [
+  ["an overlong search", `?search=${"x".repeat(500)}`],
+  ["too many search terms", `?search=${Array.from({ length: 30 }, (_, i) => `t${i}`).join("+")}`],
+];
+for (const [routes, queries, status] of [[PLAN.pagedRoutes, PAGE_QUERIES, 404], [PLAN.searchedRoutes, SEARCH_QUERIES, 400]] as const) {
+  for (const list of routes) {
+    for (const [label, query] of queries) {
+      ROWS.push({ route: list.route, label: `${list.route} with ${label}`, status, build: (f) => ({ method: "GET", path: `${list.path}${query}`, headers: bearer(f) }) });
+    }
+  }
 }
 
 const WS_ROWS: Array<[label: string, build: (f: Fixture) => Request_, status: number]> = [
@@ -369,9 +269,9 @@ for (const [label, build, status] of WS_ROWS) ROWS.push({ route: "GET /api/qr/{i
 // ---- which routes are served right now --------------------------------------------------------
 
 /** A route() path answers OPTIONS with 204 + Allow; an unknown one with 404. Probed with placeholder ids. */
-async function isServed(routeKey: string): Promise<boolean> {
-  const path = routeKey.replace(/^[A-Z]+ /, "").replace(/\{id\}/g, "AAAAAAAAAAAAAAAAAAAAAA");
-  const method = /^[A-Z]+ /.test(routeKey) ? routeKey.split(" ")[0]! : null;
+async function isServed(key: string): Promise<boolean> {
+  const path = key.replace(/^[A-Z]+ /, "").replace(/\{\w+\}/g, "AAAAAAAAAAAAAAAAAAAAAA");
+  const method = /^[A-Z]+ /.test(key) ? key.split(" ")[0]! : null;
   const res = await send({ method: "OPTIONS", path });
   if (res.status !== 204) return false;
   return method === null || (res.headers.get("allow") ?? "").split(", ").includes(method);
@@ -443,9 +343,9 @@ beforeAll(async () => {
 // ---- the suite --------------------------------------------------------------------------------
 
 describe("bad input over every route", () => {
-  it("has at least 200 rows, covering every route", () => {
+  it("has at least 200 rows, covering every route of every resource", () => {
     expect(ROWS.length).toBeGreaterThanOrEqual(200);
-    for (const path of PATHS) expect(ROWS.some((r) => r.route.endsWith(path.route) || r.route === path.route), path.route).toBe(true);
+    for (const route of appRoutes()) expect(ROWS.some((r) => r.route === routeKey(route) || r.route === route.path), routeKey(route)).toBe(true);
   });
 
   // Concurrent: no row changes anything, so they cannot disturb one another, and the I/O waits overlap.

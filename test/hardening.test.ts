@@ -6,10 +6,10 @@ import { ConfigError, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
 import { reserveSlot } from "../src/auth/attempt-counter";
-import { THROTTLES, limitByIp, limitByUser, memoryLimiter } from "../src/http/ratelimit";
+import { THROTTLES, limitByIp, throttleByUser, memoryLimiter } from "../src/http/ratelimit";
 import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, pageContentSecurityPolicy, usePageCsp } from "../src/http/security";
 import type { LogLine } from "../src/http/log";
-import { requireAuth } from "../src/auth/middleware";
+import { bearerCaller } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
 import { ORIGIN, PASSWORD, api, limitedRig, registerUser, sessionIdOf, signIn, signUp, uniqueName, type Call } from "./helpers";
@@ -146,7 +146,7 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     expect((await r.call("/api/token/", signInCall(uniqueName("lift"), "nope", ip))).status).toBe(401);
   });
 
-  it("QR helpers: limitByIp and limitByUser count per address and per signed-in user", async () => {
+  it("QR helpers: limitByIp and throttleByUser count per address and per signed-in user", async () => {
     const r = limitedRig({
       limiters: (clock) => ({
         qr_create_ip: memoryLimiter({ limit: 2, periodSeconds: 60, clock }),
@@ -156,7 +156,10 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
       clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
     r.app.post("/api/__test/create", limitByIp("qr_create_ip"), (c) => c.json({}));
-    r.app.post("/api/__test/approve", requireAuth(), limitByUser("qr_approve_user"), (c) => c.json({}));
+    r.app.post("/api/__test/approve", async (c) => {
+      await throttleByUser(c, "qr_approve_user", (await bearerCaller(c)).session.userId);
+      return c.json({});
+    });
     const ip = freshIp();
     const create = () => r.call("/api/__test/create", { method: "POST", headers: { "cf-connecting-ip": ip } });
     expect((await create()).status).toBe(200);

@@ -8,7 +8,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SessionCache } from "../src/auth/session-cache";
-import type { SessionWithUser } from "../src/auth/sessions";
+import type { SessionWithUser } from "../src/http/types";
 import { PASSWORD, countingD1, decodeJwt, registerUser, rig, sessionIdOf, signIn } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase 42";

@@ -9,7 +9,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { randomToken } from "../src/lib/bytes";
 import { NotePageCache, notePageCache } from "../src/notes/page-cache";
-import { parseNoteListQuery, type NoteListPage } from "../src/notes/service";
+import { parseQuery } from "../src/http/query";
+import { noteListQuerySchema, type NoteListPage } from "../src/notes/schema";
 import { PASSWORD, countingD1, registerUser, rig, rowCounts, sessionIdOf, signIn, type Rig as TestRig } from "./helpers";
 
 /** A D1 statement reads notes when its SQL names the table (the session check joins users and sessions only). */
@@ -337,7 +338,7 @@ describe("auth comes before the cache", () => {
     const r = await signedIn("10");
     await createThroughApi(r, "gone soon");
     await r.page();
-    const query = parseNoteListQuery(new URLSearchParams());
+    const query = parseQuery(noteListQuerySchema, new URLSearchParams());
     const probe = async () => {
       let loaded = false;
       await notePageCache.read(r.userId, query, r.app.clock.now, 10_000, async () => ((loaded = true), EMPTY_PAGE));
@@ -353,7 +354,7 @@ describe("auth comes before the cache", () => {
 const EMPTY_PAGE: NoteListPage = { count: 0, page: 1, pageSize: 20, results: [] };
 
 describe("NotePageCache (unit)", () => {
-  const query = (page: number) => parseNoteListQuery(new URLSearchParams({ page: String(page) }));
+  const query = (page: number) => parseQuery(noteListQuerySchema, new URLSearchParams({ page: String(page) }));
   const loader = (loads: number[], n: number) => async () => {
     loads.push(n);
     return { ...EMPTY_PAGE, page: n };

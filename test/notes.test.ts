@@ -8,7 +8,9 @@ import { randomToken } from "../src/lib/bytes";
 import { likeContains, parseOrdering, parseSearch } from "../src/http/filters";
 import { lastPageFromReversed, pageCount, pageLinks, parsePageRequest } from "../src/http/pagination";
 import { NOTE_BODY_MAX_LENGTH, NOTE_TITLE_MAX_LENGTH } from "../src/notes/schema";
-import { noteListStatement, parseNoteListQuery } from "../src/notes/service";
+import { parseQuery } from "../src/http/query";
+import { noteListQuerySchema } from "../src/notes/schema";
+import { noteListStatement } from "../src/notes/service";
 import { getDb } from "../src/db/client";
 import { ORIGIN, countingD1, rig, signUp as signUpVia, type User } from "./helpers";
 
@@ -487,7 +489,7 @@ describe("indexes", () => {
     const db = getDb(env.DB, 3000);
     for (const ordering of ["-created", "created", "-updated", "updated", "title", "-title"]) {
       for (const page of [2, "last"] as const) {
-        const query = parseNoteListQuery(new URLSearchParams(`ordering=${ordering}&page=${page}`));
+        const query = parseQuery(noteListQuerySchema, new URLSearchParams(`ordering=${ordering}&page=${page}`));
         const { sql, params } = noteListStatement(db, 1, query);
         const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
           .bind(...params)
@@ -498,7 +500,7 @@ describe("indexes", () => {
       }
     }
     // The check has teeth: two fields in opposite directions do need a sort.
-    const mixed = noteListStatement(db, 1, parseNoteListQuery(new URLSearchParams("ordering=title,-created")));
+    const mixed = noteListStatement(db, 1, parseQuery(noteListQuerySchema, new URLSearchParams("ordering=title,-created")));
     const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${mixed.sql}`)
       .bind(...mixed.params)
       .all<{ detail: string }>();

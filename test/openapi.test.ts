@@ -314,7 +314,6 @@ describe("route specs", () => {
     method: "GET",
     path: "/wrong/",
     operationId: "wrong",
-    tag: "meta",
     summary: "Answers other than it declares",
     auth: "anonymous",
     responses: { 200: { description: "Declared.", schema: z.strictObject({ message: z.string() }) } },

@@ -7,10 +7,11 @@ import { it } from "vitest";
 import { printResults, time } from "./timing";
 import { getConfig } from "../../src/config";
 import { getDb } from "../../src/db/client";
-import { getKeyRing } from "../../src/auth/keys";
+import { getKeyRing } from "../../src/keys";
 import { authenticate, obtainPair, register } from "../../src/auth/service";
 import { verifyPassword, hashPassword } from "../../src/auth/passwords";
-import { accessClaims, signToken, verifyToken, type TokenSettings } from "../../src/auth/tokens";
+import type { TokenSettings } from "../../src/deps";
+import { accessClaims, signToken, verifyToken } from "../../src/auth/tokens";
 import type { Deps } from "../../src/deps";
 
 

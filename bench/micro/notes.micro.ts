@@ -9,7 +9,9 @@ import { getConfig } from "../../src/config";
 import { register } from "../../src/auth/service";
 import { createApp } from "../../src/app";
 import { buildDeps } from "../../src/deps";
-import { createNote, listNotes, parseNoteListQuery } from "../../src/notes/service";
+import { parseQuery } from "../../src/http/query";
+import { noteListQuerySchema } from "../../src/notes/schema";
+import { createNote, listNotes } from "../../src/notes/service";
 import type { Deps } from "../../src/deps";
 
 
@@ -35,7 +37,7 @@ it("prints the cost of each part of a page of notes", { timeout: 180_000 }, asyn
   await time("D1: 20 note rows (raw, no count)", n, () => env.DB.prepare("SELECT id, user_id, title, body, created_at_ms, updated_at_ms FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(), results);
   await time("D1: 20 note ids only (raw)", n, () => env.DB.prepare("SELECT id FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(), results);
   await time("D1: count only (raw)", n, () => env.DB.prepare("SELECT count(*) FROM notes WHERE user_id = ?").bind(userId).raw(), results);
-  const query = parseNoteListQuery(new URLSearchParams());
+  const query = parseQuery(noteListQuerySchema, new URLSearchParams());
   const uncached: Deps = { ...deps, config: { ...config, notesCacheTtlSeconds: 0 } };
   await time("listNotes, NOTES_CACHE_TTL=0 (prepared statement + rows + present)", n, () => listNotes(uncached, userId, query), results);
   await time("listNotes, page cache warm", n, () => listNotes(deps, userId, query), results);

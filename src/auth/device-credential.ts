@@ -15,7 +15,8 @@
  * an account's credentials together share `devices:<user id>` (SIGNIN_DEVICES_FAILURE_LIMIT).
  */
 import { SignJWT, jwtVerify } from "jose";
-import { hasLowS, lowS, newJti, type TokenSettings } from "./tokens";
+import type { TokenSettings } from "../deps";
+import { hasLowS, lowS, newJti } from "./tokens";
 
 export const DEVICE_CREDENTIAL_HEADER = "X-Device-Credential";
 export const DEVICE_CREDENTIAL_COOKIE = "__Host-device";

@@ -73,18 +73,16 @@ export const djoserRoutes = [
     path: "/api/auth/users/me/",
     operationId: "users_me_retrieve",
     d1: "replica",
-    tag: "account",
     summary: "Who am I (djoser)",
     auth: "bearer",
     responses: { 200: { description: "The signed-in user.", schema: userSchema } },
-    handler: (c, { json }) => json(200, publicUser(c.get("auth").session)),
+    handler: (_c, { auth, json }) => json(200, publicUser(auth.session)),
   }),
 
   defineRoute({
     method: "PATCH",
     path: "/api/auth/users/me/",
     operationId: "users_me_partial_update",
-    tag: "account",
     summary: "Change your email, verified (djoser)",
     description:
       "Only `email` is writable, with `current_password`. Nothing changes now: a link goes to the new address (and a notice to the old one), and the address changes when that link is used (POST /api/auth/users/email_confirm/, or our /confirm-email/… page). The answer is the user as it still is. At most 5 tries a user an hour; wrong passwords count toward the per-user password limit. 503 when the link cannot be mailed.",
@@ -96,11 +94,11 @@ export const djoserRoutes = [
       400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
       503: { description: "`service_unavailable`: the link could not be mailed (logged naming MAILER); nothing changed.", shape: "Error", example: { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" } },
     },
-    handler: async (c, { body, json }) => {
+    handler: async (c, { auth, body, json }) => {
       const deps = c.get("deps");
       const mailer = mailerFor(c.env, deps.config);
       try {
-        return json(200, await requestEmailChange(deps, mailer, c.get("auth"), body, rateLimitsOf(c), deferrer(c)));
+        return json(200, await requestEmailChange(deps, mailer, auth, body, rateLimitsOf(c), deferrer(c)));
       } catch (error) {
         if (error instanceof MailUnavailable) throw new ApiError("service_unavailable");
         throw error;
@@ -112,7 +110,6 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/email_confirm/",
     operationId: "users_email_confirm",
-    tag: "account",
     summary: "Use a mailed email-change link",
     description: "The `uid`, `email` (the new address, base64url, as in the link) and `token` of the link mailed by PATCH /api/auth/users/me/. Works once, for PASSWORD_RESET_TIMEOUT seconds, and dies when the password or the address changes first.",
     auth: "anonymous",
@@ -130,7 +127,6 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/",
     operationId: "users_create",
-    tag: "account",
     summary: "Create an account (djoser)",
     description:
       "djoser's registration: the rules of POST /api/auth/register/. With ACTIVATION_EMAIL=on the account stays inactive (sign-in answers `no_active_account`) until the link mailed to it is opened (POST /api/auth/users/activation/).",
@@ -153,7 +149,6 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/activation/",
     operationId: "users_activation",
-    tag: "account",
     summary: "Activate an account from its mailed link",
     description: "The `uid` and `token` of the activation link. Wrong, expired or tampered: 400; the account already active (the link used): 403 `stale_token`.",
     auth: "anonymous",
@@ -173,7 +168,6 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/resend_activation/",
     operationId: "users_resend_activation",
-    tag: "account",
     summary: "Mail a new activation link",
     description: "204 whether or not the address belongs to an inactive account (no enumeration); limited per IP and per address.",
     auth: "anonymous",
@@ -196,7 +190,6 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/reset_password/",
     operationId: "users_reset_password",
-    tag: "account",
     summary: "Forgot password: mail a reset link",
     description:
       "204 whether or not the address belongs to an account, after the same work either way (no enumeration); the mail goes out after the answer, to active accounts only. The link (our /reset/{uid}/{token} page, or FRONTEND_RESET_URL) works once, for PASSWORD_RESET_TIMEOUT seconds, and dies when the password changes or the user signs in. Limited per IP and per address.",
@@ -221,7 +214,6 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/reset_password_confirm/",
     operationId: "users_reset_password_confirm",
-    tag: "account",
     summary: "Set a new password from a reset link",
     description:
       "The `uid` and `token` of the link and the new password (the registration rules). Every session of the account ends and every device credential is void; the owner is mailed a notice. Wrong, used, expired or tampered: 400 in djoser's shape, nothing changed.",
@@ -248,33 +240,33 @@ export const djoserRoutes = [
     method: "POST",
     path: "/api/auth/users/set_password/",
     operationId: "users_set_password",
-    tag: "account",
     summary: "Change your password (djoser)",
     description: "`current_password` and `new_password` (the registration rules). Every other session ends and every device credential is void; this one keeps working. Wrong passwords count toward the per-user password limit.",
     auth: "bearer",
     throttled: true,
     body: { schema: setPasswordSchema, name: "SetPasswordRequest", example: { current_password: "correct horse battery staple", new_password: "a new horse battery staple" } },
     responses: { 204: noContent("Saved."), 400: fieldErrors("Wrong current password, or the new one breaks the rules.", { current_password: ["Invalid password."] }) },
-    handler: async (c, { body }) => {
+    handler: async (c, { auth, body }) => {
       try {
-        await changePassword(c.get("deps"), c.get("auth"), { old_password: body.current_password, new_password: body.new_password }, rateLimitsOf(c));
+        await changePassword(c.get("deps"), auth, { old_password: body.current_password, new_password: body.new_password }, rateLimitsOf(c));
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         // djoser's field and message for a wrong current password.
         const { old_password, ...rest } = error.fields;
         throw new ValidationError({ ...(old_password ? { current_password: ["Invalid password."] } : {}), ...rest });
       }
-      const auth = c.get("auth");
       await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
       return c.body(null, 204);
     },
   }),
+];
 
+/** djoser-shaped, but of the sessions resource: "this wasn't me" ends the session a notice names. */
+export const notMeRoutes = [
   defineRoute({
     method: "POST",
     path: "/api/auth/users/not_me/",
     operationId: "users_not_me",
-    tag: "sessions",
     summary: "\"This wasn't me\": end the session a notice names",
     description: "The `uid`, `sid` and `token` of the link in a new-sign-in or password-changed notice. Ends that session (its tokens fail on their next request). Works once, until the refresh lifetime has passed.",
     auth: "anonymous",

@@ -10,11 +10,14 @@ import { securityEvents, sessions, users, type RevokedBy, type SessionMethod } f
 import type { Deps } from "../deps";
 import { checkPage, lastPageFromReversed, pageOffset, type PageRequest } from "../http/pagination";
 import { parseUserAgent } from "../http/user-agent";
-import type { DeviceInfo, RevokeReason } from "./sessions";
+import type { DeviceInfo } from "../http/device";
 import type { SecurityEventOut } from "./wire";
 
 /** Events older than this are deleted by the scheduled handler: a quarter covers any review of "was this me?". */
 export const EVENT_RETENTION_SECONDS = 90 * 86_400;
+
+/** Why sessions were revoked (src/auth/sessions.ts revokes, this module records). */
+export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted" | "password_reset";
 
 /** Who a revocation's reason names; null where another event already tells it (the password change) or nobody is left to see it. */
 const REVOKED_BY_REASON: Record<RevokeReason, RevokedBy | null> = {

@@ -16,7 +16,8 @@ import { deliverLater, deliverNow, type Defer, type Mailer } from "../mail/maile
 import { activationMail, emailChangeMail, emailChangeNotice, passwordChangedNotice, passwordResetMail } from "../mail/templates";
 import { bytesToBase64Url, base64UrlToBytes } from "../lib/bytes";
 import type { RateLimits } from "../http/ratelimit";
-import { EMAIL_TAKEN, publicUser, type Authenticated } from "./service";
+import { EMAIL_TAKEN, publicUser } from "./service";
+import type { Authenticated } from "../http/types";
 import type { PublicUser } from "./wire";
 import { sessionCache } from "./session-cache";
 import { verifyPassword } from "./passwords";

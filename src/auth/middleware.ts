@@ -1,6 +1,6 @@
-/** @module Bearer Middleware — `Authorization: Bearer <jwt>`, checked against the session in D1. */
-import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/types";
+/** @module Bearer Check — `Authorization: Bearer <jwt>`, checked against the session in D1; src/app.ts hands it to mountRoutes. */
+import type { Context } from "hono";
+import type { AppEnv, Authenticated } from "../http/types";
 import { authenticate, type Defer } from "./service";
 
 /** ctx.waitUntil when the request has an execution context (app.request() in tests may not). */
@@ -13,9 +13,7 @@ function deferrer(c: Context<AppEnv>): Defer | undefined {
   }
 }
 
-export function requireAuth(): MiddlewareHandler<AppEnv> {
-  return async function bearerAuth(c, next) {
-    c.set("auth", await authenticate(c.get("deps"), c.req.header("authorization") ?? null, deferrer(c)));
-    await next();
-  };
+/** The caller of a bearer route, or a thrown 401: what every route with `auth: "bearer"` gets as `input.auth`. */
+export function bearerCaller(c: Context<AppEnv>): Promise<Authenticated> {
+  return authenticate(c.get("deps"), c.req.header("authorization") ?? null, deferrer(c));
 }

@@ -5,7 +5,7 @@ import { deviceFromRequest } from "../http/device";
 import { defineRoute } from "../http/endpoint";
 import { ApiError, ValidationError } from "../http/errors";
 import type { AppEnv } from "../http/types";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageEnvelope, parsePageRequest } from "../http/pagination";
+import { pageEnvelope, pageQueryFields, pageRequestOf } from "../http/pagination";
 import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import { accountDeleteSchema, accountPatchSchema, changePassword, deleteAccount, passwordChangeSchema, updateAccount } from "./account";
 import { listEvents } from "./events";
@@ -15,7 +15,7 @@ import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, co
 import { createAccount } from "./djoser-routes";
 import { afterAnswer, noticePasswordChanged, noticeSignIn, sessionIdOfOwnToken, sessionUserOf } from "./notices";
 import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, registerSchema, verify, verifySchema } from "./service";
-import { detailSchema, emptySchema, helloSchema, jwksSchema, revokedCountSchema, securityEventListSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
+import { detailSchema, emptySchema, jwksSchema, revokedCountSchema, securityEventListSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
 
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
 const EXAMPLE_REFRESH = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
@@ -46,32 +46,15 @@ const cookieBody = `\`refresh\` is required unless REFRESH_COOKIE=on, where a br
 
 const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
 
-export const authRoutes = [
-  defineRoute({
-    method: "POST",
-    path: "/api/auth/register/",
-    operationId: "auth_register",
-    tag: "account",
-    summary: "Create an account",
-    description:
-      "Username rules are Django's (letters, digits and @ . + - _), case-insensitively unique. Password rules are Django's default validators: at least 8 characters, not too similar to the username or email, not common, not all digits.",
-    auth: "anonymous",
-    private: true,
-    before: [limitByIp("register_ip")],
-    throttled: true,
-    body: { schema: registerSchema, name: "RegisterRequest", example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" } },
-    responses: {
-      201: { description: "Created.", schema: userSchema },
-      400: fieldErrors("Invalid fields, or the username is taken.", { username: ["A user with that username already exists."] }),
-    },
-    handler: async (c, { body, json }) => json(201, await createAccount(c, body)),
-  }),
+/** GET /api/auth/events/'s query: DRF's page parameters. */
+const eventListQuerySchema = z.object(pageQueryFields("Events"));
 
+/** Sign in, refresh, verify, sign out, and the public keys: simplejwt's contract (src/auth/resources.ts lists them). */
+export const tokenRoutes = [
   defineRoute({
     method: "POST",
     path: "/api/token/",
     operationId: "token_obtain_pair",
-    tag: "tokens",
     summary: "Sign in: get an access and a refresh token",
     description:
       "simplejwt's TokenObtainPairView. Starts a new session (a device in the sessions list). Unknown user and wrong password answer the same, in about the same time; unknown fields (`remember_me`) are ignored. Failed attempts are limited per account (SIGNIN_FAILURE_LIMIT a window, from any IPs): then 429 with Retry-After, also for the right password, so a lock-out reveals nothing. A client that presents a valid device credential for the account (the `X-Device-Credential` header, or the `__Host-device` cookie a browser keeps) has its own budget (SIGNIN_DEVICE_FAILURE_LIMIT) and still signs in while strangers have the account locked.",
@@ -131,7 +114,6 @@ export const authRoutes = [
     method: "POST",
     path: "/api/token/refresh/",
     operationId: "token_refresh",
-    tag: "tokens",
     summary: "Rotate the refresh token",
     description:
       "Answers a new pair; the old refresh token stops working. Presented again within REFRESH_REUSE_INTERVAL (default 10 s) it gets the same successor (two tabs refreshing at once); later, it is treated as stolen and its whole session is revoked. " +
@@ -140,7 +122,7 @@ export const authRoutes = [
     private: true,
     cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
     headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
-    body: { schema: refreshBodySchema, name: "TokenRefreshRequest", description: cookieBody },
+    body: { schema: refreshBodySchema, name: "TokenRefreshRequest", description: cookieBody, example: { refresh: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" } },
     responses: {
       200: { description: "A fresh pair.", schema: tokenAnswerSchema },
       401: tokenNotValid,
@@ -158,11 +140,10 @@ export const authRoutes = [
     method: "POST",
     path: "/api/token/verify/",
     operationId: "token_verify",
-    tag: "tokens",
     summary: "Check a token",
     description: "Signature, claims and — unlike simplejwt — that its session is still live (and, for a refresh token, still current).",
     auth: "anonymous",
-    body: { schema: verifySchema, name: "TokenVerifyRequest" },
+    body: { schema: verifySchema, name: "TokenVerifyRequest", example: { token: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" } },
     responses: { 200: { description: "Valid.", schema: emptySchema, example: {} }, 401: tokenNotValid },
     handler: async (c, { body, json }) => {
       await verify(c.get("deps"), body);
@@ -174,13 +155,12 @@ export const authRoutes = [
     method: "POST",
     path: "/api/token/blacklist/",
     operationId: "token_blacklist",
-    tag: "tokens",
     summary: "Sign out (this device)",
     description: `Ends the refresh token's session; its access tokens stop working on their next request too. With REFRESH_COOKIE=on it also clears the \`${REFRESH_COOKIE}\` cookie, whatever the outcome.`,
     auth: "anonymous",
     cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
     headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
-    body: { schema: refreshBodySchema, name: "TokenBlacklistRequest", description: cookieBody },
+    body: { schema: refreshBodySchema, name: "TokenBlacklistRequest", description: cookieBody, example: { refresh: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" } },
     responses: {
       200: { description: "Signed out.", schema: emptySchema, example: {} },
       401: tokenNotValid,
@@ -202,21 +182,60 @@ export const authRoutes = [
 
   defineRoute({
     method: "GET",
+    path: "/.well-known/jwks.json",
+    operationId: "jwks",
+    usesD1: false,
+    summary: "Public signing keys",
+    description:
+      "For services that verify access tokens themselves (they cannot see revocation: they should keep access lifetimes short or call /api/token/verify/). Cacheable for 5 minutes. With HS256 there is no public key: 404.",
+    auth: "anonymous",
+    notFound: true,
+    responses: { 200: { description: "The JWK set.", schema: jwksSchema } },
+    handler: (c, { json }) => {
+      const published = c.get("deps").tokens.keys.publicJwks;
+      if (!published) throw new ApiError("not_found");
+      // Verifiers may cache briefly; rotation adds the new key before it signs, so staleness is harmless.
+      return json(200, published as z.input<typeof jwksSchema>, { "cache-control": "public, max-age=300" });
+    },
+  }),
+];
+
+/** Register, read and change the account, change the password, delete the account. */
+export const accountRoutes = [
+  defineRoute({
+    method: "POST",
+    path: "/api/auth/register/",
+    operationId: "auth_register",
+    summary: "Create an account",
+    description:
+      "Username rules are Django's (letters, digits and @ . + - _), case-insensitively unique. Password rules are Django's default validators: at least 8 characters, not too similar to the username or email, not common, not all digits.",
+    auth: "anonymous",
+    private: true,
+    before: [limitByIp("register_ip")],
+    throttled: true,
+    body: { schema: registerSchema, name: "RegisterRequest", example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" } },
+    responses: {
+      201: { description: "Created.", schema: userSchema },
+      400: fieldErrors("Invalid fields, or the username is taken.", { username: ["A user with that username already exists."] }),
+    },
+    handler: async (c, { body, json }) => json(201, await createAccount(c, body)),
+  }),
+
+  defineRoute({
+    method: "GET",
     path: "/api/auth/me/",
     operationId: "auth_me_retrieve",
     d1: "replica",
-    tag: "account",
     summary: "Who am I",
     auth: "bearer",
     responses: { 200: { description: "The signed-in user.", schema: userSchema } },
-    handler: (c, { json }) => json(200, publicUser(c.get("auth").session)),
+    handler: (_c, { auth, json }) => json(200, publicUser(auth.session)),
   }),
 
   defineRoute({
     method: "PATCH",
     path: "/api/auth/me/",
     operationId: "auth_me_partial_update",
-    tag: "account",
     summary: "Change your email",
     description:
       "Only `email` is writable; validated as at registration. Changing it needs `current_password` (djoser's field); wrong passwords count toward the per-user password limit, and at most 5 changes a user an hour are tried (429 beyond), so a stolen access token neither takes the account nor probes which addresses exist.",
@@ -227,26 +246,25 @@ export const authRoutes = [
       200: { description: "The user as saved.", schema: userSchema },
       400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
     },
-    handler: async (c, { body, json }) => json(200, await updateAccount(c.get("deps"), c.get("auth"), body, rateLimitsOf(c))),
+    handler: async (c, { auth, body, json }) => json(200, await updateAccount(c.get("deps"), auth, body, rateLimitsOf(c))),
   }),
 
   defineRoute({
     method: "DELETE",
     path: "/api/auth/me/",
     operationId: "auth_me_destroy",
-    tag: "account",
     summary: "Delete your account",
     description:
       "Needs the password. Every session ends and the user's data (notes included) is deleted with the account. Wrong passwords count toward the same per-account limit as sign-in.",
     auth: "bearer",
     throttled: true,
-    body: { schema: accountDeleteSchema, name: "AccountDeleteRequest" },
+    body: { schema: accountDeleteSchema, name: "AccountDeleteRequest", example: { password: "correct horse battery staple" } },
     responses: {
       204: { description: "Deleted; no body." },
       400: fieldErrors("Missing or wrong password.", { password: ["Incorrect password."] }),
     },
-    handler: async (c, { body }) => {
-      await deleteAccount(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
+    handler: async (c, { auth, body }) => {
+      await deleteAccount(c.get("deps"), auth, body, rateLimitsOf(c));
       return c.body(null, 204);
     },
   }),
@@ -255,36 +273,35 @@ export const authRoutes = [
     method: "POST",
     path: "/api/auth/password/",
     operationId: "auth_password_change",
-    tag: "account",
     summary: "Change your password",
     description: "Every other session ends (their tokens fail on the next request); the current one keeps working.",
     auth: "bearer",
     throttled: true,
-    body: { schema: passwordChangeSchema, name: "PasswordChangeRequest" },
+    body: { schema: passwordChangeSchema, name: "PasswordChangeRequest", example: { old_password: "correct horse battery staple", new_password: "a new horse battery staple" } },
     responses: {
       200: { description: "Saved.", schema: detailSchema, example: { detail: "New password has been saved." } },
       400: fieldErrors("Wrong old password, or the new one breaks the rules.", { old_password: ["Your old password was entered incorrectly. Please enter it again."] }),
     },
-    handler: async (c, { body, json }) => {
-      await changePassword(c.get("deps"), c.get("auth"), body, rateLimitsOf(c));
-      const auth = c.get("auth");
+    handler: async (c, { auth, body, json }) => {
+      await changePassword(c.get("deps"), auth, body, rateLimitsOf(c));
       await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
       return json(200, { detail: "New password has been saved." });
     },
   }),
+];
 
+/** The signed-in devices and the account's security events. */
+export const sessionRoutes = [
   defineRoute({
     method: "GET",
     path: "/api/auth/sessions/",
     operationId: "auth_sessions_list",
     d1: "replica",
-    tag: "sessions",
     summary: "List your devices",
     description: `Live sessions, most recently used first (at most ${MAX_LISTED_SESSIONS}); the one making this request is marked \`current\`.`,
     auth: "bearer",
     responses: { 200: { description: "Your sessions.", schema: sessionListSchema } },
-    handler: async (c, { json }) => {
-      const { session, claims } = c.get("auth");
+    handler: async (c, { auth: { session, claims }, json }) => {
       return json(200, await listSessions(c.get("deps"), session.userId, claims.sid));
     },
   }),
@@ -293,13 +310,11 @@ export const authRoutes = [
     method: "DELETE",
     path: "/api/auth/sessions/",
     operationId: "auth_sessions_destroy_others",
-    tag: "sessions",
     summary: "Sign out everywhere else",
     description: "Ends every live session but the current one.",
     auth: "bearer",
     responses: { 200: { description: "How many sessions ended.", schema: revokedCountSchema, example: { revoked: 2 } } },
-    handler: async (c, { json }) => {
-      const { session, claims } = c.get("auth");
+    handler: async (c, { auth: { session, claims }, json }) => {
       return json(200, { revoked: await endOtherSessions(c.get("deps"), session.userId, claims.sid) });
     },
   }),
@@ -308,15 +323,14 @@ export const authRoutes = [
     method: "DELETE",
     path: "/api/auth/sessions/{id}/",
     operationId: "auth_sessions_destroy",
-    tag: "sessions",
     summary: "Sign out one device",
     description: "Its access and refresh tokens fail on their next request. Unknown, ended or someone else's: 404.",
     auth: "bearer",
     notFound: true,
     params: { id: { description: "A session id from the list.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" } } },
     responses: { 204: { description: "Ended; no body." } },
-    handler: async (c, { params }) => {
-      await endSession(c.get("deps"), c.get("auth").session.userId, params.id);
+    handler: async (c, { auth, params }) => {
+      await endSession(c.get("deps"), auth.session.userId, params.id);
       return c.body(null, 204);
     },
   }),
@@ -326,22 +340,12 @@ export const authRoutes = [
     path: "/api/auth/events/",
     operationId: "auth_events_list",
     d1: "replica",
-    tag: "sessions",
     summary: "Your account's security events",
     description:
       "What happened to your sign-ins, newest first, a page at a time as DRF paginates: password sign-ins, QR links, password changes, sessions ended (by you, by refresh-token reuse detection, by their own sign-out) and sign-outs everywhere. " +
       "Each names the session it concerns, its device (browser and OS from the user agent) and approximate place (city, country): never an IP address. Each is recorded in the same D1 batch as the change it describes. Kept 90 days; deleted with the account.",
     auth: "bearer",
-    query: {
-      page: {
-        description: "1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{\"detail\": \"Invalid page.\"}`. Page 1 of an empty list is an empty page.",
-        schema: { oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }], default: 1 },
-      },
-      page_size: {
-        description: `Events per page, default ${DEFAULT_PAGE_SIZE}, clamped to ${MAX_PAGE_SIZE}; not a positive integer: the default (DRF's PageNumberPagination).`,
-        schema: { type: "integer", minimum: 1, default: DEFAULT_PAGE_SIZE },
-      },
-    },
+    query: eventListQuerySchema,
     responses: {
       200: {
         description: "A page of events.",
@@ -369,43 +373,9 @@ export const authRoutes = [
       },
       404: { description: "`page` is not a page of this list.", shape: "NotFound", example: { detail: "Invalid page." } },
     },
-    handler: async (c, { json }) => {
-      const { session, claims } = c.get("auth");
-      const url = c.req.url;
-      const page = await listEvents(c.get("deps"), session.userId, claims.sid, parsePageRequest(new URL(url).searchParams));
-      return json(200, pageEnvelope(url, page.page, page.count, page.pageSize, page.results));
-    },
-  }),
-
-  defineRoute({
-    method: "GET",
-    path: "/api/hello/",
-    operationId: "hello",
-    d1: "replica",
-    tag: "meta",
-    summary: "The smallest protected route",
-    auth: "bearer",
-    responses: { 200: { description: "Hello.", schema: helloSchema, example: { message: "Hello, World!" } } },
-    handler: (_c, { json }) => json(200, { message: "Hello, World!" }),
-  }),
-
-  defineRoute({
-    method: "GET",
-    path: "/.well-known/jwks.json",
-    operationId: "jwks",
-    tag: "tokens",
-    usesD1: false,
-    summary: "Public signing keys",
-    description:
-      "For services that verify access tokens themselves (they cannot see revocation: they should keep access lifetimes short or call /api/token/verify/). Cacheable for 5 minutes. With HS256 there is no public key: 404.",
-    auth: "anonymous",
-    notFound: true,
-    responses: { 200: { description: "The JWK set.", schema: jwksSchema } },
-    handler: (c, { json }) => {
-      const published = c.get("deps").tokens.keys.publicJwks;
-      if (!published) throw new ApiError("not_found");
-      // Verifiers may cache briefly; rotation adds the new key before it signs, so staleness is harmless.
-      return json(200, published as z.input<typeof jwksSchema>, { "cache-control": "public, max-age=300" });
+    handler: async (c, { auth: { session, claims }, query, json }) => {
+      const page = await listEvents(c.get("deps"), session.userId, claims.sid, pageRequestOf(query));
+      return json(200, pageEnvelope(c.req.url, page.page, page.count, page.pageSize, page.results));
     },
   }),
 ];

@@ -22,9 +22,9 @@ import {
   rotateRefresh,
   touchSession,
   type DeviceInfo,
-  type SessionWithUser,
 } from "./sessions";
-import { TokenError, accessClaims, refreshClaims, signToken, successorJti, verifyToken, type TokenClaims } from "./tokens";
+import { TokenError, accessClaims, refreshClaims, signToken, successorJti, verifyToken } from "./tokens";
+import type { Authenticated, SessionWithUser, TokenClaims } from "../http/types";
 
 const USERNAME_MAX_LENGTH = 150;
 const EMAIL_MAX_LENGTH = 254;
@@ -300,11 +300,6 @@ export async function blacklist(deps: Deps, input: z.output<typeof refreshSchema
   const revoked = await revokeSession(deps.db, claims.sid, "logout", nowSeconds(deps.clock));
   if (!revoked) throw tokenNotValid("Token is blacklisted");
   audit(deps, "info", "signed_out", { user_id: session.userId });
-}
-
-export interface Authenticated {
-  claims: TokenClaims;
-  session: SessionWithUser;
 }
 
 function bearerFailure(message: string): ApiError {

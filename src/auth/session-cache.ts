@@ -14,7 +14,7 @@
  * - Bounded: least recently used rows go first beyond MAX_ENTRIES.
  */
 import { IsolateCache } from "../http/isolate-cache";
-import type { SessionWithUser } from "./sessions";
+import type { SessionWithUser } from "../http/types";
 
 /** About 300 bytes a row: a few MiB at most, far below an isolate's 128 MB. */
 const SESSION_CACHE_MAX_ENTRIES = 10_000;

@@ -8,16 +8,14 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type SessionMethod } from "../db/schema";
 import { randomToken, sha256Base64Url } from "../lib/bytes";
-import { endedOthersEvent, otherLiveSessions, passwordResetEvent, revocationEvents, signInEvent } from "./events";
+import { endedOthersEvent, otherLiveSessions, passwordResetEvent, revocationEvents, signInEvent, type RevokeReason } from "./events";
 import { sessionCache } from "./session-cache";
+import type { DeviceInfo } from "../http/device";
+import type { SessionWithUser } from "../http/types";
 
-/** What is recorded about the device that signs in (all optional: requests may lack them). */
-export interface DeviceInfo {
-  userAgent: string | null;
-  ip: string | null;
-  country: string | null;
-  city: string | null;
-}
+// Re-exported for the modules that record a device with a session (qr/session.ts).
+export type { DeviceInfo };
+
 
 interface NewSession {
   id: string;
@@ -53,20 +51,6 @@ export async function prepareSession(
   return { session: { id, refreshJti, expiresAt } satisfies NewSession, statements: [statement, event] as const };
 }
 
-/** The session and its user, as the bearer check needs them. */
-export interface SessionWithUser {
-  sessionId: string;
-  userId: number;
-  method: SessionMethod;
-  expiresAt: number;
-  revokedAt: number | null;
-  lastUsedAt: number;
-  username: string;
-  email: string;
-  isActive: boolean;
-  dateJoined: number;
-  lastLogin: number | null;
-}
 
 /** The bearer check's only query: one primary-key read of the session joined to its user. */
 const SESSION_WITH_USER_SQL =
@@ -145,8 +129,6 @@ export async function rotateRefresh(
   if (rows[0]) sessionCache.evict(input.sid);
   return rows[0] ?? null;
 }
-
-export type RevokeReason = "logout" | "refresh_reuse" | "user_revoked" | "password_changed" | "account_deleted" | "password_reset";
 
 /**
  * Revokes the live sessions `where` selects, recording their events (`event`, else one `session_revoked` per

@@ -1,31 +1,10 @@
 /** @module Tokens — signs and checks simplejwt-shaped JWTs with jose; pure apart from WebCrypto. */
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
-import type { KeyRing } from "./keys";
+import type { TokenSettings } from "../deps";
+import type { KeyRing } from "../keys";
+import type { TokenClaims, TokenType } from "../http/types";
 import { base64UrlToBytes, bytesToBase64Url, randomToken, sha256Base64Url } from "../lib/bytes";
 
-export type TokenType = "access" | "refresh";
-
-export interface TokenClaims {
-  sub: string;
-  user_id: number;
-  token_type: TokenType;
-  jti: string;
-  iat: number;
-  exp: number;
-  iss: string;
-  aud: string;
-  sid: string;
-}
-
-/** Everything signing and verification depend on, resolved once per request. */
-export interface TokenSettings {
-  keys: KeyRing;
-  issuer: string;
-  audience: string;
-  accessTokenLifetimeSeconds: number;
-  refreshTokenLifetimeSeconds: number;
-  leewaySeconds: number;
-}
 
 /** Why a token was refused; callers map every reason to 401 `token_not_valid`. */
 export class TokenError extends Error {

@@ -6,9 +6,9 @@
 import { z } from "zod";
 import { REVOKED_BY, SECURITY_EVENT_TYPES, SESSION_METHODS } from "../db/schema";
 import { pageSchema } from "../http/pagination";
+import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
 
-const isoDateTime = (description: string) => z.string().meta({ format: "date-time", description });
 const ID_22 = /^[A-Za-z0-9_-]{22}$/;
 
 export const userSchema = named(
@@ -93,7 +93,6 @@ export const securityEventListSchema = named("PaginatedSecurityEventList", pageS
 
 export const revokedCountSchema = named("RevokedCount", z.strictObject({ revoked: z.number().int().min(0) }));
 
-export const helloSchema = named("Hello", z.strictObject({ message: z.string() }));
 
 export const jwksSchema = named(
   "Jwks",

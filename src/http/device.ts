@@ -1,5 +1,12 @@
 /** @module Device — who is asking: user agent, IP and place, from the request Cloudflare hands us. */
-import type { DeviceInfo } from "../auth/sessions";
+
+/** What is recorded about the device that signs in (all optional: requests may lack them). */
+export interface DeviceInfo {
+  userAgent: string | null;
+  ip: string | null;
+  country: string | null;
+  city: string | null;
+}
 
 /** Where Cloudflare places a client: city-level at best, from its IP address. */
 export interface Place {

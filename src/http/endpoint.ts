@@ -1,24 +1,25 @@
 /**
- * @module Endpoint — one route, one object: its method and path, who may call it, the body it accepts, the
- * answers it gives per status, and its handler. `mountRoutes` turns the specs into Hono routes (path checks,
- * bearer auth, body reading and validation in DRF's shape, 405 with `Allow`); src/openapi/ turns the same
- * specs into the OpenAPI document. The handler's input and output types come from the spec's zod schemas.
+ * @module Endpoint — one route, one object: its method and path, who may call it, the query and body it accepts,
+ * the answers it gives per status, and its handler. `mountRoutes` turns the specs into Hono routes (path checks,
+ * the bearer check it is handed, query and body validation in DRF's shape, 405 with `Allow`); src/openapi/ turns
+ * the same specs into the OpenAPI document. The handler's input and output types come from the spec's schemas.
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
-import { requireAuth } from "../auth/middleware";
 import { RequestDb, type ReadFrom } from "../db/client";
 import { openBookmark, sealBookmark } from "./bookmark";
-import { RequestDeps, type Deps } from "../deps";
+import type { Deps } from "../deps";
+import { RequestDeps } from "./request-deps";
 import { readJsonObject } from "./body";
 import { ApiError, ValidationError } from "./errors";
-import type { AppEnv } from "./types";
+import { parseQuery, type QuerySchema } from "./query";
+import type { AppEnv, Authenticated } from "./types";
 import { validate } from "./validation";
 import { consoleSink, type LogSink } from "./log";
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
-/** What the document says of a parameter (path, query, header or cookie); path parameters may also check the value. */
+/** What the document says of a parameter (path, header or cookie); path parameters may also check the value. */
 export interface ParamSpec {
   description: string;
   /** JSON Schema of the value, for the document. */
@@ -75,7 +76,14 @@ type JsonBody<R extends Responses, K> = K extends keyof R ? (R[K] extends { sche
 
 type Params = Record<string, PathParamSpec>;
 
-interface Input<B, R extends Responses, P extends Params> {
+type Auth = "bearer" | "anonymous";
+type AuthOf<A extends Auth> = A extends "bearer" ? Authenticated : undefined;
+
+interface Input<B, R extends Responses, P extends Params, A extends Auth, Q> {
+  /** The signed-in caller: present exactly when the spec says `auth: "bearer"` (checked before anything is read). */
+  auth: AuthOf<A>;
+  /** The query string, parsed by the spec's `query` schema (undefined for a route without one). */
+  query: Q;
   /** The request body, validated by the spec's schema (undefined for a route without one). */
   body: B;
   /** The path's parameters, checked by their `check` before the body is read. */
@@ -85,26 +93,36 @@ interface Input<B, R extends Responses, P extends Params> {
 }
 
 type BodyOf<B> = B extends z.ZodObject ? z.output<B> : undefined;
+type QueryOf<Q> = Q extends QuerySchema ? z.output<Q> : undefined;
 
-export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | undefined, R extends Responses = Responses, P extends Params = Params> {
+export interface RouteSpec<
+  B extends z.ZodObject | undefined = z.ZodObject | undefined,
+  R extends Responses = Responses,
+  P extends Params = Params,
+  A extends Auth = Auth,
+  Q extends QuerySchema | undefined = QuerySchema | undefined,
+> {
   method: Method;
   /** OpenAPI's template with the trailing slash the contract uses: `/api/notes/{id}/`. */
   path: string;
   operationId: string;
-  tag: string;
   summary: string;
   description?: string;
   /** "bearer": `Authorization: Bearer <access>` checked against a live session before the body is read. */
-  auth: "bearer" | "anonymous";
+  auth: A;
   /** Run first, before auth and the path's checks (per-IP limits that must count forged ids too, QR id MACs). */
   before?: Array<MiddlewareHandler<AppEnv>>;
   params?: P;
-  query?: Record<string, ParamSpec>;
+  /**
+   * The query string as zod fields (`z.object`, optionally `.transform`ed as a whole): each field's input schema and
+   * `.meta()` document its parameter; a bad value is a 400 in DRF's shape (src/http/query.ts).
+   */
+  query?: Q;
   headers?: Record<string, ParamSpec>;
   cookies?: Record<string, ParamSpec>;
   body?: B extends z.ZodObject ? BodySpec<B> : undefined;
   /** Runs when the body is invalid, before the 400: DRF's detail views answer 404 for a missing object first. */
-  onInvalidBody?: (c: Context<AppEnv>, params: { [K in keyof P]: string }) => Promise<void>;
+  onInvalidBody?: (c: Context<AppEnv>, params: { [K in keyof P]: string }, auth: AuthOf<A>) => Promise<void>;
   /** The document adds 404 (unknown resource) and 429 (throttled) for these. */
   notFound?: boolean;
   /**
@@ -112,7 +130,7 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
    * check, a list), "primary" (default) where it is not. A client's X-D1-Bookmark overrides both (src/db/client.ts).
    */
   d1?: ReadFrom;
-  /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: true, but for meta and pages. */
+  /** Reads or writes D1, so may answer 503 when D1 is slow or down (src/db/guard.ts). Default: its resource's (src/http/resource.ts). */
   usesD1?: boolean;
   throttled?: boolean;
   /**
@@ -121,16 +139,22 @@ export interface RouteSpec<B extends z.ZodObject | undefined = z.ZodObject | und
    */
   private?: boolean;
   responses: R;
-  handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R, P>) => Promise<Response> | Response;
+  handler: (c: Context<AppEnv>, input: Input<BodyOf<B>, R, P, A, QueryOf<Q>>) => Promise<Response> | Response;
 }
 
 /** Types a route spec (its handler's input and answers) from its own fields; returns it unchanged. */
-export function defineRoute<B extends z.ZodObject | undefined = undefined, const R extends Responses = Responses, P extends Params = {}>(spec: RouteSpec<B, R, P>): RouteSpec<B, R, P> {
+export function defineRoute<
+  B extends z.ZodObject | undefined = undefined,
+  const R extends Responses = Responses,
+  P extends Params = {},
+  A extends Auth = Auth,
+  Q extends QuerySchema | undefined = undefined,
+>(spec: RouteSpec<B, R, P, A, Q>): RouteSpec<B, R, P, A, Q> {
   return spec;
 }
 
 /** A route of any body, answers and parameters: what the list, the mount and the document take. */
-export type AnyRoute = RouteSpec<any, any, any>;
+export type AnyRoute = RouteSpec<any, any, any, any, any>;
 
 function isJsonAnswer(answer: AnswerSpec): answer is JsonAnswerSpec {
   return "schema" in answer;
@@ -142,7 +166,12 @@ function honoPath(path: string): string {
   return pattern.length > 1 ? pattern.replace(/\/$/, "") : pattern;
 }
 
+/** The bearer check: the caller of a bearer route, or a thrown 401 (src/auth/middleware.ts, handed in by src/app.ts). */
+type Authenticate = (c: Context<AppEnv>) => Promise<Authenticated>;
+
 export interface MountOptions {
+  /** Needed as soon as one route says `auth: "bearer"`. */
+  authenticate?: Authenticate;
   /** Parse every JSON answer with its declared schema, and fail (500) when it does not match: for tests. */
   checkAnswers?: boolean;
   /** Where requests' audit events go (src/http/log.ts); default: the console. */
@@ -162,22 +191,30 @@ function jsonAnswer(c: Context<AppEnv>, route: AnyRoute, check: boolean) {
   };
 }
 
-function handlerOf(route: AnyRoute, check: boolean): MiddlewareHandler<AppEnv> {
+/** The route's own steps, in their order: bearer check, path checks (404), query (400), body (400), handler. */
+function handlerOf(route: AnyRoute, check: boolean, authenticate: Authenticate | undefined): MiddlewareHandler<AppEnv> {
   const paramNames = Object.keys(route.params ?? {});
+  const checks = Object.entries<PathParamSpec>(route.params ?? {}).filter(([, spec]) => spec.check);
+  if (route.auth === "bearer" && !authenticate) throw new Error(`${route.method} ${route.path} needs a bearer check: pass mountRoutes an authenticate function`);
   return async function endpoint(c) {
+    const auth = route.auth === "bearer" ? await authenticate!(c) : undefined;
+    for (const [name, spec] of checks) {
+      if (!(await spec.check!(c.req.param(name) ?? "", c))) throw new ApiError("not_found");
+    }
     const params: Record<string, string> = {};
     for (const name of paramNames) params[name] = c.req.param(name) ?? "";
+    const query = route.query ? parseQuery(route.query, new URL(c.req.url).searchParams) : undefined;
     let body: unknown;
     if (route.body) {
       const raw = await readJsonObject(c.req.raw);
       try {
         body = validate(route.body.schema, raw);
       } catch (error) {
-        if (error instanceof ValidationError && route.onInvalidBody) await route.onInvalidBody(c, params);
+        if (error instanceof ValidationError && route.onInvalidBody) await route.onInvalidBody(c, params, auth);
         throw error;
       }
     }
-    return route.handler(c, { body, params, json: jsonAnswer(c, route, check) });
+    return route.handler(c, { auth, query, body, params, json: jsonAnswer(c, route, check) });
   };
 }
 
@@ -215,24 +252,11 @@ async function noStore(c: Context<AppEnv>, next: () => Promise<void>): Promise<v
   if (c.res.status !== 101) c.res.headers.set("cache-control", "no-store");
 }
 
-/** The path's checks, in their order: a failed one is 404 before the body is read. */
-function paramChecks(route: AnyRoute): MiddlewareHandler<AppEnv> | null {
-  const checks = Object.entries<PathParamSpec>(route.params ?? {}).filter(([, spec]) => spec.check);
-  if (checks.length === 0) return null;
-  return async function pathCheck(c, next) {
-    for (const [name, spec] of checks) {
-      if (!(await spec.check!(c.req.param(name) ?? "", c))) throw new ApiError("not_found");
-    }
-    await next();
-  };
-}
-
 /**
- * Mounts `routes` on `app`: each route's chain (before → bearer → path checks → body → handler), and per path a
+ * Mounts `routes` on `app`: each route's chain (before → bearer → path checks → query → body → handler), and per path a
  * catch-all that answers OPTIONS 204 and any other method 405, both with `Allow` (RFC 9110 §15.5.6).
  */
 export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], options: MountOptions = {}): void {
-  const auth = requireAuth();
   const sink = options.log ?? consoleSink;
   const byPath = new Map<string, AnyRoute[]>();
   for (const route of routes) {
@@ -243,8 +267,7 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
   }
   for (const [path, pathRoutes] of byPath) {
     for (const route of pathRoutes) {
-      const check = paramChecks(route);
-      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary", sink), ...(route.before ?? []), ...(route.auth === "bearer" ? [auth] : []), ...(check ? [check] : []), handlerOf(route, options.checkAnswers ?? false)];
+      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary", sink), ...(route.before ?? []), handlerOf(route, options.checkAnswers ?? false, options.authenticate)];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
     const methods = pathRoutes.map((r) => r.method);

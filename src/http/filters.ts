@@ -7,10 +7,10 @@
  *   match at least one searched field, case-insensitively (DRF's `icontains`). Longer than
  *   MAX_SEARCH_LENGTH characters, or more than MAX_SEARCH_TERMS terms: 400 `{"search": [...]}`.
  */
+import { z } from "zod";
 import { ValidationError } from "./errors";
 
-export const ORDERING_PARAM = "ordering";
-export const SEARCH_PARAM = "search";
+const SEARCH_PARAM = "search";
 export const MAX_SEARCH_LENGTH = 200;
 // Each term binds a pattern and an escape per searched field (4 for notes); D1 allows 100 bound parameters per query.
 export const MAX_SEARCH_TERMS = 10;
@@ -54,6 +54,31 @@ export function parseSearch(raw: string | null): string[] {
   }
   if (terms.length > MAX_SEARCH_TERMS) throw new ValidationError({ [SEARCH_PARAM]: [`Use at most ${MAX_SEARCH_TERMS} search terms.`] });
   return terms;
+}
+
+/** Splits `?search=` into terms as a zod field does: DRF's messages become issues of the field, not a thrown error. */
+function searchTerms(raw: string | undefined, ctx: z.RefinementCtx): string[] {
+  try {
+    return parseSearch(raw ?? null);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const message of error.fields[SEARCH_PARAM] ?? []) ctx.addIssue({ code: "custom", message });
+    return [];
+  }
+}
+
+/** `?search=` as a route spec's query field (src/http/query.ts): 400 `{"search": [...]}` when too long or too many terms. */
+export function searchQueryField(description: string) {
+  return z.string().meta({ description, maxLength: MAX_SEARCH_LENGTH }).optional().transform(searchTerms);
+}
+
+/** `?ordering=` as a route spec's query field over `allowed`, `fallback` when none is usable (never an error, as DRF's). */
+export function orderingQueryField<F extends string>(allowed: readonly F[], fallback: readonly OrderTerm<F>[], description: string, examples: string[]) {
+  return z
+    .string()
+    .meta({ description, default: orderingText(fallback), examples })
+    .optional()
+    .transform((raw) => parseOrdering(raw ?? null, allowed, fallback));
 }
 
 /** The character that escapes LIKE wildcards in likeContains' patterns (pair it with `ESCAPE '\'`). */

@@ -12,8 +12,8 @@
 import { z } from "zod";
 import { ApiError } from "./errors";
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
 const PAGE_PARAM = "page";
 const PAGE_SIZE_PARAM = "page_size";
 // Past this no list can reach; refusing it up front keeps OFFSET a safe integer.
@@ -49,31 +49,69 @@ function invalidPage(): ApiError {
 }
 
 /** Django's QueryDict.__getitem__: the last value of a repeated parameter. */
-export function lastParam(params: URLSearchParams, name: string): string | null {
+function lastParam(params: URLSearchParams, name: string): string | null {
   const values = params.getAll(name);
   return values.length === 0 ? null : values[values.length - 1]!;
 }
 
 /** `?page=` and `?page_size=` from a query string; throws 404 for a bad page. */
 export function parsePageRequest(params: URLSearchParams): PageRequest {
-  const pageSize = parsePageSize(lastParam(params, PAGE_SIZE_PARAM));
-  const rawPage = lastParam(params, PAGE_PARAM);
-  if (rawPage === null || rawPage === "") return { page: 1, pageSize };
-  if (rawPage === "last") return { page: "last", pageSize };
+  return { page: parsePage(lastParam(params, PAGE_PARAM)), pageSize: parsePageSize(lastParam(params, PAGE_SIZE_PARAM)) };
+}
+
+function parsePage(rawPage: string | null | undefined): number | "last" {
+  if (rawPage === null || rawPage === undefined || rawPage === "") return 1;
+  if (rawPage === "last") return "last";
   if (!/^[0-9]{1,10}$/.test(rawPage)) throw invalidPage();
   const page = Number(rawPage);
   if (page < 1 || page > MAX_PAGE_NUMBER) throw invalidPage();
-  return { page, pageSize };
+  return page;
 }
 
-function parsePageSize(raw: string | null): number {
+function parsePageSize(raw: string | null | undefined): number {
   // DRF: _positive_int(raw, strict=True, cutoff=max_page_size), any ValueError -> the default.
-  if (raw === null || !/^\s*\+?[0-9]+\s*$/.test(raw)) return DEFAULT_PAGE_SIZE;
+  if (raw === null || raw === undefined || !/^\s*\+?[0-9]+\s*$/.test(raw)) return DEFAULT_PAGE_SIZE;
   const digits = raw.trim().replace(/^\+/, "").replace(/^0+(?=\d)/, "");
   // Compared as text length first so a 400-digit number does not become Infinity.
   const size = digits.length > 6 ? Infinity : Number(digits);
   if (size < 1) return DEFAULT_PAGE_SIZE;
   return Math.min(size, MAX_PAGE_SIZE);
+}
+
+/**
+ * A list route's `?page=` and `?page_size=` as a route spec's query fields (src/http/query.ts): documented as
+ * DRF documents them, parsed by DRF's rules above (a bad page throws 404 "Invalid page." rather than a 400).
+ * `items` names what a page holds, for the document.
+ */
+export function pageQueryFields(items: string) {
+  return {
+    // Documented as what a client sends; `type` is dropped: every query value arrives as text.
+    page: z
+      .string()
+      .meta({
+        description: '1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{"detail": "Invalid page."}`. Page 1 of an empty list is an empty page.',
+        type: undefined,
+        oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }],
+        default: 1,
+      })
+      .optional()
+      .transform(parsePage),
+    page_size: z
+      .string()
+      .meta({
+        description: `${items} per page, default ${DEFAULT_PAGE_SIZE}. Above ${MAX_PAGE_SIZE} it is clamped to ${MAX_PAGE_SIZE} (DRF's max_page_size). Not a positive integer (\`abc\`, \`0\`): the default, as DRF's PageNumberPagination does.`,
+        type: "integer",
+        minimum: 1,
+        default: DEFAULT_PAGE_SIZE,
+      })
+      .optional()
+      .transform(parsePageSize),
+  };
+}
+
+/** The page a list route's query asks for, from pageQueryFields' output. */
+export function pageRequestOf(query: { page: number | "last"; page_size: number }): PageRequest {
+  return { page: query.page, pageSize: query.page_size };
 }
 
 /** How many pages `count` items make; an empty list still has its (empty) first page, as Django's Paginator. */

@@ -196,23 +196,15 @@ export async function throttleByIp(c: Context, name: ThrottleName): Promise<void
   await rateLimitsOf(c).throttle(name, `ip:${deviceFromRequest(c.req.raw).ip ?? "unknown"}`);
 }
 
-/** One hit of `name` keyed by the signed-in user (after requireAuth()). Throws 429. */
-export async function throttleByUser(c: Context<AppEnv>, name: ThrottleName): Promise<void> {
-  await rateLimitsOf(c).throttle(name, `user:${c.get("auth").session.userId}`);
+/** One hit of `name` keyed by the signed-in user (a bearer route's `input.auth`). Throws 429. */
+export async function throttleByUser(c: Context, name: ThrottleName, userId: number): Promise<void> {
+  await rateLimitsOf(c).throttle(name, `user:${userId}`);
 }
 
 /** Route middleware form of throttleByIp. */
 export function limitByIp(name: ThrottleName): MiddlewareHandler<AppEnv> {
   return async function limitPerIp(c, next) {
     await throttleByIp(c, name);
-    await next();
-  };
-}
-
-/** Route middleware form of throttleByUser; place it after requireAuth(). */
-export function limitByUser(name: ThrottleName): MiddlewareHandler<AppEnv> {
-  return async function limitPerUser(c, next) {
-    await throttleByUser(c, name);
     await next();
   };
 }

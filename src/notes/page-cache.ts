@@ -15,8 +15,7 @@
  */
 import { orderingText } from "../http/filters";
 import { IsolateCache } from "../http/isolate-cache";
-// Type-only: erased at build time, so no import cycle with the service that uses this cache.
-import type { NoteListPage, NoteListQuery } from "./service";
+import type { NoteListPage, NoteListQuery } from "./schema";
 
 /** A page per active user-and-query of a busy isolate; the map's own overhead stays near 1 MB. */
 const NOTES_PAGE_CACHE_MAX_ENTRIES = 5_000;

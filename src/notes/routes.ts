@@ -1,16 +1,17 @@
 /** @module Notes Routes — the specs of /api/notes/ and /api/notes/{id}/: thin bindings over ./service. */
 import type { Context } from "hono";
 import { defineRoute, type PathParamSpec } from "../http/endpoint";
-import { MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS } from "../http/filters";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, pageEnvelope, pageSchema } from "../http/pagination";
-import type { AppEnv } from "../http/types";
+import { MAX_SEARCH_LENGTH } from "../http/filters";
+import { pageEnvelope, pageSchema } from "../http/pagination";
+import type { AppEnv, Authenticated } from "../http/types";
+import { defineResource } from "../http/resource";
 import { named } from "../openapi/named";
-import { NOTE_ID_PATTERN, NOTE_READ_ONLY_FIELDS, noteOutputSchema, notePatchSchema, noteSchema } from "./schema";
-import { DEFAULT_NOTE_ORDERING, NOTE_ORDERING_FIELDS, createNote, deleteNote, getNote, listNotes, parseNoteListQuery, replaceNote, updateNote } from "./service";
+import { notes } from "../db/schema";
+import { forgetUserPages } from "./page-cache";
+import { NOTE_ID_PATTERN, NOTE_READ_ONLY_FIELDS, noteListQuerySchema, noteOutputSchema, notePatchSchema, noteSchema } from "./schema";
+import { createNote, deleteNote, getNote, listNotes, replaceNote, updateNote } from "./service";
 
-const TAG = "notes";
 const readOnly = NOTE_READ_ONLY_FIELDS.map((f) => `\`${f}\``).join(", ");
-const defaultOrdering = DEFAULT_NOTE_ORDERING.map((t) => (t.descending ? `-${t.field}` : t.field)).join(",");
 const ownerOnly = "Owner only: another user's note answers 404 exactly as a missing one does.";
 
 const noteListSchema = named("PaginatedNoteList", pageSchema(noteOutputSchema));
@@ -33,46 +34,23 @@ const example = {
   updated: "2026-05-01T09:31:12.456Z",
 };
 
-function caller(c: Context<AppEnv>) {
-  return { deps: c.get("deps"), userId: c.get("auth").claims.user_id };
-}
-
 /** DRF's detail views look the object up before validating: another user's note is 404 whatever the body. */
-async function notFoundFirst(c: Context<AppEnv>, params: { id: string }): Promise<void> {
-  const { deps, userId } = caller(c);
-  await getNote(deps, userId, params.id);
+async function notFoundFirst(c: Context<AppEnv>, params: { id: string }, auth: Authenticated): Promise<void> {
+  await getNote(c.get("deps"), auth.claims.user_id, params.id);
 }
 
-export const notesRoutes = [
+const notesRoutes = [
   defineRoute({
     method: "GET",
     path: "/api/notes/",
     operationId: "notes_list",
     d1: "replica",
-    tag: TAG,
     summary: "List your notes",
     description:
       "The caller's notes, a page at a time, searchable and orderable. One D1 round trip per page (the page and the count in one statement). " +
       "Lists may lag writes made through another edge location by up to NOTES_CACHE_TTL seconds (default 2); your own writes show immediately where they were made.",
     auth: "bearer",
-    query: {
-      page: {
-        description: "1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{\"detail\": \"Invalid page.\"}`. Page 1 of an empty list is an empty page.",
-        schema: { oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }], default: 1 },
-      },
-      page_size: {
-        description: `Notes per page, default ${DEFAULT_PAGE_SIZE}. Above ${MAX_PAGE_SIZE} it is clamped to ${MAX_PAGE_SIZE} (DRF's max_page_size). Not a positive integer (\`abc\`, \`0\`): the default, as DRF's PageNumberPagination does.`,
-        schema: { type: "integer", minimum: 1, default: DEFAULT_PAGE_SIZE },
-      },
-      search: {
-        description: `Terms separated by spaces or commas ("quoted phrases" stay whole); a note matches when every term occurs in its title or body, case-insensitively for ASCII letters; \`%\` and \`_\` are literal. At most ${MAX_SEARCH_LENGTH} characters and ${MAX_SEARCH_TERMS} terms, else 400 \`{"search": [...]}\`.`,
-        schema: { type: "string", maxLength: MAX_SEARCH_LENGTH },
-      },
-      ordering: {
-        description: `Comma-separated fields among ${NOTE_ORDERING_FIELDS.map((f) => `\`${f}\``).join(", ")}; \`-\` for descending (\`-updated,title\`). Unknown fields are ignored and, if none is left, the default \`${defaultOrdering}\` applies (DRF's OrderingFilter). \`title\` sorts by code point (uppercase before lowercase). Ties are broken by \`id\`, so pages never overlap.`,
-        schema: { type: "string", default: defaultOrdering, examples: ["-updated", "title,-created"] },
-      },
-    },
+    query: noteListQuerySchema,
     responses: {
       200: {
         description: "A page of notes.",
@@ -87,11 +65,9 @@ export const notesRoutes = [
       400: { description: "A malformed `search` (too long, too many terms).", shape: "FieldErrors", example: { search: [`Ensure this field has no more than ${MAX_SEARCH_LENGTH} characters.`] } },
       404: { description: "`page` is not a page of this list.", shape: "NotFound", example: { detail: "Invalid page." } },
     },
-    handler: async (c, { json }) => {
-      const { deps, userId } = caller(c);
-      const url = c.req.url;
-      const page = await listNotes(deps, userId, parseNoteListQuery(new URL(url).searchParams));
-      return json(200, pageEnvelope(url, page.page, page.count, page.pageSize, page.results));
+    handler: async (c, { auth, query, json }) => {
+      const page = await listNotes(c.get("deps"), auth.claims.user_id, query);
+      return json(200, pageEnvelope(c.req.url, page.page, page.count, page.pageSize, page.results));
     },
   }),
 
@@ -99,7 +75,6 @@ export const notesRoutes = [
     method: "POST",
     path: "/api/notes/",
     operationId: "notes_create",
-    tag: TAG,
     summary: "Create a note",
     auth: "bearer",
     body: {
@@ -109,10 +84,7 @@ export const notesRoutes = [
       example: { title: "Groceries", body: "Milk, eggs, bread." },
     },
     responses: { 201: { description: "Created.", schema: noteOutputSchema, example } },
-    handler: async (c, { body, json }) => {
-      const { deps, userId } = caller(c);
-      return json(201, await createNote(deps, userId, body));
-    },
+    handler: async (c, { auth, body, json }) => json(201, await createNote(c.get("deps"), auth.claims.user_id, body)),
   }),
 
   defineRoute({
@@ -120,43 +92,34 @@ export const notesRoutes = [
     path: "/api/notes/{id}/",
     operationId: "notes_retrieve",
     d1: "replica",
-    tag: TAG,
     summary: "Read a note",
     description: ownerOnly,
     auth: "bearer",
     params: noteId,
     notFound: true,
     responses: { 200: { description: "The note.", schema: noteOutputSchema, example } },
-    handler: async (c, { params, json }) => {
-      const { deps, userId } = caller(c);
-      return json(200, await getNote(deps, userId, params.id));
-    },
+    handler: async (c, { auth, params, json }) => json(200, await getNote(c.get("deps"), auth.claims.user_id, params.id)),
   }),
 
   defineRoute({
     method: "PUT",
     path: "/api/notes/{id}/",
     operationId: "notes_update",
-    tag: TAG,
     summary: "Replace a note",
     description: `${ownerOnly} Every writable field is required; a missing one is \`["This field is required."]\`.`,
     auth: "bearer",
     params: noteId,
     notFound: true,
-    body: { schema: noteSchema, name: "NoteRequest", description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.` },
+    body: { schema: noteSchema, name: "NoteRequest", description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.`, example: { title: "Groceries", body: "Milk, eggs, bread." } },
     onInvalidBody: notFoundFirst,
     responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
-    handler: async (c, { body, params, json }) => {
-      const { deps, userId } = caller(c);
-      return json(200, await replaceNote(deps, userId, params.id, body));
-    },
+    handler: async (c, { auth, body, params, json }) => json(200, await replaceNote(c.get("deps"), auth.claims.user_id, params.id, body)),
   }),
 
   defineRoute({
     method: "PATCH",
     path: "/api/notes/{id}/",
     operationId: "notes_partial_update",
-    tag: TAG,
     summary: "Change some fields of a note",
     description: `${ownerOnly} Fields not sent keep their values.`,
     auth: "bearer",
@@ -170,27 +133,31 @@ export const notesRoutes = [
     },
     onInvalidBody: notFoundFirst,
     responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
-    handler: async (c, { body, params, json }) => {
-      const { deps, userId } = caller(c);
-      return json(200, await updateNote(deps, userId, params.id, body));
-    },
+    handler: async (c, { auth, body, params, json }) => json(200, await updateNote(c.get("deps"), auth.claims.user_id, params.id, body)),
   }),
 
   defineRoute({
     method: "DELETE",
     path: "/api/notes/{id}/",
     operationId: "notes_destroy",
-    tag: TAG,
     summary: "Delete a note",
     description: ownerOnly,
     auth: "bearer",
     params: noteId,
     notFound: true,
     responses: { 204: { description: "Deleted; no body." } },
-    handler: async (c, { params }) => {
-      const { deps, userId } = caller(c);
-      await deleteNote(deps, userId, params.id);
+    handler: async (c, { auth, params }) => {
+      await deleteNote(c.get("deps"), auth.claims.user_id, params.id);
       return c.body(null, 204);
     },
   }),
 ];
+
+/** The example resource, as src/app.ts lists it: its routes, the table it owns, the cached pages a deleted user leaves. */
+export const notesResource = defineResource({
+  tag: "notes",
+  description: 'The example resource, done the DRF way: copy it to add your own (docs/adding-a-resource.md).',
+  tables: [notes],
+  onUserDeleted: forgetUserPages,
+  routes: notesRoutes,
+});

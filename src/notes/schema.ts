@@ -3,6 +3,9 @@
  * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
 import { z } from "zod";
+import { MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS, orderingQueryField, orderingText, searchQueryField, type OrderTerm } from "../http/filters";
+import { pageQueryFields, pageRequestOf } from "../http/pagination";
+import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
 
 export const NOTE_TITLE_MAX_LENGTH = 200;
@@ -41,7 +44,7 @@ export const notePatchSchema = z.object({ title: titleField.optional(), body: bo
 /** Fields of the representation a client cannot write: sent back in a request, they are ignored (DRF's read-only fields). */
 export const NOTE_READ_ONLY_FIELDS = ["id", "owner", "created", "updated"] as const;
 
-const isoDateTime = z.string().meta({ format: "date-time", examples: ["2026-05-01T09:30:00.123Z"] });
+const readOnlyInstant = { readOnly: true, examples: ["2026-05-01T09:30:00.123Z"] };
 
 /** The representation the API answers with: the writable fields plus the read-only ones. */
 export const noteOutputSchema = named(
@@ -51,9 +54,40 @@ export const noteOutputSchema = named(
   title: titleField,
   body: bodyField.meta(bodyMeta),
   owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
-  created: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC, millisecond precision." }),
-  updated: isoDateTime.meta({ readOnly: true, description: "ISO 8601 UTC; changes on every PUT and PATCH." }),
+  created: isoDateTime("ISO 8601 UTC, millisecond precision.", readOnlyInstant),
+  updated: isoDateTime("ISO 8601 UTC; changes on every PUT and PATCH.", readOnlyInstant),
   }),
 );
 
 export type NoteOut = z.output<typeof noteOutputSchema>;
+
+const NOTE_ORDERING_FIELDS = ["created", "updated", "title"] as const;
+export type NoteOrderingField = (typeof NOTE_ORDERING_FIELDS)[number];
+/** Newest first, as most note lists show them. */
+const DEFAULT_NOTE_ORDERING: readonly OrderTerm<NoteOrderingField>[] = [{ field: "created", descending: true }];
+
+/** GET /api/notes/'s query: DRF's page, search and ordering parameters, parsed into what the service reads. */
+export const noteListQuerySchema = z
+  .object({
+    ...pageQueryFields("Notes"),
+    search: searchQueryField(
+      `Terms separated by spaces or commas ("quoted phrases" stay whole); a note matches when every term occurs in its title or body, case-insensitively for ASCII letters; \`%\` and \`_\` are literal. At most ${MAX_SEARCH_LENGTH} characters and ${MAX_SEARCH_TERMS} terms, else 400 \`{"search": [...]}\`.`,
+    ),
+    ordering: orderingQueryField(
+      NOTE_ORDERING_FIELDS,
+      DEFAULT_NOTE_ORDERING,
+      `Comma-separated fields among ${NOTE_ORDERING_FIELDS.map((f) => `\`${f}\``).join(", ")}; \`-\` for descending (\`-updated,title\`). Unknown fields are ignored and, if none is left, the default \`${orderingText(DEFAULT_NOTE_ORDERING)}\` applies (DRF's OrderingFilter). \`title\` sorts by code point (uppercase before lowercase). Ties are broken by \`id\`, so pages never overlap.`,
+      ["-updated", "title,-created"],
+    ),
+  })
+  .transform((q) => ({ page: pageRequestOf(q), ordering: q.ordering, search: q.search }));
+
+export type NoteListQuery = z.output<typeof noteListQuerySchema>;
+
+export interface NoteListPage {
+  count: number;
+  /** The page actually served (resolves `page=last`). */
+  page: number;
+  pageSize: number;
+  results: NoteOut[];
+}

@@ -10,31 +10,12 @@ import type { Db } from "../db/client";
 import type { Deps } from "../deps";
 import type { z } from "zod";
 import { ApiError } from "../http/errors";
-import { LIKE_ESCAPE, ORDERING_PARAM, SEARCH_PARAM, likeContains, orderingText, parseOrdering, parseSearch, type OrderTerm } from "../http/filters";
-import { checkPage, lastPageFromReversed, lastParam, pageOffset, parsePageRequest, type PageRequest } from "../http/pagination";
+import { LIKE_ESCAPE, likeContains, orderingText, type OrderTerm } from "../http/filters";
+import { checkPage, lastPageFromReversed, pageOffset } from "../http/pagination";
 import { notePageCache } from "./page-cache";
-import { NOTE_ID_PATTERN, type NoteOut, type notePatchSchema, type noteSchema } from "./schema";
-
-export const NOTE_ORDERING_FIELDS = ["created", "updated", "title"] as const;
-export type NoteOrderingField = (typeof NOTE_ORDERING_FIELDS)[number];
-/** Newest first, as most note lists show them. */
-export const DEFAULT_NOTE_ORDERING: readonly OrderTerm<NoteOrderingField>[] = [{ field: "created", descending: true }];
+import { NOTE_ID_PATTERN, type NoteListPage, type NoteListQuery, type NoteOrderingField, type NoteOut, type notePatchSchema, type noteSchema } from "./schema";
 
 const ORDER_COLUMNS = { created: notes.createdAtMs, updated: notes.updatedAtMs, title: notes.title } as const;
-
-export interface NoteListQuery {
-  page: PageRequest;
-  ordering: OrderTerm<NoteOrderingField>[];
-  search: string[];
-}
-
-export interface NoteListPage {
-  count: number;
-  /** The page actually served (resolves `page=last`). */
-  page: number;
-  pageSize: number;
-  results: NoteOut[];
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -42,15 +23,6 @@ function iso(ms: number): string {
 
 function presentNote(row: Note): NoteOut {
   return { id: row.id, title: row.title, body: row.body, owner: row.userId, created: iso(row.createdAtMs), updated: iso(row.updatedAtMs) };
-}
-
-/** `?page=`, `?page_size=`, `?ordering=`, `?search=`; throws 404 "Invalid page." or a 400 in DRF's shape. */
-export function parseNoteListQuery(params: URLSearchParams): NoteListQuery {
-  return {
-    page: parsePageRequest(params),
-    ordering: parseOrdering(lastParam(params, ORDERING_PARAM), NOTE_ORDERING_FIELDS, DEFAULT_NOTE_ORDERING),
-    search: parseSearch(lastParam(params, SEARCH_PARAM)),
-  };
 }
 
 /**

@@ -1,24 +1,14 @@
 /**
- * @module OpenAPI Document — the OpenAPI 3.1 description of the whole API, generated from the route specs
- * the app mounts (src/http/endpoint.ts) and the answer schemas they name. Built once per isolate and route
- * list; only `servers` depends on the request.
+ * @module OpenAPI Document — the OpenAPI 3.1 description of the whole API, generated from the resources the app
+ * mounts (src/http/resource.ts: tags, route specs) and the answer schemas they name. Built once per isolate and
+ * resource list; only `servers` depends on the request.
  */
 import { MAX_BODY_BYTES } from "../http/body";
-import type { AnyRoute } from "../http/endpoint";
+import { routesOf, type Resource } from "../http/resource";
 import { securitySchemes, sharedHeaders, sharedResponses, sharedSchemas } from "./components";
 import { describeRoutes, namedSchemas, type JsonSchema, type Paths } from "./spec";
 
 const OPENAPI_VERSION = "3.1.0";
-
-const TAGS = [
-  { name: "tokens", description: "Sign in, refresh, verify and sign out: djangorestframework-simplejwt's contract, verified against live sessions." },
-  { name: "account", description: "Register, read and change your account, change your password, delete the account." },
-  { name: "sessions", description: "Your signed-in devices: list them, sign one or all others out; your account's security events." },
-  { name: "qr", description: "QR login: a browser shows a code, a signed-in phone scans and approves it, the browser is signed in over its WebSocket." },
-  { name: "notes", description: "The example resource, done the DRF way: copy it to add your own (docs/adding-a-resource.md)." },
-  { name: "pages", description: "HTML pages for people." },
-  { name: "meta", description: "Health, this document, and the smallest protected route." },
-];
 
 const DESCRIPTION = `JWT authentication, QR login and REST resources, verified at the edge. JSON in, JSON out; every path answers with and without its trailing slash.
 
@@ -39,13 +29,13 @@ export type OpenApiDocument = {
   openapi: string;
   info: { title: string; version: string; description: string };
   servers?: Array<{ url: string }>;
-  tags: typeof TAGS;
+  tags: Array<{ name: string; description: string }>;
   paths: Paths;
   components: Record<string, unknown>;
 };
 
-function build(routes: readonly AnyRoute[]): OpenApiDocument {
-  const { paths, requestSchemas } = describeRoutes(routes);
+function build(resources: readonly Resource[]): OpenApiDocument {
+  const { paths, requestSchemas } = describeRoutes(routesOf(resources));
   const schemas: Record<string, JsonSchema> = { ...sharedSchemas };
   for (const [name, schema] of [...Object.entries(requestSchemas), ...Object.entries(namedSchemas())]) {
     if (schemas[name]) throw new Error(`OpenAPI: schema ${name} is defined twice`);
@@ -54,17 +44,17 @@ function build(routes: readonly AnyRoute[]): OpenApiDocument {
   return {
     openapi: OPENAPI_VERSION,
     info: { title: "Edge auth worker API", version: "0.1.0", description: DESCRIPTION },
-    tags: TAGS,
+    tags: resources.map((r) => ({ name: r.tag, description: r.description })),
     paths,
     components: { schemas, responses: sharedResponses, headers: sharedHeaders, securitySchemes },
   };
 }
 
-const built = new WeakMap<readonly AnyRoute[], OpenApiDocument>();
+const built = new WeakMap<readonly Resource[], OpenApiDocument>();
 
-/** The document of `routes`; with `origin`, `servers` names it so tools can send requests. */
-export function openApiDocument(routes: readonly AnyRoute[], origin?: string): OpenApiDocument {
-  let doc = built.get(routes);
-  if (!doc) built.set(routes, (doc = build(routes)));
+/** The document of `resources`; with `origin`, `servers` names it so tools can send requests. */
+export function openApiDocument(resources: readonly Resource[], origin?: string): OpenApiDocument {
+  let doc = built.get(resources);
+  if (!doc) built.set(resources, (doc = build(resources)));
   return origin ? { ...doc, servers: [{ url: origin }] } : doc;
 }

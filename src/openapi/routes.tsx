@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
-/** @module OpenAPI Routes — GET /api/schema/ (the OpenAPI 3.1 document of the given routes) and GET /api/docs/ (it, readable). */
+/** @module Meta Resource — /health, /api/hello/, GET /api/schema/ (the OpenAPI 3.1 document of the given resources) and /api/docs/ (it, readable). */
 import { z } from "zod";
-import { defineRoute, type AnyRoute } from "../http/endpoint";
+import { defineRoute } from "../http/endpoint";
+import { defineResource, type Resource } from "../http/resource";
 import { newCspNonce } from "../http/security";
 import { openApiDocument } from "./document";
 import { DOCS_ASSETS, DocsPage } from "./docs";
@@ -26,16 +27,20 @@ function docsCsp(nonce: string): string {
 }
 
 const healthSchema = named("Health", z.strictObject({ status: z.literal("ok") }));
+const helloSchema = named("Hello", z.strictObject({ message: z.string() }));
 const documentSchema = named("OpenApiDocument", z.looseObject({ openapi: z.string() }).meta({ description: "OpenAPI 3.1 (JSON)." }));
 
-/** /health, the document and its page; `documented` is every route the document describes (these included). */
-export function metaRoutes(documented: () => readonly AnyRoute[]) {
+/** Health, hello, the document and its page, as one resource; `documented` is every resource the document describes. */
+export function metaResource(documented: () => readonly Resource[]): Resource {
+  return defineResource({ tag: "meta", description: "Health, this document, and the smallest protected route.", usesD1: false, routes: metaRoutes(documented) });
+}
+
+function metaRoutes(documented: () => readonly Resource[]) {
   return [
     defineRoute({
       method: "GET",
       path: "/health",
       operationId: "health",
-      tag: "meta",
       summary: "Liveness",
       auth: "anonymous",
       responses: { 200: { description: "Up.", schema: healthSchema, example: { status: "ok" } } },
@@ -46,7 +51,6 @@ export function metaRoutes(documented: () => readonly AnyRoute[]) {
       method: "GET",
       path: SCHEMA_PATH,
       operationId: "schema",
-      tag: "meta",
       summary: "This OpenAPI 3.1 document",
       auth: "anonymous",
       responses: { 200: { description: "OpenAPI 3.1 (JSON).", schema: documentSchema } },
@@ -61,7 +65,6 @@ export function metaRoutes(documented: () => readonly AnyRoute[]) {
       method: "GET",
       path: DOCS_PATH,
       operationId: "docs",
-      tag: "meta",
       summary: "This document as a readable page",
       description:
         "Swagger UI on /api/schema/, served by the worker itself (its files from /api/docs/{file}): works offline, contacts no other origin, and runs under a CSP without 'unsafe-inline'.",
@@ -79,7 +82,6 @@ export function metaRoutes(documented: () => readonly AnyRoute[]) {
       method: "GET",
       path: "/api/docs/{file}",
       operationId: "docs_asset",
-      tag: "meta",
       summary: "The reference page's renderer files",
       description: `Swagger UI's files (swagger-ui-dist, Apache-2.0), served by the worker: ${Object.keys(DOCS_ASSETS)
         .map((f) => `\`${f}\``)
@@ -95,6 +97,17 @@ export function metaRoutes(documented: () => readonly AnyRoute[]) {
         // Same file until the next deploy; a day keeps a reader's reloads cheap.
         return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=86400" });
       },
+    }),
+
+    defineRoute({
+      method: "GET",
+      path: "/api/hello/",
+      operationId: "hello",
+      d1: "replica",
+      summary: "The smallest protected route",
+      auth: "bearer",
+      responses: { 200: { description: "Hello.", schema: helloSchema, example: { message: "Hello, World!" } } },
+      handler: (_c, { json }) => json(200, { message: "Hello, World!" }),
     }),
   ];
 }

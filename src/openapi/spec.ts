@@ -4,7 +4,9 @@
  * operation of this API shares (so no route forgets its 401 or 413).
  */
 import { z } from "zod";
-import type { AnswerSpec, AnyRoute, ParamSpec } from "../http/endpoint";
+import type { AnswerSpec, ParamSpec } from "../http/endpoint";
+import type { MountedRoute } from "../http/resource";
+import { queryFields, type QuerySchema } from "../http/query";
 import { answerSchemas } from "./named";
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's Schema Object) or a `$ref`. */
@@ -62,7 +64,7 @@ function tidy(node: unknown): unknown {
   if (typeof node !== "object" || node === null) return node;
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === "$schema") continue;
+    if (key === "$schema" || value === undefined) continue;
     if (key === "minimum" && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === "maximum" && value === Number.MAX_SAFE_INTEGER) continue;
     out[key] = tidy(value);
@@ -125,7 +127,7 @@ function answer(spec: AnswerSpec, where: string): ResponseObject | Ref {
   return response;
 }
 
-function parameters(route: AnyRoute): ParameterObject[] {
+function parameters(route: MountedRoute): ParameterObject[] {
   const out: ParameterObject[] = [];
   const add = (where: ParameterObject["in"], specs: Record<string, ParamSpec> | undefined) => {
     for (const [name, spec] of Object.entries(specs ?? {})) {
@@ -133,14 +135,22 @@ function parameters(route: AnyRoute): ParameterObject[] {
     }
   };
   add("path", route.params);
-  add("query", route.query);
+  if (route.query) out.push(...queryParameters(route.query));
   add("header", route.headers);
   add("cookie", route.cookies);
   return out;
 }
 
+/** A query schema's fields as parameters: each field's input schema, its `.meta()` description lifted to the parameter. */
+function queryParameters(query: QuerySchema): ParameterObject[] {
+  return Object.entries(queryFields(query)).map(([name, field]) => {
+    const { description, ...schema } = fromZod(field, "input");
+    return { name, in: "query", required: !field.isOptional(), description: description as string | undefined, schema };
+  });
+}
+
 /** The operation a route spec describes, with the shared error responses its auth, body and flags imply. */
-function operation(route: AnyRoute): OperationObject {
+function operation(route: MountedRoute): OperationObject {
   const where = `${route.method} ${route.path}`;
   const responses: Record<string, ResponseObject | Ref> = {};
   for (const [status, spec] of Object.entries<AnswerSpec>(route.responses)) responses[status] = answer(spec, where);
@@ -152,7 +162,7 @@ function operation(route: AnyRoute): OperationObject {
     responses["415"] ??= ref("responses", "UnsupportedMediaType");
   }
   if (route.throttled) responses["429"] ??= ref("responses", "Throttled");
-  const usesD1 = route.usesD1 ?? !["meta", "pages"].includes(route.tag);
+  const usesD1 = route.usesD1;
   if (usesD1) {
     responses["503"] ??= ref("responses", "ServiceUnavailable");
     for (const [status, response] of Object.entries(responses)) {
@@ -189,7 +199,7 @@ function operation(route: AnyRoute): OperationObject {
 }
 
 /** The document's paths and request schemas, from the route specs. */
-export function describeRoutes(routes: readonly AnyRoute[]): { paths: Paths; requestSchemas: Record<string, JsonSchema> } {
+export function describeRoutes(routes: readonly MountedRoute[]): { paths: Paths; requestSchemas: Record<string, JsonSchema> } {
   const paths: Paths = {};
   const requestSchemas: Record<string, JsonSchema> = {};
   for (const route of routes) {

@@ -9,7 +9,9 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import { usePageCsp } from "../http/security";
 import { getConfig } from "../config";
 import { defineRoute } from "../http/endpoint";
+import { defineResource } from "../http/resource";
 import type { AppEnv } from "../http/types";
+import { accountPageRoutes } from "./account-routes";
 import { ApiError } from "../http/errors";
 import { enforceQrRateLimit } from "../qr/limits";
 import { issuedHere } from "../qr/routes";
@@ -43,12 +45,11 @@ const htmlPage = (description: string) => ({ description, content: { type: "text
 
 const MODULE_FILE = `qr-login.${QR_LOGIN_MODULE_HASH}.js`;
 
-export const pageRoutes = [
+const pageRoutes = [
   defineRoute({
     method: "GET",
     path: "/client/{file}",
     operationId: "client_qr_login",
-    tag: "pages",
     summary: "The embeddable QR login module",
     description:
       "`qr-login.js` redirects (302, not cached) to the current build's `qr-login.{version}.js`, one dependency-free ES module: `startQrLogin({ baseUrl, onState })` (headless) and the `<qr-login base-url=\"…\">` element, registered on import. The versioned file is cached for a year (`immutable`): its name changes with its content. Pages on CORS_ORIGINS may load it (module scripts are fetched in CORS mode). Any other file, or another version, is 404. docs/qr-embed.md.",
@@ -75,7 +76,6 @@ export const pageRoutes = [
     method: "GET",
     path: "/login",
     operationId: "page_login",
-    tag: "pages",
     summary: "The QR login page (desktop)",
     description:
       "Makes the browser's key, starts a code, shows it and the check code once scanned, and follows the WebSocket until the phone approves; opens the sealed pair. No external scripts, fonts or styles.",
@@ -88,7 +88,6 @@ export const pageRoutes = [
     method: "GET",
     path: "/qr/{id}",
     operationId: "page_qr_approve",
-    tag: "pages",
     summary: "The approval page (phone)",
     description:
       "What the code opens: signs the phone in if needed; opening it changes nothing until the user taps Continue (the scan); then shows who is asking, three numbers to pick from, and Deny. Ids the worker never issued are 404 without touching any object; limited per IP.",
@@ -113,3 +112,6 @@ export const pageRoutes = [
     },
   }),
 ];
+
+/** The HTML pages, as src/app.ts lists them: they read no D1 of their own (the phone page asks the QR object). */
+export const pagesResource = defineResource({ tag: "pages", description: "HTML pages for people.", usesD1: false, routes: [...pageRoutes, ...accountPageRoutes] });

@@ -9,10 +9,10 @@ export type QrLimitedAction = "create" | "lookup" | "view" | "scan" | "approve" 
  * Called by every QR route before the Durable Object is: throws ApiError("throttled") to refuse.
  * Creation is limited per IP (each code costs an object); so are the anonymous routes that take an id
  * (the image, the socket, the phone page), which reach an object only for ids the worker issued;
- * approval is limited per phone user.
+ * approval is limited per phone user (`userId`, the bearer route's caller).
  */
-export async function enforceQrRateLimit(c: Context<AppEnv>, action: QrLimitedAction, _qrId?: string): Promise<void> {
+export async function enforceQrRateLimit(c: Context<AppEnv>, action: QrLimitedAction, userId?: number): Promise<void> {
   if (action === "create") await throttleByIp(c, "qr_create_ip");
   else if (action === "lookup") await throttleByIp(c, "qr_lookup_ip");
-  else if (action === "approve") await throttleByUser(c, "qr_approve_user");
+  else if (action === "approve" && userId !== undefined) await throttleByUser(c, "qr_approve_user", userId);
 }

@@ -12,7 +12,8 @@ import { deviceFromRequest, placeFromRequest, type Place } from "../http/device"
 import { ApiError, ValidationError } from "../http/errors";
 import { originAllowed } from "../http/origins";
 import { defineRoute, type PathParamSpec } from "../http/endpoint";
-import type { AppEnv } from "../http/types";
+import { defineResource } from "../http/resource";
+import type { AppEnv, Authenticated } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
 import { NOW_HEADER, SECRET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
 import { enforceQrRateLimit } from "./limits";
@@ -25,7 +26,7 @@ import { compareRequests, proximity } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
 const noFields = z.object({});
-const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.", required: false };
+const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.", required: false, example: {} };
 
 /** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
 const createQrBody = z.object({ public_key: publicJwkSchema });
@@ -62,8 +63,8 @@ function limitedBody(view: QrLimitedView): QrLimitedBody {
   return { id: view.id, status: view.state, expires_at: isoMs(view.expiresAtMs) };
 }
 
-function phoneUser(c: Context<AppEnv>): QrUser {
-  const { userId, username } = c.get("auth").session;
+function phoneUser(auth: Authenticated): QrUser {
+  const { userId, username } = auth.session;
   return { id: userId, username };
 }
 
@@ -112,6 +113,9 @@ const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) 
   await next();
 };
 
+// Checked by the handler, not the schema: a socket without its secret is 403, as a wrong one is.
+const socketQuery = z.object({ secret: z.string().meta({ description: "The `secret` from POST /api/qr/. Required: without it, 403.", pattern: "^[A-Za-z0-9_-]{43}$" }).optional() });
+
 const idParam: Record<"id", PathParamSpec> = {
   id: {
     description: "The QR login's id (28 base64url characters, MAC'd by the worker); a malformed id, or one the worker never issued, is 404 before anything else.",
@@ -138,10 +142,10 @@ const PHONE_ACTIONS = {
 } as const;
 
 /** POST /api/qr/{id}/scan|approve|deny/: the phone acts on the login; answers the session as it now is. */
-async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny", id: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
-  await enforceQrRateLimit(c, action, id);
+async function phoneAct(c: Context<AppEnv>, auth: Authenticated, action: "scan" | "approve" | "deny", id: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
+  const user = phoneUser(auth);
+  await enforceQrRateLimit(c, action, user.id);
   const stub = sessionStub(c, id);
-  const user = phoneUser(c);
   const nowMs = c.get("deps").clock();
   const result =
     action === "scan"
@@ -154,12 +158,11 @@ async function phoneAct(c: Context<AppEnv>, action: "scan" | "approve" | "deny",
   return json(200, viewBody(c, view), { "cache-control": "no-store" });
 }
 
-export const qrRoutes = [
+const qrRoutes = [
   defineRoute({
     method: "POST",
     path: "/api/qr/",
     operationId: "qr_create",
-    tag: "qr",
     usesD1: false,
     summary: "Start a QR login (the browser)",
     description:
@@ -172,6 +175,7 @@ export const qrRoutes = [
       name: "QrStartRequest",
       description:
         "The browser's ECDH P-256 public key as a JWK (`crypto.subtle.exportKey(\"jwk\", publicKey)`; members other than kty, crv, x and y are ignored). Make the pair with the private key non-extractable: the approved token pair is sealed to this key. A private key (`d`), another curve or a point off the curve is 400 naming `public_key`.",
+      example: { public_key: { kty: "EC", crv: "P-256", x: "pICB4TWjf7-YeMVjftvNyKwOUQy6p1HpJsRxa0lKJl8", y: "bLNtpB7UUgj08PWedQ3YNpIFEmY44hl2lc6_58iXYTs" } },
     },
     responses: { 201: { description: "Started. Not cacheable: it holds the secret.", schema: qrCreatedSchema } },
     handler: async (c, { body, json }) => {
@@ -214,7 +218,6 @@ export const qrRoutes = [
     method: "GET",
     path: "/api/qr/{id}/svg/",
     operationId: "qr_svg",
-    tag: "qr",
     usesD1: false,
     summary: "The code as SVG",
     description: "Encodes `qr_url`. Private cache only, until the code expires. Limited per IP, with the socket and the phone page.",
@@ -244,7 +247,6 @@ export const qrRoutes = [
     method: "GET",
     path: "/api/qr/{id}/ws/",
     operationId: "qr_socket",
-    tag: "qr",
     usesD1: false,
     summary: "The browser's WebSocket",
     description:
@@ -254,7 +256,7 @@ export const qrRoutes = [
     throttled: true,
     params: idParam,
     notFound: true,
-    query: { secret: { description: "The `secret` from POST /api/qr/.", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" } } },
+    query: socketQuery,
     responses: {
       101: { description: "Switching protocols; server messages are QrEvent JSON.", content: { type: "application/json", schema: { $ref: "#/components/schemas/QrEvent" } } },
       403: {
@@ -264,7 +266,7 @@ export const qrRoutes = [
       },
       426: { description: "`upgrade_required`: not a WebSocket upgrade.", shape: "Error", example: { code: "upgrade_required", detail: "This endpoint only accepts a WebSocket upgrade." } },
     },
-    handler: async (c, { params }) => {
+    handler: async (c, { params, query }) => {
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
         // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
         throw new ApiError("upgrade_required", undefined, {}, { upgrade: "websocket", connection: "Upgrade" });
@@ -273,7 +275,7 @@ export const qrRoutes = [
       if (!originAllowed(c.req.header("origin"), new URL(c.req.url).origin, c.get("deps").config.corsOrigins)) {
         throw new ApiError("origin_not_allowed");
       }
-      const secret = c.req.query("secret");
+      const secret = query.secret;
       if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
       if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
       const headers = new Headers(c.req.raw.headers);
@@ -290,7 +292,6 @@ export const qrRoutes = [
     method: "GET",
     path: "/api/qr/{id}/",
     operationId: "qr_retrieve",
-    tag: "qr",
     summary: "Who is asking (the phone)",
     description:
       "Reading changes nothing and tells the browser nothing. Before this account's scan: only the state and expiry (QrLimitedView). After it (QrView): the requesting browser's device and approximate place (never its IP), the distance and warnings when it is elsewhere than the phone, the `code` to read out, and whether each side has acted (poll it to see the login complete).",
@@ -303,9 +304,9 @@ export const qrRoutes = [
       200: { description: "The QR login: QrView after this account's scan, QrLimitedView before it.", schema: qrLookupSchema },
       ...qrRefusals,
     },
-    handler: async (c, { params, json }) => {
-      await enforceQrRateLimit(c, "view", params.id);
-      const result = await sessionStub(c, params.id).view(phoneUser(c).id, c.get("deps").clock());
+    handler: async (c, { auth, params, json }) => {
+      await enforceQrRateLimit(c, "view", auth.session.userId);
+      const result = await sessionStub(c, params.id).view(auth.session.userId, c.get("deps").clock());
       if (!result.ok) throw new ApiError(result.code);
       const body = result.detail === "full" ? viewBody(c, result.view) : limitedBody(result.view);
       return json(200, body, { "cache-control": "no-store" });
@@ -316,7 +317,6 @@ export const qrRoutes = [
     method: "POST",
     path: "/api/qr/{id}/scan/",
     operationId: "qr_scan",
-    tag: "qr",
     ...PHONE_ACTIONS.scan,
     auth: "bearer",
     before: [issuedQrId()],
@@ -325,14 +325,13 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "scan", params.id, json),
+    handler: (c, { auth, params, json }) => phoneAct(c, auth, "scan", params.id, json),
   }),
 
   defineRoute({
     method: "POST",
     path: "/api/qr/{id}/approve/",
     operationId: "qr_approve",
-    tag: "qr",
     summary: "Approve (the phone)",
     description:
       "The phone's half: needs this account's scan first (409 `qr_not_scanned`); the body's fields (a `code`, say) are ignored. When the browser has also sent the right code, creates a new session for the phone's user (method `qr`, with the browser's details) and delivers its token pair, sealed to the browser's key, in the `approved` event (`status: approved`); before that the answer is `status: scanned` with `phone_approved: true`, and the pair follows the browser's code. Repeating it meanwhile changes nothing; after completion 409. Beyond QR_MAX_DISTANCE_KM (when set and both places are known): 403 `qr_too_far`, the login stays open.",
@@ -351,14 +350,13 @@ export const qrRoutes = [
       },
       ...qrRefusals,
     },
-    handler: (c, { params, json }) => phoneAct(c, "approve", params.id, json),
+    handler: (c, { auth, params, json }) => phoneAct(c, auth, "approve", params.id, json),
   }),
 
   defineRoute({
     method: "POST",
     path: "/api/qr/{id}/deny/",
     operationId: "qr_deny",
-    tag: "qr",
     ...PHONE_ACTIONS.deny,
     auth: "bearer",
     before: [issuedQrId()],
@@ -367,6 +365,13 @@ export const qrRoutes = [
     notFound: true,
     body: noFieldsBody,
     responses: { 200: { description: "Done; the session as it now is.", schema: qrViewSchema }, ...qrRefusals },
-    handler: (c, { params, json }) => phoneAct(c, "deny", params.id, json),
+    handler: (c, { auth, params, json }) => phoneAct(c, auth, "deny", params.id, json),
   }),
 ];
+
+/** QR login as src/app.ts lists it: its state lives in Durable Objects, so it owns no table. */
+export const qrResource = defineResource({
+  tag: "qr",
+  description: "QR login: a browser shows a code, a signed-in phone scans and approves it, the browser is signed in over its WebSocket.",
+  routes: qrRoutes,
+});

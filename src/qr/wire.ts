@@ -4,13 +4,13 @@
  * imports the inferred types (type-only), so a change to a body breaks the browser build too.
  */
 import { z } from "zod";
+import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
 import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser } from "./policy";
 
 const QR_STATES = ["pending", "scanned", "approved", "denied", "expired"] as const;
 const QR_ID = /^[A-Za-z0-9_-]{28}$/;
 const CHECK_CODE = /^[0-9]{2}$/;
-const isoDateTime = (description = "ISO 8601 UTC.") => z.string().meta({ format: "date-time", description });
 const base64url = (description: string) => z.string().regex(/^[A-Za-z0-9_-]+$/).meta({ description });
 const qrId = z.string().regex(QR_ID);
 

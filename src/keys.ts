@@ -1,7 +1,7 @@
 /** @module Keys — the JWT key ring from config, imported into CryptoKeys once per isolate. */
 import { importJWK, type JWK } from "jose";
-import { ConfigError, type Config, type JwtAlgorithm } from "../config";
-import { Memo } from "../lib/memo";
+import { ConfigError, type Config, type JwtAlgorithm } from "./config";
+import { Memo } from "./lib/memo";
 
 export interface KeyRing {
   algorithm: JwtAlgorithm;
