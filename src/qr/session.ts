@@ -453,7 +453,7 @@ export class QrSession extends DurableObject<Env> {
    * which it passes in a header with the id's expiry). The socket is accepted with the hibernation API, carries
    * the pending record in its attachment, replaces any older one, and is sent the current state at once.
    */
-  override async fetch(request: Request): Promise<Response> {
+  override fetch(request: Request): Response {
     const { login, ticket } = JSON.parse(request.headers.get(TICKET_HEADER) ?? "null") as { login: QrLogin; ticket: BrowserTicket };
     const nowMs = Number(request.headers.get(NOW_HEADER)) || Date.now();
     const stored = this.load();
