@@ -5,9 +5,9 @@
 //
 //   node bench/qr/create.mjs [--root DIR] [--rounds 3] [--seconds 10]
 //   (--root: another checkout, e.g. an older revision unpacked with `git archive`, this checkout's node_modules linked)
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { webcrypto } from "node:crypto";
 import { runLoad } from "../lib/load.mjs";
 import { buildWorker, startWorker } from "../lib/server.mjs";
@@ -41,6 +41,13 @@ try {
     }
   }
   const median = (list) => list.map((r) => r.rps).sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  // What the logins left on disk: workerd's open SQLite files name the directories; D1's database is not a login's.
+  const open = readdirSync(`/proc/${server.pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${server.pid}/fd/${fd}`); } catch { return ""; } });
+  const dirs = new Set(open.filter((f) => f.endsWith(".sqlite") && !f.includes("D1Database") && !f.includes("metadata")).map((f) => dirname(f)));
+  const files = [...dirs].flatMap((d) => readdirSync(d).map((f) => join(d, f)));
+  const mib = files.reduce((sum, f) => sum + statSync(f).size, 0) / 2 ** 20;
+  const made = results.create.reduce((sum, r) => sum + r.requests, 0);
+  console.log(`Durable Object files after ${made} logins: ${files.length} in ${[...dirs].join(", ") || "(no object storage open)"}, ${mib.toFixed(1)} MiB`);
   console.log(`\n${root}: POST /api/qr/ median ${median(results.create).toFixed(0)} logins/s, GET /health ${median(results.health).toFixed(0)} req/s (${((median(results.create) / median(results.health)) * 100).toFixed(0)} %); load average at start ${load}, at end ${loadavg().map((n) => n.toFixed(2)).join(" ")}`);
 } finally {
   await server?.stop();
