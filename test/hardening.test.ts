@@ -13,7 +13,7 @@ import { bearerCaller } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
 import { ORIGIN, PASSWORD, api, limitedRig, registerUser, sessionIdOf, signIn, signUp, uniqueName, type Call } from "./helpers";
-import { checkCodeOf, startBody } from "./qr-helpers";
+import { checkCodeOf, listen, startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
 
@@ -201,7 +201,12 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     });
     const phone = await signUp();
     const body = await startBody();
-    const start = async () => ((await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string }).id;
+    const start = async () => {
+      const qr = (await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string; secret: string };
+      // The browser listens, as the login page does: the phone can scan only then.
+      await listen(qr, r.call);
+      return qr.id;
+    };
     const first = await start();
     const second = await start();
     for (const id of [first, second]) expect((await r.call(`/api/qr/${id}/scan/`, { method: "POST", token: phone.access })).status).toBe(200);

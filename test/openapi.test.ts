@@ -17,7 +17,7 @@ import { randomToken } from "../src/lib/bytes";
 import { credentialsSchema, refreshBodySchema, registerSchema, verifySchema } from "../src/auth/service";
 import { notePatchSchema, noteSchema } from "../src/notes/schema";
 import { ORIGIN, SYSTEM_CLOCK, rig } from "./helpers";
-import { checkCodeOf, startBody } from "./qr-helpers";
+import { checkCodeOf, listen, startBody } from "./qr-helpers";
 
 const { request: get, call } = rig({ clock: SYSTEM_CLOCK });
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -291,6 +291,7 @@ describe("real responses match the document", () => {
     await bodyOf(await call("/api/auth/sessions/", { token }), "/api/auth/sessions/", "get");
     await bodyOf(await call("/api/auth/me/", { method: "PATCH", token, body: { email: `${username}@example.org` } }), "/api/auth/me/", "patch");
     const qr = await bodyOf(await call("/api/qr/", { method: "POST", body: await startBody() }), "/api/qr/", "post");
+    await listen(qr as { id: string; secret: string });
     await bodyOf(await call("/api/qr/", { method: "POST", body: {} }), "/api/qr/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
     await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: "10" } }), "/api/qr/{id}/approve/", "post");
@@ -298,6 +299,7 @@ describe("real responses match the document", () => {
     await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
     await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: await checkCodeOf(qr.id) } }), "/api/qr/{id}/approve/", "post");
     const other = await bodyOf(await call("/api/qr/", { method: "POST", body: await startBody() }), "/api/qr/", "post");
+    await listen(other as { id: string; secret: string });
     await call(`/api/qr/${other.id}/scan/`, { method: "POST", token });
     await bodyOf(await call(`/api/qr/${other.id}/approve/`, { method: "POST", token, body: { code: "00" } }), "/api/qr/{id}/approve/", "post");
 

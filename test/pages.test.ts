@@ -1,6 +1,4 @@
 /** The browser pages (GET /login, GET /qr/{id}) inside workerd: status, headers, CSP-safe markup, live embedded codes, problem pages. */
-import { runDurableObjectAlarm } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error -- Vite's ?raw import: the browser source as written, before minification.
 import loginPageSource from "../client/login-page.ts?raw";
@@ -11,7 +9,7 @@ import qrLoginSource from "../client/qr-login.ts?raw";
 import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
 import { jsonForScript } from "../src/pages/layout";
 import { api, registerUser, rig, signIn } from "./helpers";
-import { createQr } from "./qr-helpers";
+import { createQr, listen } from "./qr-helpers";
 
 const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
@@ -178,14 +176,15 @@ describe("GET /qr/{id}", () => {
   });
 
   it("answers 410 for an expired code and 409 for a finished one", async () => {
-    const expired = await createQr();
-    const stub = env.QR_SESSION.get(env.QR_SESSION.idFromName(expired.id));
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const gone = await api(`/qr/${expired.id}`);
+    const app = rig();
+    const expired = await createQr(app.call);
+    app.advance(120);
+    const gone = await app.call(`/qr/${expired.id}`);
     expect(gone.status).toBe(410);
     expect(await gone.text()).toContain("This code has expired");
 
     const denied = await createQr();
+    await listen(denied);
     const phone = await registerUser();
     const { access } = await signIn(phone.username);
     expect((await api(`/api/qr/${denied.id}/scan/`, { method: "POST", token: access })).status).toBe(200);
@@ -197,6 +196,7 @@ describe("GET /qr/{id}", () => {
 
   it("still shows the page for a code someone scanned (only the API can tell whether it is this phone's)", async () => {
     const qr = await createQr();
+    await listen(qr);
     const phone = await registerUser();
     const { access } = await signIn(phone.username);
     expect((await api(`/api/qr/${qr.id}/scan/`, { method: "POST", token: access })).status).toBe(200);

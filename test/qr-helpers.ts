@@ -42,6 +42,17 @@ export async function createQr(via: Via = api, call: Call = {}): Promise<Created
   return { ...((await res.json()) as Omit<CreatedQr, "key">), key };
 }
 
+/** The browser opens its socket, as the login page does at once, and reads the first event: the phone can scan only a code whose browser listens. */
+export async function listen(qr: Pick<QrCreated, "id" | "secret">, via: Via = api): Promise<WebSocket> {
+  const res = await via(`/api/qr/${qr.id}/ws/?secret=${encodeURIComponent(qr.secret)}`, { headers: { upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const first = new Promise((resolve) => ws.addEventListener("message", resolve, { once: true }));
+  ws.accept();
+  await first;
+  return ws;
+}
+
 export interface OpenedPair {
   access: string;
   refresh: string;

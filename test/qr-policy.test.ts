@@ -3,7 +3,7 @@ import QRCode from "qrcode-svg";
 import { describe, expect, it } from "vitest";
 import { parseUserAgent } from "../src/http/user-agent";
 import type { Config } from "../src/config";
-import { getQrIdKeys, isIssuedQrId, isQrId, isQrSecret, newQrId, newQrSecret } from "../src/qr/ids";
+import { getQrIdKeys, isIssuedQrId, isQrId, isQrSecret, newQrId, newQrSecret, openQrSecret, qrIdExpiresAtMs } from "../src/qr/ids";
 import { canView, currentEvent, decide, drawCode, effectiveState, enterCode, type CodeDecision, type PhoneAction, type QrSnapshot, type QrState } from "../src/qr/policy";
 import { DEV_PLACE_HEADER, isPublicAddress, placeFromRequest, type Place } from "../src/http/device";
 import { open, seal } from "../src/qr/seal";
@@ -182,24 +182,41 @@ function esConfig(keys: object[]): Config {
 }
 
 describe("ids and the code", () => {
-  it("ids are 104 random bits plus a 64-bit MAC (28 base64url characters), secrets 256-bit, and neither format admits the other", async () => {
+  it("ids are their expiry, 56 random bits and a 64-bit MAC (28 base64url characters); secrets are longer, and neither format admits the other", async () => {
     const keys = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "s".repeat(40), signingKeysJson: null } as Config);
-    const id = await newQrId(keys);
-    const secret = newQrSecret();
+    const expiresAtMs = Date.UTC(2030, 0, 1, 12, 2, 0, 345);
+    const id = await newQrId(keys, expiresAtMs);
+    const secret = await newQrSecret(keys, id, { hello: "browser" });
     expect(isQrId(id)).toBe(true);
     expect(await isIssuedQrId(keys, id)).toBe(true);
+    expect(qrIdExpiresAtMs(id)).toBe(expiresAtMs);
     expect(isQrSecret(secret)).toBe(true);
     expect(isQrId(secret)).toBe(false);
     expect(isQrSecret(id)).toBe(false);
     expect(isQrId("../../etc/passwd000000000000")).toBe(false);
-    const many = await Promise.all(Array.from({ length: 1000 }, () => newQrId(keys)));
+    const many = await Promise.all(Array.from({ length: 1000 }, () => newQrId(keys, expiresAtMs)));
     expect(new Set(many).size).toBe(1000);
+  });
+
+  it("a secret opens only for the id it was made for, under this worker's keys, unaltered: the ticket comes back as sealed", async () => {
+    const keys = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "a".repeat(40), signingKeysJson: null } as Config);
+    const theirs = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "b".repeat(40), signingKeysJson: null } as Config);
+    const [id, other] = await Promise.all([newQrId(keys, 1e12), newQrId(keys, 1e12)]);
+    const ticket = { publicKey: { x: "x", y: "y" }, createdAtMs: 5 };
+    const secret = await newQrSecret(keys, id, ticket);
+    expect(await openQrSecret(keys, id, secret)).toEqual(ticket);
+    expect(await openQrSecret(keys, other, secret)).toBeNull();
+    expect(await openQrSecret(theirs, id, secret)).toBeNull();
+    const flipped = secret.slice(0, 20) + (secret[20] === "A" ? "B" : "A") + secret.slice(21);
+    expect(await openQrSecret(keys, id, flipped)).toBeNull();
+    expect(await openQrSecret(keys, id, "A".repeat(43))).toBeNull();
+    expect(JSON.stringify(secret)).not.toContain("createdAtMs");
   });
 
   it("an id made under another secret, or with its MAC or random part altered, is not ours", async () => {
     const ours = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "a".repeat(40), signingKeysJson: null } as Config);
     const theirs = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "b".repeat(40), signingKeysJson: null } as Config);
-    const id = await newQrId(ours);
+    const id = await newQrId(ours, 1e12);
     expect(await isIssuedQrId(theirs, id)).toBe(false);
     const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
     expect(await isIssuedQrId(ours, flip(id, 0))).toBe(false);
@@ -211,14 +228,14 @@ describe("ids and the code", () => {
   it("rotating the signing keys keeps open logins: ids made under the old first key still verify while it stays in the set", async () => {
     const [oldKey, newKey] = await Promise.all([esKey("old"), esKey("new")]);
     const before = await getQrIdKeys(esConfig([oldKey]));
-    const id = await newQrId(before);
+    const id = await newQrId(before, 1e12);
     expect(await isIssuedQrId(await getQrIdKeys(esConfig([newKey, oldKey])), id)).toBe(true);
     expect(await isIssuedQrId(await getQrIdKeys(esConfig([newKey])), id)).toBe(false);
   });
 
   it("a typical phone page URL fits a version-4 code (33×33 modules), easily scanned", async () => {
     const keys = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "s".repeat(40), signingKeysJson: null } as Config);
-    const url = `https://auth.example.com/qr/${await newQrId(keys)}`;
+    const url = `https://auth.example.com/qr/${await newQrId(keys, Date.now())}`;
     expect(new QRCode({ content: url, ecl: "M" }).qrcode.getModuleCount()).toBe(33);
     expect(renderQrSvg(url)).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" version="1.1" viewBox="0 0 256 256">/);
   });

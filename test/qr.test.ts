@@ -81,7 +81,10 @@ async function createAt(ip: string, cf: Cf, via?: Rig): Promise<CreatedQr> {
   const init = { method: "POST", headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": ip, "content-type": "application/json" }, body: JSON.stringify({ public_key: key.publicJwk }), cf };
   const res = via ? await via.request("/api/qr/", init) : await worker.fetch(new Request(`${ORIGIN}/api/qr/`, init));
   expect(res.status).toBe(201);
-  return { ...((await res.json()) as Omit<CreatedQr, "key">), key };
+  const qr = { ...((await res.json()) as Omit<CreatedQr, "key">), key };
+  // The login page opens its socket at once: the phone can scan only a code whose browser listens.
+  await (await connect(qr, via?.call)).next();
+  return qr;
 }
 
 /** The phone (alice) acting from `ip`, placed at `cf`. */
@@ -169,7 +172,7 @@ describe("starting a QR login", () => {
     const qr = (await res.json()) as CreatedQr;
     expect(Object.keys(qr).sort()).toEqual(["expires_at", "id", "qr_url", "secret", "svg_url", "ws_url"]);
     expect(qr.id).toMatch(/^[A-Za-z0-9_-]{28}$/);
-    expect(qr.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(qr.secret).toMatch(/^[A-Za-z0-9_-]{43,4096}$/);
     expect(qr.qr_url).toBe(`${ORIGIN}/qr/${qr.id}`);
     expect(qr.ws_url).toBe(`wss://auth.example.test/api/qr/${qr.id}/ws/`);
     expect(qr.svg_url).toBe(`${ORIGIN}/api/qr/${qr.id}/svg/`);
@@ -183,11 +186,32 @@ describe("starting a QR login", () => {
     expect(a.secret).not.toBe(b.secret);
   });
 
-  it("keeps only a hash of the browser secret, and the public half of its key, in the object's storage", async () => {
-    const qr = await createQr();
+  it("stores nothing and addresses no object until someone acts; then the object keeps the public half of the browser's key and no secret", async () => {
+    let addressed = 0;
+    const counting = new Proxy(env.QR_SESSION, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          addressed += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const app = rig({ env: { QR_SESSION: counting } });
+    const qr = await createQr(app.call);
+    expect(addressed).toBe(0);
+    const listed = () => runInDurableObject(stubFor(qr.id), async (_instance, state) => ({ keys: [...(await state.storage.list()).keys()], alarm: await state.storage.getAlarm() }));
+    const browser = await connect(qr);
+    expect((await browser.next()).type).toBe("pending");
+    expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
+    expect((await api(`/api/qr/${qr.id}/svg/`)).status).toBe(200);
+    expect(await listed()).toEqual({ keys: [], alarm: null });
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect(await listed()).toEqual({ keys: ["qr", "socket"], alarm: Date.parse(qr.expires_at) });
     const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
     expect(stored).not.toContain(qr.secret);
-    expect(stored).toContain("secretHash");
+    expect(stored).not.toContain("secret");
     expect((await qrRecord(qr.id))!.publicKey).toEqual(qr.key.publicJwk);
   });
 
@@ -415,9 +439,10 @@ describe("the browser's socket", () => {
     const qr = await createQr();
     const first = await connect(qr);
     await first.next();
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
     first.ws.close(1001, "network dropped");
     await first.waitClosed();
-    expect((await scanAndApprove(alice, qr)).status).toBe(200);
+    expect((await phoneCall(alice)(qr.id, "approve")).status).toBe(200);
 
     const second = await connect(qr);
     expect((await second.next()).type).toBe("scanned");
@@ -461,9 +486,12 @@ describe("the browser's socket", () => {
     const res = await openSocket(withSocket.id, withSocket.secret);
     const ws = res.webSocket!;
     ws.accept();
+    expect(await read(withSocket.id)).toEqual({ alarm: null });
+    expect((await phoneCall(alice)(withSocket.id, "scan")).status).toBe(200);
     const tag = (await read(withSocket.id)).socket;
     expect(tag).toEqual(expect.any(String));
-    expect((await complete(alice, withSocket, ws)).status).toBe(200);
+    await typeCode(ws, withSocket);
+    expect((await phoneCall(alice)(withSocket.id, "approve")).status).toBe(200);
     // No close reply yet: the pair stays, marked as sent on that socket.
     const after = await read(withSocket.id);
     expect(after.pair).toMatchObject({ status: "ready", sentTo: tag });
@@ -548,11 +576,13 @@ describe("the phone's side", () => {
     expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
     // Without places (locally) the limit cannot apply, and nothing false is claimed.
     const local = await createQr(far.call);
+    await (await connect(local, far.call)).next();
     expect((await scanAndApprove(alice, local, far.call)).status).toBe(200);
   });
 
   it("shows no warning when the phone is on the browser's network", async () => {
     const qr = await createQr(api, { headers: { "cf-connecting-ip": "2001:db8:aa:1::5" } });
+    await (await connect(qr)).next();
     await phoneCall(alice)(qr.id, "scan");
     const res = await phoneCall(alice)(qr.id, "", { headers: { "cf-connecting-ip": "2001:db8:aa:2::9" } });
     expect(await res.json()).toMatchObject({ mismatch: { network: false }, warnings: [] });
@@ -645,19 +675,23 @@ describe("the phone's side", () => {
 });
 
 describe("expiry", () => {
-  it("at expires_at the alarm tells the browser expired and closes the socket", async () => {
+  it("once scanned, at expires_at the alarm tells the browser expired and closes the socket", async () => {
     const qr = await createQr();
     const browser = await connect(qr);
     await browser.next();
+    await phoneCall(alice)(qr.id, "scan");
+    expect((await browser.next()).type).toBe("scanned");
     expect(await runDurableObjectAlarm(stubFor(qr.id))).toBe(true);
     expect(await browser.next()).toEqual({ type: "expired" });
     expect(await browser.waitClosed()).toEqual({ code: 1000, reason: "expired" });
   });
 
   it("approve after expiry answers 410 qr_expired and creates no session", async () => {
-    const before = await rowCounts();
     const qr = await createQr();
-    await runDurableObjectAlarm(stubFor(qr.id));
+    await (await connect(qr)).next();
+    await phoneCall(alice)(qr.id, "scan");
+    const before = await rowCounts();
+    expect(await runDurableObjectAlarm(stubFor(qr.id))).toBe(true);
     for (const action of ["approve", "scan", "deny", ""] as const) {
       const res = await phoneCall(alice)(qr.id, action);
       expect(res.status).toBe(410);
@@ -679,26 +713,62 @@ describe("expiry", () => {
 
   it("a reconnecting browser is told expired", async () => {
     const qr = await createQr();
+    await (await connect(qr)).next();
+    await phoneCall(alice)(qr.id, "scan");
     await runDurableObjectAlarm(stubFor(qr.id));
     const browser = await connect(qr);
     expect(await browser.rest()).toEqual([{ type: "expired" }]);
   });
 
-  it("clears the object's storage shortly after the session ends; then the id is unknown", async () => {
+  it("a login nobody acted on has no alarm: it expires by the clock, nothing is stored, and a socket that speaks after expires_at is told expired", async () => {
+    const app = rig();
+    const qr = await createQr(app.call);
+    const browser = await connect(qr, app.call);
+    expect((await browser.next()).type).toBe("pending");
+    expect(await runDurableObjectAlarm(stubFor(qr.id))).toBe(false);
+    app.advance(120);
+    expect((await phoneCall(alice, app.call)(qr.id, "scan")).status).toBe(410);
+    expect((await app.call(`/api/qr/${qr.id}/svg/`)).status).toBe(410);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(qr.expires_at) + 1);
+    browser.sendCode("12");
+    expect(await browser.rest()).toEqual([{ type: "expired" }]);
+    vi.useRealTimers();
+    expect(await runInDurableObject(stubFor(qr.id), async (_i, state) => (await state.storage.list()).size)).toBe(0);
+    // A minute after expiry the id itself is 404, before any object is addressed.
+    app.advance(60);
+    expect((await phoneCall(alice, app.call)(qr.id, "")).status).toBe(404);
+  });
+
+  it("the phone cannot scan a code whose browser is not listening and nobody acted on (409 qr_browser_away); it can once the browser connects", async () => {
+    const qr = await createQr();
+    const scan = await phoneCall(alice)(qr.id, "scan");
+    expect(scan.status).toBe(409);
+    expect(await scan.json()).toMatchObject({ code: "qr_browser_away" });
+    expect(await qrRecord(qr.id)).toBeUndefined();
+    const browser = await connect(qr);
+    await browser.next();
+    expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
+    expect((await browser.next()).type).toBe("scanned");
+  });
+
+  it("clears the object's storage a minute after the code's expiry (not before: the browser's secret could reopen it); then the id is unknown", async () => {
     const qr = await createQr();
     const stub = stubFor(qr.id);
+    await (await connect(qr)).next();
     await phoneCall(alice)(qr.id, "scan");
     expect((await phoneCall(alice)(qr.id, "deny")).status).toBe(200);
     // Before its time the cleanup alarm only re-arms itself.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, async (_i, state) => (await state.storage.list()).size)).toBeGreaterThan(0);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(Date.parse(qr.expires_at) + 60_000);
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 61_000);
+    vi.setSystemTime(Date.parse(qr.expires_at) + 61_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, async (_i, state) => (await state.storage.list()).size)).toBe(0);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
-    vi.useRealTimers();
     expect((await phoneCall(alice)(qr.id, "")).status).toBe(404);
+    expect((await openSocket(qr.id, qr.secret)).status).toBe(404);
   });
 
   it("an expiry alarm that fires while the approval is creating the session does not expire it: one outcome, approved", async () => {
@@ -876,6 +946,8 @@ describe("hibernation and eviction", () => {
     const stub = stubFor(qr.id);
     const browser = await connect(qr);
     await browser.next();
+    await phoneCall(alice)(qr.id, "scan");
+    await browser.next();
     await evictDurableObject(stub, { webSockets: "hibernate" });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await browser.rest()).toEqual([{ type: "expired" }]);
@@ -968,7 +1040,7 @@ describe("cross-device attacks, replayed", () => {
     }
     expect(await rowCounts()).toEqual(before);
     await expect(browser.next(200)).rejects.toThrow(/timed out/);
-    expect((await qrRecord(qr.id))!.state).toBe("pending");
+    expect(await qrRecord(qr.id)).toBeUndefined();
   });
 
   it("a stranger cannot deny someone else's login without scanning it (409 qr_not_scanned)", async () => {
@@ -1087,6 +1159,7 @@ describe("cross-device attacks, replayed", () => {
 
   it("before the caller's scan, GET shows only the state and expiry: no IP, place, browser or user", async () => {
     const qr = await createQr(api, { headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": "203.0.113.7" } });
+    await (await connect(qr)).next();
     for (const phone of [alice, mallory]) {
       const res = await phoneCall(phone)(qr.id, "");
       expect(res.status).toBe(200);
@@ -1104,11 +1177,12 @@ describe("cross-device attacks, replayed", () => {
     expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
     expect((await api(`/qr/${qr.id}`)).status).toBe(200);
     await expect(browser.next(300)).rejects.toThrow(/timed out/);
-    expect((await qrRecord(qr.id))!).toMatchObject({ state: "pending", user: null, code: null });
+    expect(await qrRecord(qr.id)).toBeUndefined();
   });
 
   it("the code is fixed at the scan: reloading shows the same one, so reloads reveal nothing and re-draw nothing", async () => {
     const qr = await createQr();
+    await (await connect(qr)).next();
     const first = ((await (await phoneCall(alice)(qr.id, "scan")).json()) as Json).code;
     for (let i = 0; i < 3; i++) expect(((await (await phoneCall(alice)(qr.id, "")).json()) as Json).code).toEqual(first);
     expect(((await (await phoneCall(alice)(qr.id, "scan")).json()) as Json).code).toEqual(first);
@@ -1143,8 +1217,8 @@ describe("cross-device attacks, replayed", () => {
     expect(addressed).toBe(0);
     // The same rig does address the object for an id it issued: the count is real.
     const real = await createQr(app.call);
-    expect(addressed).toBeGreaterThan(0);
     expect((await app.call(`/api/qr/${real.id}/svg/`)).status).toBe(200);
+    expect(addressed).toBeGreaterThan(0);
   });
 
   it("an id with one character changed is refused like any forged id", async () => {
@@ -1253,7 +1327,7 @@ describe("the browser walks away", () => {
     await browser.next();
     for (const text of ["cancel", '{"type":"approve"}', '{"type": "cancel", "x": 1}', "{}"]) browser.ws.send(text);
     await expect(browser.next(300)).rejects.toThrow(/timed out/);
-    expect((await qrRecord(qr.id))!.state).toBe("pending");
+    expect(await qrRecord(qr.id)).toBeUndefined();
     expect((await scanAndApprove(alice, qr)).status).toBe(200);
   });
 

@@ -21,6 +21,7 @@ export const ERRORS = {
   qr_not_scanned: [409, "Scan this login code first."],
   qr_claimed: [409, "This login code was already scanned by another account."],
   qr_not_pending: [409, "This login request is already finished."],
+  qr_browser_away: [409, "The computer showing this code is not connected. Try again in a moment."],
   qr_expired: [410, "This login code has expired."],
   request_too_large: [413, "Request body is too large."],
   unsupported_media_type: [415, "Unsupported media type in request."],

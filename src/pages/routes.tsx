@@ -15,6 +15,7 @@ import { accountPageRoutes } from "./account-routes";
 import { ApiError } from "../http/errors";
 import { enforceQrRateLimit } from "../qr/limits";
 import { issuedHere } from "../qr/routes";
+import { qrIdExpiresAtMs } from "../qr/ids";
 import { QR_LOGIN_MODULE_HASH, QR_LOGIN_MODULE_JS } from "./client.generated";
 import { LoginPage } from "./login";
 import { PhonePage, ProblemPage } from "./phone";
@@ -30,10 +31,9 @@ function html(c: Context<AppEnv>, page: JSX.Element, status: 200 | 403 | 404 | 4
 async function peekState(c: Context<AppEnv>, id: string): Promise<ProblemCode | "open" | "unknown"> {
   try {
     const stub = c.env.QR_SESSION.get(c.env.QR_SESSION.idFromName(id));
-    const result = await stub.peek(Date.now());
-    if (!result.ok) return "not_found";
-    if (result.view.state === "expired") return "qr_expired";
-    if (result.view.state === "approved" || result.view.state === "denied") return "qr_not_pending";
+    const { state } = await stub.peek({ id, expiresAtMs: qrIdExpiresAtMs(id) }, c.get("deps").clock());
+    if (state === "expired") return "qr_expired";
+    if (state === "approved" || state === "denied") return "qr_not_pending";
     return "open";
   } catch {
     // The script asks the API itself and shows whatever it answers.

@@ -19,6 +19,9 @@
  * draw the sealed pair to their own socket (useless without the browser's private key) but never to the browser.
  */
 
+/** How long a login's record outlives its code's expiry (time for a dropped browser to fetch an undelivered pair); after that its id is 404. */
+export const FINISHED_RETENTION_MS = 60_000;
+
 export type QrState = "pending" | "scanned" | "approved" | "denied" | "expired";
 export type PhoneAction = "scan" | "approve" | "deny";
 
@@ -54,6 +57,11 @@ export type Decision =
   /** `release`: both people have acted, the pair may be issued now. */
   | { ok: true; next: QrState; changed: boolean; phoneApproved: boolean; release: boolean }
   | { ok: false; code: QrRefusal };
+
+/** A login as its id alone describes it: open, nobody has acted, nothing stored. */
+export function untouched(expiresAtMs: number): QrSnapshot {
+  return { state: "pending", user: null, expiresAtMs, code: null, phoneApproved: false, codeEntered: false };
+}
 
 export function isOpen(state: QrState): boolean {
   return state === "pending" || state === "scanned";

@@ -5,7 +5,6 @@
 import { audit } from "../http/log";
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { sha256Base64Url } from "../lib/bytes";
 import type { DeviceInfo } from "../auth/sessions";
 import { getConfig } from "../config";
 import { deviceFromRequest, placeFromRequest, type Place } from "../http/device";
@@ -15,12 +14,12 @@ import { defineRoute, type PathParamSpec } from "../http/endpoint";
 import { defineResource } from "../http/resource";
 import type { AppEnv, Authenticated } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
-import { NOW_HEADER, SECRET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret } from "./ids";
+import { NOW_HEADER, TICKET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret, openQrSecret, qrIdExpiresAtMs } from "./ids";
 import { enforceQrRateLimit } from "./limits";
-import { isoMs, type QrUser } from "./policy";
+import { FINISHED_RETENTION_MS, isoMs, type QrUser } from "./policy";
 import { renderQrSvg } from "./render";
 import { importPublicKey, publicJwkSchema } from "./seal";
-import type { QrLimitedView, QrView, ViewResult } from "./session";
+import type { BrowserTicket, QrLimitedView, QrLogin, QrView, ViewResult } from "./session";
 import { qrCreatedSchema, qrLookupSchema, qrViewSchema, type QrCreated, type QrLimitedBody, type QrRequestBody } from "./wire";
 import { compareRequests, proximity } from "./signals";
 
@@ -45,12 +44,19 @@ export async function issuedHere(env: AppEnv["Bindings"], id: string | undefined
   return isIssuedQrId(await getQrIdKeys(getConfig(env)), id);
 }
 
-/** Ids the worker never issued are 404 here, before anything is billed or authenticated. */
+/** Ids the worker never issued, and ids a minute past their expiry (their object's storage is gone), are 404 here, before anything is billed or authenticated. */
 function issuedQrId(): MiddlewareHandler<AppEnv> {
   return async function qrId(c, next) {
-    if (!(await issuedHere(c.env, c.req.param("id")))) throw new ApiError("not_found");
+    const id = c.req.param("id");
+    if (!(await issuedHere(c.env, id))) throw new ApiError("not_found");
+    if (c.get("deps").clock() >= qrIdExpiresAtMs(id!) + FINISHED_RETENTION_MS) throw new ApiError("not_found");
     await next();
   };
+}
+
+/** The login an issued id names (the id carries its expiry). */
+function loginOf(id: string): QrLogin {
+  return { id, expiresAtMs: qrIdExpiresAtMs(id) };
 }
 
 function unwrap(result: ViewResult): QrView {
@@ -114,7 +120,7 @@ const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) 
 };
 
 // Checked by the handler, not the schema: a socket without its secret is 403, as a wrong one is.
-const socketQuery = z.object({ secret: z.string().meta({ description: "The `secret` from POST /api/qr/. Required: without it, 403.", pattern: "^[A-Za-z0-9_-]{43}$" }).optional() });
+const socketQuery = z.object({ secret: z.string().meta({ description: "The `secret` from POST /api/qr/ (opaque base64url). Required: without it, 403.", pattern: "^[A-Za-z0-9_-]{43,4096}$" }).optional() });
 
 const idParam: Record<"id", PathParamSpec> = {
   id: {
@@ -125,7 +131,8 @@ const idParam: Record<"id", PathParamSpec> = {
 
 const qrRefusals = {
   409: {
-    description: "`qr_claimed`: another account scanned it first; `qr_not_scanned`: approve or deny before this account's scan; `qr_not_pending`: already approved, denied or being completed.",
+    description:
+      "`qr_claimed`: another account scanned it first; `qr_not_scanned`: approve or deny before this account's scan; `qr_not_pending`: already approved, denied or being completed; `qr_browser_away`: a scan while nobody has acted and the browser's socket is not open (nothing is known yet about who is asking; try again once it reconnects).",
     shape: "Error",
     example: { code: "qr_not_pending", detail: "This login request is already finished." },
   },
@@ -147,12 +154,13 @@ async function phoneAct(c: Context<AppEnv>, auth: Authenticated, action: "scan" 
   await enforceQrRateLimit(c, action, user.id);
   const stub = sessionStub(c, id);
   const nowMs = c.get("deps").clock();
+  const login = loginOf(id);
   const result =
     action === "scan"
-      ? await stub.scan(user, nowMs)
+      ? await stub.scan(login, user, nowMs)
       : action === "approve"
-        ? await stub.approve(user, nowMs, { phonePlace: caller(c).place, maxDistanceKm: c.get("deps").config.qrMaxDistanceKm })
-        : await stub.deny(user, nowMs);
+        ? await stub.approve(login, user, nowMs, { phonePlace: caller(c).place, maxDistanceKm: c.get("deps").config.qrMaxDistanceKm })
+        : await stub.deny(login, user, nowMs);
   const view = unwrap(result);
   if (action !== "scan") audit(c.get("deps"), "info", action === "approve" ? "qr_approved" : "qr_denied", { user_id: user.id });
   return json(200, viewBody(c, view), { "cache-control": "no-store" });
@@ -187,20 +195,15 @@ const qrRoutes = [
       }
       await enforceQrRateLimit(c, "create");
       const deps = c.get("deps");
-      const qrId = await newQrId(await getQrIdKeys(deps.config));
-      const secret = newQrSecret();
+      const keys = await getQrIdKeys(deps.config);
+      const nowMs = deps.clock();
+      const expiresAtMs = nowMs + deps.config.qrLoginTtlSeconds * 1000;
+      // No object is addressed: the id carries its expiry, the secret what the object will need (ids.ts).
+      const qrId = await newQrId(keys, expiresAtMs);
+      const { device, place } = caller(c);
+      const secret = await newQrSecret(keys, qrId, { publicKey, browser: device, browserPlace: place, createdAtMs: nowMs } satisfies BrowserTicket);
       // The configured origin (JWT_ISSUER), never the request's Host: these URLs are handed to other devices.
-      const origin = c.get("deps").config.issuer;
-      const { expiresAtMs } = await sessionStub(c, qrId).create({
-        id: qrId,
-        secretHash: await sha256Base64Url(secret),
-        origin,
-        publicKey,
-        browser: caller(c).device,
-        browserPlace: caller(c).place,
-        nowMs: deps.clock(),
-        ttlSeconds: deps.config.qrLoginTtlSeconds,
-      });
+      const origin = deps.config.issuer;
       const created: QrCreated = {
         id: qrId,
         secret,
@@ -229,11 +232,12 @@ const qrRoutes = [
     responses: { 200: { description: "The QR code.", content: { type: "image/svg+xml", schema: { type: "string" } } }, ...qrRefusals },
     handler: async (c, { params }) => {
       const nowMs = c.get("deps").clock();
-      const view = unwrap(await sessionStub(c, params.id).peek(nowMs));
-      if (view.state === "expired") throw new ApiError("qr_expired");
-      if (view.state === "approved" || view.state === "denied") throw new ApiError("qr_not_pending");
-      const maxAge = Math.max(0, Math.floor((view.expiresAtMs - nowMs) / 1000));
-      return c.body(renderQrSvg(qrPageUrl(view.origin, view.id)), 200, {
+      const login = loginOf(params.id);
+      const { state } = await sessionStub(c, params.id).peek(login, nowMs);
+      if (state === "expired") throw new ApiError("qr_expired");
+      if (state === "approved" || state === "denied") throw new ApiError("qr_not_pending");
+      const maxAge = Math.max(0, Math.floor((login.expiresAtMs - nowMs) / 1000));
+      return c.body(renderQrSvg(qrPageUrl(c.get("deps").config.issuer, params.id)), 200, {
         "content-type": "image/svg+xml; charset=utf-8",
         // Only the browser that asked may keep it, and only while the code is valid.
         "cache-control": `private, max-age=${maxAge}`,
@@ -277,9 +281,10 @@ const qrRoutes = [
       }
       const secret = query.secret;
       if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
-      if (!isQrSecret(secret)) throw new ApiError("permission_denied", "Wrong secret for this login code.");
+      const ticket = isQrSecret(secret) ? await openQrSecret<BrowserTicket>(await getQrIdKeys(c.get("deps").config), params.id, secret) : null;
+      if (!ticket) throw new ApiError("permission_denied", "Wrong secret for this login code.");
       const headers = new Headers(c.req.raw.headers);
-      headers.set(SECRET_HEADER, secret);
+      headers.set(TICKET_HEADER, JSON.stringify({ login: loginOf(params.id), ticket }));
       headers.set(NOW_HEADER, String(c.get("deps").clock()));
       const res = await sessionStub(c, params.id).fetch("https://qr-session/ws", { headers });
       // A stub's response has immutable headers; re-wrapped, header middleware cannot turn it into a 500.
@@ -306,7 +311,7 @@ const qrRoutes = [
     },
     handler: async (c, { auth, params, json }) => {
       await enforceQrRateLimit(c, "view", auth.session.userId);
-      const result = await sessionStub(c, params.id).view(auth.session.userId, c.get("deps").clock());
+      const result = await sessionStub(c, params.id).view(loginOf(params.id), auth.session.userId, c.get("deps").clock());
       if (!result.ok) throw new ApiError(result.code);
       const body = result.detail === "full" ? viewBody(c, result.view) : limitedBody(result.view);
       return json(200, body, { "cache-control": "no-store" });

@@ -20,7 +20,7 @@ export const qrCreatedSchema = named(
   z
     .strictObject({
       id: z.string().regex(QR_ID).meta({ description: "104 random bits and a 64-bit MAC: ids the worker did not issue are 404 before any Durable Object is addressed." }),
-      secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/).meta({ description: "The browser's secret; append `?secret=` to `ws_url`. Stored only as a SHA-256 digest." }),
+      secret: z.string().regex(/^[A-Za-z0-9_-]{43,4096}$/).meta({ description: "The browser's secret (opaque base64url, a few hundred characters); append `?secret=` to `ws_url`. Sealed by the worker, never stored." }),
       qr_url: z.string().meta({ format: "uri", description: "What the code encodes: the phone page `/qr/{id}`. Never contains the secret." }),
       ws_url: z.string().meta({ format: "uri", description: "The browser's WebSocket (ws: or wss:), without the secret." }),
       svg_url: z.string().meta({ format: "uri", description: "The code as SVG." }),
