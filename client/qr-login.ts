@@ -102,7 +102,7 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
             timers.delete(effect.name);
             // The ping goes out only on an open socket; a closing one reports its close instead.
             if (fire.type === "pingDue" && (!socket || socket.readyState !== 1)) return;
-            dispatch({ ...fire, ...clock() } as EngineEvent);
+            dispatch(Object.assign(clock(), fire) as EngineEvent);
           }, effect.ms),
         );
         return;
@@ -167,7 +167,7 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
     try {
       s = new WebSocket(url);
     } catch {
-      return dispatch({ type: "socketClosed", ...clock() });
+      return dispatch(Object.assign(clock(), { type: "socketClosed" as const }));
     }
     socket = s;
     // Only the current socket speaks: an older one was detached when it was replaced or closed.
@@ -188,7 +188,7 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
     s.onclose = () => {
       if (s !== socket) return;
       socket = null;
-      dispatch({ type: "socketClosed", ...clock() });
+      dispatch(Object.assign(clock(), { type: "socketClosed" as const }));
     };
   }
 
