@@ -18,14 +18,14 @@ import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser, SealedPair } fro
 
 export type { QrUser };
 
-export const PING_EVERY_MS = 25000;
-export const PONG_WITHIN_MS = 8000;
-export const BACKOFF_BASE_MS = 500;
-export const BACKOFF_MAX_MS = 15000;
+const PING_EVERY_MS = 25000;
+const PONG_WITHIN_MS = 8000;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 15000;
 /** After the code's time is up, how long to wait for the server's own "expired" before starting over anyway. */
-export const EXPIRY_GRACE_MS = 2500;
+const EXPIRY_GRACE_MS = 2500;
 /** Refused reconnects after which the engine asks whether the code still exists. */
-export const PROBE_AFTER_ATTEMPTS = 3;
+const PROBE_AFTER_ATTEMPTS = 3;
 
 /** What the login is doing; `expiresAt` is on this device's clock (ms), corrected by the server's Date when readable. */
 export type QrLoginState =
@@ -45,7 +45,7 @@ export type QrLoginState =
 export type QrConnection = { status: "live" } | { status: "reconnecting"; retryInMs: number } | { status: "closed" };
 
 /** The code being shown: what the server created, on this device's clock, with the private key its pair is sealed to. */
-export interface Code {
+interface Code {
   id: string;
   secret: string;
   wsUrl: string;
@@ -85,7 +85,7 @@ export interface Clock {
 }
 
 /** What a timer feeds back when it fires; the driver adds the Clock. */
-export type TimerEvent = { type: "retryDue" } | { type: "pingDue" } | { type: "pongMissed" } | { type: "reconnectDue" } | { type: "expiryDue"; generation: number };
+type TimerEvent = { type: "retryDue" } | { type: "pingDue" } | { type: "pongMissed" } | { type: "reconnectDue" } | { type: "expiryDue"; generation: number };
 
 /** What the driver feeds in. */
 export type EngineEvent =
@@ -164,7 +164,7 @@ export function backoff(n: number, jitter: number): number {
 }
 
 /** Two digits with spaces dropped ("4 7" → "47"), or null. */
-export function codeDigits(text: string): string | null {
+function codeDigits(text: string): string | null {
   const digits = String(text).replace(/\s+/g, "");
   return /^\d{2}$/.test(digits) ? digits : null;
 }
