@@ -8,10 +8,10 @@
  * closed. Words come from ./qr-text.ts, the table the <qr-login> element uses too.
  */
 import * as Auth from "./auth";
-import { byId as $, minutesSeconds, setState, showView as show } from "./dom";
+import { byId as $, setState, showView as show } from "./dom";
 import { qrSvgElement } from "./qr-draw";
 import { startQrLogin, type QrLoginHandle, type QrLoginState, type QrUser } from "./qr-login";
-import { qrStateText } from "./qr-text";
+import { CODE_INVALID, connectionText, countdownText, qrLabel, qrStateText } from "./qr-text";
 
 const TARGET_PX = 296;
 
@@ -25,8 +25,8 @@ interface Me {
 let login: QrLoginHandle | null = null;
 let deadline = 0;
 let countdownTimer = 0;
-let scannedStatus = "";
-let waitingStatus = "";
+// The state on screen: its status line comes back when a lost connection is live again.
+let shown: QrLoginState = { state: "starting" };
 
 function setSocket(s: "live" | "reconnecting" | "closed"): void {
   document.body.dataset.socket = s;
@@ -91,52 +91,53 @@ function tickCountdown(): void {
   const st = document.body.dataset.state;
   if (st !== "waiting" && st !== "scanned" && st !== "confirming") return;
   const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-  $("countdown").textContent = left > 0 ? "Expires in " + minutesSeconds(left) : "Expired";
+  $("countdown").textContent = countdownText(left);
   if (left > 0) countdownTimer = setTimeout(tickCountdown, 1000 - (Date.now() % 1000) + 5);
 }
 
 // --- the login's states ---------------------------------------------------------------------
 
 function onState(s: QrLoginState): void {
+  shown = s;
+  const text = qrStateText(s);
   switch (s.state) {
     case "starting":
       delete document.body.dataset.denied;
       show("code");
       setState("starting");
-      placeholder(qrStateText(s).status);
+      placeholder(text.status);
+      $("qr-box").setAttribute("aria-label", qrLabel());
       $("countdown").textContent = "";
-      status(qrStateText(s).status);
+      status(text.status);
       break;
     case "pending":
       if (!drawQr(s.svg)) placeholder("Could not draw the code.");
       $("qr-box").dataset.codeId = s.id;
+      $("qr-box").setAttribute("aria-label", qrLabel(s.url));
       $("qr-url").textContent = s.url;
       clearScanned();
       show("code");
       setState("waiting");
-      waitingStatus = qrStateText(s).status;
-      status(waitingStatus);
+      status(text.status);
       deadline = s.expiresAt;
       tickCountdown();
       break;
     case "scanned":
       setState("scanned");
-      showScanned(qrStateText(s).prompt!);
-      scannedStatus = "";
-      status("");
+      showScanned(text.prompt!);
+      status(text.status);
       break;
     case "confirming":
       setState("confirming");
       $<HTMLInputElement>("code-input").disabled = true;
       $<HTMLButtonElement>("code-submit").disabled = true;
-      scannedStatus = qrStateText(s).status;
-      status(scannedStatus, "live");
+      status(text.status, "live");
       break;
     case "signing-in":
       clearTimeout(countdownTimer);
       setState("signing-in");
       clearScanned();
-      status(qrStateText(s).status, "live");
+      status(text.status, "live");
       break;
     case "approved":
       Auth.setPair(s.pair);
@@ -146,23 +147,21 @@ function onState(s: QrLoginState): void {
       clearTimeout(countdownTimer);
       setState("denied");
       document.body.dataset.denied = s.reason;
-      $("denied-text").textContent = qrStateText(s).status;
+      $("denied-title").textContent = text.title;
+      $("denied-text").textContent = text.status;
       show("denied");
       $("try-again").focus();
       break;
     case "expired":
       clearTimeout(countdownTimer);
       setState("expired");
-      status(qrStateText(s).status);
+      status(text.status);
       break;
     case "error":
       setState("error");
-      if (s.retryInMs === 0) {
-        status(s.message + " Here is a new code\u2026", "offline");
-        break;
-      }
-      placeholder("No code right now.");
-      status(s.message + (s.retryInMs ? " Trying again in " + Math.ceil(s.retryInMs / 1000) + " s\u2026" : ""), "offline");
+      // 0: the code on screen is replaced at once; otherwise there is no code until the retry.
+      if (s.retryInMs !== 0) placeholder(text.title + ".");
+      status(text.status, "offline");
       break;
   }
 }
@@ -174,10 +173,9 @@ function freshCode(): void {
       onState,
       onConnection(c) {
         setSocket(c.status);
-        const st = document.body.dataset.state;
-        if (c.status === "reconnecting") status("Connection lost. Reconnecting in " + Math.max(1, Math.round(c.retryInMs / 1000)) + " s\u2026", "offline");
-        else if (c.status === "live" && st === "waiting") status(waitingStatus, "live");
-        else if (c.status === "live" && (st === "scanned" || st === "confirming")) status(scannedStatus, "live");
+        const lost = connectionText(c);
+        if (lost) status(lost, "offline");
+        else if (c.status === "live" && (shown.state === "pending" || shown.state === "scanned" || shown.state === "confirming")) status(qrStateText(shown).status, "live");
       },
     });
 }
@@ -236,7 +234,7 @@ $("check").addEventListener("submit", (e) => {
   e.preventDefault();
   const input = $<HTMLInputElement>("code-input");
   if (!login || !login.submitCode(input.value)) {
-    $("code-error").textContent = "Type the two digits shown on your phone.";
+    $("code-error").textContent = CODE_INVALID;
     $("code-error").hidden = false;
     input.setAttribute("aria-invalid", "true");
     input.focus();

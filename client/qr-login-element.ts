@@ -9,8 +9,8 @@
  * shadow root).
  */
 import { qrSvgElement } from "./qr-draw";
-import { startQrLogin, type QrLoginHandle, type QrLoginState } from "./qr-login";
-import { qrStateText, type QrStateText } from "./qr-text";
+import { startQrLogin, type QrConnection, type QrLoginHandle, type QrLoginState } from "./qr-login";
+import { CODE_HINT, CODE_INVALID, connectionText, countdownText, qrLabel, qrStateText, type QrStateText } from "./qr-text";
 
 // The /login page's palette (src/pages/styles.ts): one look for both.
 const CSS = `
@@ -58,7 +58,7 @@ export class QrLoginElement extends HTMLElement {
   private readonly label = el("label");
   private readonly input = el("input", { inputMode: "numeric", autocomplete: "one-time-code", maxLength: 8, required: true, name: "code" });
   private readonly submit = el("button", { type: "submit", className: "primary", textContent: "Continue" });
-  private readonly hint = el("p", { className: "muted", textContent: "Two digits, one try: a wrong number cancels the sign-in." });
+  private readonly hint = el("p", { className: "muted", textContent: CODE_HINT });
   private readonly error = el("p", { className: "error" });
   private readonly line = el("p", { className: "muted" });
   private readonly live = el("p", { className: "muted" });
@@ -67,6 +67,8 @@ export class QrLoginElement extends HTMLElement {
   private countdown = 0;
   private expiresAt = 0;
   private current: QrLoginState["state"] = "starting";
+  // The state on screen: its status line comes back when a lost connection is live again.
+  private shown: QrLoginState = { state: "starting" };
 
   constructor() {
     super();
@@ -99,7 +101,7 @@ export class QrLoginElement extends HTMLElement {
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
       if (this.login?.submitCode(this.input.value)) return;
-      this.error.textContent = "Type the two digits shown on your phone.";
+      this.error.textContent = CODE_INVALID;
       this.error.hidden = false;
       this.input.focus();
     });
@@ -137,14 +139,14 @@ export class QrLoginElement extends HTMLElement {
 
   private start(): void {
     if (this.login) return;
-    this.login = startQrLogin({ baseUrl: this.getAttribute("base-url") ?? "", onState: (s) => this.render(s) });
+    this.login = startQrLogin({ baseUrl: this.getAttribute("base-url") ?? "", onState: (s) => this.render(s), onConnection: (c) => this.connection(c) });
   }
 
   private tick(): void {
     clearTimeout(this.countdown);
     if (this.current !== "pending" && this.current !== "scanned" && this.current !== "confirming") return;
     const left = Math.max(0, Math.ceil((this.expiresAt - Date.now()) / 1000));
-    if (this.current === "pending") this.line.textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    if (this.current === "pending") this.line.textContent = countdownText(left);
     if (left > 0) this.countdown = window.setTimeout(() => this.tick(), 1000);
   }
 
@@ -160,8 +162,18 @@ export class QrLoginElement extends HTMLElement {
     this.again.hidden = !options.again;
   }
 
+  /** A lost socket is said in the live region, as on /login; back live, the state's own line returns. */
+  private connection(c: QrConnection): void {
+    const lost = connectionText(c);
+    const text = lost ?? (c.status === "live" ? qrStateText(this.shown).status : null);
+    if (text === null) return;
+    this.live.textContent = text;
+    this.live.hidden = !text;
+  }
+
   private render(s: QrLoginState): void {
     const previous = this.current;
+    this.shown = s;
     this.current = s.state;
     this.setAttribute("state", s.state);
     const text = qrStateText(s);
@@ -170,7 +182,7 @@ export class QrLoginElement extends HTMLElement {
       case "pending": {
         const svg = qrSvgElement(s.svg, 240);
         if (svg) this.qr.replaceChildren(svg);
-        this.qr.setAttribute("aria-label", `QR code to sign in. It opens ${s.url}`);
+        this.qr.setAttribute("aria-label", qrLabel(s.url));
         this.expiresAt = s.expiresAt;
         this.show(text, { qr: "show", line: " " });
         this.tick();

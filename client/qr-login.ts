@@ -6,36 +6,15 @@
  * server re-sends the current state on connect; the typed code is re-sent with it, as the pair goes only to a socket
  * that sent it), and opens the sealed pair with its private key. It calls back with every state; drawing them is
  * the caller's (our /login page, the <qr-login> element, through ./qr-text.ts). No DOM, no storage.
+ *
+ * What to do is decided by the pure engine (./qr-engine.ts: `next(state, event) → { state, effects }`); this file is
+ * its driver: it owns the socket, the timers, the keys and fetch, feeds what happens to `next` and performs the effects.
  */
-import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser } from "../src/qr/policy";
+import { canSubmit, initialState, next, type Clock, type EngineEvent, type EngineState, type Effect, type QrConnection, type QrLoginState, type TimerName } from "./qr-engine";
+import { newKeys, openSealed } from "./seal";
 import type { QrCreated } from "../src/qr/wire";
-import { newKeys, openSealed, type BrowserKeys } from "./seal";
 
-const PING_EVERY_MS = 25000;
-const PONG_WITHIN_MS = 8000;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 15000;
-/** After the code's time is up, how long to wait for the server's own "expired" before starting over anyway. */
-const EXPIRY_GRACE_MS = 2500;
-
-export type { QrUser };
-
-/** What the login is doing; `expiresAt` is on this device's clock (ms), corrected by the server's Date when readable. */
-export type QrLoginState =
-  | { state: "starting" }
-  | { state: "pending"; id: string; url: string; svg: string; expiresAt: number }
-  /** `user` scanned it; type the two digits their phone shows (`submitCode`). */
-  | { state: "scanned"; id: string; user: QrUser; expiresAt: number }
-  /** The code was sent; waiting for the phone's approval (or a wrong code's `denied`). */
-  | { state: "confirming"; id: string; user: QrUser; code: string; expiresAt: number }
-  | { state: "signing-in" }
-  | { state: "approved"; pair: { access: string; refresh: string }; user: QrUser }
-  | { state: "denied"; reason: "phone" | "code_mismatch" | "cancelled" }
-  | { state: "expired" }
-  | { state: "error"; message: string; retryInMs: number | null };
-
-/** The socket: live, reconnecting (with the wait before the next attempt), or closed (no code, or finished). */
-export type QrConnection = { status: "live" } | { status: "reconnecting"; retryInMs: number } | { status: "closed" };
+export type { QrConnection, QrLoginState, QrUser } from "./qr-engine";
 
 export interface QrLoginOptions {
   /** The auth worker's origin, e.g. "https://auth.example.com"; "" (default): this page's own origin. */
@@ -58,110 +37,98 @@ export interface QrLoginHandle {
   submitCode(code: string): boolean;
 }
 
-interface Code {
-  id: string;
-  secret: string;
-  ws_url: string;
-  svg_url: string;
-  keys: BrowserKeys;
-  deadline: number;
-}
-
-function backoff(n: number): number {
-  const ms = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, n));
-  return Math.round(ms * (0.75 + Math.random() * 0.5));
+function clock(): Clock {
+  return { now: Date.now(), jitter: Math.random() };
 }
 
 function detach(s: WebSocket): void {
   s.onopen = s.onmessage = s.onclose = s.onerror = null;
 }
 
+/** What a failed start threw: a refusal's Retry-After (seconds), if it had one. */
+function retryAfterOf(problem: unknown): number | null {
+  return problem && typeof problem === "object" && "retryAfter" in problem && typeof problem.retryAfter === "number" ? problem.retryAfter : null;
+}
+
 /** Starts a QR login at once; see QrLoginState for what `onState` hears. */
 export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
   const base = (options.baseUrl ?? "").replace(/\/+$/, "");
-  const autoRenew = options.autoRenew !== false;
-  let code: Code | null = null;
-  let generation = 0;
+  let state: EngineState = initialState({ autoRenew: options.autoRenew !== false });
   let socket: WebSocket | null = null;
-  let finished = false;
-  let stopped = false;
-  let attempts = 0;
-  let startFailures = 0;
-  // What the user typed for this code, re-sent after every reconnect until the login ends.
-  let typed: string | null = null;
-  let scannedBy: QrUser | null = null;
-  let reconnectTimer = 0;
-  let pingTimer = 0;
-  let pongTimer = 0;
-  let expiryTimer = 0;
-  let retryTimer = 0;
+  const timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
+  // Events raised while effects are being performed (a callback calling restart(), a socket that fails at once) wait
+  // their turn, so effects always run in the order one transition produced them.
+  const queue: EngineEvent[] = [];
+  let busy = false;
 
-  const emit = (state: QrLoginState) => {
-    if (!stopped) options.onState(state);
-  };
-  const connection = (c: QrConnection) => {
-    if (!stopped || c.status === "closed") options.onConnection?.(c);
-  };
-
-  function stopSocket(): void {
-    clearTimeout(reconnectTimer);
-    clearInterval(pingTimer);
-    clearTimeout(pongTimer);
-    if (socket) {
-      const s = socket;
-      socket = null;
-      detach(s);
-      try {
-        s.close(1000, "done");
-      } catch {
-        // Already closed.
+  function dispatch(event: EngineEvent): void {
+    queue.push(event);
+    if (busy) return;
+    busy = true;
+    try {
+      for (let e = queue.shift(); e; e = queue.shift()) {
+        const step = next(state, e);
+        state = step.state;
+        for (const effect of step.effects) perform(effect);
       }
+    } finally {
+      busy = false;
     }
-    connection({ status: "closed" });
   }
 
-  function clearTimers(): void {
-    clearTimeout(expiryTimer);
-    clearTimeout(retryTimer);
+  function perform(effect: Effect): void {
+    switch (effect.type) {
+      case "emit":
+        options.onState(effect.state);
+        return;
+      case "connection":
+        options.onConnection?.(effect.connection);
+        return;
+      case "create":
+        return create(effect.generation);
+      case "open":
+        return open(effect.url);
+      case "close":
+        return closeSocket(effect.code, effect.reason);
+      case "send":
+        if (socket && socket.readyState === WebSocket.OPEN) socket.send(typeof effect.message === "string" ? effect.message : JSON.stringify(effect.message));
+        return;
+      case "timer": {
+        clearTimeout(timers.get(effect.name));
+        const fire = effect.event;
+        timers.set(
+          effect.name,
+          setTimeout(() => {
+            timers.delete(effect.name);
+            // The ping goes out only on an open socket; a closing one reports its close instead.
+            if (fire.type === "pingDue" && (!socket || socket.readyState !== 1)) return;
+            dispatch(Object.assign(clock(), fire) as EngineEvent);
+          }, effect.ms),
+        );
+        return;
+      }
+      case "clear":
+        clearTimeout(timers.get(effect.name));
+        timers.delete(effect.name);
+        return;
+      case "probe":
+        fetch(effect.url, { cache: "no-store", credentials: "omit" }).then(
+          (res) => dispatch({ type: "probed", generation: effect.generation, status: res.status }),
+          () => {
+            // Offline: keep backing off.
+          },
+        );
+        return;
+      case "unseal":
+        openSealed(effect.privateKey, effect.id, effect.sealed).then(
+          (pair) => dispatch({ type: "unsealed", generation: effect.generation, pair: { access: pair.access, refresh: pair.refresh }, user: pair.user }),
+          () => dispatch({ type: "unsealFailed", generation: effect.generation }),
+        );
+        return;
+    }
   }
 
-  function expired(): void {
-    finished = true;
-    stopSocket();
-    clearTimers();
-    emit({ state: "expired" });
-    if (autoRenew) fresh();
-  }
-
-  function armExpiry(): void {
-    clearTimeout(expiryTimer);
-    if (!code) return;
-    const mine = generation;
-    // The server's alarm sends "expired"; if it does not arrive (socket down), start over anyway.
-    expiryTimer = setTimeout(() => {
-      if (mine === generation && !finished) expired();
-    }, Math.max(0, code.deadline - Date.now()) + EXPIRY_GRACE_MS);
-  }
-
-  function failedStart(problem: unknown): void {
-    startFailures += 1;
-    let wait = backoff(startFailures - 1);
-    const retryAfter = problem && typeof problem === "object" && "retryAfter" in problem && typeof problem.retryAfter === "number" ? problem.retryAfter : null;
-    if (retryAfter) wait = Math.max(wait, retryAfter * 1000);
-    emit({ state: "error", message: "Could not get a sign-in code.", retryInMs: autoRenew ? wait : null });
-    if (autoRenew) retryTimer = setTimeout(fresh, wait);
-  }
-
-  function fresh(): void {
-    stopSocket();
-    clearTimers();
-    code = null;
-    typed = null;
-    scannedBy = null;
-    finished = false;
-    generation += 1;
-    const mine = generation;
-    emit({ state: "starting" });
+  function create(generation: number): void {
     newKeys()
       .then(async (keys) => {
         const res = await fetch(base + "/api/qr/", {
@@ -177,195 +144,88 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
         const svgRes = await fetch(created.svg_url, { cache: "no-store", credentials: "omit" });
         if (!svgRes.ok) throw { status: svgRes.status };
         const svg = await svgRes.text();
-        if (mine !== generation || stopped) return;
-        const expiresAt = Date.parse(created.expires_at);
-        // Count down on this device's clock, from the server's view of how long is left.
-        const deadline = Date.now() + (isNaN(serverNow) ? expiresAt - Date.now() : expiresAt - serverNow);
-        code = { id: created.id, secret: created.secret, ws_url: created.ws_url, svg_url: created.svg_url, keys, deadline };
-        startFailures = 0;
-        attempts = 0;
-        emit({ state: "pending", id: created.id, url: created.qr_url, svg, expiresAt: deadline });
-        armExpiry();
-        connect();
+        dispatch({
+          type: "created",
+          generation,
+          id: created.id,
+          secret: created.secret,
+          qrUrl: created.qr_url,
+          wsUrl: created.ws_url,
+          svgUrl: created.svg_url,
+          svg,
+          expiresAt: Date.parse(created.expires_at),
+          serverNow,
+          now: Date.now(),
+          privateKey: keys.privateKey,
+        });
       })
-      .catch((problem: unknown) => {
-        if (mine === generation && !stopped) failedStart(problem);
-      });
+      .catch((problem: unknown) => dispatch({ type: "startFailed", generation, retryAfterSeconds: retryAfterOf(problem), jitter: Math.random() }));
   }
 
-  function connect(): void {
-    clearTimeout(reconnectTimer);
-    if (!code || finished || stopped) return;
-    const mine = generation;
+  function open(url: string): void {
     let s: WebSocket;
     try {
-      s = new WebSocket(code.ws_url + "?secret=" + encodeURIComponent(code.secret));
+      s = new WebSocket(url);
     } catch {
-      return dropped(mine);
+      return dispatch(Object.assign(clock(), { type: "socketClosed" as const }));
     }
     socket = s;
+    // Only the current socket speaks: an older one was detached when it was replaced or closed.
+    s.onopen = () => {
+      if (s === socket) dispatch({ type: "socketOpen" });
+    };
     s.onmessage = (e: MessageEvent) => {
-      if (mine !== generation || s !== socket) return;
-      if (e.data === "pong") {
-        clearTimeout(pongTimer);
-        return;
-      }
-      let event: BrowserEvent;
+      if (s !== socket) return;
+      if (e.data === "pong") return dispatch({ type: "pong" });
+      let event: EngineEvent;
       try {
-        event = JSON.parse(e.data as string) as BrowserEvent;
+        event = { type: "message", event: JSON.parse(e.data as string) };
       } catch {
         return;
       }
-      attempts = 0;
-      connection({ status: "live" });
-      handle(event);
-    };
-    s.onopen = () => {
-      if (mine !== generation || s !== socket) return;
-      clearInterval(pingTimer);
-      // A keep-alive the server answers without waking its object; no answer means a dead connection.
-      pingTimer = setInterval(() => {
-        if (s.readyState !== 1) return;
-        s.send("ping");
-        clearTimeout(pongTimer);
-        pongTimer = setTimeout(() => {
-          if (s === socket) abandon(s, mine);
-        }, PONG_WITHIN_MS);
-      }, PING_EVERY_MS);
+      dispatch(event);
     };
     s.onclose = () => {
       if (s !== socket) return;
       socket = null;
-      clearInterval(pingTimer);
-      clearTimeout(pongTimer);
-      if (mine !== generation || finished) return connection({ status: "closed" });
-      dropped(mine);
+      dispatch(Object.assign(clock(), { type: "socketClosed" as const }));
     };
   }
 
-  /** A connection that stopped answering: stop listening to it and reconnect now. */
-  function abandon(s: WebSocket, mine: number): void {
+  function closeSocket(code: number, reason: string): void {
+    const s = socket;
+    if (!s) return;
+    socket = null;
     detach(s);
     try {
-      s.close(4000, "no pong");
+      s.close(code, reason);
     } catch {
       // Already closed.
     }
-    socket = null;
-    clearInterval(pingTimer);
-    dropped(mine);
   }
 
-  function dropped(mine: number): void {
-    if (mine !== generation || finished || stopped) return;
-    if (code && Date.now() >= code.deadline) return expired();
-    const wait = backoff(attempts);
-    attempts += 1;
-    connection({ status: "reconnecting", retryInMs: wait });
-    // After a few refusals, ask whether the code still exists (a finished or purged session refuses the handshake).
-    if (attempts >= 3 && code) {
-      fetch(code.svg_url, { cache: "no-store", credentials: "omit" }).then(
-        (res) => {
-          if (mine === generation && !finished && (res.status === 404 || res.status === 410)) expired();
-        },
-        () => {
-          // Offline: keep backing off.
-        },
-      );
-    }
-    reconnectTimer = setTimeout(connect, wait);
-  }
-
-  function handle(event: BrowserEvent): void {
-    if (!code) return;
-    switch (event.type) {
-      case "pending":
-        // A reconnect while nobody scanned: the code on screen is still the one.
-        break;
-      case "scanned":
-        scannedBy = event.user;
-        if (typed) {
-          // A reconnect: the new socket must send the code itself before the pair can come on it.
-          sendCode();
-          emit({ state: "confirming", id: code.id, user: event.user, code: typed, expiresAt: code.deadline });
-        } else {
-          emit({ state: "scanned", id: code.id, user: event.user, expiresAt: code.deadline });
-        }
-        break;
-      case "approved": {
-        finished = true;
-        clearTimers();
-        emit({ state: "signing-in" });
-        const current = code;
-        const mine = generation;
-        openSealed(current.keys.privateKey, current.id, event.sealed).then(
-          (pair) => {
-            if (mine !== generation) return;
-            stopSocket();
-            emit({ state: "approved", pair: { access: pair.access, refresh: pair.refresh }, user: pair.user });
-          },
-          () => {
-            // Not sealed to this page's key: never use it.
-            if (mine !== generation) return;
-            emit({ state: "error", message: "The sign-in could not be opened on this page.", retryInMs: autoRenew ? 0 : null });
-            if (autoRenew) fresh();
-          },
-        );
-        break;
-      }
-      case "denied":
-        finished = true;
-        clearTimers();
-        stopSocket();
-        emit({ state: "denied", reason: event.reason ?? "phone" });
-        break;
-      case "expired":
-        expired();
-        break;
-    }
-  }
-
-  function sendCode(): void {
-    if (socket && socket.readyState === WebSocket.OPEN && typed && !finished) socket.send(JSON.stringify({ type: "code", code: typed } satisfies BrowserCode));
-  }
-
-  function sendCancel(): void {
-    if (socket && socket.readyState === WebSocket.OPEN && !finished) socket.send(JSON.stringify({ type: "cancel" } satisfies BrowserCancel));
-  }
-
-  // Back online or back in view: reconnect now instead of waiting out the backoff.
-  const nudge = () => {
-    if (code && !finished && !socket && !stopped) connect();
-  };
+  const nudge = () => dispatch({ type: "nudge" });
   const onVisible = () => {
     if (!document.hidden) nudge();
   };
   window.addEventListener("online", nudge);
   document.addEventListener("visibilitychange", onVisible);
 
-  fresh();
+  dispatch({ type: "start" });
 
   return {
     cancel() {
-      sendCancel();
-      finished = true;
-      stopSocket();
-      clearTimers();
-      stopped = true;
+      dispatch({ type: "cancel" });
       window.removeEventListener("online", nudge);
       document.removeEventListener("visibilitychange", onVisible);
     },
     restart() {
-      sendCancel();
-      fresh();
+      dispatch({ type: "restart" });
     },
     submitCode(text: string) {
-      const digits = String(text).replace(/\s+/g, "");
-      if (!/^\d{2}$/.test(digits) || !code || !scannedBy || typed || finished || stopped) return false;
-      typed = digits;
-      // Not connected now: the next connection's `scanned` sends it.
-      sendCode();
-      emit({ state: "confirming", id: code.id, user: scannedBy, code: digits, expiresAt: code.deadline });
+      // Decided on the current state, so the answer is right even when called from inside an onState callback.
+      if (!canSubmit(state, text)) return false;
+      dispatch({ type: "submit", text });
       return true;
     },
   };

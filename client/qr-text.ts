@@ -1,8 +1,9 @@
 /**
  * @module QR Text — the one table from a QR login state to the words people read, shared by the /login page and the
- * <qr-login> element so both say the same thing, and each thing once.
+ * <qr-login> element so both say the same thing, and each thing once. Layout (what is shown where) stays each page's.
  */
-import type { QrLoginState } from "./qr-login";
+import { minutesSeconds } from "./dom";
+import type { QrConnection, QrLoginState } from "./qr-engine";
 
 export interface QrStateText {
   /** The card's heading. */
@@ -13,9 +14,29 @@ export interface QrStateText {
   prompt?: string;
 }
 
+/** Under the code input: the rule of the code step. */
+export const CODE_HINT = "Two digits, one try: a wrong number cancels the sign-in.";
+/** The code input's error when what was typed is not two digits (or not now). */
+export const CODE_INVALID = "Type the two digits shown on your phone.";
+
 /** The label of the code input: the one instruction of the scanned step. */
 export function codePrompt(username: string): string {
   return `${username} scanned this code — type the number shown on your phone`;
+}
+
+/** The QR image's accessible name; once there is a code it ends with the URL the code opens (what it encodes). */
+export function qrLabel(url?: string): string {
+  return url ? `QR code to sign in: scan it with your phone. It opens ${url}` : "QR code to sign in: scan it with your phone.";
+}
+
+/** Under the code: the time left, whole seconds. */
+export function countdownText(secondsLeft: number): string {
+  return secondsLeft > 0 ? `Expires in ${minutesSeconds(secondsLeft)}` : "Expired";
+}
+
+/** What a lost socket says in the live region; null when the state's own status line applies. */
+export function connectionText(c: QrConnection): string | null {
+  return c.status === "reconnecting" ? `Connection lost. Reconnecting in ${Math.max(1, Math.round(c.retryInMs / 1000))} s…` : null;
 }
 
 export function qrStateText(s: QrLoginState): QrStateText {
@@ -34,18 +55,21 @@ export function qrStateText(s: QrLoginState): QrStateText {
     case "approved":
       return { title: `Signed in as ${s.user.username}`, status: `Signed in as ${s.user.username}.` };
     case "denied":
-      return {
-        title: "Sign-in cancelled",
-        status:
-          s.reason === "code_mismatch"
-            ? "That number did not match the one on the phone, so the sign-in was cancelled. Nobody was signed in."
-            : s.reason === "cancelled"
-              ? "This code was cancelled. Nobody was signed in."
-              : "The sign-in was denied on the phone. Nobody was signed in.",
-      };
+      switch (s.reason) {
+        case "code_mismatch":
+          return { title: "Sign-in cancelled", status: "That number did not match the one on the phone, so the sign-in was cancelled. Nobody was signed in." };
+        case "cancelled":
+          return { title: "Sign-in cancelled", status: "This code was cancelled. Nobody was signed in." };
+        default:
+          return { title: "Sign-in denied", status: "The sign-in was denied on the phone. Nobody was signed in." };
+      }
     case "expired":
       return { title: "Code expired", status: "That code expired. Getting a new one…" };
     case "error":
-      return { title: "No code right now", status: `${s.message}${s.retryInMs ? ` Trying again in ${Math.ceil(s.retryInMs / 1000)} s…` : ""}` };
+      return {
+        title: "No code right now",
+        // 0: a new code is already on its way; null: the user starts over (autoRenew off).
+        status: `${s.message}${s.retryInMs === 0 ? " Getting a new code…" : s.retryInMs ? ` Trying again in ${Math.ceil(s.retryInMs / 1000)} s…` : ""}`,
+      };
   }
 }

@@ -14,8 +14,8 @@ export function LoginPage(props: LoginPageProps) {
         <p class="brand">Edge Auth</p>
         <section data-view="code" class="login" aria-labelledby="qr-heading">
           <div class="qr-col">
-            <div id="qr-box" class="qr-box" role="img" aria-label="QR code: scan it with your phone to sign in">
-              <p class="placeholder">Getting a code…</p>
+            <div id="qr-box" class="qr-box" role="img" aria-label="QR code to sign in: scan it with your phone.">
+              <p class="placeholder">Getting a sign-in code…</p>
               <div id="qr-overlay" class="qr-overlay" hidden />
             </div>
             <p id="countdown" class="countdown" />
@@ -65,7 +65,7 @@ export function LoginPage(props: LoginPageProps) {
               <code id="qr-url" />
             </p>
             <p id="status" class="status" role="status">
-              Getting a code…
+              Getting a sign-in code…
             </p>
             <noscript>
               <p class="notice">This page needs JavaScript to follow the sign-in from your phone.</p>
@@ -107,7 +107,7 @@ export function LoginPage(props: LoginPageProps) {
           <h1 id="denied-title" tabindex={-1}>
             Sign-in denied
           </h1>
-          <p id="denied-text">The request was denied on the phone. Nobody was signed in.</p>
+          <p id="denied-text">The sign-in was denied on the phone. Nobody was signed in.</p>
           <div class="actions center">
             <button type="button" class="primary" id="try-again">
               Try again

@@ -1,5 +1,5 @@
 /**
- * The headless QR login (client/qr-login.ts) as a state machine, inside workerd: a fake socket and a fake fetch stand in
+ * The driver of the QR login (client/qr-login.ts: the engine of client/qr-engine.ts over sockets, fetch and keys), inside workerd: a fake socket and a fake fetch stand in
  * for the worker, the pair is sealed by the worker's own code (src/qr/seal.ts). Type-checked with the browser code
  * (client/tsconfig.json), since the module is DOM code.
  */
