@@ -6,7 +6,7 @@
  * Settings come from BENCH_* environment variables (see bench/README.md).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -15,7 +15,7 @@ import { call, expectStatus, pool } from "./lib/http.mjs";
 import { killLoadGenerators, runLoad } from "./lib/load.mjs";
 import { commandVersion, cpuSeconds, machineCpuSeconds, machineInfo, memoryKiB, rssSampler, which } from "./lib/proc.mjs";
 import { runQrScenario } from "./lib/qr.mjs";
-import { ONE_LINE_WORKER, buildWorker, killBuildNow, startScratchWorker, startWorker, versions } from "./lib/server.mjs";
+import { ONE_LINE_WORKER, buildRevision, buildWorker, killBuildNow, startScratchWorker, startWorker, versions } from "./lib/server.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const startedAt = new Date();
@@ -163,15 +163,6 @@ setTimeout(() => abort(`exceeded BENCH_MAX_SECONDS=${maxSeconds}`), maxSeconds *
 const log = (line) => console.log(`[bench] ${line}`);
 
 // ---- the worker ------------------------------------------------------------------------------------------
-
-/** BENCH_BASELINE: that revision's tree (git archive) built with this checkout's node_modules. */
-async function buildRevision(rev) {
-  const src = join(tmpDir, `baseline-${rev}`);
-  mkdirSync(src, { recursive: true });
-  execFileSync("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, src]);
-  symlinkSync(join(root, "node_modules"), join(src, "node_modules"));
-  return buildWorker(src, join(tmpDir, `baseline-${rev}-dist`));
-}
 
 const USER = { username: "bench", email: "bench@example.com", password: "bench-Pass-7f3k2q9z" };
 const credentials = { username: USER.username, password: USER.password };
@@ -575,7 +566,7 @@ async function main() {
   if (settings.baseline && loadNames.length) {
     const rev = execFileSync("git", ["rev-parse", "--short", settings.baseline], { cwd: root, encoding: "utf8" }).trim();
     log(`baseline: building ${rev} (git archive, this checkout's node_modules)`);
-    const baseScript = await buildRevision(rev);
+    const baseScript = await buildRevision(root, rev, tmpDir);
     baseServer = await startWorker({ root, scriptPath: baseScript, persistDir: join(tmpDir, "persist-base"), extraVars: settings.vars });
     baseCtx = { url: baseServer.url, pid: baseServer.pid, rev, ...(await seed(baseServer.url)) };
     log(`baseline: ${rev} on workerd pid ${baseServer.pid} serving ${baseServer.url}`);

@@ -2,7 +2,7 @@
  * @module Notes Schema — the one zod schema for notes: it validates requests and, through
  * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { named } from "../openapi/named";
 
 export const NOTE_TITLE_MAX_LENGTH = 200;

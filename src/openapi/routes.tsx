@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** @module OpenAPI Routes — GET /api/schema/ (the OpenAPI 3.1 document of the given routes) and GET /api/docs/ (it, readable). */
-import { z } from "zod";
+import * as z from "zod";
 import { defineRoute, type AnyRoute } from "../http/endpoint";
 import { newCspNonce } from "../http/security";
 import { openApiDocument } from "./document";
