@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { cpuSeconds } from "./lib/proc.mjs";
+import { saveRun } from "./lib/results.mjs";
 import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker, startWorker } from "./lib/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -61,13 +62,16 @@ try {
   for (let i = 0; i < ROUNDS; i++) for (const row of rows) row.runs.push(await startOnce(row.start));
   console.log(`\nfresh workerd -> first /health answer, ${ROUNDS} interleaved starts each, median (min-max); load ${load} -> ${os.loadavg()[0].toFixed(2)}:`);
   const floor = rows[0];
+  const summary = { date: new Date().toISOString(), commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim(), rounds: ROUNDS, load: Number(load), rows: [] };
   for (const row of rows) {
     const ms = row.runs.map((r) => r.ms);
     const cpu = row.runs.map((r) => r.cpuMs);
     const size = row.main_kib ? `  main module ${row.main_kib} KiB (${row.main_gzip_kib} gzip), upload ${row.upload_gzip_kib} KiB gzip` : "";
     const delta = row === floor ? "" : `  (+${Math.round(median(ms) - median(floor.runs.map((r) => r.ms)))} ms, +${Math.round(median(cpu) - median(floor.runs.map((r) => r.cpuMs)))} ms CPU over the floor)`;
+    summary.rows.push({ label: row.label.trim(), ms: Math.round(median(ms)), cpu_ms: Math.round(median(cpu)), main_gzip_kib: row.main_gzip_kib ?? null, upload_gzip_kib: row.upload_gzip_kib ?? null });
     console.log(`  ${row.label.padEnd(18)} ${Math.round(median(ms))} ms (${Math.round(Math.min(...ms))}-${Math.round(Math.max(...ms))}), workerd CPU ${Math.round(median(cpu))} ms (${Math.round(Math.min(...cpu))}-${Math.round(Math.max(...cpu))})${delta}${size}`);
   }
+  saveRun(root, "startup", summary, { startup: summary });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
