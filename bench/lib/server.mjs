@@ -128,7 +128,7 @@ function withoutModulesRules({ modulesRules: _rules, ...options }) {
   return options;
 }
 
-export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [], migrate = true }) {
+export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [], migrate = true, inspectorPort }) {
   // Other workerds of this process (the floor, a baseline build) are not this one.
   const otherPids = new Set(childPids(process.pid, "workerd"));
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
@@ -190,6 +190,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     host: "127.0.0.1",
     port: 0,
     cf: false,
+    // bench/profile.mjs: V8's profiler over the inspector protocol.
+    ...(inspectorPort ? { inspectorPort } : {}),
     log: new Log(LogLevel.WARN),
     // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
     handleStructuredLogs({ level, message }) {
