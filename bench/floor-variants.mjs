@@ -2,17 +2,16 @@
 // What the runtime itself charges for what our chain adds to every response with no
 // framework and none of our code: the one-line worker, then the same with one JSON log line per request
 // (workerd's stdout, drained by this process as `npm run bench` drains ours), with our ten response
-// headers, and with both. Each variant in its own workerd on its own socket, loaded by wrk in
-// interleaved rounds. Printed, never asserted.
+// headers, and with both. Each variant in its own workerd on its own socket, loaded as `npm run bench` loads ours
+// (bench/lib/measure.mjs) in interleaved rounds. Printed, never asserted.
 //
-//   node bench/floor-variants.mjs     (needs wrk; 127.0.0.1 only; FLOOR_ROUNDS x 5 variants x FLOOR_SECONDS)
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { mkdtempSync, writeFileSync } from "node:fs";
+//   node bench/floor-variants.mjs     (127.0.0.1 only; FLOOR_ROUNDS x 5 variants x FLOOR_SECONDS)
+import { mkdtempSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ONE_LINE_WORKER, startScratchWorker } from "./lib/server.mjs";
-import { cpuSeconds } from "./lib/proc.mjs";
+import { median, measure } from "./lib/measure.mjs";
+import { which } from "./lib/proc.mjs";
 
 const rounds = Math.min(10, Number(process.env.FLOOR_ROUNDS ?? 3));
 const seconds = Math.min(30, Number(process.env.FLOOR_SECONDS ?? 8));
@@ -57,15 +56,17 @@ const VARIANTS = {
 const pick = (process.env.FLOOR_VARIANTS ?? "").split(",").filter(Boolean).map(Number);
 for (const [i, name] of Object.keys(VARIANTS).entries()) if (pick.length && i !== 0 && !pick.includes(i)) delete VARIANTS[name];
 
-const run = promisify(execFile);
-// FLOOR_POST=1: every request is verify's POST (a 600-byte JSON body), through a wrk Lua script.
-const postScript = join(mkdtempSync(join(tmpdir(), "floor-post-")), "post.lua");
-writeFileSync(postScript, `wrk.method = "POST"\nwrk.body = '{"token":"${"x".repeat(580)}"}'\nwrk.headers["content-type"] = "application/json"\n`);
-// FLOOR_BEARER=1: every request carries an Authorization header as long as our ES256 access tokens (what hello's requests weigh).
-const extraHeaders = [
-  ...(process.env.FLOOR_BEARER === "1" ? ["-H", `Authorization: Bearer ${"x".repeat(560)}`] : []),
-  ...(process.env.FLOOR_POST === "1" ? ["-s", postScript] : []),
-];
+// FLOOR_POST=1: every request is verify's POST (a 600-byte JSON body). FLOOR_BEARER=1: every request carries an
+// Authorization header as long as our ES256 access tokens (what hello's requests weigh).
+const spec = {
+  method: process.env.FLOOR_POST === "1" ? "POST" : "GET",
+  path: "/",
+  headers: { ...(process.env.FLOOR_POST === "1" ? { "content-type": "application/json" } : {}), ...(process.env.FLOOR_BEARER === "1" ? { authorization: `Bearer ${"x".repeat(560)}` } : {}) },
+  ...(process.env.FLOOR_POST === "1" ? { body: `{"token":"${"x".repeat(580)}"}` } : {}),
+};
+// The same load as `npm run bench` (wrk -t1 if installed, else autocannon; 16 connections), measured the same way.
+const settings = { tool: which("wrk") ? "wrk" : "autocannon", connections: 16, wrk_threads: 1, warmup_s: 1, duration_s: seconds };
+const tmpDir = mkdtempSync(join(tmpdir(), "floor-variants-"));
 const drained = { lines: 0 };
 const drain = (stream) => stream.on("data", (chunk) => (drained.lines += chunk.toString().split("\n").length - 1));
 const servers = {};
@@ -76,24 +77,23 @@ try {
         drain(out);
         drain(err);
       },
+      // Miniflare 5 hands the worker's console lines over one by one instead of as streams.
+      handleStructuredLogs() {
+        drained.lines += 1;
+      },
     });
   }
   const results = Object.fromEntries(Object.keys(VARIANTS).map((n) => [n, []]));
   for (let r = 1; r <= rounds; r++) {
     for (const [name, server] of Object.entries(servers)) {
-      const cpu0 = cpuSeconds(server.pid);
-      // Asynchronous, so this process keeps draining workerd's stdout meanwhile (a full pipe blocks workerd).
-      const { stdout: out } = await run("wrk", ["-t1", "-c16", `-d${seconds}s`, ...extraHeaders, server.url], { encoding: "utf8" });
-      const rps = Number(/Requests\/sec:\s+(\S+)/.exec(out)?.[1]);
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-      const cpuUsPerRequest = ((cpuSeconds(server.pid) - cpu0) * 1e6) / requests;
-      results[name].push({ rps, cpuUsPerRequest, load: os.loadavg()[0] });
-      console.log(`round ${r}: ${name}: ${rps} req/s, workerd ${cpuUsPerRequest.toFixed(1)} µs CPU/request, load ${os.loadavg()[0].toFixed(2)}`);
+      // measure() awaits the load generator asynchronously, so this process keeps draining workerd's stdout meanwhile.
+      const run = await measure(settings, tmpDir, `variant-${r}`, server.url, server.pid, async () => spec);
+      results[name].push({ rps: run.rps, cpuUsPerRequest: run.workerd_cpu_us_per_request, load: os.loadavg()[0] });
+      console.log(`round ${r}: ${name}: ${run.rps} req/s, workerd ${run.workerd_cpu_us_per_request} µs CPU/request, load ${os.loadavg()[0].toFixed(2)}`);
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const floor = median(results["one-line worker"].map((x) => x.rps));
-  console.log(`\nmedians of ${rounds} rounds of ${seconds} s (wrk -t1 -c16), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}:`);
+  console.log(`\nmedians of ${rounds} rounds of ${seconds} s (${settings.tool}, 16 connections), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}:`);
   for (const [name, runs] of Object.entries(results)) {
     const rps = median(runs.map((x) => x.rps));
     console.log(`  ${name.padEnd(40)} ${String(Math.round(rps)).padStart(7)} req/s  ${String(Math.round((rps / floor) * 100)).padStart(4)} %  ${median(runs.map((x) => x.cpuUsPerRequest)).toFixed(1).padStart(6)} µs workerd CPU/request`);
@@ -101,4 +101,5 @@ try {
   console.log(`log lines drained: ${drained.lines}`);
 } finally {
   for (const server of Object.values(servers)) await server.dispose();
+  rmSync(tmpDir, { recursive: true, force: true });
 }

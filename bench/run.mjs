@@ -6,16 +6,19 @@
  * Settings come from BENCH_* environment variables (see bench/README.md).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { call, expectStatus, pool } from "./lib/http.mjs";
-import { killLoadGenerators, runLoad } from "./lib/load.mjs";
-import { commandVersion, cpuSeconds, machineCpuSeconds, machineInfo, memoryKiB, rssSampler, which } from "./lib/proc.mjs";
+import { killLoadGenerators } from "./lib/load.mjs";
+import { measure, round, summarise } from "./lib/measure.mjs";
+import { commandVersion, machineInfo, which } from "./lib/proc.mjs";
 import { runQrScenario } from "./lib/qr.mjs";
-import { ONE_LINE_WORKER, buildWorker, killBuildNow, startScratchWorker, startWorker, versions } from "./lib/server.mjs";
+import { gitInfo, goals, pad, printQr, printRounds, printTable } from "./lib/report.mjs";
+import { loadSummary, qrSummary, saveRun } from "./lib/results.mjs";
+import { USER, loadScenarios, seed, signIn } from "./lib/scenarios.mjs";
+import { ONE_LINE_WORKER, buildRevision, buildWorker, killBuildNow, startScratchWorker, startWorker, versions } from "./lib/server.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const startedAt = new Date();
@@ -161,386 +164,7 @@ process.on("unhandledRejection", (error) => abort(`unhandled rejection ${error?.
 setTimeout(() => abort(`exceeded BENCH_MAX_SECONDS=${maxSeconds}`), maxSeconds * 1000).unref();
 
 const log = (line) => console.log(`[bench] ${line}`);
-
-// ---- the worker ------------------------------------------------------------------------------------------
-
-/** BENCH_BASELINE: that revision's tree (git archive) built with this checkout's node_modules. */
-async function buildRevision(rev) {
-  const src = join(tmpDir, `baseline-${rev}`);
-  mkdirSync(src, { recursive: true });
-  execFileSync("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, src]);
-  symlinkSync(join(root, "node_modules"), join(src, "node_modules"));
-  return buildWorker(src, join(tmpDir, `baseline-${rev}-dist`));
-}
-
-const USER = { username: "bench", email: "bench@example.com", password: "bench-Pass-7f3k2q9z" };
-const credentials = { username: USER.username, password: USER.password };
-
-async function signIn(url) {
-  return expectStatus(200, url, "POST", "/api/token/", { json: credentials });
-}
-
-/** Refresh tokens of `count` brand-new sessions, one a line: each starts one rotation chain. */
-async function refreshPool(url, count, file) {
-  const pairs = await pool(Array.from({ length: count }), 4, () => signIn(url));
-  writeFileSync(file, `${pairs.map((p) => p.refresh).join("\n")}\n`);
-  return file;
-}
-
-const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-
-async function measure(name, url, pid, makeSpec) {
-  const common = { url, connections: settings.connections, threads: settings.wrk_threads, tmpDir };
-  if (settings.warmup_s > 0) {
-    await runLoad(tool, { ...common, spec: await makeSpec("warmup"), durationSeconds: settings.warmup_s, label: `${name}-warmup` });
-  }
-  const spec = await makeSpec("run");
-  const workerdCpu0 = cpuSeconds(pid);
-  const machine0 = machineCpuSeconds();
-  const harness0 = process.cpuUsage();
-  const rssBefore = memoryKiB(pid)?.rss ?? null;
-  const sampler = rssSampler(pid);
-  const t0 = performance.now();
-  const result = await runLoad(tool, { ...common, spec, durationSeconds: settings.duration_s, label: name });
-  const wall = (performance.now() - t0) / 1000;
-  const rssMax = sampler.stop();
-  const workerdCpu = cpuSeconds(pid) - workerdCpu0;
-  const machine1 = machineCpuSeconds();
-  const harnessUsage = process.cpuUsage(harness0);
-  const harnessCpu = (harnessUsage.user + harnessUsage.system) / 1e6;
-  const machineBusy = machine1.busy - machine0.busy;
-  const pct = (seconds) => round((seconds / wall) * 100, 0);
-  return {
-    scenario: name,
-    method: spec.method,
-    path: spec.path,
-    connections: settings.connections,
-    tool: result.tool,
-    requests: result.requests,
-    duration_s: round(result.duration_s, 2),
-    rps: round(result.rps, 1),
-    latency_ms: Object.fromEntries(Object.entries(result.latency_ms).map(([k, v]) => [k, round(v, 2)])),
-    errors: result.errors,
-    chain: result.chain,
-    cpu_pct: {
-      // 100 = one core busy for the whole run; the machine has os.availableParallelism() cores.
-      workerd: pct(workerdCpu),
-      loadgen: pct(result.loadgen_cpu_s ?? 0),
-      harness: pct(harnessCpu),
-      machine: pct(machineBusy),
-      others: pct(Math.max(0, machineBusy - workerdCpu - (result.loadgen_cpu_s ?? 0) - harnessCpu)),
-    },
-    workerd_rss_mib: { before: round(rssBefore / 1024, 1), max: round(rssMax / 1024, 1) },
-    // workerd's CPU per request: what the worker costs, much less moved by a busy machine than req/s.
-    workerd_cpu_us_per_request: result.requests ? round((workerdCpu * 1e6) / result.requests, 1) : null,
-  };
-}
-
-const median = (values) => {
-  const sorted = values.filter((v) => typeof v === "number" && !Number.isNaN(v)).sort((a, b) => a - b);
-  if (!sorted.length) return null;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-/** Medians over the rounds (each number on its own), every round kept, and the ratios to each round's floor. */
-function summarise(runs, floorRuns) {
-  const last = runs[runs.length - 1];
-  const med = (pick, digits = 2) => round(median(runs.map(pick)), digits);
-  const sum = (pick) => runs.reduce((a, r) => a + (pick(r) ?? 0), 0);
-  const errorKeys = Object.keys(last.errors);
-  const out = {
-    ...last,
-    requests: sum((r) => r.requests),
-    duration_s: round(sum((r) => r.duration_s), 2),
-    rps: med((r) => r.rps, 1),
-    latency_ms: Object.fromEntries(Object.keys(last.latency_ms).map((k) => [k, med((r) => r.latency_ms[k])])),
-    errors: Object.fromEntries(errorKeys.map((k) => [k, sum((r) => r.errors[k])])),
-    cpu_pct: Object.fromEntries(Object.keys(last.cpu_pct).map((k) => [k, med((r) => r.cpu_pct[k], 0)])),
-    workerd_rss_mib: { before: runs[0].workerd_rss_mib.before, max: Math.max(...runs.map((r) => r.workerd_rss_mib.max ?? 0)) },
-    loadavg_1m: med((r) => r.loadavg_1m),
-    workerd_cpu_us_per_request: med((r) => r.workerd_cpu_us_per_request, 1),
-    rounds: runs.map((r) => ({ rps: r.rps, latency_ms: r.latency_ms, cpu_pct: r.cpu_pct, loadavg_1m: r.loadavg_1m })),
-  };
-  if (last.chain) out.chain = { ok: sum((r) => r.chain?.ok), failed: sum((r) => r.chain?.failed) };
-  if (floorRuns?.length === runs.length) {
-    const rpsPct = runs.map((r, i) => (r.rps / floorRuns[i].rps) * 100);
-    const p99x = runs.map((r, i) => r.latency_ms.p99 / floorRuns[i].latency_ms.p99);
-    out.vs_floor = {
-      rps_pct: round(median(rpsPct), 0),
-      p99_x: round(median(p99x), 2),
-      rps_pct_rounds: rpsPct.map((v) => round(v, 0)),
-      p99_x_rounds: p99x.map((v) => round(v, 2)),
-    };
-  }
-  return out;
-}
-
-// ---- scenarios -------------------------------------------------------------------------------------------
-
-function bearer(token) {
-  return { authorization: `Bearer ${token}` };
-}
-const JSON_HEADERS = { "content-type": "application/json" };
-
-/** Each: a preflight that must pass (so we never benchmark an error page), then the load spec. */
-const LOAD_SCENARIOS = {
-  floor: {
-    label: "one-line worker (the floor)",
-    // Served by its own workerd (bench/lib/server.mjs ONE_LINE_WORKER), on its own socket like ours.
-    target: "floor",
-    async spec(ctx) {
-      const body = await expectStatus(200, ctx.url, "GET", "/health");
-      if (body.status !== "ok") throw new Error(`the one-line worker answered ${JSON.stringify(body)}`);
-      return { method: "GET", path: "/health" };
-    },
-  },
-  health: {
-    label: "GET /health (the global chain)",
-    async spec(ctx) {
-      await expectStatus(200, ctx.url, "GET", "/health");
-      return { method: "GET", path: "/health" };
-    },
-  },
-  hello: {
-    label: "GET /api/hello/ (bearer)",
-    async spec(ctx) {
-      const { access } = await signIn(ctx.url);
-      const body = await expectStatus(200, ctx.url, "GET", "/api/hello/", { token: access });
-      if (body.message !== "Hello, World!") throw new Error(`unexpected /api/hello/ body ${JSON.stringify(body)}`);
-      return { method: "GET", path: "/api/hello/", headers: bearer(access) };
-    },
-  },
-  notes: {
-    label: `GET /api/notes/ (page of ${settings.notes})`,
-    async spec(ctx) {
-      if (ctx.notesUnavailable) return { skip: ctx.notesUnavailable };
-      const { access } = await signIn(ctx.url);
-      const body = await expectStatus(200, ctx.url, "GET", "/api/notes/", { token: access });
-      if (!Array.isArray(body.results) || body.results.length !== Math.min(settings.notes, 20)) {
-        throw new Error(`GET /api/notes/ gave ${body.results?.length} results, expected ${Math.min(settings.notes, 20)}`);
-      }
-      return { method: "GET", path: "/api/notes/", headers: bearer(access) };
-    },
-  },
-  verify: {
-    label: "POST /api/token/verify/",
-    async spec(ctx) {
-      const { access } = await signIn(ctx.url);
-      await expectStatus(200, ctx.url, "POST", "/api/token/verify/", { json: { token: access } });
-      return { method: "POST", path: "/api/token/verify/", headers: JSON_HEADERS, body: JSON.stringify({ token: access }) };
-    },
-  },
-  signin: {
-    label: "POST /api/token/ (sign-in)",
-    async spec(ctx) {
-      await signIn(ctx.url);
-      return { method: "POST", path: "/api/token/", headers: JSON_HEADERS, body: JSON.stringify(credentials) };
-    },
-  },
-  refresh: {
-    label: "POST /api/token/refresh/ (fresh)",
-    async spec(ctx, phase) {
-      const probe = await signIn(ctx.url);
-      await expectStatus(200, ctx.url, "POST", "/api/token/refresh/", { json: { refresh: probe.refresh } });
-      // One session per connection, plus spares; a token once presented is never sent again.
-      const count = settings.connections + 4;
-      const tokensFile = await refreshPool(ctx.url, count, join(tmpDir, `refresh-${phase}.txt`));
-      return { method: "POST", path: "/api/token/refresh/", headers: JSON_HEADERS, chain: { field: "refresh", tokensFile, tokens: count } };
-    },
-  },
-};
-
-async function seed(url) {
-  await expectStatus(201, url, "POST", "/api/auth/register/", { json: USER });
-  const { access } = await signIn(url);
-  const probe = await call(url, "GET", "/api/notes/", { token: access });
-  if (probe.status === 404) return { notesUnavailable: "GET /api/notes/ answered 404: the notes API is not served by this build" };
-  if (probe.status !== 200) return { notesUnavailable: `GET /api/notes/ answered ${probe.status}: ${JSON.stringify(probe.body).slice(0, 200)}` };
-  await pool(Array.from({ length: settings.notes }), 4, (_, i) =>
-    expectStatus(201, url, "POST", "/api/notes/", {
-      token: access,
-      json: { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) },
-    }),
-  );
-  return { notesUnavailable: null };
-}
-
-// ---- output ----------------------------------------------------------------------------------------------
-
-function pad(text, width, right = false) {
-  const s = String(text ?? "-");
-  return right ? s.padStart(width) : s.padEnd(width);
-}
-
-function printRounds(results) {
-  const shown = results.filter((r) => !r.skipped && r.rounds?.length > 1);
-  if (!shown.length) return;
-  console.log(`\nper round (${shown[0].rounds.length}; the table shows medians): req/s | % floor | p99 ms | p99/floor`);
-  for (const r of shown) {
-    const vs = r.vs_floor;
-    console.log(
-      `  ${pad(r.scenario, 16)} ${r.rounds.map((x) => x.rps).join(" / ")}  |  ${vs ? vs.rps_pct_rounds.join(" / ") : "-"}  |  ${r.rounds.map((x) => x.latency_ms.p99).join(" / ")}  |  ${vs ? vs.p99_x_rounds.join(" / ") : "-"}`,
-    );
-  }
-}
-
-function printTable(results, floor) {
-  const cols = [
-    ["scenario", 44, false],
-    ["req/s", 9, true],
-    ["% floor", 8, true],
-    ["p50 ms", 8, true],
-    ["p99 ms", 8, true],
-    ["p99/floor", 9, true],
-    ["errors", 7, true],
-    ["µs CPU/req", 10, true],
-    ["workerd CPU%", 12, true],
-    ["loadgen CPU%", 12, true],
-    ["others CPU%", 11, true],
-    ["RSS MiB", 8, true],
-    ["load 1m", 7, true],
-  ];
-  const line = (values) => cols.map(([, w, r], i) => pad(values[i], w, r)).join("  ");
-  console.log(`\n${line(cols.map(([h]) => h))}`);
-  console.log(cols.map(([, w]) => "-".repeat(w)).join("  "));
-  for (const r of results) {
-    if (r.skipped) {
-      console.log(`${pad(r.label, 44)}  skipped: ${r.skipped}`);
-      continue;
-    }
-    const errors = Object.values(r.errors).reduce((a, b) => a + (b ?? 0), 0);
-    const none = r.requests === 0;
-    console.log(
-      line([
-        r.label,
-        r.rps,
-        r.vs_floor ? `${r.vs_floor.rps_pct} %` : "-",
-        none ? "none done" : r.latency_ms.p50,
-        none ? "-" : r.latency_ms.p99,
-        r.vs_floor && !none ? `${round(r.vs_floor.p99_x, 1)}x` : "-",
-        errors,
-        r.workerd_cpu_us_per_request,
-        r.cpu_pct.workerd,
-        r.cpu_pct.loadgen,
-        r.cpu_pct.others,
-        r.workerd_rss_mib.max,
-        r.loadavg_1m,
-      ]),
-    );
-  }
-}
-
-function goals(byName) {
-  const floor = byName.floor;
-  const out = [];
-  const add = (name, what, value, target, ok) => out.push({ scenario: name, goal: what, value, target, met: ok });
-  if (!floor || floor.skipped) {
-    qrGoals(byName.qr, add);
-    return out;
-  }
-  // Medians of the per-round ratios (summarise()).
-  const ratio = (r) => r.vs_floor.rps_pct / 100;
-  const p99x = (r) => r.vs_floor.p99_x;
-  // Issue 16: shares of the one-line worker's req/s.
-  const shareGoals = { health: 0.7, hello: 0.6, verify: 0.5, notes: 0.5 };
-  for (const [name, share] of Object.entries(shareGoals)) {
-    const r = byName[name];
-    if (r && !r.skipped) add(name, "req/s vs the one-line worker", `${Math.round(ratio(r) * 100)} %`, `>= ${share * 100} %`, ratio(r) >= share);
-  }
-  const hello = byName.hello;
-  if (hello && !hello.skipped) add("hello", "p99 vs the one-line worker", `${round(p99x(hello), 2)}x`, "<= 2x", p99x(hello) <= 2);
-  // Issue 16: no scenario slower in absolute req/s than the BENCH_BASELINE build, medians of the same rounds.
-  for (const [key, base] of Object.entries(byName)) {
-    const ours = byName[key.split("@")[0]];
-    if (!key.includes("@") || base.skipped || !ours || ours.skipped) continue;
-    add(ours.scenario, `req/s vs @${base.baseline} in this run`, `${ours.rps} vs ${base.rps}`, ">= baseline", ours.rps >= base.rps);
-  }
-  qrGoals(byName.qr, add);
-  return out;
-}
-
-/** The QR scenario's goals: they need no floor. */
-function qrGoals(qr, add) {
-  if (qr && !qr.skipped) {
-    // The path's own latency: approvals one at a time while N sessions wait (the concurrent phase's
-    // latency is queueing behind 15 others on 2 cores, printed above, and is no goal).
-    const serial = qr.approve_to_browser_serial_ms ?? qr.approve_to_browser_ms;
-    add("qr", `approve->browser p99, one in flight (N=${qr.n})`, `${serial.p99} ms`, "<= 25 ms", serial.p99 !== null && serial.p99 <= 25);
-    // What waiting sessions hold: the allocator's live bytes once idle objects are evicted (needs gdb).
-    // RSS is printed too, but keeps the high-water mark of the N objects that were loaded at once.
-    const live = qr.memory.per_idle_session_live_kib;
-    if (live !== null && live !== undefined) {
-      add("qr", `live heap per waiting session (after ${qr.memory.idle?.idle_s} s idle)`, `${live} KiB`, "<= 100 KB (97.7 KiB)", live * 1024 <= 100_000);
-    } else {
-      const idleKib = qr.memory.per_idle_session_kib ?? qr.memory.per_waiting_session_kib;
-      add("qr", "RSS per waiting session (no gdb: live heap unknown)", `${idleKib} KiB`, "<= 100 KB (97.7 KiB)", idleKib !== null && idleKib * 1024 <= 100_000);
-    }
-    const sqliteBefore = qr.memory.before?.fds?.sqlite;
-    const sqliteAfter = qr.memory.after_cleanup?.fds?.sqlite;
-    if (sqliteBefore != null && sqliteAfter != null) {
-      // Each loaded object holds its .sqlite files open: back to the baseline = no session object in memory.
-      add("qr", "objects unloaded after expiry (open .sqlite files)", `${sqliteAfter}`, `<= ${sqliteBefore} (before)`, sqliteAfter <= sqliteBefore);
-    }
-    const failures = Object.values(qr.failures).reduce((a, v) => a + Object.values(v).reduce((x, y) => x + y, 0), 0);
-    const delivered = qr.n - failures - qr.approved_events_missing;
-    add("qr", "sessions created, opened, approved and delivered", `${delivered}/${qr.n}`, "all", delivered === qr.n);
-    if (qr.sealed_pairs) {
-      const { twice, opened, unopenable } = qr.sealed_pairs;
-      add("qr", "sealed pairs opened with their browser's key, none delivered twice", `${opened} opened, ${unopenable} not, ${twice} twice`, "all opened, 0 twice", twice === 0 && unopenable === 0 && opened === delivered);
-    }
-    if (qr.memory.after_cleanup) {
-      const [gone, sampled] = qr.memory.after_cleanup.sampled_ids_gone.split("/").map(Number);
-      add("qr", "storage deleted after cleanup (sampled ids 404)", `${gone}/${sampled}`, "all", gone === sampled);
-    }
-  }
-}
-
-function printQr(qr) {
-  if (qr.skipped) {
-    console.log(`\nQR: skipped: ${qr.skipped}`);
-    return;
-  }
-  const m = qr.memory;
-  console.log(`\nQR login, N=${qr.n} waiting sessions, ${qr.concurrency} HTTP requests in flight`);
-  const failed = Object.entries(qr.failures).filter(([, v]) => Object.keys(v).length);
-  if (failed.length) console.log(`  FAILURES          ${failed.map(([step, v]) => `${step}: ${JSON.stringify(v)}`).join("; ")}`);
-  console.log(`  created           ${qr.sessions_created} at ${qr.created_per_s} sessions/s (POST /api/qr/ p50 ${qr.create_ms.p50} ms, p99 ${qr.create_ms.p99} ms)`);
-  console.log(`  sockets opened    ${qr.sockets_open} in ${qr.sockets_open_s} s (handshake->pending p50 ${qr.handshake_ms.p50} ms, p99 ${qr.handshake_ms.p99} ms)`);
-  console.log(`  approved          ${qr.approved_per_s} /s; HTTP status ${JSON.stringify(qr.approve_http_status)}; approve HTTP p50 ${qr.approve_http_ms.p50} ms, p99 ${qr.approve_http_ms.p99} ms`);
-  if (qr.approve_to_browser_serial_ms) {
-    const s1 = qr.approve_to_browser_serial_ms;
-    console.log(`  approve->browser  one in flight: p50 ${s1.p50} ms, p99 ${s1.p99} ms, max ${s1.max} ms (n=${s1.n})`);
-  }
-  console.log(
-    `  approve->browser  ${qr.approve_concurrency ?? qr.concurrency} in flight: p50 ${qr.approve_to_browser_ms.p50} ms, p99 ${qr.approve_to_browser_ms.p99} ms, max ${qr.approve_to_browser_ms.max} ms (${qr.approved_events_missing} missing)`,
-  );
-  console.log(
-    `  browser closed    ${JSON.stringify(qr.browser_close_codes)} (close code: sockets); approved->close frame p50 ${qr.approved_to_close_frame_ms.p50} ms, p99 ${qr.approved_to_close_frame_ms.p99} ms; ->TCP closed p50 ${qr.approved_to_close_ms.p50} ms, max ${qr.approved_to_close_ms.max} ms`,
-  );
-  console.log(
-    `  workerd RSS MiB   before ${m.before.rss_mib}, all open ${m.peak.rss_mib} (${m.per_waiting_session_kib} KiB/session), ${m.idle ? `after ${m.idle.idle_s} s idle ${m.idle.rss_mib} (${m.per_idle_session_kib} KiB/session)` : "no idle wait"}, after approval ${m.after_approval.rss_mib}, after cleanup ${m.after_cleanup?.rss_mib ?? "(not waited)"}`,
-  );
-  if (m.per_idle_session_live_kib != null) {
-    console.log(
-      `  live heap KiB/session (tcmalloc, what sessions hold) all open ${m.per_waiting_session_live_kib}, after idle ${m.per_idle_session_live_kib}, after approval ${m.after_approval_live_kib_per_session}, after cleanup ${m.after_cleanup_live_kib_per_session ?? "(not waited)"}; socket extensions agreed: ${JSON.stringify(m.socket_extensions)}`,
-    );
-  }
-  const files = (f) => `${f.files} files, ${round(f.bytes / 1048576, 1)} MiB ${JSON.stringify(f.kinds)}`;
-  console.log(`  DO storage        before ${files(m.before.do_files)}`);
-  console.log(`                    peak   ${files(m.peak.do_files)}`);
-  if (m.after_cleanup) console.log(`                    after cleanup ${files(m.after_cleanup.do_files)}; sampled ids answering 404: ${m.after_cleanup.sampled_ids_gone}`);
-}
-
-function gitInfo() {
-  try {
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], { cwd: root, encoding: "utf8" }).trim();
-    return { commit, uncommitted_changes_in_src: dirty ? dirty.split("\n").length : 0 };
-  } catch {
-    return null;
-  }
-}
+const LOAD_SCENARIOS = loadScenarios(settings, tmpDir);
 
 // ---- main ------------------------------------------------------------------------------------------------
 
@@ -562,7 +186,7 @@ async function main() {
   const { url, pid } = server;
   log(`workerd pid ${pid} serving ${url}; migrations: ${server.migrations.join(", ")}; Durable Objects: ${JSON.stringify(server.durableObjects)}`);
 
-  const seeded = await seed(url);
+  const seeded = await seed(url, settings.notes);
   log(seeded.notesUnavailable ? `seeded user "${USER.username}"; notes: ${seeded.notesUnavailable}` : `seeded user "${USER.username}" and ${settings.notes} notes`);
   const ctx = { url, pid, ...seeded };
   const loadNames = scenarios.filter((s) => s !== "qr");
@@ -575,9 +199,9 @@ async function main() {
   if (settings.baseline && loadNames.length) {
     const rev = execFileSync("git", ["rev-parse", "--short", settings.baseline], { cwd: root, encoding: "utf8" }).trim();
     log(`baseline: building ${rev} (git archive, this checkout's node_modules)`);
-    const baseScript = await buildRevision(rev);
+    const baseScript = await buildRevision(root, rev, tmpDir);
     baseServer = await startWorker({ root, scriptPath: baseScript, persistDir: join(tmpDir, "persist-base"), extraVars: settings.vars });
-    baseCtx = { url: baseServer.url, pid: baseServer.pid, rev, ...(await seed(baseServer.url)) };
+    baseCtx = { url: baseServer.url, pid: baseServer.pid, rev, ...(await seed(baseServer.url, settings.notes)) };
     log(`baseline: ${rev} on workerd pid ${baseServer.pid} serving ${baseServer.url}`);
   }
   // What each round loads: the floor, ours, and (BENCH_BASELINE) the baseline build's twin of each of ours.
@@ -619,7 +243,7 @@ async function main() {
     for (const t of live) {
       const scenario = LOAD_SCENARIOS[t.name];
       log(`${t.key}: ${t.label}, ${settings.duration_s} s (round ${roundNo}/${settings.rounds}; load average ${os.loadavg()[0].toFixed(2)})`);
-      const run = await measure(t.key, t.ctx.url, t.ctx.pid, (phase) => (phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${t.key}-${phase}-${roundNo}`)));
+      const run = await measure({ ...settings, tool }, tmpDir, t.key, t.ctx.url, t.ctx.pid, (phase) => (phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${t.key}-${phase}-${roundNo}`)));
       run.loadavg_1m = round(os.loadavg()[0], 2);
       rounds[t.key].push(run);
     }
@@ -644,7 +268,7 @@ async function main() {
       await server.stop();
       server = await startWorker({ root, scriptPath, persistDir: join(tmpDir, "persist-qr"), extraVars: settings.vars });
       ({ url: qrUrl, pid: qrPid } = server);
-      await seed(qrUrl);
+      await seed(qrUrl, settings.notes);
       log(`qr: on a fresh workerd, pid ${qrPid}`);
     }
     const { access } = await signIn(qrUrl);
@@ -688,7 +312,7 @@ async function main() {
       ...versions,
       workerd: commandVersion(join(dirname(require.resolve("wrangler/package.json")), "node_modules/workerd/bin/workerd"), ["--version"]),
       load_generator: tool === "wrk" ? commandVersion("wrk", ["-v"]) : `autocannon ${autocannonVersion}`,
-      git: gitInfo(),
+      git: gitInfo(root),
     },
     settings,
     worker: {
@@ -710,12 +334,11 @@ async function main() {
     ],
   };
   const set = requested.length ? requested.join("+") : "all";
-  const stamp = startedAt.toISOString().slice(0, 16).replace(":", "");
   const smoke = (settings.duration_s < 10 ? "-smoke" : "") + (settings.socket === "direct" ? "" : `-${settings.socket}`) + Object.entries(settings.vars).map(([k, v]) => `-${k}=${v}`).join("");
-  mkdirSync(join(root, "bench/results"), { recursive: true });
-  let file = join(root, "bench/results", `${stamp}-${set}${smoke}.json`);
-  for (let i = 2; existsSync(file); i++) file = join(root, "bench/results", `${stamp}-${set}${smoke}-${i}.json`);
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  const file = saveRun(root, `${set}${smoke}`, report, {
+    ...(results.length ? { load: loadSummary(report) } : {}),
+    ...(report.qr ? { qr: qrSummary(report) } : {}),
+  });
   console.log(`\nmachine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory_mib} MiB; load average at start ${machine.loadavg_at_start.join(" ")}, at end ${machine.loadavg_at_end.join(" ")}`);
   console.log(`results: ${file.slice(root.length + 1)}`);
 }

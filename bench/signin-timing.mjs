@@ -5,7 +5,7 @@
 // Then CPU per verification of a Django 5.2 hash (pbkdf2_sha256, 1 000 000 iterations) in this Node: the previous
 // src/auth/pbkdf2.ts (git BEFORE_REF), the current one, and OpenSSL (what
 // WebCrypto runs, refused above 100 000 iterations per call on deployed Workers).
-// Run: node bench/signin-timing.mjs   (ROUNDS=7 by default; writes bench/results/<time>-signin-timing.json)
+// Run: node bench/signin-timing.mjs   (ROUNDS=7 by default; a line in bench/results/signin-timing.jsonl)
 import { execFileSync } from "node:child_process";
 import { pbkdf2Sync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { saveRun } from "./lib/results.mjs";
 import { buildWorker, startWorker } from "./lib/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -136,10 +137,8 @@ try {
   console.log(`  spread with the floor: ${(spread * 100).toFixed(1)} % (largest vs smallest median)`);
   console.log("\nCPU per verification of a Django 5.2 hash (pbkdf2_sha256, 1 000 000 iterations), ms, median of 3:");
   for (const [label, ms] of Object.entries(cpu)) console.log(`  ${label}: ${ms}`);
-  const results = join(root, "bench/results");
-  mkdirSync(results, { recursive: true });
-  const file = join(results, `${new Date().toISOString().slice(0, 16).replace(/:/g, "")}-signin-timing.json`);
-  writeFileSync(file, JSON.stringify({ rounds: ROUNDS, refused_median_ms: { floor_0: noFloor, default_floor: withFloor }, spread_with_floor: spread, pbkdf2_1m_cpu_ms: cpu }, null, 2) + "\n");
+  const run = { date: new Date().toISOString(), rounds: ROUNDS, refused_median_ms: { floor_0: noFloor, default_floor: withFloor }, spread_with_floor: spread, pbkdf2_1m_cpu_ms: cpu };
+  const file = saveRun(root, "signin-timing", run, { "signin-timing": run });
   console.log(`\nwrote ${file}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -1,46 +1,80 @@
 #!/usr/bin/env node
-// Cold start with and without the API reference's renderer in the bundle: builds the worker twice (as deployed,
-// and with BENCH_WITHOUT_DOCS_RENDERER=1, which empties src/openapi/swagger-ui.generated.ts), then starts each in a fresh workerd ROUNDS times and times
-// new workerd -> first 200 on /health. Bounded: ROUNDS (default 5) starts per build, 127.0.0.1 only.
-// Run: node bench/startup.mjs
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// Cold start: a fresh workerd -> its first 200 on /health, for the one-line worker (the floor), ours as built now and,
+// with BENCH_BASELINE=<git rev>, that revision's build; ROUNDS starts of each (default 5), interleaved, 127.0.0.1 only.
+// Wall time moves with the machine's load; workerd's CPU time up to that answer (all threads) moves much less.
+// Run: node bench/startup.mjs   (BENCH_BASELINE=66ffb32 node bench/startup.mjs: the renderer still parsed at start)
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os, { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { buildWorker, startWorker } from "./lib/server.mjs";
+import { cpuSeconds } from "./lib/proc.mjs";
+import { saveRun } from "./lib/results.mjs";
+import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker, startWorker } from "./lib/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const generated = join(root, "src/openapi/swagger-ui.generated.ts");
 const tmp = mkdtempSync(join(tmpdir(), "edge-auth-startup-"));
 
-async function starts(scriptPath, label) {
-  const times = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t = performance.now();
-    const server = await startWorker({ root, scriptPath, persistDir: join(tmp, `${label}-${i}`) });
-    const res = await fetch(`${server.url}/health`);
-    await res.arrayBuffer();
-    times.push(performance.now() - t);
-    await server.stop();
-  }
-  times.sort((a, b) => a - b);
-  const bytes = readFileSync(scriptPath);
-  return { label, size_kib: Math.round(statSync(scriptPath).size / 1024), gzip_kib: Math.round(gzipSync(bytes).length / 1024), median_ms: Math.round(times[times.length >> 1]), min_ms: Math.round(times[0]), max_ms: Math.round(times.at(-1)) };
+/** KiB of the main module and of everything wrangler would upload beside it (Text and wasm modules), raw and gzip. */
+function sizes(scriptPath) {
+  const kib = (n) => Math.round(n / 1024);
+  const files = readdirSync(dirname(scriptPath)).filter((f) => /\.(js|wasm|txt)$/.test(f));
+  const all = files.map((f) => readFileSync(join(dirname(scriptPath), f)));
+  const main = readFileSync(scriptPath);
+  return { main_kib: kib(statSync(scriptPath).size), main_gzip_kib: kib(gzipSync(main).length), upload_gzip_kib: kib(all.reduce((n, b) => n + gzipSync(b).length, 0)) };
 }
 
-const original = readFileSync(generated, "utf8");
+/** One start: ms to the first /health answer and workerd's CPU ms by then. */
+async function startOnce(start) {
+  const t = performance.now();
+  const server = await start();
+  // Ready: workerd has loaded (compiled and evaluated) every worker; the first answer adds routing and cold paths.
+  const readyCpuMs = (cpuSeconds(server.pid) ?? NaN) * 1000;
+  const res = await fetch(`${server.url.replace(/\/$/, "")}/health`);
+  await res.arrayBuffer();
+  const ms = performance.now() - t;
+  const cpuMs = (cpuSeconds(server.pid) ?? NaN) * 1000;
+  await server.stop();
+  if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
+  return { ms, cpuMs, readyCpuMs };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 try {
-  const withDocs = await buildWorker(root, join(tmp, "with"));
-  process.env.BENCH_WITHOUT_DOCS_RENDERER = "1";
-  const without = await buildWorker(root, join(tmp, "without"));
-  delete process.env.BENCH_WITHOUT_DOCS_RENDERER;
-  writeFileSync(generated, original);
-  const rows = [await starts(without, "without the renderer"), await starts(withDocs, "with Swagger UI in the bundle")];
-  console.log(`\nworkerd start -> first /health answer, ${ROUNDS} starts each (ms):`);
-  for (const r of rows) console.log(`  ${r.label.padEnd(32)} bundle ${r.size_kib} KiB (${r.gzip_kib} KiB gzip)  median ${r.median_ms}  min ${r.min_ms}  max ${r.max_ms}`);
+  const builds = [{ label: "ours", script: await buildWorker(root, join(tmp, "ours")) }];
+  const rev = process.env.BENCH_BASELINE;
+  if (rev) builds.push({ label: `baseline ${rev}`, script: await buildRevision(root, execFileSync("git", ["rev-parse", "--short", rev], { cwd: root, encoding: "utf8" }).trim(), tmp) });
+  // The floor with wrangler.toml's bindings: Miniflare starts the same D1, Durable Object and rate-limit services
+  // around it, so the difference to ours is our bundle's own start (its Durable Object classes are empty stand-ins).
+  const floorScript = join(tmp, "floor", "index.js");
+  mkdirSync(dirname(floorScript), { recursive: true });
+  writeFileSync(floorScript, `${ONE_LINE_WORKER}\nexport class QrSession {}\nexport class AttemptCounter {}\n`);
+  const rows = [
+    { label: "one-line worker", main_kib: 0, runs: [], start: () => startWorker({ root, scriptPath: floorScript, persistDir: join(tmp, `floor-${Math.random()}`), migrate: false }) },
+    { label: "  without bindings", runs: [], start: async () => {
+      const w = await startScratchWorker(ONE_LINE_WORKER);
+      return { url: w.url, pid: w.pid, stop: w.dispose };
+    } },
+  ];
+  for (const b of builds) rows.push({ ...b, ...sizes(b.script), runs: [], start: () => startWorker({ root, scriptPath: b.script, persistDir: join(tmp, `${b.label}-${rows.length}-${Math.random()}`), migrate: false }) });
+  const load = os.loadavg()[0].toFixed(2);
+  for (let i = 0; i < ROUNDS; i++) for (const row of rows) row.runs.push(await startOnce(row.start));
+  console.log(`\nfresh workerd -> first /health answer, ${ROUNDS} interleaved starts each, median (min-max); load ${load} -> ${os.loadavg()[0].toFixed(2)}:`);
+  const floor = rows[0];
+  const summary = { date: new Date().toISOString(), commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim(), rounds: ROUNDS, load: Number(load), rows: [] };
+  for (const row of rows) {
+    const ms = row.runs.map((r) => r.ms);
+    const cpu = row.runs.map((r) => r.cpuMs);
+    const readyCpu = median(row.runs.map((r) => r.readyCpuMs));
+    const size = row.main_kib ? `  main module ${row.main_kib} KiB (${row.main_gzip_kib} gzip), upload ${row.upload_gzip_kib} KiB gzip` : "";
+    const delta = row === floor ? "" : `  (+${Math.round(median(ms) - median(floor.runs.map((r) => r.ms)))} ms, +${Math.round(median(cpu) - median(floor.runs.map((r) => r.cpuMs)))} ms CPU over the floor)`;
+    summary.rows.push({ label: row.label.trim(), ms: Math.round(median(ms)), cpu_ms: Math.round(median(cpu)), ready_cpu_ms: Math.round(readyCpu), main_gzip_kib: row.main_gzip_kib ?? null, upload_gzip_kib: row.upload_gzip_kib ?? null });
+    console.log(`  ${row.label.padEnd(18)} ${Math.round(median(ms))} ms (${Math.round(Math.min(...ms))}-${Math.round(Math.max(...ms))}), workerd CPU ${Math.round(median(cpu))} ms (${Math.round(Math.min(...cpu))}-${Math.round(Math.max(...cpu))}; ${Math.round(readyCpu)} when ready)${delta}${size}`);
+  }
+  saveRun(root, "startup", summary, { startup: summary });
 } finally {
-  writeFileSync(generated, original);
   rmSync(tmp, { recursive: true, force: true });
 }

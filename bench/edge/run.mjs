@@ -4,12 +4,13 @@
 // (c) the replica design (Sessions API + cache). For each: p50/p99 of hello, verify, notes, refresh and the QR
 // approval, one request at a time (EDGE_N each, default 30), and how long after a revocation made elsewhere this
 // location still accepts the session (EDGE_TRIALS, default 8; max reported). Bounded in count and time; 127.0.0.1.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import WebSocket from "ws";
 import { expectStatus, percentile } from "../lib/http.mjs";
+import { saveRun } from "../lib/results.mjs";
 import { buildWorker, startWorker } from "../lib/server.mjs";
 
 const N = Number(process.env.EDGE_N ?? 30);
@@ -135,9 +136,7 @@ export async function runEdgeBench(root) {
   } catch {
     // Not a checkout.
   }
-  const dir = join(root, "bench/results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().slice(0, 16).replace(/:/g, "")}-edge.json`);
-  writeFileSync(file, JSON.stringify({ commit, model: MODEL, n: N, trials: TRIALS, rows }, null, 2));
+  const run = { date: new Date().toISOString(), commit, model: MODEL, n: N, trials: TRIALS, rows };
+  const file = saveRun(root, "edge", run, { edge: run });
   console.log(`results: ${file}`);
 }

@@ -1,8 +1,8 @@
 // Builds the worker as `wrangler deploy` would and runs it in one workerd process through Miniflare's API
 // (the Miniflare wrangler itself depends on), with wrangler.toml's bindings and no dev proxy in front.
 // Miniflare 5 (wrangler 4.16x) takes a new options shape: convertV4MiniflareOptions keeps the familiar one.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -58,6 +58,15 @@ export function buildWorker(root, outDir, { timeoutMs = 120_000, entry } = {}) {
       else reject(new Error(`wrangler build failed (${signal ?? `exit ${code}`}):\n${output.split("\n").slice(-40).join("\n")}`));
     });
   });
+}
+
+/** BENCH_BASELINE: a git revision's tree (git archive) built with this checkout's node_modules, under `tmpDir`. */
+export function buildRevision(root, rev, tmpDir) {
+  const src = join(tmpDir, `baseline-${rev}`);
+  mkdirSync(src, { recursive: true });
+  execFileSync("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, src]);
+  symlinkSync(join(root, "node_modules"), join(src, "node_modules"));
+  return buildWorker(src, join(tmpDir, `baseline-${rev}-dist`));
 }
 
 /** migrations/*.sql in file-name order, split at drizzle-kit's statement breakpoints. */
@@ -119,7 +128,7 @@ function withoutModulesRules({ modulesRules: _rules, ...options }) {
   return options;
 }
 
-export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [] }) {
+export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [], migrate = true, inspectorPort }) {
   // Other workerds of this process (the floor, a baseline build) are not this one.
   const otherPids = new Set(childPids(process.pid, "workerd"));
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
@@ -181,6 +190,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     host: "127.0.0.1",
     port: 0,
     cf: false,
+    // bench/profile.mjs: V8's profiler over the inspector protocol.
+    ...(inspectorPort ? { inspectorPort } : {}),
     log: new Log(LogLevel.WARN),
     // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
     handleStructuredLogs({ level, message }) {
@@ -192,14 +203,14 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     kvPersist: join(persistDir, "kv"),
     workers: [
       {
-        // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, its .wasm).
+        // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, .wasm, .txt).
         ...withoutModulesRules(workerOptions),
         name: config.name ?? "worker",
         modules: [
           { type: "ESModule", path: scriptPath },
           ...readdirSync(dirname(scriptPath))
-            .filter((name) => name.endsWith(".wasm"))
-            .map((name) => ({ type: "CompiledWasm", path: join(dirname(scriptPath), name) })),
+            .filter((name) => name.endsWith(".wasm") || name.endsWith(".txt"))
+            .map((name) => ({ type: name.endsWith(".wasm") ? "CompiledWasm" : "Text", path: join(dirname(scriptPath), name) })),
         ],
         // Module names are relative to this root; the bundle lives in a temp dir outside the project.
         modulesRoot: dirname(scriptPath),
@@ -240,7 +251,8 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
     if (pids.length !== 1) throw new Error(`expected one new workerd child process, found ${pids.length}`);
     const db = await mf.getD1Database("DB");
     const applied = [];
-    for (const migration of readMigrations(root)) {
+    // bench/startup.mjs times the start itself: no migrations before the first request.
+    for (const migration of migrate ? readMigrations(root) : []) {
       for (const statement of migration.statements) await db.prepare(statement).run();
       applied.push(migration.name);
     }

@@ -1,7 +1,7 @@
 /** @module Account — the signed-in user changes their password or email, or deletes their account. */
 import { audit } from "../http/log";
 import { eq, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError, type FieldErrors } from "../http/errors";

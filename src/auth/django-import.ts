@@ -11,7 +11,7 @@
  * Idempotent: `INSERT … ON CONFLICT DO NOTHING`, so users already present (same id, username or email)
  * are left exactly as they are, including any password changed or upgraded here since.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
 import { weakHash, wrapWeakHash } from "./wrapped-hash";

@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import { eq } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { users } from "../db/schema";
 import { defineRoute } from "../http/endpoint";
 import { ApiError, ValidationError } from "../http/errors";

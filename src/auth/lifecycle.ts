@@ -7,7 +7,7 @@
  * session and device credential (credentials_epoch + 1) are one batch, and only the first use of a link wins.
  */
 import { and, eq, ne, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import type { Config } from "../config";
 import { users, type User } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";

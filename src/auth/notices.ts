@@ -7,7 +7,7 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/types";
-import { z } from "zod";
+import * as z from "zod";
 import { users } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import type { Env } from "../env";

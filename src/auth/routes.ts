@@ -1,6 +1,6 @@
 /** @module Auth Routes — the specs of /api/auth/*, /api/token/*, /api/hello/ and the JWKS: thin bindings over ./service. */
 import type { Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { deviceFromRequest } from "../http/device";
 import { defineRoute } from "../http/endpoint";
 import { ApiError, ValidationError } from "../http/errors";

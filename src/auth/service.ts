@@ -1,7 +1,7 @@
 /** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
 import { audit } from "../http/log";
 import { and, eq, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { users, type SessionMethod } from "../db/schema";
 import { nowSeconds, type Deps } from "../deps";
 import { ApiError, ValidationError } from "../http/errors";

@@ -3,7 +3,7 @@
  * declare them, the OpenAPI document shows them, tests in check mode parse every real answer with them, and
  * the types the services return are inferred from them.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { REVOKED_BY, SECURITY_EVENT_TYPES, SESSION_METHODS } from "../db/schema";
 import { pageSchema } from "../http/pagination";
 import { isoDateTime } from "../http/wire";

@@ -7,7 +7,7 @@
  *   match at least one searched field, case-insensitively (DRF's `icontains`). Longer than
  *   MAX_SEARCH_LENGTH characters, or more than MAX_SEARCH_TERMS terms: 400 `{"search": [...]}`.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "./errors";
 
 const SEARCH_PARAM = "search";

@@ -9,7 +9,7 @@
  *   not a positive integer (`abc`, `0`, `-5`) falls back to the default, as DRF's `get_page_size` does.
  * - A repeated parameter counts by its last value, as Django's QueryDict does.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ApiError } from "./errors";
 
 const DEFAULT_PAGE_SIZE = 20;

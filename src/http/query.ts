@@ -2,7 +2,7 @@
  * @module Query — a route's query string read as Django's QueryDict reads it (a repeated parameter counts by its
  * last value) and parsed with the route spec's zod schema: DRF's messages on bad values, a 400 in DRF's shape.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { validate } from "./validation";
 
 /** A route spec's `query`: an object of fields, optionally transformed as a whole into what the handler reads. */

@@ -6,7 +6,7 @@
  * declared keys, copied as own properties of a prototype-less object: a key named `toString`,
  * `constructor` or `__proto__` is just an unknown field, whatever the schema.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError, type FieldErrors } from "./errors";
 
 type Issue = z.core.$ZodIssue;

@@ -2,7 +2,7 @@
  * @module Notes Schema — the one zod schema for notes: it validates requests and, through
  * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS, orderingQueryField, orderingText, searchQueryField, type OrderTerm } from "../http/filters";
 import { pageQueryFields, pageRequestOf } from "../http/pagination";
 import { isoDateTime } from "../http/wire";

@@ -1,11 +1,13 @@
 /** @jsxImportSource hono/jsx */
 /**
  * @module API Reference Page — /api/docs/: Swagger UI (swagger-ui-dist, a maintained renderer) on /api/schema/.
- * Its files are served by the worker at /api/docs/{file} (built into the bundle); the page's own script and style are inline
+ * Its files are served by the worker at /api/docs/{file} (Text modules uploaded beside the bundle); the page's own script and style are inline
  * under the response's CSP nonce, so nothing but this origin is ever contacted and no 'unsafe-inline' is needed.
  */
 import { DOCS_PAGE_JS } from "../pages/client.generated";
-import { SWAGGER_UI_CSS, SWAGGER_UI_JS } from "./swagger-ui.generated";
+// Text modules (wrangler's and the test pool's rule for .txt): strings, never parsed as script at the worker's start.
+import SWAGGER_UI_CSS from "./swagger-ui/swagger-ui.css.txt";
+import SWAGGER_UI_JS from "./swagger-ui/swagger-ui-bundle.js.txt";
 
 /** The renderer's files the page loads, as served at /api/docs/{file} (written by scripts/build-client.mjs). */
 export const DOCS_ASSETS: Readonly<Record<string, { type: string; body: string }>> = {

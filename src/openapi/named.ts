@@ -2,7 +2,7 @@
  * @module Named Schemas — the zod schemas routes answer with, registered under the name the OpenAPI document
  * gives them (`components/schemas/<id>`). A leaf: modules name their schemas here without importing the document.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Schemas the answers name (`named()`), turned into `components/schemas` once, refs between them kept. */
 export const answerSchemas = z.registry<{ id: string }>();

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** @module Meta Resource — /health, /api/hello/, GET /api/schema/ (the OpenAPI 3.1 document of the given resources) and /api/docs/ (it, readable). */
-import { z } from "zod";
+import * as z from "zod";
 import { defineRoute } from "../http/endpoint";
 import { defineResource, type Resource } from "../http/resource";
 import { newCspNonce } from "../http/security";

@@ -3,7 +3,7 @@
  * schemas, and `describeRoutes()`: route specs (src/http/endpoint.ts) → paths, with the error responses every
  * operation of this API shares (so no route forgets its 401 or 413).
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { AnswerSpec, ParamSpec } from "../http/endpoint";
 import type { MountedRoute } from "../http/resource";
 import { queryFields, type QuerySchema } from "../http/query";

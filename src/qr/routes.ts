@@ -4,7 +4,7 @@
  */
 import { audit } from "../http/log";
 import type { Context, MiddlewareHandler } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { DeviceInfo } from "../auth/sessions";
 import { getConfig } from "../config";
 import { deviceFromRequest, placeFromRequest, type Place } from "../http/device";

@@ -7,7 +7,7 @@
  * login id as additional data. Binding the id twice means a sealed pair replayed into another login
  * does not open there. The browser's private key is non-extractable, so only that page can open it.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { base64UrlToBytes, bytesToBase64Url } from "../lib/bytes";
 import type { PublicEcJwk, SealedPair } from "./policy";
 

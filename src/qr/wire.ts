@@ -3,7 +3,7 @@
  * them, the OpenAPI document shows them, tests in check mode parse every real answer with them. client/
  * imports the inferred types (type-only), so a change to a body breaks the browser build too.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
 import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser } from "./policy";

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The worker's main module stays small (issue 25: <= 350 KiB gzip): what every start parses. Run after `npm run build`
+// (reads dist/index.js). Text and wasm modules beside it (the docs renderer) are uploaded but never parsed as script.
+// A regression seen before: `import { z } from "zod"` instead of `import * as z` brings back zod's 64 locales (+364 KiB).
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const LIMIT_KIB = 350;
+const dir = process.argv[2] ?? "dist";
+const kib = (bytes) => Math.round(bytes / 1024);
+const main = readFileSync(join(dir, "index.js"));
+const mainGzip = gzipSync(main).length;
+const others = readdirSync(dir).filter((f) => /\.(txt|wasm|bin)$/.test(f));
+const othersGzip = others.reduce((n, f) => n + gzipSync(readFileSync(join(dir, f))).length, 0);
+console.log(`[bundle] main module ${kib(main.length)} KiB, ${kib(mainGzip)} KiB gzip (limit ${LIMIT_KIB}); beside it ${others.length} modules, ${kib(othersGzip)} KiB gzip`);
+// 300 KiB gzip with the old import in one file: under the limit, so the import form is checked on its own.
+const valueImport = /^import\s*\{\s*z\s*\}\s*from\s*"zod"/m;
+const offenders = readdirSync("src", { recursive: true }).filter((f) => /\.tsx?$/.test(f) && valueImport.test(readFileSync(join("src", f), "utf8")));
+if (offenders.length) {
+  console.error(`[bundle] import * as z from "zod", not import { z } (it keeps zod's 64 locales in the bundle): ${offenders.join(", ")}`);
+  process.exit(1);
+}
+if (kib(mainGzip) > LIMIT_KIB) {
+  console.error(`[bundle] the main module is over ${LIMIT_KIB} KiB gzip: every worker start parses it (bench/startup.mjs)`);
+  process.exit(1);
+}
