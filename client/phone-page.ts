@@ -42,7 +42,7 @@ function problem(code: string, retryAfter?: number | null): void {
   const p = (problems[code] || problems.error)!;
   $("problem-title").textContent = p.title;
   $("problem-text").textContent = code === "throttled" && retryAfter ? p.text.replace("a moment", retryAfter + " seconds") : p.text;
-  $("problem-retry").hidden = !(code === "error" || code === "throttled");
+  $("problem-retry").hidden = !(code === "error" || code === "throttled" || code === "qr_browser_away");
   document.body.dataset.problem = code;
   show("problem", "problem-title");
 }

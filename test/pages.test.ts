@@ -7,6 +7,7 @@ import sealSource from "../client/seal.ts?raw";
 // @ts-expect-error -- as above.
 import qrLoginSource from "../client/qr-login.ts?raw";
 import { LOGIN_PAGE_JS, PHONE_PAGE_JS } from "../src/pages/client.generated";
+import { ERRORS } from "../src/http/errors";
 import { jsonForScript } from "../src/pages/layout";
 import { api, registerUser, rig, signIn } from "./helpers";
 import { createQr, listen } from "./qr-helpers";
@@ -161,6 +162,14 @@ describe("GET /qr/{id}", () => {
     expect(html).toContain("Approve only a code shown on a screen of your own.");
     // The secret is the desktop's alone.
     expect(html).not.toContain(qr.secret);
+  });
+
+  it("tells the phone's user what happened for every refusal the QR API can answer, not a generic error", async () => {
+    const qr = await createQr();
+    const { problems } = pageData<{ problems: Record<string, { title: string; text: string }> }>(await (await api(`/qr/${qr.id}`)).text());
+    const qrRefusals = Object.keys(ERRORS).filter((code) => code.startsWith("qr_"));
+    expect(qrRefusals).toContain("qr_browser_away");
+    for (const code of qrRefusals) expect(problems[code]?.title, code).toBeTruthy();
   });
 
   it("answers a 404 page, with no script, for a malformed id and for an unknown one", async () => {

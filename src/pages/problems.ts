@@ -1,6 +1,6 @@
 /** @module Page Problems — what the phone page says when a code cannot be approved; the server and the script share it. */
 
-export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "qr_too_far" | "qr_not_scanned" | "throttled" | "error";
+export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "qr_too_far" | "qr_not_scanned" | "qr_browser_away" | "throttled" | "error";
 
 export interface Problem {
   /** The status a server-rendered problem page answers with. */
@@ -45,6 +45,11 @@ export const PROBLEMS: Record<ProblemCode, Problem> = {
     status: 409,
     title: "Start again from the code",
     text: "This sign-in has not been confirmed on this phone yet. Scan the code on your computer's screen again.",
+  },
+  qr_browser_away: {
+    status: 409,
+    title: "The computer isn't connected",
+    text: "The page showing this code has lost its connection. Keep it open on your computer, wait a moment, then try again.",
   },
   throttled: {
     status: 429,
