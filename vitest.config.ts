@@ -38,7 +38,10 @@ export default defineConfig(async () => {
               scriptPath: "./test/fixtures/consumer-worker.js",
               compatibilityDate: "2026-04-01",
               // The pool runs our worker as its runner ("vitest-pool-workers-runner-" + the project name, empty here).
-              serviceBindings: { AUTH: { name: "vitest-pool-workers-runner-", entrypoint: "AuthService" }, API: "vitest-pool-workers-runner-" },
+              serviceBindings: {
+                AUTH: { name: "vitest-pool-workers-runner-", entrypoint: "AuthService" },
+                API: "vitest-pool-workers-runner-",
+              },
             },
           ],
           serviceBindings: { CONSUMER: "consumer" },

@@ -25,10 +25,16 @@ const CONFIGS = {
 async function agreed(url) {
   const key = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
   const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", key.publicKey);
-  const res = await fetch(`${url}/api/qr/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ public_key: { kty, crv, x, y } }) });
+  const res = await fetch(`${url}/api/qr/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ public_key: { kty, crv, x, y } }),
+  });
   const login = await res.json();
   if (res.status !== 201) throw new Error(`POST /api/qr/ answered ${res.status}`);
-  const ws = new WebSocket(`${url.replace(/^http/, "ws")}${new URL(login.ws_url).pathname}?secret=${encodeURIComponent(login.secret)}`, { handshakeTimeout: 10_000 });
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}${new URL(login.ws_url).pathname}?secret=${encodeURIComponent(login.secret)}`, {
+    handshakeTimeout: 10_000,
+  });
   return new Promise((resolve, reject) => {
     ws.once("upgrade", (r) => resolve(r.headers["sec-websocket-extensions"] ?? "(none)"));
     ws.once("open", () => ws.close());
@@ -47,7 +53,11 @@ try {
   for (const [i, [label, runWorkerFirst]] of Object.entries(CONFIGS).entries()) {
     const assets = runWorkerFirst === "" ? "" : `\n[assets]\ndirectory = "${join(tmp, "assets")}"\n${runWorkerFirst ?? ""}\n`;
     writeFileSync(join(src, "wrangler.toml"), base + assets);
-    const server = await startWorker({ root: src, scriptPath: await buildWorker(src, join(tmp, `dist-${i}`)), persistDir: join(tmp, `persist-${i}`) });
+    const server = await startWorker({
+      root: src,
+      scriptPath: await buildWorker(src, join(tmp, `dist-${i}`)),
+      persistDir: join(tmp, `persist-${i}`),
+    });
     try {
       console.log(`${label.padEnd(40)} QR socket: sec-websocket-extensions ${JSON.stringify(await agreed(server.url))}`);
     } finally {

@@ -64,17 +64,25 @@ try {
   });
   const consumer = server.companionUrls.consumer;
   const password = "bench password 123";
-  await expectStatus(201, server.url, "POST", "/api/auth/register/", { json: { username: "bindingbench", email: "b@example.com", password } });
+  await expectStatus(201, server.url, "POST", "/api/auth/register/", {
+    json: { username: "bindingbench", email: "b@example.com", password },
+  });
   const { access } = await expectStatus(200, server.url, "POST", "/api/token/", { json: { username: "bindingbench", password } });
   const rows = {};
-  for (const [name, path] of [["consumer alone (no auth)", "/noop"], ["AuthService.authenticate (RPC)", "/"], ["POST /api/token/verify/ (HTTP over a binding)", "/http"]]) {
+  for (const [name, path] of [
+    ["consumer alone (no auth)", "/noop"],
+    ["AuthService.authenticate (RPC)", "/"],
+    ["POST /api/token/verify/ (HTTP over a binding)", "/http"],
+  ]) {
     rows[name] = await timed(`${consumer}${path}`, access);
   }
   const base = rows["consumer alone (no auth)"];
   console.log(`\nbearer check from another Worker, one call at a time, N = ${N} each (µs per call; node -> consumer -> ours):`);
   for (const [name, r] of Object.entries(rows)) {
     const extra = r === base ? "" : `   check alone ≈ ${Math.round(r.p50 - base.p50)} µs (p50 minus the consumer alone)`;
-    console.log(`  ${name.padEnd(48)} p50 ${Math.round(r.p50).toString().padStart(5)}  p99 ${Math.round(r.p99).toString().padStart(5)}  mean ${Math.round(r.mean).toString().padStart(5)}${extra}`);
+    console.log(
+      `  ${name.padEnd(48)} p50 ${Math.round(r.p50).toString().padStart(5)}  p99 ${Math.round(r.p99).toString().padStart(5)}  mean ${Math.round(r.mean).toString().padStart(5)}${extra}`,
+    );
   }
 } finally {
   await server?.stop();

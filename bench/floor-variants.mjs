@@ -61,7 +61,10 @@ for (const [i, name] of Object.keys(VARIANTS).entries()) if (pick.length && i !=
 const spec = {
   method: process.env.FLOOR_POST === "1" ? "POST" : "GET",
   path: "/",
-  headers: { ...(process.env.FLOOR_POST === "1" ? { "content-type": "application/json" } : {}), ...(process.env.FLOOR_BEARER === "1" ? { authorization: `Bearer ${"x".repeat(560)}` } : {}) },
+  headers: {
+    ...(process.env.FLOOR_POST === "1" ? { "content-type": "application/json" } : {}),
+    ...(process.env.FLOOR_BEARER === "1" ? { authorization: `Bearer ${"x".repeat(560)}` } : {}),
+  },
   ...(process.env.FLOOR_POST === "1" ? { body: `{"token":"${"x".repeat(580)}"}` } : {}),
 };
 // The same load as `npm run bench` (wrk -t1 if installed, else autocannon; 16 connections), measured the same way.
@@ -89,14 +92,27 @@ try {
       // measure() awaits the load generator asynchronously, so this process keeps draining workerd's stdout meanwhile.
       const run = await measure(settings, tmpDir, `variant-${r}`, server.url, server.pid, async () => spec);
       results[name].push({ rps: run.rps, cpuUsPerRequest: run.workerd_cpu_us_per_request, load: os.loadavg()[0] });
-      console.log(`round ${r}: ${name}: ${run.rps} req/s, workerd ${run.workerd_cpu_us_per_request} µs CPU/request, load ${os.loadavg()[0].toFixed(2)}`);
+      console.log(
+        `round ${r}: ${name}: ${run.rps} req/s, workerd ${run.workerd_cpu_us_per_request} µs CPU/request, load ${os.loadavg()[0].toFixed(2)}`,
+      );
     }
   }
   const floor = median(results["one-line worker"].map((x) => x.rps));
-  console.log(`\nmedians of ${rounds} rounds of ${seconds} s (${settings.tool}, 16 connections), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}:`);
+  console.log(
+    `\nmedians of ${rounds} rounds of ${seconds} s (${settings.tool}, 16 connections), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}:`,
+  );
   for (const [name, runs] of Object.entries(results)) {
     const rps = median(runs.map((x) => x.rps));
-    console.log(`  ${name.padEnd(40)} ${String(Math.round(rps)).padStart(7)} req/s  ${String(Math.round((rps / floor) * 100)).padStart(4)} %  ${median(runs.map((x) => x.cpuUsPerRequest)).toFixed(1).padStart(6)} µs workerd CPU/request`);
+    console.log(
+      `  ${name.padEnd(40)} ${String(Math.round(rps)).padStart(7)} req/s  ${String(Math.round((rps / floor) * 100)).padStart(4)} %  ${median(
+        runs.map((x) => x.cpuUsPerRequest),
+      )
+        .toFixed(1)
+        .padStart(6)} µs workerd CPU/request`,
+    );
   }
   console.log(`log lines drained: ${drained.lines}`);
 } finally {

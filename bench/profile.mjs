@@ -53,7 +53,15 @@ try {
   // Warm-up without the profiler: JIT and caches first.
   await runLoad(tool, { url: server.url, spec, connections: 16, durationSeconds: 2, threads: 1, tmpDir: tmp, label: "warmup" });
   await cdp.send("Profiler.start");
-  const load = await runLoad(tool, { url: server.url, spec, connections: 16, durationSeconds: seconds, threads: 1, tmpDir: tmp, label: "run" });
+  const load = await runLoad(tool, {
+    url: server.url,
+    spec,
+    connections: 16,
+    durationSeconds: seconds,
+    threads: 1,
+    tmpDir: tmp,
+    label: "run",
+  });
   const { profile } = await cdp.send("Profiler.stop");
   cdp.close();
 
@@ -62,13 +70,21 @@ try {
   const deltas = profile.timeDeltas;
   for (let i = 0; i < profile.samples.length; i++) {
     const frame = byId.get(profile.samples[i]).callFrame;
-    const file = frame.url.includes("node_modules") ? frame.url.replace(/.*node_modules\//, "").split("/").slice(0, 1).join("/") : frame.url.split("/").pop() || "(runtime)";
+    const file = frame.url.includes("node_modules")
+      ? frame.url
+          .replace(/.*node_modules\//, "")
+          .split("/")
+          .slice(0, 1)
+          .join("/")
+      : frame.url.split("/").pop() || "(runtime)";
     const key = `${frame.functionName || "(anonymous)"}  ${file}:${frame.lineNumber + 1}`;
     selfUs.set(key, (selfUs.get(key) ?? 0) + (deltas[i] ?? 0));
   }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const perRequest = (us) => (us / load.requests).toFixed(2);
-  console.log(`\n${name}: ${Math.round(load.rps)} req/s under the profiler (${tool}); JS samples ${(total / 1e6).toFixed(1)} s over ${load.requests} requests; self µs per request:`);
+  console.log(
+    `\n${name}: ${Math.round(load.rps)} req/s under the profiler (${tool}); JS samples ${(total / 1e6).toFixed(1)} s over ${load.requests} requests; self µs per request:`,
+  );
   for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${perRequest(us).padStart(7)}  ${key}`);
 } finally {
   await server?.stop();

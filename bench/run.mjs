@@ -39,7 +39,10 @@ function intSetting(name, fallback, min, max) {
 
 // `floor` is the one-line worker: the runtime's own capacity, the yardstick of every ratio.
 const ALL_SCENARIOS = ["floor", "health", "hello", "notes", "verify", "signin", "refresh", "qr"];
-const requested = (process.argv[2] ?? process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const requested = (process.argv[2] ?? process.env.BENCH_SCENARIOS ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 if (requested.length === 1 && requested[0] === "edge") {
   // The latency model far from the D1 primary: its own runner (bench/edge/run.mjs), not a load scenario.
   const { runEdgeBench } = await import("./edge/run.mjs");
@@ -94,7 +97,9 @@ const settings = {
 const perLoadScenario = (settings.baseline ? 2 : 1) * settings.rounds * (settings.duration_s + settings.warmup_s + 15) + 15;
 const maxSeconds = intSetting(
   "BENCH_MAX_SECONDS",
-  (settings.baseline ? 360 : 180) + scenarios.filter((s) => s !== "qr").length * perLoadScenario + (scenarios.includes("qr") ? 120 + settings.qr_cleanup_wait_s + settings.qr_idle_wait_s + settings.qr_n / 5 : 0),
+  (settings.baseline ? 360 : 180) +
+    scenarios.filter((s) => s !== "qr").length * perLoadScenario +
+    (scenarios.includes("qr") ? 120 + settings.qr_cleanup_wait_s + settings.qr_idle_wait_s + settings.qr_n / 5 : 0),
   30,
   24 * 3600,
 );
@@ -179,15 +184,23 @@ async function main() {
   })();
   if (tool === "autocannon" && !autocannonVersion) throw new Error("wrk is not installed and autocannon is missing: npm install");
 
-  log(`scenarios: ${scenarios.join(", ")}; ${settings.duration_s} s each after ${settings.warmup_s} s warm-up, ${settings.connections} connections, load from ${tool}, ${settings.socket === "direct" ? "the worker's own socket" : "through Miniflare's entry worker"}${Object.keys(settings.vars).length ? `; worker vars ${JSON.stringify(settings.vars)}` : ""}`);
+  log(
+    `scenarios: ${scenarios.join(", ")}; ${settings.duration_s} s each after ${settings.warmup_s} s warm-up, ${settings.connections} connections, load from ${tool}, ${settings.socket === "direct" ? "the worker's own socket" : "through Miniflare's entry worker"}${Object.keys(settings.vars).length ? `; worker vars ${JSON.stringify(settings.vars)}` : ""}`,
+  );
   log("building the worker (wrangler deploy --dry-run)");
   const scriptPath = await buildWorker(root, join(tmpDir, "dist"));
   server = await startWorker({ root, scriptPath, persistDir: join(tmpDir, "persist"), extraVars: settings.vars });
   const { url, pid } = server;
-  log(`workerd pid ${pid} serving ${url}; migrations: ${server.migrations.join(", ")}; Durable Objects: ${JSON.stringify(server.durableObjects)}`);
+  log(
+    `workerd pid ${pid} serving ${url}; migrations: ${server.migrations.join(", ")}; Durable Objects: ${JSON.stringify(server.durableObjects)}`,
+  );
 
   const seeded = await seed(url, settings.notes);
-  log(seeded.notesUnavailable ? `seeded user "${USER.username}"; notes: ${seeded.notesUnavailable}` : `seeded user "${USER.username}" and ${settings.notes} notes`);
+  log(
+    seeded.notesUnavailable
+      ? `seeded user "${USER.username}"; notes: ${seeded.notesUnavailable}`
+      : `seeded user "${USER.username}" and ${settings.notes} notes`,
+  );
   const ctx = { url, pid, ...seeded };
   const loadNames = scenarios.filter((s) => s !== "qr");
   if (loadNames.length) {
@@ -210,7 +223,8 @@ async function main() {
     if (LOAD_SCENARIOS[name].target === "floor") targets.push({ key: name, name, ctx: floorCtx, label: LOAD_SCENARIOS[name].label });
     else {
       targets.push({ key: name, name, ctx, label: LOAD_SCENARIOS[name].label });
-      if (baseCtx) targets.push({ key: `${name}@${baseCtx.rev}`, name, ctx: baseCtx, label: `${LOAD_SCENARIOS[name].label} @${baseCtx.rev}` });
+      if (baseCtx)
+        targets.push({ key: `${name}@${baseCtx.rev}`, name, ctx: baseCtx, label: `${LOAD_SCENARIOS[name].label} @${baseCtx.rev}` });
     }
   }
 
@@ -242,8 +256,12 @@ async function main() {
   for (let roundNo = 1; roundNo <= settings.rounds; roundNo++) {
     for (const t of live) {
       const scenario = LOAD_SCENARIOS[t.name];
-      log(`${t.key}: ${t.label}, ${settings.duration_s} s (round ${roundNo}/${settings.rounds}; load average ${os.loadavg()[0].toFixed(2)})`);
-      const run = await measure({ ...settings, tool }, tmpDir, t.key, t.ctx.url, t.ctx.pid, (phase) => (phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${t.key}-${phase}-${roundNo}`)));
+      log(
+        `${t.key}: ${t.label}, ${settings.duration_s} s (round ${roundNo}/${settings.rounds}; load average ${os.loadavg()[0].toFixed(2)})`,
+      );
+      const run = await measure({ ...settings, tool }, tmpDir, t.key, t.ctx.url, t.ctx.pid, (phase) =>
+        phase === "run" && roundNo === 1 ? probes[t.key] : scenario.spec(t.ctx, `${t.key}-${phase}-${roundNo}`),
+      );
       run.loadavg_1m = round(os.loadavg()[0], 2);
       rounds[t.key].push(run);
     }
@@ -295,7 +313,8 @@ async function main() {
   const goalRows = goals(byName);
   if (goalRows.length) {
     console.log("\nGoals (issues 7 and 16; shown, never asserted):");
-    for (const g of goalRows) console.log(`  ${g.met ? "MET " : "MISS"}  ${pad(g.scenario, 7)} ${pad(g.goal, 48)} ${pad(g.value, 12, true)}  (goal ${g.target})`);
+    for (const g of goalRows)
+      console.log(`  ${g.met ? "MET " : "MISS"}  ${pad(g.scenario, 7)} ${pad(g.goal, 48)} ${pad(g.value, 12, true)}  (goal ${g.target})`);
   }
 
   const runtimeErrors = runtimeErrorsAll();
@@ -303,7 +322,11 @@ async function main() {
     console.log(`\nworkerd reported ${runtimeErrors.count} error line(s) (stderr or level=error); the first:`);
     for (const line of runtimeErrors.first.slice(0, 5)) console.log(`  ${line.slice(0, 400)}`);
   }
-  const machine = { ...machineInfo(), loadavg_at_start: loadavgAtStart, loadavg_at_end: os.loadavg().map((l) => Math.round(l * 100) / 100) };
+  const machine = {
+    ...machineInfo(),
+    loadavg_at_start: loadavgAtStart,
+    loadavg_at_end: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
   const report = {
     date: startedAt.toISOString(),
     machine,
@@ -334,12 +357,19 @@ async function main() {
     ],
   };
   const set = requested.length ? requested.join("+") : "all";
-  const smoke = (settings.duration_s < 10 ? "-smoke" : "") + (settings.socket === "direct" ? "" : `-${settings.socket}`) + Object.entries(settings.vars).map(([k, v]) => `-${k}=${v}`).join("");
+  const smoke =
+    (settings.duration_s < 10 ? "-smoke" : "") +
+    (settings.socket === "direct" ? "" : `-${settings.socket}`) +
+    Object.entries(settings.vars)
+      .map(([k, v]) => `-${k}=${v}`)
+      .join("");
   const file = saveRun(root, `${set}${smoke}`, report, {
     ...(results.length ? { load: loadSummary(report) } : {}),
     ...(report.qr ? { qr: qrSummary(report) } : {}),
   });
-  console.log(`\nmachine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory_mib} MiB; load average at start ${machine.loadavg_at_start.join(" ")}, at end ${machine.loadavg_at_end.join(" ")}`);
+  console.log(
+    `\nmachine: ${machine.nproc} CPUs (${machine.cpu_model}), ${machine.memory_mib} MiB; load average at start ${machine.loadavg_at_start.join(" ")}, at end ${machine.loadavg_at_end.join(" ")}`,
+  );
   console.log(`results: ${file.slice(root.length + 1)}`);
 }
 

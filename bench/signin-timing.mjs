@@ -38,7 +38,8 @@ const FORMATS = {
 };
 
 async function post(url, path, body) {
-  const send = () => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const send = () =>
+    fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const t = performance.now();
   let res;
   try {
@@ -118,7 +119,9 @@ async function pbkdf2Cpu() {
     rows[`src/auth/pbkdf2.ts ${label}`] = Math.round(median([0, 1, 2].map(() => cpuMs(() => f(pw, salt, 1_000_000)))));
   }
   // hash-wasm 4's wasm PBKDF2 (not a dependency: it cannot run in workerd) measured 3 500-3 900 ms here, 4x this JS.
-  rows["OpenSSL (Node's crypto; WebCrypto's engine, capped at 100 000 per call when deployed)"] = Math.round(median([0, 1, 2].map(() => cpuMs(() => pbkdf2Sync(pw, salt, 1_000_000, 32, "sha256")))));
+  rows["OpenSSL (Node's crypto; WebCrypto's engine, capped at 100 000 per call when deployed)"] = Math.round(
+    median([0, 1, 2].map(() => cpuMs(() => pbkdf2Sync(pw, salt, 1_000_000, 32, "sha256")))),
+  );
   return rows;
 }
 
@@ -131,13 +134,20 @@ try {
   const withFloor = await refusedMedians(scriptPath, null);
   const cpu = await pbkdf2Cpu();
   console.log("\nmedian wall time of a refused sign-in (ms)      floor 0   default floor");
-  for (const label of Object.keys(withFloor)) console.log(`  ${label.padEnd(44)} ${String(noFloor[label]).padStart(7)}   ${String(withFloor[label]).padStart(7)}`);
+  for (const label of Object.keys(withFloor))
+    console.log(`  ${label.padEnd(44)} ${String(noFloor[label]).padStart(7)}   ${String(withFloor[label]).padStart(7)}`);
   const values = Object.values(withFloor);
   const spread = (Math.max(...values) - Math.min(...values)) / Math.min(...values);
   console.log(`  spread with the floor: ${(spread * 100).toFixed(1)} % (largest vs smallest median)`);
   console.log("\nCPU per verification of a Django 5.2 hash (pbkdf2_sha256, 1 000 000 iterations), ms, median of 3:");
   for (const [label, ms] of Object.entries(cpu)) console.log(`  ${label}: ${ms}`);
-  const run = { date: new Date().toISOString(), rounds: ROUNDS, refused_median_ms: { floor_0: noFloor, default_floor: withFloor }, spread_with_floor: spread, pbkdf2_1m_cpu_ms: cpu };
+  const run = {
+    date: new Date().toISOString(),
+    rounds: ROUNDS,
+    refused_median_ms: { floor_0: noFloor, default_floor: withFloor },
+    spread_with_floor: spread,
+    pbkdf2_1m_cpu_ms: cpu,
+  };
   const file = saveRun(root, "signin-timing", run, { "signin-timing": run });
   console.log(`\nwrote ${file}`);
 } finally {

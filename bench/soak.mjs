@@ -45,7 +45,14 @@ const log = (line) => console.log(`[soak] ${line}`);
 const stateDir = mkdtempSync(join(os.tmpdir(), "soak-state-"));
 const registryDir = mkdtempSync(join(os.tmpdir(), "soak-registry-"));
 const WRANGLER = join(root, "node_modules/wrangler/bin/wrangler.js");
-const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", CI: "true", WRANGLER_REGISTRY_PATH: registryDir, FORCE_COLOR: "0" };
+const env = {
+  ...process.env,
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+  CI: "true",
+  WRANGLER_REGISTRY_PATH: registryDir,
+  FORCE_COLOR: "0",
+};
 const vars = {
   JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "soak")),
   JWT_ISSUER: BASE,
@@ -53,14 +60,31 @@ const vars = {
   RATE_LIMITS: "off",
 };
 
-const migrate = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: root, env, encoding: "utf8" });
+const migrate = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+  cwd: root,
+  env,
+  encoding: "utf8",
+});
 if (migrate.status !== 0) {
   console.error(migrate.stdout, migrate.stderr);
   process.exit(1);
 }
 const server = spawn(
   process.execPath,
-  [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(PORT + 1), "--persist-to", stateDir, "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
+  [
+    WRANGLER,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PORT),
+    "--inspector-port",
+    String(PORT + 1),
+    "--persist-to",
+    stateDir,
+    "--show-interactive-dev-session=false",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ],
   { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
 );
 const runtime = { lines: 0, cancelled: 0, otherRequestIo: 0, tail: [] };
@@ -124,7 +148,12 @@ async function request(op, method, path, { token, json } = {}) {
   if (json !== undefined) headers["content-type"] = "application/json";
   const started = performance.now();
   try {
-    const res = await fetch(BASE + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await fetch(BASE + path, {
+      method,
+      headers,
+      body: json === undefined ? undefined : JSON.stringify(json),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     const text = await res.text();
     record(op, res.status, performance.now() - started);
     let body = null;
@@ -150,7 +179,9 @@ const PASSWORD = "soak passphrase that is long enough";
 async function setUp() {
   for (let i = 0; i < USERS; i++) {
     const username = `soak${i}_${Math.random().toString(36).slice(2, 7)}`;
-    const reg = await request("setup", "POST", "/api/auth/register/", { json: { username, email: `${username}@example.com`, password: PASSWORD } });
+    const reg = await request("setup", "POST", "/api/auth/register/", {
+      json: { username, email: `${username}@example.com`, password: PASSWORD },
+    });
     if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
     const pair = await request("setup", "POST", "/api/token/", { json: { username, password: PASSWORD } });
     if (pair.status !== 200) throw new Error(`sign-in: ${pair.status} ${JSON.stringify(pair.body)}`);
@@ -175,7 +206,10 @@ async function writer(index) {
   while (running()) {
     const user = pick(users);
     const title = `soak w${index} #${n++}`;
-    const res = await request("POST /api/notes/", "POST", "/api/notes/", { token: user.access, json: { title, body: "x".repeat(200 + (n % 7) * 300) } });
+    const res = await request("POST /api/notes/", "POST", "/api/notes/", {
+      token: user.access,
+      json: { title, body: "x".repeat(200 + (n % 7) * 300) },
+    });
     if (res.status === 201) notes.push({ user, id: res.body.id, title });
     else if (res.status === 503) await sleep(200);
   }
@@ -209,7 +243,9 @@ async function qrLogin(phoneUser) {
   const { id, secret, ws_url: wsUrl } = created.body;
   const events = [];
   let scannedCode = null;
-  const ws = new WebSocket(`${wsUrl.replace(/^https?:\/\/[^/]+/, BASE.replace("http", "ws"))}?secret=${encodeURIComponent(secret)}`, { headers: { origin: BASE } });
+  const ws = new WebSocket(`${wsUrl.replace(/^https?:\/\/[^/]+/, BASE.replace("http", "ws"))}?secret=${encodeURIComponent(secret)}`, {
+    headers: { origin: BASE },
+  });
   const final = new Promise((resolve) => {
     const timer = setTimeout(() => resolve("no final event"), REQUEST_TIMEOUT_MS);
     ws.on("message", (data) => {
@@ -243,7 +279,10 @@ async function qrLogin(phoneUser) {
     const code = typeof scan.body?.code === "string" ? undefined : scannedCode;
     let approve;
     for (let attempt = 0; attempt < 10; attempt++) {
-      approve = await request("POST /api/qr/{id}/approve/", "POST", `/api/qr/${id}/approve/`, { token: phoneUser.access, json: code ? { code } : {} });
+      approve = await request("POST /api/qr/{id}/approve/", "POST", `/api/qr/${id}/approve/`, {
+        token: phoneUser.access,
+        json: code ? { code } : {},
+      });
       if (approve.status !== 503 || !running()) break;
       await sleep(500);
     }
@@ -313,13 +352,21 @@ function table() {
     const statuses = Object.entries(o.statuses)
       .map(([s, n]) => (s === "0" ? `${n}` : `${s}×${n}`))
       .join(" ");
-    rows.push({ op, statuses, unanswered: o.unanswered, p99_ms: p99 === null ? "" : Math.round(p99), reasons: Object.keys(o.reasons).length ? JSON.stringify(o.reasons) : "" });
+    rows.push({
+      op,
+      statuses,
+      unanswered: o.unanswered,
+      p99_ms: p99 === null ? "" : Math.round(p99),
+      reasons: Object.keys(o.reasons).length ? JSON.stringify(o.reasons) : "",
+    });
   }
   return rows;
 }
 
 async function main() {
-  log(`wrangler dev on ${BASE}, ${SECONDS} s, ${FAULTS ? `D1 held ${FAULT_HOLD_S} s every ${FAULT_EVERY_S} s` : "no faults"}, ${USERS} users, ${READERS} readers`);
+  log(
+    `wrangler dev on ${BASE}, ${SECONDS} s, ${FAULTS ? `D1 held ${FAULT_HOLD_S} s every ${FAULT_EVERY_S} s` : "no faults"}, ${USERS} users, ${READERS} readers`,
+  );
   await waitReady();
   await setUp();
   stopAt = Date.now() + SECONDS * 1000;
@@ -351,7 +398,14 @@ async function main() {
   const rows = table();
   console.table(rows);
   const totals = Object.entries(ops).filter(([op]) => op !== "setup" && !op.startsWith("check"));
-  const count500 = totals.reduce((n, [, o]) => n + Object.entries(o.statuses).filter(([s]) => Number(s) >= 500 && s !== "503").reduce((m, [, c]) => m + c, 0), 0);
+  const count500 = totals.reduce(
+    (n, [, o]) =>
+      n +
+      Object.entries(o.statuses)
+        .filter(([s]) => Number(s) >= 500 && s !== "503")
+        .reduce((m, [, c]) => m + c, 0),
+    0,
+  );
   const unanswered = totals.reduce((n, [, o]) => n + o.unanswered, 0);
   const summary = {
     seconds: SECONDS,
@@ -368,7 +422,14 @@ async function main() {
     loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   console.log(JSON.stringify(summary, null, 2));
-  const failed = count500 > 0 || unanswered > 0 || lostNotes > 0 || deadRefresh > 0 || runtime.cancelled > 0 || runtime.otherRequestIo > 0 || faults.some((f) => f.error);
+  const failed =
+    count500 > 0 ||
+    unanswered > 0 ||
+    lostNotes > 0 ||
+    deadRefresh > 0 ||
+    runtime.cancelled > 0 ||
+    runtime.otherRequestIo > 0 ||
+    faults.some((f) => f.error);
   if (failed) {
     if (runtime.tail.length) console.log(runtime.tail.join("\n"));
     log("FAILED: see the counts above");

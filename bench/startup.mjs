@@ -23,7 +23,11 @@ function sizes(scriptPath) {
   const files = readdirSync(dirname(scriptPath)).filter((f) => /\.(js|wasm|txt)$/.test(f));
   const all = files.map((f) => readFileSync(join(dirname(scriptPath), f)));
   const main = readFileSync(scriptPath);
-  return { main_kib: kib(statSync(scriptPath).size), main_gzip_kib: kib(gzipSync(main).length), upload_gzip_kib: kib(all.reduce((n, b) => n + gzipSync(b).length, 0)) };
+  return {
+    main_kib: kib(statSync(scriptPath).size),
+    main_gzip_kib: kib(gzipSync(main).length),
+    upload_gzip_kib: kib(all.reduce((n, b) => n + gzipSync(b).length, 0)),
+  };
 }
 
 /** One start: ms to the first /health answer and workerd's CPU ms by then. */
@@ -46,33 +50,75 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 try {
   const builds = [{ label: "ours", script: await buildWorker(root, join(tmp, "ours")) }];
   const rev = process.env.BENCH_BASELINE;
-  if (rev) builds.push({ label: `baseline ${rev}`, script: await buildRevision(root, execFileSync("git", ["rev-parse", "--short", rev], { cwd: root, encoding: "utf8" }).trim(), tmp) });
+  if (rev)
+    builds.push({
+      label: `baseline ${rev}`,
+      script: await buildRevision(root, execFileSync("git", ["rev-parse", "--short", rev], { cwd: root, encoding: "utf8" }).trim(), tmp),
+    });
   // The floor with wrangler.toml's bindings: Miniflare starts the same D1, Durable Object and rate-limit services
   // around it, so the difference to ours is our bundle's own start (its Durable Object classes are empty stand-ins).
   const floorScript = join(tmp, "floor", "index.js");
   mkdirSync(dirname(floorScript), { recursive: true });
   writeFileSync(floorScript, `${ONE_LINE_WORKER}\nexport class QrSession {}\nexport class AttemptCounter {}\n`);
   const rows = [
-    { label: "one-line worker", main_kib: 0, runs: [], start: () => startWorker({ root, scriptPath: floorScript, persistDir: join(tmp, `floor-${Math.random()}`), migrate: false }) },
-    { label: "  without bindings", runs: [], start: async () => {
-      const w = await startScratchWorker(ONE_LINE_WORKER);
-      return { url: w.url, pid: w.pid, stop: w.dispose };
-    } },
+    {
+      label: "one-line worker",
+      main_kib: 0,
+      runs: [],
+      start: () => startWorker({ root, scriptPath: floorScript, persistDir: join(tmp, `floor-${Math.random()}`), migrate: false }),
+    },
+    {
+      label: "  without bindings",
+      runs: [],
+      start: async () => {
+        const w = await startScratchWorker(ONE_LINE_WORKER);
+        return { url: w.url, pid: w.pid, stop: w.dispose };
+      },
+    },
   ];
-  for (const b of builds) rows.push({ ...b, ...sizes(b.script), runs: [], start: () => startWorker({ root, scriptPath: b.script, persistDir: join(tmp, `${b.label}-${rows.length}-${Math.random()}`), migrate: false }) });
+  for (const b of builds)
+    rows.push({
+      ...b,
+      ...sizes(b.script),
+      runs: [],
+      start: () =>
+        startWorker({ root, scriptPath: b.script, persistDir: join(tmp, `${b.label}-${rows.length}-${Math.random()}`), migrate: false }),
+    });
   const load = os.loadavg()[0].toFixed(2);
   for (let i = 0; i < ROUNDS; i++) for (const row of rows) row.runs.push(await startOnce(row.start));
-  console.log(`\nfresh workerd -> first /health answer, ${ROUNDS} interleaved starts each, median (min-max); load ${load} -> ${os.loadavg()[0].toFixed(2)}:`);
+  console.log(
+    `\nfresh workerd -> first /health answer, ${ROUNDS} interleaved starts each, median (min-max); load ${load} -> ${os.loadavg()[0].toFixed(2)}:`,
+  );
   const floor = rows[0];
-  const summary = { date: new Date().toISOString(), commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim(), rounds: ROUNDS, load: Number(load), rows: [] };
+  const summary = {
+    date: new Date().toISOString(),
+    commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim(),
+    rounds: ROUNDS,
+    load: Number(load),
+    rows: [],
+  };
   for (const row of rows) {
     const ms = row.runs.map((r) => r.ms);
     const cpu = row.runs.map((r) => r.cpuMs);
     const readyCpu = median(row.runs.map((r) => r.readyCpuMs));
-    const size = row.main_kib ? `  main module ${row.main_kib} KiB (${row.main_gzip_kib} gzip), upload ${row.upload_gzip_kib} KiB gzip` : "";
-    const delta = row === floor ? "" : `  (+${Math.round(median(ms) - median(floor.runs.map((r) => r.ms)))} ms, +${Math.round(median(cpu) - median(floor.runs.map((r) => r.cpuMs)))} ms CPU over the floor)`;
-    summary.rows.push({ label: row.label.trim(), ms: Math.round(median(ms)), cpu_ms: Math.round(median(cpu)), ready_cpu_ms: Math.round(readyCpu), main_gzip_kib: row.main_gzip_kib ?? null, upload_gzip_kib: row.upload_gzip_kib ?? null });
-    console.log(`  ${row.label.padEnd(18)} ${Math.round(median(ms))} ms (${Math.round(Math.min(...ms))}-${Math.round(Math.max(...ms))}), workerd CPU ${Math.round(median(cpu))} ms (${Math.round(Math.min(...cpu))}-${Math.round(Math.max(...cpu))}; ${Math.round(readyCpu)} when ready)${delta}${size}`);
+    const size = row.main_kib
+      ? `  main module ${row.main_kib} KiB (${row.main_gzip_kib} gzip), upload ${row.upload_gzip_kib} KiB gzip`
+      : "";
+    const delta =
+      row === floor
+        ? ""
+        : `  (+${Math.round(median(ms) - median(floor.runs.map((r) => r.ms)))} ms, +${Math.round(median(cpu) - median(floor.runs.map((r) => r.cpuMs)))} ms CPU over the floor)`;
+    summary.rows.push({
+      label: row.label.trim(),
+      ms: Math.round(median(ms)),
+      cpu_ms: Math.round(median(cpu)),
+      ready_cpu_ms: Math.round(readyCpu),
+      main_gzip_kib: row.main_gzip_kib ?? null,
+      upload_gzip_kib: row.upload_gzip_kib ?? null,
+    });
+    console.log(
+      `  ${row.label.padEnd(18)} ${Math.round(median(ms))} ms (${Math.round(Math.min(...ms))}-${Math.round(Math.max(...ms))}), workerd CPU ${Math.round(median(cpu))} ms (${Math.round(Math.min(...cpu))}-${Math.round(Math.max(...cpu))}; ${Math.round(readyCpu)} when ready)${delta}${size}`,
+    );
   }
   saveRun(root, "startup", summary, { startup: summary });
 } finally {

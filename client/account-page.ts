@@ -12,7 +12,12 @@ interface AccountPageData {
 const data = JSON.parse(byId("page-data").textContent ?? "{}") as AccountPageData;
 
 async function post(path: string, body: unknown): Promise<Response> {
-  return fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });
+  return fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
 }
 
 /** Shows the answer's field errors beside their fields, the rest in the form's alert; focuses the first. */
@@ -65,7 +70,7 @@ const value = (form: HTMLFormElement, name: string) => (form.elements.namedItem(
 if (data.page === "forgot") {
   wire("forgot-form", "fp-error", async (form) => {
     const res = await post("/api/auth/users/reset_password/", { email: value(form, "email").trim() });
-    if (res.status === 204) return done("done"), null;
+    if (res.status === 204) return (done("done"), null);
     return (await res.json()) as Record<string, unknown>;
   });
 } else if (data.page === "reset") {
@@ -73,35 +78,35 @@ if (data.page === "forgot") {
     const password = value(form, "new_password");
     if (password !== value(form, "re_new_password")) return { re_new_password: ["The two password fields didn't match."] };
     const res = await post("/api/auth/users/reset_password_confirm/", { uid: data.uid, token: data.token, new_password: password });
-    if (res.status === 204) return done("done"), null;
+    if (res.status === 204) return (done("done"), null);
     const errors = (await res.json()) as Record<string, unknown>;
-    if (errors.uid || errors.token) return done("dead"), null;
+    if (errors.uid || errors.token) return (done("dead"), null);
     return errors;
   });
 } else if (data.page === "not-me") {
   wire("not-me-form", "nm-error", async () => {
     const res = await post("/api/auth/users/not_me/", { uid: data.uid, sid: data.sid, token: data.token });
-    if (res.status === 204) return done("done"), null;
-    if (res.status === 400) return done("dead"), null;
+    if (res.status === 204) return (done("done"), null);
+    if (res.status === 400) return (done("dead"), null);
     return (await res.json()) as Record<string, unknown>;
   });
 } else if (data.page === "confirm-email") {
   wire("confirm-email-form", "ce-error", async () => {
     const res = await post("/api/auth/users/email_confirm/", { uid: data.uid, email: data.email, token: data.token });
-    if (res.status === 204) return done("done"), null;
+    if (res.status === 204) return (done("done"), null);
     const errors = (await res.json()) as Record<string, unknown>;
-    if (errors.uid || errors.token) return done("dead"), null;
+    if (errors.uid || errors.token) return (done("dead"), null);
     return errors;
   });
 } else {
   wire("activate-form", "ac-error", async () => {
     const res = await post("/api/auth/users/activation/", { uid: data.uid, token: data.token });
-    if (res.status === 204) return done("done"), null;
+    if (res.status === 204) return (done("done"), null);
     if (res.status === 403) {
       byId("ac-dead-text").textContent = "This account is already active: sign in.";
-      return done("dead"), null;
+      return (done("dead"), null);
     }
-    if (res.status === 400) return done("dead"), null;
+    if (res.status === 400) return (done("dead"), null);
     return (await res.json()) as Record<string, unknown>;
   });
 }

@@ -116,9 +116,12 @@ function schedule(): void {
   clearTimeout(refreshTimer);
   const c = claims(access);
   const lifetimeMs = c.exp && c.iat ? (c.exp - c.iat) * 1000 : 60000;
-  refreshTimer = setTimeout(() => {
-    void refresh();
-  }, Math.max(1000, lifetimeMs * 0.8));
+  refreshTimer = setTimeout(
+    () => {
+      void refresh();
+    },
+    Math.max(1000, lifetimeMs * 0.8),
+  );
 }
 
 export function setPair(pair: TokenPair): void {
@@ -209,7 +212,9 @@ export function signIn(username: string, password: string): Promise<ApiResult<To
 export function signOut(): Promise<void> {
   const token = storedRefresh();
   clearTimeout(refreshTimer);
-  const done = token ? request("/api/token/blacklist/", { body: cookieMode ? {} : { refresh: token } }).catch(() => null) : Promise.resolve(null);
+  const done = token
+    ? request("/api/token/blacklist/", { body: cookieMode ? {} : { refresh: token } }).catch(() => null)
+    : Promise.resolve(null);
   return done.then(() => forget());
 }
 

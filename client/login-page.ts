@@ -175,7 +175,8 @@ function freshCode(): void {
         setSocket(c.status);
         const lost = connectionText(c);
         if (lost) status(lost, "offline");
-        else if (c.status === "live" && (shown.state === "pending" || shown.state === "scanned" || shown.state === "confirming")) status(qrStateText(shown).status, "live");
+        else if (c.status === "live" && (shown.state === "pending" || shown.state === "scanned" || shown.state === "confirming"))
+          status(qrStateText(shown).status, "live");
       },
     });
 }

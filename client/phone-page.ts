@@ -99,7 +99,13 @@ function renderRequest(r: QrRequestBody): void {
   const warnings = r.warnings || [];
   const lines: string[] = [];
   if (warnings.indexOf("different_country") >= 0) {
-    lines.push("The computer is in " + (countryName(who.country) || "another country") + "; this phone is in " + (countryName(r.phone && r.phone.country) || "another country") + ".");
+    lines.push(
+      "The computer is in " +
+        (countryName(who.country) || "another country") +
+        "; this phone is in " +
+        (countryName(r.phone && r.phone.country) || "another country") +
+        ".",
+    );
   } else if (warnings.indexOf("far_apart") >= 0 && r.distance) {
     lines.push("The computer is " + distanceText(r.distance.km) + ".");
   }
@@ -149,7 +155,8 @@ function finished(action: "approve" | "deny", by: "phone" | "computer" = "phone"
   clearTimeout(pollTimer);
   const device = (request && request.requester && request.requester.description) || "The other device";
   if (action === "approve") {
-    $("approved-text").textContent = device + " is now signed in as " + ($("phone-user").textContent || "you") + ". You can close this page.";
+    $("approved-text").textContent =
+      device + " is now signed in as " + ($("phone-user").textContent || "you") + ". You can close this page.";
     show("approved", "approved-title");
     return;
   }
@@ -314,7 +321,11 @@ $("register-form").addEventListener("submit", (e) => {
   const form = e.target as HTMLFormElement;
   formError($("re-error"), "");
   fieldErrors(form, null);
-  const body = { username: input(form, "username").value.trim(), email: input(form, "email").value.trim(), password: input(form, "password").value };
+  const body = {
+    username: input(form, "username").value.trim(),
+    email: input(form, "email").value.trim(),
+    password: input(form, "password").value,
+  };
   busy(form, true);
   Auth.request("/api/auth/register/", { body })
     .then((r) => {

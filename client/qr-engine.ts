@@ -85,7 +85,12 @@ export interface Clock {
 }
 
 /** What a timer feeds back when it fires; the driver adds the Clock. */
-type TimerEvent = { type: "retryDue" } | { type: "pingDue" } | { type: "pongMissed" } | { type: "reconnectDue" } | { type: "expiryDue"; generation: number };
+type TimerEvent =
+  | { type: "retryDue" }
+  | { type: "pingDue" }
+  | { type: "pongMissed" }
+  | { type: "reconnectDue" }
+  | { type: "expiryDue"; generation: number };
 
 /** What the driver feeds in. */
 export type EngineEvent =
@@ -154,7 +159,18 @@ export interface Step {
 }
 
 export function initialState(options: { autoRenew: boolean }): EngineState {
-  return { autoRenew: options.autoRenew, generation: 0, code: null, finished: false, stopped: false, socket: false, typed: null, scannedBy: null, attempts: 0, startFailures: 0 };
+  return {
+    autoRenew: options.autoRenew,
+    generation: 0,
+    code: null,
+    finished: false,
+    stopped: false,
+    socket: false,
+    typed: null,
+    scannedBy: null,
+    attempts: 0,
+    startFailures: 0,
+  };
 }
 
 /** The wait before reconnect `n` (0-based): doubling from 0.5 s to 15 s, ±25 % so a fleet of tabs does not reconnect in step. */
@@ -320,7 +336,12 @@ export function next(state: EngineState, event: EngineEvent): Step {
       });
       b.emit({ state: "pending", id: event.id, url: event.qrUrl, svg: event.svg, expiresAt: deadline });
       // The server's alarm sends "expired"; if it does not arrive (socket down), start over anyway.
-      b.do({ type: "timer", name: "expiry", ms: Math.max(0, deadline - event.now) + EXPIRY_GRACE_MS, event: { type: "expiryDue", generation: event.generation } });
+      b.do({
+        type: "timer",
+        name: "expiry",
+        ms: Math.max(0, deadline - event.now) + EXPIRY_GRACE_MS,
+        event: { type: "expiryDue", generation: event.generation },
+      });
       connect(b);
       break;
     }

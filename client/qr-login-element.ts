@@ -139,7 +139,11 @@ export class QrLoginElement extends HTMLElement {
 
   private start(): void {
     if (this.login) return;
-    this.login = startQrLogin({ baseUrl: this.getAttribute("base-url") ?? "", onState: (s) => this.render(s), onConnection: (c) => this.connection(c) });
+    this.login = startQrLogin({
+      baseUrl: this.getAttribute("base-url") ?? "",
+      onState: (s) => this.render(s),
+      onConnection: (c) => this.connection(c),
+    });
   }
 
   private tick(): void {
@@ -216,7 +220,13 @@ export class QrLoginElement extends HTMLElement {
     }
     // A new step moves focus to its heading only if focus was inside the element (never steals it from the page).
     if (previous !== s.state && s.state !== "scanned" && this.shadowRoot?.activeElement) this.heading.focus();
-    this.dispatchEvent(new CustomEvent("qr-login:state", { detail: s.state === "approved" ? { state: s.state, user: s.user } : s, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent("qr-login:state", {
+        detail: s.state === "approved" ? { state: s.state, user: s.user } : s,
+        bubbles: true,
+        composed: true,
+      }),
+    );
   }
 }
 

@@ -10,7 +10,18 @@
  * What to do is decided by the pure engine (./qr-engine.ts: `next(state, event) → { state, effects }`); this file is
  * its driver: it owns the socket, the timers, the keys and fetch, feeds what happens to `next` and performs the effects.
  */
-import { canSubmit, initialState, next, type Clock, type EngineEvent, type EngineState, type Effect, type QrConnection, type QrLoginState, type TimerName } from "./qr-engine";
+import {
+  canSubmit,
+  initialState,
+  next,
+  type Clock,
+  type EngineEvent,
+  type EngineState,
+  type Effect,
+  type QrConnection,
+  type QrLoginState,
+  type TimerName,
+} from "./qr-engine";
 import { newKeys, openSealed } from "./seal";
 import type { QrCreated } from "../src/qr/wire";
 
@@ -47,7 +58,9 @@ function detach(s: WebSocket): void {
 
 /** What a failed start threw: a refusal's Retry-After (seconds), if it had one. */
 function retryAfterOf(problem: unknown): number | null {
-  return problem && typeof problem === "object" && "retryAfter" in problem && typeof problem.retryAfter === "number" ? problem.retryAfter : null;
+  return problem && typeof problem === "object" && "retryAfter" in problem && typeof problem.retryAfter === "number"
+    ? problem.retryAfter
+    : null;
 }
 
 /** Starts a QR login at once; see QrLoginState for what `onState` hears. */
@@ -91,7 +104,8 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
       case "close":
         return closeSocket(effect.code, effect.reason);
       case "send":
-        if (socket && socket.readyState === WebSocket.OPEN) socket.send(typeof effect.message === "string" ? effect.message : JSON.stringify(effect.message));
+        if (socket && socket.readyState === WebSocket.OPEN)
+          socket.send(typeof effect.message === "string" ? effect.message : JSON.stringify(effect.message));
         return;
       case "timer": {
         clearTimeout(timers.get(effect.name));
@@ -121,7 +135,13 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
         return;
       case "unseal":
         openSealed(effect.privateKey, effect.id, effect.sealed).then(
-          (pair) => dispatch({ type: "unsealed", generation: effect.generation, pair: { access: pair.access, refresh: pair.refresh }, user: pair.user }),
+          (pair) =>
+            dispatch({
+              type: "unsealed",
+              generation: effect.generation,
+              pair: { access: pair.access, refresh: pair.refresh },
+              user: pair.user,
+            }),
           () => dispatch({ type: "unsealFailed", generation: effect.generation }),
         );
         return;
@@ -159,7 +179,9 @@ export function startQrLogin(options: QrLoginOptions): QrLoginHandle {
           privateKey: keys.privateKey,
         });
       })
-      .catch((problem: unknown) => dispatch({ type: "startFailed", generation, retryAfterSeconds: retryAfterOf(problem), jitter: Math.random() }));
+      .catch((problem: unknown) =>
+        dispatch({ type: "startFailed", generation, retryAfterSeconds: retryAfterOf(problem), jitter: Math.random() }),
+      );
   }
 
   function open(url: string): void {

@@ -57,7 +57,10 @@ export function qrStateText(s: QrLoginState): QrStateText {
     case "denied":
       switch (s.reason) {
         case "code_mismatch":
-          return { title: "Sign-in cancelled", status: "That number did not match the one on the phone, so the sign-in was cancelled. Nobody was signed in." };
+          return {
+            title: "Sign-in cancelled",
+            status: "That number did not match the one on the phone, so the sign-in was cancelled. Nobody was signed in.",
+          };
         case "cancelled":
           return { title: "Sign-in cancelled", status: "This code was cancelled. Nobody was signed in." };
         default:

@@ -36,20 +36,28 @@ function bytesOfB64(text: string): Uint8Array<ArrayBuffer> {
 /** Opens what login `id`'s approval sealed to this page's key; rejects if it was sealed to any other key or login. */
 export function openSealed(privateKey: CryptoKey, id: string, sealed: SealedPair): Promise<QrPairContents> {
   const enc = new TextEncoder();
-  return crypto.subtle
-    .importKey("jwk", sealed.epk, ECDH, false, [])
-    // DOM names the peer key `public`, Workers' types `$public`: both runtimes read `public`.
-    .then((epk) => crypto.subtle.deriveBits({ name: "ECDH", public: epk } as Parameters<SubtleCrypto["deriveBits"]>[0], privateKey, 256))
-    .then((shared) => crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]))
-    .then((ikm) =>
-      crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode(SEAL_INFO) },
-        ikm,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["decrypt"],
-      ),
-    )
-    .then((key) => crypto.subtle.decrypt({ name: "AES-GCM", iv: bytesOfB64(sealed.iv), additionalData: enc.encode(id) }, key, bytesOfB64(sealed.ciphertext)))
-    .then((plain) => JSON.parse(new TextDecoder().decode(plain)) as QrPairContents);
+  return (
+    crypto.subtle
+      .importKey("jwk", sealed.epk, ECDH, false, [])
+      // DOM names the peer key `public`, Workers' types `$public`: both runtimes read `public`.
+      .then((epk) => crypto.subtle.deriveBits({ name: "ECDH", public: epk } as Parameters<SubtleCrypto["deriveBits"]>[0], privateKey, 256))
+      .then((shared) => crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]))
+      .then((ikm) =>
+        crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode(SEAL_INFO) },
+          ikm,
+          { name: "AES-GCM", length: 256 },
+          false,
+          ["decrypt"],
+        ),
+      )
+      .then((key) =>
+        crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: bytesOfB64(sealed.iv), additionalData: enc.encode(id) },
+          key,
+          bytesOfB64(sealed.ciphertext),
+        ),
+      )
+      .then((plain) => JSON.parse(new TextDecoder().decode(plain)) as QrPairContents)
+  );
 }

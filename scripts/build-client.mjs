@@ -112,7 +112,9 @@ export async function buildClient({ quiet = false } = {}) {
       const bytes = Buffer.byteLength(text);
       console.log(`[client] ${PAGES[name]} -> ${name}: ${bytes} B, ${gzipSync(text, { level: 9 }).length} B gzip`);
     }
-    console.log(`[client] ${MODULE_ENTRY} -> /client/qr-login.${moduleHash}.js: ${Buffer.byteLength(moduleText)} B, ${gzipSync(moduleText, { level: 9 }).length} B gzip`);
+    console.log(
+      `[client] ${MODULE_ENTRY} -> /client/qr-login.${moduleHash}.js: ${Buffer.byteLength(moduleText)} B, ${gzipSync(moduleText, { level: 9 }).length} B gzip`,
+    );
   }
   return bundles;
 }

@@ -13,10 +13,14 @@ const main = readFileSync(join(dir, "index.js"));
 const mainGzip = gzipSync(main).length;
 const others = readdirSync(dir).filter((f) => /\.(txt|wasm|bin)$/.test(f));
 const othersGzip = others.reduce((n, f) => n + gzipSync(readFileSync(join(dir, f))).length, 0);
-console.log(`[bundle] main module ${kib(main.length)} KiB, ${kib(mainGzip)} KiB gzip (limit ${LIMIT_KIB}); beside it ${others.length} modules, ${kib(othersGzip)} KiB gzip`);
+console.log(
+  `[bundle] main module ${kib(main.length)} KiB, ${kib(mainGzip)} KiB gzip (limit ${LIMIT_KIB}); beside it ${others.length} modules, ${kib(othersGzip)} KiB gzip`,
+);
 // 300 KiB gzip with the old import in one file: under the limit, so the import form is checked on its own.
 const valueImport = /^import\s*\{\s*z\s*\}\s*from\s*"zod"/m;
-const offenders = readdirSync("src", { recursive: true }).filter((f) => /\.tsx?$/.test(f) && valueImport.test(readFileSync(join("src", f), "utf8")));
+const offenders = readdirSync("src", { recursive: true }).filter(
+  (f) => /\.tsx?$/.test(f) && valueImport.test(readFileSync(join("src", f), "utf8")),
+);
 if (offenders.length) {
   console.error(`[bundle] import * as z from "zod", not import { z } (it keeps zod's 64 locales in the bundle): ${offenders.join(", ")}`);
   process.exit(1);

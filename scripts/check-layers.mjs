@@ -17,7 +17,8 @@ function files(path) {
   return readdirSync(full).flatMap((name) => files(join(path, name)));
 }
 
-const within = (path, places) => places.some((place) => path === place || path.startsWith(`${place}/`) || path.replace(/\.tsx?$/, "") === place.replace(/\.tsx?$/, ""));
+const within = (path, places) =>
+  places.some((place) => path === place || path.startsWith(`${place}/`) || path.replace(/\.tsx?$/, "") === place.replace(/\.tsx?$/, ""));
 
 const problems = [];
 for (const file of SHARED.flatMap(files).filter((f) => /\.tsx?$/.test(f))) {

@@ -20,7 +20,9 @@ export function localOrigin(args = []) {
  */
 export function localIdentityVars(args = []) {
   const origin = localOrigin(args);
-  return ["JWT_ISSUER", "JWT_AUDIENCE"].filter((name) => !args.some((a) => a.startsWith(`${name}:`))).flatMap((name) => ["--var", `${name}:${origin}`]);
+  return ["JWT_ISSUER", "JWT_AUDIENCE"]
+    .filter((name) => !args.some((a) => a.startsWith(`${name}:`)))
+    .flatMap((name) => ["--var", `${name}:${origin}`]);
 }
 
 export function ensureDevVars(path = ".dev.vars") {

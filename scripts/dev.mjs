@@ -42,8 +42,11 @@ async function assertPortFree(port, host, what) {
   try {
     await checkPortFree(port, host);
   } catch (error) {
-    const reason = error.code === "EADDRINUSE" ? "is already in use (another `npm run dev`?)" : `cannot be used (${error.code ?? error.message})`;
-    console.error(`[dev] ${what} port ${port} on ${host} ${reason}. Stop that process, or pick another port: npm run dev -- --port ${port + 100}`);
+    const reason =
+      error.code === "EADDRINUSE" ? "is already in use (another `npm run dev`?)" : `cannot be used (${error.code ?? error.message})`;
+    console.error(
+      `[dev] ${what} port ${port} on ${host} ${reason}. Stop that process, or pick another port: npm run dev -- --port ${port + 100}`,
+    );
     process.exit(1);
   }
 }
@@ -70,7 +73,12 @@ if (consumer) {
   devArgs = ["dev", "-c", "examples/consumer/wrangler.toml", "--persist-to", "examples/consumer/.wrangler/state"];
 } else {
   if (ensureDevVars(join(root, ".dev.vars"))) console.log("[dev] wrote .dev.vars with fresh local signing keys (git-ignored)");
-  const migrate = spawnSync(...wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", ".wrangler/state"], { stdio: "inherit", env: { ...env, CI: "true" } }));
+  const migrate = spawnSync(
+    ...wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", ".wrangler/state"], {
+      stdio: "inherit",
+      env: { ...env, CI: "true" },
+    }),
+  );
   if (migrate.status !== 0) process.exit(migrate.status ?? 1);
   devArgs = ["dev", "--persist-to", ".wrangler/state"];
   // The issuer is the origin this dev server answers at (JWT_ISSUER is required; a request's Host is never trusted).

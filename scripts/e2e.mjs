@@ -22,14 +22,22 @@ const READY_TIMEOUT_MS = 90_000;
 /** Settings per phase; each phase is one wrangler dev. */
 const PHASES = [
   // QR_DEV_PLACES: local clients may name their place (X-Dev-Place), so a phone can be put far away; never set deployed.
-  { name: "journey", vars: { QR_DEV_PLACES: "on", QR_MAX_DISTANCE_KM: "5000" }, files: ["test/e2e/journey.test.mjs", "test/e2e/docs.test.mjs"] },
+  {
+    name: "journey",
+    vars: { QR_DEV_PLACES: "on", QR_MAX_DISTANCE_KM: "5000" },
+    files: ["test/e2e/journey.test.mjs", "test/e2e/docs.test.mjs"],
+  },
   // Codes that expire in 6 s and access tokens that live 5 s: expiry and token refresh without waiting minutes.
   { name: "short-lived", vars: { QR_LOGIN_TTL: "6", ACCESS_TOKEN_LIFETIME: "5" }, files: ["test/e2e/short-lived.test.mjs"] },
   // The refresh token in an HttpOnly cookie (REFRESH_COOKIE=on), on wrangler dev's plain-http 127.0.0.1.
   { name: "cookie", vars: { REFRESH_COOKIE: "on" }, files: ["test/e2e/cookie.test.mjs"] },
   // examples/app on a second origin (its own port), allowed by CORS_ORIGINS, with the refresh cookie on.
   // Account mail (issue 24): djoser's endpoints, activation on, each mail a file wrangler dev writes.
-  { name: "mail", vars: { MAIL_FROM: "auth@example.com", ACTIVATION_EMAIL: "on", ACCOUNT_MAIL_FLOOR_MS: "0" }, files: ["test/e2e/mail.test.mjs", "test/e2e/djoser-client.test.mjs"] },
+  {
+    name: "mail",
+    vars: { MAIL_FROM: "auth@example.com", ACTIVATION_EMAIL: "on", ACCOUNT_MAIL_FLOOR_MS: "0" },
+    files: ["test/e2e/mail.test.mjs", "test/e2e/djoser-client.test.mjs"],
+  },
   { name: "app", vars: { REFRESH_COOKIE: "on", CORS_ORIGINS: `http://127.0.0.1:${PORT + 10}` }, files: ["test/e2e/app.test.mjs"] },
 ];
 
@@ -53,8 +61,28 @@ function migrate(stateDir) {
 
 async function startWrangler(stateDir, vars) {
   // JWT_ISSUER/JWT_AUDIENCE are required (never taken from the Host header): the origin the tests call.
-  const allVars = { JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "e2e-key")), JWT_ISSUER: BASE_URL, JWT_AUDIENCE: BASE_URL, RATE_LIMITS: "off", ...vars };
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(INSPECTOR_PORT), "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", "warn"];
+  const allVars = {
+    JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "e2e-key")),
+    JWT_ISSUER: BASE_URL,
+    JWT_AUDIENCE: BASE_URL,
+    RATE_LIMITS: "off",
+    ...vars,
+  };
+  const args = [
+    WRANGLER,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PORT),
+    "--inspector-port",
+    String(INSPECTOR_PORT),
+    "--persist-to",
+    stateDir,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
   for (const [name, value] of Object.entries(allVars)) args.push("--var", `${name}:${value}`);
   // Its own process group, so anything it leaves behind can be stopped by that group's id.
   const child = spawn(process.execPath, args, { cwd: root, env: { ...env, CI: "" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -100,7 +128,15 @@ function runTests(files, vars) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {
       cwd: root,
-      env: { ...env, E2E_BASE_URL: BASE_URL, E2E_APP_PORT: String(PORT + 10), E2E_FOREIGN_PORT: String(PORT + 11), CHROMIUM_PATH: CHROMIUM, E2E_QR_TTL: vars.QR_LOGIN_TTL ?? "120", E2E_ACCESS_LIFETIME: vars.ACCESS_TOKEN_LIFETIME ?? "300" },
+      env: {
+        ...env,
+        E2E_BASE_URL: BASE_URL,
+        E2E_APP_PORT: String(PORT + 10),
+        E2E_FOREIGN_PORT: String(PORT + 11),
+        CHROMIUM_PATH: CHROMIUM,
+        E2E_QR_TTL: vars.QR_LOGIN_TTL ?? "120",
+        E2E_ACCESS_LIFETIME: vars.ACCESS_TOKEN_LIFETIME ?? "300",
+      },
       stdio: "inherit",
     });
     child.on("exit", (code) => resolve(code ?? 1));

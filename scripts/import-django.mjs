@@ -64,7 +64,15 @@ async function loadPlanner(workDir) {
       }));
     },
   };
-  await build({ entryPoints: [join(root, "src/auth/django-import.ts")], bundle: true, format: "esm", platform: "node", outfile, logLevel: "silent", plugins: [wasmModule] });
+  await build({
+    entryPoints: [join(root, "src/auth/django-import.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    outfile,
+    logLevel: "silent",
+    plugins: [wasmModule],
+  });
   return import(pathToFileURL(outfile).href);
 }
 
@@ -76,10 +84,20 @@ function wrangler(options, extra, workDir) {
   const outPath = join(workDir, `wrangler-${Date.now()}-${Math.random().toString(36).slice(2)}.out`);
   const out = openSync(outPath, "w");
   try {
-    const run = spawnSync("npx", args, { cwd: root, stdio: ["ignore", out, out], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
+    const run = spawnSync("npx", args, {
+      cwd: root,
+      stdio: ["ignore", out, out],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    });
     if (run.status !== 0) {
       const text = readFileSync(outPath, "utf8");
-      console.error(text.slice(-4000).split("\n").map((line) => printable(line, 400)).join("\n"));
+      console.error(
+        text
+          .slice(-4000)
+          .split("\n")
+          .map((line) => printable(line, 400))
+          .join("\n"),
+      );
       throw new Error(`wrangler d1 execute failed (${run.error ? run.error.message : `exit ${run.status}`})`);
     }
   } finally {
@@ -197,14 +215,18 @@ async function main() {
         if (outcome.skipped) {
           skipped += 1;
           const { pk, username, reason } = outcome.skipped;
-          console.log(`  - ${username === null ? "?" : printable(username, 60)} (pk ${printable(JSON.stringify(pk) ?? "?", 40)}): ${reason}`);
+          console.log(
+            `  - ${username === null ? "?" : printable(username, 60)} (pk ${printable(JSON.stringify(pk) ?? "?", 40)}): ${reason}`,
+          );
           continue;
         }
         const user = outcome.user;
         planned += 1;
         if (planned <= LISTED_USERS) {
           const flags = [user.isSuperuser && "superuser", user.isStaff && "staff", !user.isActive && "inactive"].filter(Boolean).join(", ");
-          console.log(`  + ${printable(user.username, 60)} (pk ${user.id}, ${printable(user.passwordHash.split("$")[0], 40)}${flags ? `, ${flags}` : ""})`);
+          console.log(
+            `  + ${printable(user.username, 60)} (pk ${user.id}, ${printable(user.passwordHash.split("$")[0], 40)}${flags ? `, ${flags}` : ""})`,
+          );
         }
         if (!batch || batch.users === USERS_PER_BATCH) {
           if (batch) closeSync(batch.fd);
@@ -224,7 +246,8 @@ async function main() {
     console.log(`import:django: ${planned} to import into ${where}, ${skipped} skipped`);
     if (planned === 0) return;
     if (options.dryRun) {
-      for (const { path } of batches) for (const line of readFileSync(path, "utf8").split("\n")) if (line) console.log(printable(line, 10_000));
+      for (const { path } of batches)
+        for (const line of readFileSync(path, "utf8").split("\n")) if (line) console.log(printable(line, 10_000));
       return;
     }
     const before = userCount(options, workDir);
@@ -239,9 +262,12 @@ async function main() {
       }
     }
     const imported = userCount(options, workDir) - before;
-    console.log(`import:django: ${imported} of ${planned} users imported (the users table went from ${before} to ${before + imported})${failure ? "; stopped at the failed batch above" : ""}`);
+    console.log(
+      `import:django: ${imported} of ${planned} users imported (the users table went from ${before} to ${before + imported})${failure ? "; stopped at the failed batch above" : ""}`,
+    );
     if (failure) throw failure;
-    if (imported !== planned) throw new Error(`${planned - imported} planned users were not written (a user added meanwhile with the same id, username or email?)`);
+    if (imported !== planned)
+      throw new Error(`${planned - imported} planned users were not written (a user added meanwhile with the same id, username or email?)`);
     console.log("import:django: done; each user's hash becomes argon2id at their first sign-in here");
   } finally {
     rmSync(workDir, { recursive: true, force: true });

@@ -73,7 +73,11 @@ async function main() {
   // Like `npm run dev`: a non-first worker reads its own .dev.vars (--var reaches only the first one).
   if (ensureDevVars(join(root, ".dev.vars"))) log("wrote .dev.vars with fresh local keys (git-ignored)");
   const state = join(dir, "state");
-  const migrate = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, env: { ...env, CI: "true" }, encoding: "utf8" });
+  const migrate = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: root,
+    env: { ...env, CI: "true" },
+    encoding: "utf8",
+  });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}${migrate.stderr}`);
 
   writeFileSync(
@@ -97,7 +101,17 @@ async function main() {
   );
 
   const args = [WRANGLER, "dev", "-c", join(dir, "front.toml"), "-c", "examples/consumer/wrangler.toml", "-c", "wrangler.toml"];
-  args.push("--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(PORT + 1), "--persist-to", state, "--show-interactive-dev-session=false");
+  args.push(
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PORT),
+    "--inspector-port",
+    String(PORT + 1),
+    "--persist-to",
+    state,
+    "--show-interactive-dev-session=false",
+  );
   log(`wrangler ${args.slice(1).join(" ")}`);
   const started = Date.now();
   child = spawn(process.execPath, args, { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -112,20 +126,35 @@ async function main() {
     await sleep(500);
   }
   log(`three workers ready on ${BASE} in ${Date.now() - started} ms`);
-  expect(/SIGNIN_IP_LIMITER/.test(output.split("edge-auth-worker has access")[1] ?? ""), "our worker (third config) lists its rate-limit bindings");
+  expect(
+    /SIGNIN_IP_LIMITER/.test(output.split("edge-auth-worker has access")[1] ?? ""),
+    "our worker (third config) lists its rate-limit bindings",
+  );
 
   const username = `mw_${Date.now().toString(36)}`;
   const password = "correct horse battery staple";
   const ip = { "cf-connecting-ip": "198.51.100.7" };
-  const registered = await call("/api/auth/register/", { method: "POST", body: { username, email: `${username}@example.com`, password }, headers: ip });
+  const registered = await call("/api/auth/register/", {
+    method: "POST",
+    body: { username, email: `${username}@example.com`, password },
+    headers: ip,
+  });
   expect(registered.status === 201, "POST /api/auth/register/ answers 201 through the front worker", registered);
   const pair = await call("/api/token/", { method: "POST", body: { username, password }, headers: ip });
-  expect(pair.status === 200 && typeof pair.json?.access === "string", "POST /api/token/ signs in (rate limits on, not 500 server_misconfigured)", pair);
+  expect(
+    pair.status === 200 && typeof pair.json?.access === "string",
+    "POST /api/token/ signs in (rate limits on, not 500 server_misconfigured)",
+    pair,
+  );
 
   const me = await call("/me", { headers: { authorization: `Bearer ${pair.json.access}` } });
   expect(me.status === 200 && me.json?.hello === username, "the consumer's GET /me accepts the token via AuthService.authenticate", me);
   const forged = await call("/me", { headers: { authorization: `Bearer ${pair.json.access.slice(0, -4)}AAAA` } });
-  expect(forged.status === 401 && forged.json?.code === "token_not_valid", "the consumer's GET /me refuses a tampered token with 401", forged);
+  expect(
+    forged.status === 401 && forged.json?.code === "token_not_valid",
+    "the consumer's GET /me refuses a tampered token with 401",
+    forged,
+  );
 
   // The emulated limiter's windows are aligned to the wall clock (a fresh count every whole minute): the burst and
   // the idle wait must fit in one minute, so start at the next one when less than 40 s remain.
@@ -141,16 +170,32 @@ async function main() {
   const burstStarted = Date.now();
   const statuses = await Promise.all(
     Array.from({ length: SIGNIN_IP_LIMIT + 1 }, (_, i) =>
-      call("/api/token/", { method: "POST", body: { username: `nobody_${i}_${username}`, password: "wrong password" }, headers: attacker }).then((r) => r.status),
+      call("/api/token/", {
+        method: "POST",
+        body: { username: `nobody_${i}_${username}`, password: "wrong password" },
+        headers: attacker,
+      }).then((r) => r.status),
     ),
   );
   const count = (status) => statuses.filter((s) => s === status).length;
-  expect(count(401) === SIGNIN_IP_LIMIT && count(429) === 1, `${SIGNIN_IP_LIMIT + 1} wrong sign-ins at once from one IP: ${SIGNIN_IP_LIMIT} get 401, one 429 (SIGNIN_IP_LIMITER)`, statuses);
+  expect(
+    count(401) === SIGNIN_IP_LIMIT && count(429) === 1,
+    `${SIGNIN_IP_LIMIT + 1} wrong sign-ins at once from one IP: ${SIGNIN_IP_LIMIT} get 401, one 429 (SIGNIN_IP_LIMITER)`,
+    statuses,
+  );
   log(`burst answered in ${Date.now() - burstStarted} ms`);
   await sleep(12_000);
-  const afterIdle = await call("/api/token/", { method: "POST", body: { username: `late_${username}`, password: "wrong password" }, headers: attacker });
+  const afterIdle = await call("/api/token/", {
+    method: "POST",
+    body: { username: `late_${username}`, password: "wrong password" },
+    headers: attacker,
+  });
   expect(afterIdle.status === 429, "after 12 s idle the same IP still gets 429 (the window is 60 s)", afterIdle.status);
-  const other = await call("/api/token/", { method: "POST", body: { username, password }, headers: { "cf-connecting-ip": "198.51.100.8" } });
+  const other = await call("/api/token/", {
+    method: "POST",
+    body: { username, password },
+    headers: { "cf-connecting-ip": "198.51.100.8" },
+  });
   expect(other.status === 200, "another IP still signs in", other.status);
 }
 

@@ -34,11 +34,17 @@ export interface AppOptions {
  * Every resource the worker serves, listed once: their routes (matched in this order), the document's tags, the
  * tables each owns and what each forgets of a deleted user. The tests' shared tables are derived from this list too.
  */
-export const RESOURCES: readonly Resource[] = [tokensResource, accountResource, sessionsResource, qrResource, notesResource, pagesResource, metaResource(() => RESOURCES)];
+export const RESOURCES: readonly Resource[] = [
+  tokensResource,
+  accountResource,
+  sessionsResource,
+  qrResource,
+  notesResource,
+  pagesResource,
+  metaResource(() => RESOURCES),
+];
 
 const ROUTES = routesOf(RESOURCES);
-
-
 
 /**
  * Deps and rate limits for /api/* and /.well-known/*, in one middleware: built once per isolate and env (config and
@@ -69,7 +75,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error instanceof ApiError || error instanceof ValidationError) return errorResponse(error);
     const requestId = c.get("requestId");
-    const log = (level: "warn" | "error", { event, ...fields }: { event: string } & Record<string, unknown>) => logEvent(sink, requestId, level, event, fields);
+    const log = (level: "warn" | "error", { event, ...fields }: { event: string } & Record<string, unknown>) =>
+      logEvent(sink, requestId, level, event, fields);
     if (isDatabaseUnavailable(error)) {
       // Fail closed: nothing was answered from unverified state; the client retries after Retry-After.
       log("warn", { event: "d1_unavailable", method: c.req.method, path: new URL(c.req.url).pathname, error: error.message });

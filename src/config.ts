@@ -100,7 +100,8 @@ function seconds(env: Env, name: keyof Env, fallback: number, min: number, max: 
   return value;
 }
 
-const REQUIRED_IDENTITY = "(wrangler.toml [vars] or `wrangler dev --var`; `npm run dev` writes the local origin): a request's Host header is never trusted for it";
+const REQUIRED_IDENTITY =
+  "(wrangler.toml [vars] or `wrangler dev --var`; `npm run dev` writes the local origin): a request's Host header is never trusted for it";
 
 /** JWT_ISSUER and JWT_AUDIENCE, both required; the issuer must be an origin, as every URL handed out starts with it. */
 function identity(env: Env): { issuer: string; audience: string } {
@@ -109,7 +110,11 @@ function identity(env: Env): { issuer: string; audience: string } {
   if (!issuer && !audience) throw new ConfigError("JWT_ISSUER, JWT_AUDIENCE", `are required ${REQUIRED_IDENTITY}`);
   if (!issuer) throw new ConfigError("JWT_ISSUER", `is required ${REQUIRED_IDENTITY}`);
   if (!audience) throw new ConfigError("JWT_AUDIENCE", `is required ${REQUIRED_IDENTITY}`);
-  if (issuer.length > 512 || !isOrigin(issuer)) throw new ConfigError("JWT_ISSUER", `must be the worker's public origin, like https://auth.example.com (no path), got ${JSON.stringify(issuer.slice(0, 100))}`);
+  if (issuer.length > 512 || !isOrigin(issuer))
+    throw new ConfigError(
+      "JWT_ISSUER",
+      `must be the worker's public origin, like https://auth.example.com (no path), got ${JSON.stringify(issuer.slice(0, 100))}`,
+    );
   if (audience.length > 512) throw new ConfigError("JWT_AUDIENCE", "must be at most 512 characters");
   return { issuer, audience };
 }
@@ -131,7 +136,20 @@ function onOff(env: Env, name: "RATE_LIMITS" | "REFRESH_COOKIE" | "QR_DEV_PLACES
   throw new ConfigError(name, `must be "on" or "off", got ${JSON.stringify(env[name])}`);
 }
 
-function count(env: Env, name: "SIGNIN_FAILURE_LIMIT" | "SIGNIN_DEVICE_FAILURE_LIMIT" | "SIGNIN_DEVICES_FAILURE_LIMIT" | "D1_TIMEOUT_MS" | "SIGNIN_REFUSAL_FLOOR_MS" | "QR_MAX_DISTANCE_KM" | "ACCOUNT_MAIL_FLOOR_MS", fallback: number, min: number, max: number): number {
+function count(
+  env: Env,
+  name:
+    | "SIGNIN_FAILURE_LIMIT"
+    | "SIGNIN_DEVICE_FAILURE_LIMIT"
+    | "SIGNIN_DEVICES_FAILURE_LIMIT"
+    | "D1_TIMEOUT_MS"
+    | "SIGNIN_REFUSAL_FLOOR_MS"
+    | "QR_MAX_DISTANCE_KM"
+    | "ACCOUNT_MAIL_FLOOR_MS",
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const text = String(raw).trim();
@@ -149,8 +167,9 @@ function origins(env: Env, name: "CORS_ORIGINS"): string[] {
   if (!raw) return [];
   const list = raw.split(/[\s,]+/).filter(Boolean);
   for (const entry of list) {
-    if (entry === "*") throw new ConfigError(name, "must list origins explicitly; \"*\" would let any site call the API");
-    if (!ORIGIN_PATTERN.test(entry)) throw new ConfigError(name, `entries must look like https://app.example.com (lower case, no path), got ${JSON.stringify(entry)}`);
+    if (entry === "*") throw new ConfigError(name, 'must list origins explicitly; "*" would let any site call the API');
+    if (!ORIGIN_PATTERN.test(entry))
+      throw new ConfigError(name, `entries must look like https://app.example.com (lower case, no path), got ${JSON.stringify(entry)}`);
   }
   return [...new Set(list)];
 }
@@ -161,7 +180,8 @@ const MAIL_ADDRESS = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
 function mailFrom(env: Env): string | null {
   const raw = env.MAIL_FROM?.trim();
   if (!raw) return null;
-  if (raw.length > 254 || !MAIL_ADDRESS.test(raw)) throw new ConfigError("MAIL_FROM", `must be one address like auth@example.com, got ${JSON.stringify(raw.slice(0, 100))}`);
+  if (raw.length > 254 || !MAIL_ADDRESS.test(raw))
+    throw new ConfigError("MAIL_FROM", `must be one address like auth@example.com, got ${JSON.stringify(raw.slice(0, 100))}`);
   return raw;
 }
 
@@ -177,7 +197,10 @@ function linkTemplate(env: Env, name: "FRONTEND_RESET_URL" | "FRONTEND_ACTIVATIO
     ok = false;
   }
   if (!ok || !raw.includes("{uid}") || !raw.includes("{token}") || raw.length > 1000)
-    throw new ConfigError(name, `must be an absolute URL holding {uid} and {token}, like https://app.example.com/reset/{uid}/{token}, got ${JSON.stringify(raw.slice(0, 100))}`);
+    throw new ConfigError(
+      name,
+      `must be an absolute URL holding {uid} and {token}, like https://app.example.com/reset/{uid}/{token}, got ${JSON.stringify(raw.slice(0, 100))}`,
+    );
   return raw;
 }
 
@@ -185,7 +208,8 @@ function productName(env: Env): string {
   const raw = env.PRODUCT_NAME?.trim() ?? "";
   if (!raw) return "Edge auth";
   // It goes into subject lines: no line breaks, bounded.
-  if (raw.length > 80 || /[\r\n\u0000-\u001f]/.test(raw)) throw new ConfigError("PRODUCT_NAME", "must be one line of at most 80 characters");
+  if (raw.length > 80 || /[\r\n\u0000-\u001f]/.test(raw))
+    throw new ConfigError("PRODUCT_NAME", "must be one line of at most 80 characters");
   return raw;
 }
 
@@ -193,19 +217,28 @@ function productName(env: Env): string {
 export function parseConfig(env: Env): Config {
   const algorithmRaw = (env.JWT_ALGORITHM ?? "").trim() || "ES256";
   const jwtAlgorithm = JWT_ALGORITHMS.find((a) => a === algorithmRaw);
-  if (!jwtAlgorithm) throw new ConfigError("JWT_ALGORITHM", `must be one of ${JWT_ALGORITHMS.join(", ")}, got ${JSON.stringify(algorithmRaw)}`);
+  if (!jwtAlgorithm)
+    throw new ConfigError("JWT_ALGORITHM", `must be one of ${JWT_ALGORITHMS.join(", ")}, got ${JSON.stringify(algorithmRaw)}`);
 
   let signingKeysJson: string | null = null;
   let jwtSecret: string | null = null;
   if (jwtAlgorithm === "HS256") {
     const secret = env.JWT_SECRET ?? "";
-    if (!secret) throw new ConfigError("JWT_SECRET", "is required when JWT_ALGORITHM is HS256 (locally: `npm run keys` writes it to .dev.vars, then restart `npm run dev`; deployed: `wrangler secret put JWT_SECRET`)");
+    if (!secret)
+      throw new ConfigError(
+        "JWT_SECRET",
+        "is required when JWT_ALGORITHM is HS256 (locally: `npm run keys` writes it to .dev.vars, then restart `npm run dev`; deployed: `wrangler secret put JWT_SECRET`)",
+      );
     if (new TextEncoder().encode(secret).length < MIN_HS256_SECRET_BYTES)
       throw new ConfigError("JWT_SECRET", `must be at least ${MIN_HS256_SECRET_BYTES} bytes`);
     jwtSecret = secret;
   } else {
     const keys = (env.JWT_SIGNING_KEYS ?? "").trim();
-    if (!keys) throw new ConfigError("JWT_SIGNING_KEYS", `is required when JWT_ALGORITHM is ${jwtAlgorithm} (locally: \`npm run keys\` writes them to .dev.vars, then restart \`npm run dev\`; deployed: \`wrangler secret put JWT_SIGNING_KEYS\`)`);
+    if (!keys)
+      throw new ConfigError(
+        "JWT_SIGNING_KEYS",
+        `is required when JWT_ALGORITHM is ${jwtAlgorithm} (locally: \`npm run keys\` writes them to .dev.vars, then restart \`npm run dev\`; deployed: \`wrangler secret put JWT_SIGNING_KEYS\`)`,
+      );
     signingKeysJson = keys;
   }
 

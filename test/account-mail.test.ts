@@ -10,7 +10,19 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { decodeUid, encodeUid } from "../src/auth/account-tokens";
 import { memoryLimiter } from "../src/http/ratelimit";
 import type { MailMessage } from "../src/mail/mailer";
-import { ORIGIN, PASSWORD, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName, type Call, type RigOptions } from "./helpers";
+import {
+  ORIGIN,
+  PASSWORD,
+  registerUser,
+  rig,
+  rowCounts,
+  sessionIdOf,
+  signIn,
+  signUp,
+  uniqueName,
+  type Call,
+  type RigOptions,
+} from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase 42";
 
@@ -32,9 +44,20 @@ function realMailApp() {
   const testEnv = { ...env, MAIL_FROM: "auth@example.test" };
   const r = rig({ env: { MAIL_FROM: "auth@example.test" } });
   const pending: Array<Promise<unknown>> = [];
-  const ctx = { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const ctx = {
+    waitUntil: (work: Promise<unknown>) => void pending.push(work),
+    passThroughOnException() {},
+    props: {},
+  } as unknown as ExecutionContext;
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    Promise.resolve(r.app.request(`${ORIGIN}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }, testEnv, ctx));
+    Promise.resolve(
+      r.app.request(
+        `${ORIGIN}${path}`,
+        { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) },
+        testEnv,
+        ctx,
+      ),
+    );
   return { ...r, post, settle: () => Promise.all(pending) };
 }
 
@@ -70,7 +93,13 @@ describe("the send_email binding (MAILER)", () => {
   it("is provided by the test pool from wrangler.toml, and accepts a text and HTML message", async () => {
     const binding = (env as unknown as { MAILER: SendEmail }).MAILER;
     expect(typeof binding.send).toBe("function");
-    await binding.send({ from: "auth@example.test", to: "someone@example.com", subject: "Edge auth: test", text: "hello", html: "<p>hello</p>" });
+    await binding.send({
+      from: "auth@example.test",
+      to: "someone@example.com",
+      subject: "Edge auth: test",
+      text: "hello",
+      html: "<p>hello</p>",
+    });
   });
 
   it("a reset asked with the real binding answers 204, and the binding takes the mail after the answer", async () => {
@@ -87,7 +116,8 @@ describe("uid as Django writes it", () => {
     expect(encodeUid(1)).toBe("MQ");
     expect(encodeUid(12345)).toBe("MTIzNDU");
     expect(decodeUid("MTIzNDU")).toBe(12345);
-    for (const bad of ["MQ==", "MA", "LTE", "MDE", "", "M", "!!", "YWJj", "OTAwNzE5OTI1NDc0MDk5Mw"]) expect([bad, decodeUid(bad)]).toEqual([bad, null]);
+    for (const bad of ["MQ==", "MA", "LTE", "MDE", "", "M", "!!", "YWJj", "OTAwNzE5OTI1NDc0MDk5Mw"])
+      expect([bad, decodeUid(bad)]).toEqual([bad, null]);
   });
 });
 
@@ -139,7 +169,9 @@ describe("POST /api/auth/users/reset_password/", () => {
     const r = mailRig({ env: { FRONTEND_RESET_URL: "https://app.example.com/#/password/reset/confirm/{uid}/{token}" } });
     const u = await user(r.call);
     await r.call("/api/auth/users/reset_password/", { body: { email: u.email } });
-    expect(r.sent[0]!.text).toMatch(new RegExp(`https://app\\.example\\.com/#/password/reset/confirm/${encodeUid(u.id)}/[0-9a-z]+-[0-9a-f]{32}\\n`));
+    expect(r.sent[0]!.text).toMatch(
+      new RegExp(`https://app\\.example\\.com/#/password/reset/confirm/${encodeUid(u.id)}/[0-9a-z]+-[0-9a-f]{32}\\n`),
+    );
   });
 
   it("takes as long for an unknown address as for a known one: every answer waits for ACCOUNT_MAIL_FLOOR_MS", async () => {
@@ -149,7 +181,9 @@ describe("POST /api/auth/users/reset_password/", () => {
     for (let i = 0; i < 8; i++) {
       for (const kind of ["known", "unknown"] as const) {
         const started = Date.now();
-        const res = await r.call("/api/auth/users/reset_password/", { body: { email: kind === "known" ? u.email : `nobody${i}@example.com` } });
+        const res = await r.call("/api/auth/users/reset_password/", {
+          body: { email: kind === "known" ? u.email : `nobody${i}@example.com` },
+        });
         times[kind].push(Date.now() - started);
         expect(res.status).toBe(204);
       }
@@ -170,7 +204,11 @@ describe("POST /api/auth/users/reset_password/", () => {
     for (let i = 0; i < 9; i++) {
       for (const kind of ["known", "unknown"] as const) {
         const started = Date.now();
-        await app.post("/api/auth/users/reset_password/", { email: kind === "known" ? u.email : `nobody${i}@example.com` }, { "cf-connecting-ip": `192.0.2.${i}` });
+        await app.post(
+          "/api/auth/users/reset_password/",
+          { email: kind === "known" ? u.email : `nobody${i}@example.com` },
+          { "cf-connecting-ip": `192.0.2.${i}` },
+        );
         times[kind].push(Date.now() - started);
       }
     }
@@ -196,7 +234,10 @@ describe("POST /api/auth/users/reset_password/", () => {
     for (const email of [u.email, "nobody-at-all@example.com"]) {
       const res = await r.call("/api/auth/users/reset_password/", { body: { email } });
       expect(res.status).toBe(500);
-      expect(await res.json()).toEqual({ detail: "The server is misconfigured; the operator has been told why in the logs.", code: "server_misconfigured" });
+      expect(await res.json()).toEqual({
+        detail: "The server is misconfigured; the operator has been told why in the logs.",
+        code: "server_misconfigured",
+      });
     }
     expect(JSON.stringify(r.logs)).toContain('"setting":"MAILER"');
   });
@@ -225,11 +266,27 @@ describe("POST /api/auth/users/reset_password/", () => {
     const r = mailRig({ limiters: limits, env: { RATE_LIMITS: "on" } });
     for (const email of ["target@example.com", "Target@Example.com"]) {
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await r.call("/api/auth/users/reset_password/", { body: { email: `${i}${email}` }, headers: { "cf-connecting-ip": `198.51.100.${i}` } })).status);
+      for (let i = 0; i < 4; i++)
+        statuses.push(
+          (
+            await r.call("/api/auth/users/reset_password/", {
+              body: { email: `${i}${email}` },
+              headers: { "cf-connecting-ip": `198.51.100.${i}` },
+            })
+          ).status,
+        );
       expect(statuses).toEqual([204, 204, 204, 204]);
     }
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await r.call("/api/auth/users/reset_password/", { body: { email: "Target@example.com" }, headers: { "cf-connecting-ip": `198.51.100.${i}` } })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push(
+        (
+          await r.call("/api/auth/users/reset_password/", {
+            body: { email: "Target@example.com" },
+            headers: { "cf-connecting-ip": `198.51.100.${i}` },
+          })
+        ).status,
+      );
     expect(statuses).toEqual([204, 204, 204, 429]);
     r.advance(61);
     expect((await r.call("/api/auth/users/reset_password/", { body: { email: "target@example.com" } })).status).toBe(204);
@@ -239,11 +296,29 @@ describe("POST /api/auth/users/reset_password/", () => {
     const limits = (clock: () => number) => ({ account_mail_ip: memoryLimiter({ limit: 10, periodSeconds: 60, clock }) });
     const r = mailRig({ limiters: limits, env: { RATE_LIMITS: "on" } });
     const statuses = [];
-    for (let i = 0; i < 11; i++) statuses.push((await r.call("/api/auth/users/reset_password/", { body: { email: `ip${i}@example.com` }, headers: { "cf-connecting-ip": "203.0.113.9" } })).status);
+    for (let i = 0; i < 11; i++)
+      statuses.push(
+        (
+          await r.call("/api/auth/users/reset_password/", {
+            body: { email: `ip${i}@example.com` },
+            headers: { "cf-connecting-ip": "203.0.113.9" },
+          })
+        ).status,
+      );
     expect(statuses).toEqual([...Array(10).fill(204), 429]);
-    const refused = await r.call("/api/auth/users/reset_password/", { body: { email: "other@example.com" }, headers: { "cf-connecting-ip": "203.0.113.9" } });
+    const refused = await r.call("/api/auth/users/reset_password/", {
+      body: { email: "other@example.com" },
+      headers: { "cf-connecting-ip": "203.0.113.9" },
+    });
     expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect((await r.call("/api/auth/users/reset_password/", { body: { email: "x@example.com" }, headers: { "cf-connecting-ip": "203.0.113.10" } })).status).toBe(204);
+    expect(
+      (
+        await r.call("/api/auth/users/reset_password/", {
+          body: { email: "x@example.com" },
+          headers: { "cf-connecting-ip": "203.0.113.10" },
+        })
+      ).status,
+    ).toBe(204);
   });
 });
 
@@ -257,7 +332,9 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
   it("sets the new password: 204, the old one is refused and the new one signs in", async () => {
     const r = mailRig();
     const u = await asked(r);
-    const res = await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } });
+    const res = await r.call("/api/auth/users/reset_password_confirm/", {
+      body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD },
+    });
     expect(res.status).toBe(204);
     expect((await r.call("/api/token/", { body: { username: u.username, password: PASSWORD } })).status).toBe(401);
     expect((await r.call("/api/token/", { body: { username: u.username, password: NEW_PASSWORD } })).status).toBe(200);
@@ -267,12 +344,16 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     const r = mailRig();
     const u = await user(r.call);
     const [a, b] = [await signIn(u.username, PASSWORD, r.call), await signIn(u.username, PASSWORD, r.call)];
-    const epoch = async () => (await env.DB.prepare("SELECT credentials_epoch AS e FROM users WHERE id = ?").bind(u.id).first<{ e: number }>())!.e;
+    const epoch = async () =>
+      (await env.DB.prepare("SELECT credentials_epoch AS e FROM users WHERE id = ?").bind(u.id).first<{ e: number }>())!.e;
     const epochBefore = await epoch();
     // Asked after the sign-ins: the link is bound to the last login.
     await r.call("/api/auth/users/reset_password/", { body: { email: u.email } });
     const link = linkIn(r.sent.at(-1));
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(204);
     for (const pair of [a, b]) {
       expect((await r.call("/api/hello/", { token: pair.access })).status).toBe(401);
       expect((await r.call("/api/token/refresh/", { body: { refresh: pair.refresh } })).status).toBe(401);
@@ -287,11 +368,14 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     await signIn(u.username, PASSWORD, r.call);
     await r.call("/api/auth/users/reset_password/", { body: { email: u.email } });
     const link = linkIn(r.sent.at(-1));
-    const confirm = () => r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } });
+    const confirm = () =>
+      r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } });
     expect((await confirm()).status).toBe(204);
     expect((await confirm()).status).toBe(400);
     const fresh = await signIn(u.username, NEW_PASSWORD, r.call);
-    const page = (await (await r.call("/api/auth/events/", { token: fresh.access })).json()) as { results: Array<{ type: string; sessions_ended: number | null }> };
+    const page = (await (await r.call("/api/auth/events/", { token: fresh.access })).json()) as {
+      results: Array<{ type: string; sessions_ended: number | null }>;
+    };
     const resets = page.results.filter((e) => e.type === "password_reset");
     expect(resets).toEqual([expect.objectContaining({ type: "password_reset", sessions_ended: 2 })]);
   });
@@ -309,8 +393,13 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
   it("works once: the same link again is 400 in djoser's shape", async () => {
     const r = mailRig();
     const u = await asked(r);
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } })).status).toBe(204);
-    const again = await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: "yet another passphrase 7" } });
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(204);
+    const again = await r.call("/api/auth/users/reset_password_confirm/", {
+      body: { uid: u.uid, token: u.token, new_password: "yet another passphrase 7" },
+    });
     expect(again.status).toBe(400);
     expect(await again.json()).toEqual({ token: ["Invalid token for given user."] });
     expect((await r.call("/api/token/", { body: { username: u.username, password: NEW_PASSWORD } })).status).toBe(200);
@@ -320,13 +409,18 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     const r = mailRig();
     const u = await asked(r);
     r.advance(3601);
-    const late = await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } });
+    const late = await r.call("/api/auth/users/reset_password_confirm/", {
+      body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD },
+    });
     expect(late.status).toBe(400);
     expect(await late.json()).toEqual({ token: ["Invalid token for given user."] });
     const r2 = mailRig();
     const v = await asked(r2);
     r2.advance(3599);
-    expect((await r2.call("/api/auth/users/reset_password_confirm/", { body: { uid: v.uid, token: v.token, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (await r2.call("/api/auth/users/reset_password_confirm/", { body: { uid: v.uid, token: v.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(204);
   });
 
   it("dies when the password changes another way first", async () => {
@@ -334,8 +428,17 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     const u = await asked(r);
     const pair = await signIn(u.username, PASSWORD, r.call);
     // Signing in already moved last_login; set_password also moves the hash.
-    expect((await r.call("/api/auth/users/set_password/", { token: pair.access, body: { current_password: PASSWORD, new_password: "changed on purpose 99" } })).status).toBe(204);
-    const res = await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } });
+    expect(
+      (
+        await r.call("/api/auth/users/set_password/", {
+          token: pair.access,
+          body: { current_password: PASSWORD, new_password: "changed on purpose 99" },
+        })
+      ).status,
+    ).toBe(204);
+    const res = await r.call("/api/auth/users/reset_password_confirm/", {
+      body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD },
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ token: ["Invalid token for given user."] });
   });
@@ -345,7 +448,10 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     const u = await asked(r);
     r.advance(2);
     await signIn(u.username, PASSWORD, r.call);
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } })).status).toBe(400);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(400);
   });
 
   it("refuses a tampered token, another user's uid, a uid naming nobody and a non-canonical uid; nothing changes", async () => {
@@ -358,7 +464,10 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     const [stamp] = u.token.split("-");
     const cases: Array<[Record<string, unknown>, Record<string, string[]>]> = [
       [{ uid: u.uid, token: flip(u.token) }, { token: ["Invalid token for given user."] }],
-      [{ uid: u.uid, token: `${(parseInt(stamp!, 36) + 1).toString(36)}-${u.token.split("-")[1]}` }, { token: ["Invalid token for given user."] }],
+      [
+        { uid: u.uid, token: `${(parseInt(stamp!, 36) + 1).toString(36)}-${u.token.split("-")[1]}` },
+        { token: ["Invalid token for given user."] },
+      ],
       [{ uid: u.uid, token: "garbage" }, { token: ["Invalid token for given user."] }],
       [{ uid: encodeUid(other.id), token: u.token }, { token: ["Invalid token for given user."] }],
       [{ uid: encodeUid(999_999_999), token: u.token }, { uid: ["Invalid user id or user doesn't exist."] }],
@@ -373,7 +482,10 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     expect(await rowCounts()).toEqual(before);
     expect(await passwordHashOf(u.id)).toBe(hash);
     // The genuine link still works after all that.
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(204);
   });
 
   it("validates the new password as registration does, and the link survives the refusal", async () => {
@@ -384,14 +496,22 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
       expect([bad, res.status]).toEqual([bad, 400]);
       expect(Object.keys(await res.json<object>())).toEqual(["new_password"]);
     }
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: u.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(204);
   });
 
   it("two uses of one link at once: one 204, one 400", async () => {
     const r = mailRig();
     const u = await asked(r);
     const body = { uid: u.uid, token: u.token, new_password: NEW_PASSWORD };
-    const statuses = (await Promise.all([r.call("/api/auth/users/reset_password_confirm/", { body }), r.call("/api/auth/users/reset_password_confirm/", { body })])).map((res) => res.status);
+    const statuses = (
+      await Promise.all([
+        r.call("/api/auth/users/reset_password_confirm/", { body }),
+        r.call("/api/auth/users/reset_password_confirm/", { body }),
+      ])
+    ).map((res) => res.status);
     expect(statuses.sort()).toEqual([204, 400]);
   });
 
@@ -400,7 +520,9 @@ describe("POST /api/auth/users/reset_password_confirm/", () => {
     const u = await asked(r);
     // A token's digest is keyed by the signing keys: a deployment with other keys cannot forge one for us.
     const forged = `${u.token.split("-")[0]}-${"0123456789abcdef".repeat(2)}`;
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: forged, new_password: NEW_PASSWORD } })).status).toBe(400);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: u.uid, token: forged, new_password: NEW_PASSWORD } })).status,
+    ).toBe(400);
   });
 });
 
@@ -409,7 +531,10 @@ describe("POST /api/auth/users/set_password/", () => {
     const r = mailRig();
     const me = await signUp(r.call);
     const other = await signIn(me.username, PASSWORD, r.call);
-    const res = await r.call("/api/auth/users/set_password/", { token: me.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } });
+    const res = await r.call("/api/auth/users/set_password/", {
+      token: me.access,
+      body: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    });
     expect(res.status).toBe(204);
     expect((await r.call("/api/hello/", { token: me.access })).status).toBe(200);
     expect((await r.call("/api/hello/", { token: other.access })).status).toBe(401);
@@ -420,7 +545,10 @@ describe("POST /api/auth/users/set_password/", () => {
     const r = mailRig();
     const me = await signUp(r.call);
     const hash = await passwordHashOf(me.id);
-    const res = await r.call("/api/auth/users/set_password/", { token: me.access, body: { current_password: "not it at all", new_password: NEW_PASSWORD } });
+    const res = await r.call("/api/auth/users/set_password/", {
+      token: me.access,
+      body: { current_password: "not it at all", new_password: NEW_PASSWORD },
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ current_password: ["Invalid password."] });
     expect(await passwordHashOf(me.id)).toBe(hash);
@@ -428,7 +556,9 @@ describe("POST /api/auth/users/set_password/", () => {
 
   it("needs a bearer token (401)", async () => {
     const r = mailRig();
-    expect((await r.call("/api/auth/users/set_password/", { body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })).status).toBe(401);
+    expect(
+      (await r.call("/api/auth/users/set_password/", { body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })).status,
+    ).toBe(401);
   });
 });
 
@@ -447,7 +577,9 @@ describe("registration and activation (djoser)", () => {
   it("with ACTIVATION_EMAIL=on the account is inactive until its mailed link is activated, then signs in", async () => {
     const r = mailRig({ env: { ACTIVATION_EMAIL: "on" } });
     const username = uniqueName("act");
-    expect((await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(201);
+    expect((await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(
+      201,
+    );
     expect((await r.call("/api/token/", { body: { username, password: PASSWORD } })).status).toBe(401);
     const mail = r.sent.at(-1)!;
     expect(mail.subject).toBe("Edge auth: activate your account");
@@ -472,7 +604,9 @@ describe("registration and activation (djoser)", () => {
     const username = uniqueName("act");
     await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } });
     const link = linkIn(r.sent.at(-1), "activate");
-    const wrong = await r.call("/api/auth/users/activation/", { body: { uid: link.uid, token: link.token.replace(/.$/, (c) => (c === "a" ? "b" : "a")) } });
+    const wrong = await r.call("/api/auth/users/activation/", {
+      body: { uid: link.uid, token: link.token.replace(/.$/, (c) => (c === "a" ? "b" : "a")) },
+    });
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toEqual({ token: ["Invalid token for given user."] });
     r.advance(3601);
@@ -485,7 +619,10 @@ describe("registration and activation (djoser)", () => {
     const username = uniqueName("act");
     await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } });
     const link = linkIn(r.sent.at(-1), "activate");
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } })).status).toBe(400);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(400);
   });
 
   it("with ACTIVATION_EMAIL=on and no MAILER, registration is a 500 and creates no account", async () => {
@@ -493,7 +630,9 @@ describe("registration and activation (djoser)", () => {
     const r = rig({ env: { ACTIVATION_EMAIL: "on", MAILER: undefined } });
     const before = await rowCounts();
     const username = uniqueName("act");
-    expect((await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(500);
+    expect((await r.call("/api/auth/users/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(
+      500,
+    );
     expect(await rowCounts()).toEqual(before);
   });
 
@@ -505,7 +644,8 @@ describe("registration and activation (djoser)", () => {
     // Registered under ACTIVATION_EMAIL=on it starts inactive too: make it an active account.
     await env.DB.prepare("UPDATE users SET is_active = 1 WHERE id = ?").bind(active.id).run();
     const count = r.sent.length;
-    for (const email of [active.email, "nobody-known@example.com"]) expect((await r.call("/api/auth/users/resend_activation/", { body: { email } })).status).toBe(204);
+    for (const email of [active.email, "nobody-known@example.com"])
+      expect((await r.call("/api/auth/users/resend_activation/", { body: { email } })).status).toBe(204);
     expect(r.sent.length).toBe(count);
     expect((await r.call("/api/auth/users/resend_activation/", { body: { email: `${username}@example.com` } })).status).toBe(204);
     const link = linkIn(r.sent.at(-1), "activate");
@@ -529,7 +669,8 @@ describe("the mailed links' pages", () => {
     expect(csp).not.toContain("unsafe-inline");
     const html = await res.text();
     const nonce = nonceOf(res);
-    for (const tag of html.match(/<script\b[^>]*>/g) ?? []) if (!tag.includes('type="application/json"')) expect(tag).toContain(`nonce="${nonce}"`);
+    for (const tag of html.match(/<script\b[^>]*>/g) ?? [])
+      if (!tag.includes('type="application/json"')) expect(tag).toContain(`nonce="${nonce}"`);
     // The token is in the URL: no Referer may carry it anywhere.
     expect(html).toContain('<meta name="referrer" content="no-referrer"/>');
     for (const input of html.match(/<input\b[^>]*>/g) ?? []) expect(html).toContain(`<label for="${/\sid="([^"]+)"/.exec(input)![1]}">`);
@@ -556,12 +697,16 @@ describe("the mailed links' pages", () => {
     await r.call("/api/auth/users/reset_password/", { body: { email: u.email } });
     const link = linkIn(r.sent.at(-1));
     for (let i = 0; i < 3; i++) expect((await r.call(`/reset/${link.uid}/${link.token}`)).status).toBe(200);
-    expect((await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (await r.call("/api/auth/users/reset_password_confirm/", { body: { uid: link.uid, token: link.token, new_password: NEW_PASSWORD } }))
+        .status,
+    ).toBe(204);
   });
 
   it("a malformed link is 404", async () => {
     const r = mailRig();
-    for (const path of ["/reset/MQ/not-a-token", "/reset/M%3CQ/1-0123456789abcdef0123456789abcdef", "/activate/MQ/1-XYZ"]) expect([path, (await r.call(path)).status]).toEqual([path, 404]);
+    for (const path of ["/reset/MQ/not-a-token", "/reset/M%3CQ/1-0123456789abcdef0123456789abcdef", "/activate/MQ/1-XYZ"])
+      expect([path, (await r.call(path)).status]).toEqual([path, 404]);
   });
 
   it("GET /activate/{uid}/{token} is a page whose button activates; opening it activates nothing", async () => {
@@ -585,7 +730,9 @@ describe("the mailed links' pages", () => {
 
 describe("verified email change: PATCH /api/auth/users/me/", () => {
   function emailLinkIn(mail: MailMessage | undefined) {
-    const match = /https:\/\/auth\.example\.test\/confirm-email\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)\/([0-9a-z]+-[0-9a-f]{32})/.exec(mail?.text ?? "");
+    const match = /https:\/\/auth\.example\.test\/confirm-email\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)\/([0-9a-z]+-[0-9a-f]{32})/.exec(
+      mail?.text ?? "",
+    );
     if (!match) throw new Error(`no confirm-email link in: ${mail?.text}`);
     return { url: match[0], uid: match[1]!, email: match[2]!, token: match[3]! };
   }
@@ -610,7 +757,11 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
     r.sent.length = 0;
     const old = `${me.username}@example.com`;
-    const res = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "moved@example.org", current_password: PASSWORD } });
+    const res = await r.call("/api/auth/users/me/", {
+      method: "PATCH",
+      token: me.access,
+      body: { email: "moved@example.org", current_password: PASSWORD },
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ email: old });
     expect(await emailOf(me.id)).toBe(old);
@@ -632,7 +783,9 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     const link = emailLinkIn(r.sent[0]);
     expect((await r.call(`/confirm-email/${link.uid}/${link.email}/${link.token}`)).status).toBe(200);
     expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
-    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(204);
+    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(
+      204,
+    );
     expect(await emailOf(me.id)).toBe(address);
     expect(await (await r.call("/api/auth/users/me/", { token: me.access })).json()).toMatchObject({ email: address });
     const again = await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } });
@@ -645,10 +798,16 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     const me = await signUp(r.call);
     // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
     r.sent.length = 0;
-    await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: `${me.username}-x@example.org`, current_password: PASSWORD } });
+    await r.call("/api/auth/users/me/", {
+      method: "PATCH",
+      token: me.access,
+      body: { email: `${me.username}-x@example.org`, current_password: PASSWORD },
+    });
     const link = emailLinkIn(r.sent[0]);
     const swapped = btoa("attacker@example.org").replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: swapped, token: link.token } })).status).toBe(400);
+    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: swapped, token: link.token } })).status).toBe(
+      400,
+    );
     expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
   });
 
@@ -660,7 +819,11 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     const missing = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "x1@example.org" } });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ current_password: ["This field is required."] });
-    const wrong = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "x1@example.org", current_password: "not the password" } });
+    const wrong = await r.call("/api/auth/users/me/", {
+      method: "PATCH",
+      token: me.access,
+      body: { email: "x1@example.org", current_password: "not the password" },
+    });
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toEqual({ current_password: ["Invalid password."] });
     expect(r.sent).toHaveLength(0);
@@ -672,7 +835,11 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     const me = await signUp(r.call);
     // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
     r.sent.length = 0;
-    const res = await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: "y1@example.org", current_password: PASSWORD } });
+    const res = await r.call("/api/auth/users/me/", {
+      method: "PATCH",
+      token: me.access,
+      body: { email: "y1@example.org", current_password: PASSWORD },
+    });
     expect(res.status).toBe(503);
     expect(await emailOf(me.id)).toBe(`${me.username}@example.com`);
     expect(errors.mock.calls.map((c) => String(c[0])).join("\n")).toContain('"binding":"MAILER"');
@@ -683,16 +850,24 @@ describe("verified email change: PATCH /api/auth/users/me/", () => {
     const me = await signUp(r.call);
     // Only the mails of the change itself (signing up signed in from a new device: that notice is tested below).
     r.sent.length = 0;
-    await r.call("/api/auth/users/me/", { method: "PATCH", token: me.access, body: { email: `${me.username}-z@example.org`, current_password: PASSWORD } });
+    await r.call("/api/auth/users/me/", {
+      method: "PATCH",
+      token: me.access,
+      body: { email: `${me.username}-z@example.org`, current_password: PASSWORD },
+    });
     const link = emailLinkIn(r.sent[0]);
     await r.call("/api/auth/users/set_password/", { token: me.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } });
-    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(400);
+    expect((await r.call("/api/auth/users/email_confirm/", { body: { uid: link.uid, email: link.email, token: link.token } })).status).toBe(
+      400,
+    );
   });
 });
 
-describe("notices with a one-click \"this wasn't me\"", () => {
+describe('notices with a one-click "this wasn\'t me"', () => {
   function notMeIn(mail: MailMessage | undefined) {
-    const match = /https:\/\/auth\.example\.test\/not-me\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]{22})\/([0-9a-z]+-[0-9a-f]{32})/.exec(mail?.text ?? "");
+    const match = /https:\/\/auth\.example\.test\/not-me\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]{22})\/([0-9a-z]+-[0-9a-f]{32})/.exec(
+      mail?.text ?? "",
+    );
     if (!match) throw new Error(`no not-me link in: ${mail?.text}`);
     return { url: match[0], uid: match[1]!, sid: match[2]!, token: match[3]! };
   }
@@ -723,7 +898,10 @@ describe("notices with a one-click \"this wasn't me\"", () => {
     const first = await r.call("/api/token/", { body: { username: u.username, password: PASSWORD } });
     const credential = first.headers.get("x-device-credential")!;
     const count = r.sent.length;
-    expect((await r.call("/api/token/", { body: { username: u.username, password: PASSWORD }, headers: { "x-device-credential": credential } })).status).toBe(200);
+    expect(
+      (await r.call("/api/token/", { body: { username: u.username, password: PASSWORD }, headers: { "x-device-credential": credential } }))
+        .status,
+    ).toBe(200);
     expect(r.sent.length).toBe(count);
   });
 
@@ -732,7 +910,9 @@ describe("notices with a one-click \"this wasn't me\"", () => {
     const me = await signUp(r.call);
     const other = await signIn(me.username, PASSWORD, r.call);
     const link = notMeIn(r.sent.at(-1));
-    expect((await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: sessionIdOf(me.access), token: link.token } })).status).toBe(400);
+    expect(
+      (await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: sessionIdOf(me.access), token: link.token } })).status,
+    ).toBe(400);
     r.advance(86_401);
     expect((await r.call("/api/auth/users/not_me/", { body: { uid: link.uid, sid: link.sid, token: link.token } })).status).toBe(400);
     expect(sessionIdOf(other.access)).toBe(link.sid);
@@ -742,7 +922,14 @@ describe("notices with a one-click \"this wasn't me\"", () => {
     const r = mailRig();
     const me = await signUp(r.call);
     const thief = await signIn(me.username, PASSWORD, r.call);
-    expect((await r.call("/api/auth/users/set_password/", { token: thief.access, body: { current_password: PASSWORD, new_password: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (
+        await r.call("/api/auth/users/set_password/", {
+          token: thief.access,
+          body: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+        })
+      ).status,
+    ).toBe(204);
     const notice = r.sent.at(-1)!;
     expect(notice.subject).toBe("Edge auth: your password was changed");
     expect(notice.text).not.toContain(NEW_PASSWORD);
@@ -763,7 +950,9 @@ describe("ACTIVATION_EMAIL=on holds for every registration route", () => {
   it("POST /api/auth/register/ also leaves the account inactive and mails its activation link", async () => {
     const r = mailRig({ env: { ACTIVATION_EMAIL: "on" } });
     const username = uniqueName("reg");
-    expect((await r.call("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(201);
+    expect((await r.call("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })).status).toBe(
+      201,
+    );
     expect((await r.call("/api/token/", { body: { username, password: PASSWORD } })).status).toBe(401);
     const link = linkIn(r.sent.at(-1), "activate");
     expect((await r.call("/api/auth/users/activation/", { body: { uid: link.uid, token: link.token } })).status).toBe(204);

@@ -8,7 +8,8 @@ import { getDb } from "../src/db/client";
 import { PASSWORD, api, registerUser, rig, rowCounts, sessionIdOf, signIn, signUp, uniqueName } from "./helpers";
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-const SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+const SAFARI_IPHONE =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 const NEW_PASSWORD = "a brand new passphrase 42";
 
 type Json = Record<string, unknown>;
@@ -27,7 +28,9 @@ async function signInFrom(username: string, userAgent: string, ip: string, passw
 }
 
 async function sessionRow(id: string) {
-  return env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<{ last_used_at: number; revoked_at: number | null; revoked_reason: string | null }>();
+  return env.DB.prepare("SELECT * FROM sessions WHERE id = ?")
+    .bind(id)
+    .first<{ last_used_at: number; revoked_at: number | null; revoked_reason: string | null }>();
 }
 
 describe("devices: GET /api/auth/sessions/", () => {
@@ -40,10 +43,34 @@ describe("devices: GET /api/auth/sessions/", () => {
     const items = await list(res);
     expect(items).toHaveLength(2);
     const byId = Object.fromEntries(items.map((item) => [item.id, item]));
-    expect(byId[sessionIdOf(laptop.access)]).toMatchObject({ method: "password", browser: "Chrome", os: "Windows", ip: "203.0.113.7", current: true });
-    expect(byId[sessionIdOf(phone.access)]).toMatchObject({ method: "password", browser: "Safari", os: "iOS", ip: "198.51.100.9", current: false });
+    expect(byId[sessionIdOf(laptop.access)]).toMatchObject({
+      method: "password",
+      browser: "Chrome",
+      os: "Windows",
+      ip: "203.0.113.7",
+      current: true,
+    });
+    expect(byId[sessionIdOf(phone.access)]).toMatchObject({
+      method: "password",
+      browser: "Safari",
+      os: "iOS",
+      ip: "198.51.100.9",
+      current: false,
+    });
     for (const item of items) {
-      expect(Object.keys(item).sort()).toEqual(["browser", "city", "country", "created", "current", "expires", "id", "ip", "last_used", "method", "os"]);
+      expect(Object.keys(item).sort()).toEqual([
+        "browser",
+        "city",
+        "country",
+        "created",
+        "current",
+        "expires",
+        "id",
+        "ip",
+        "last_used",
+        "method",
+        "os",
+      ]);
       expect(item.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       expect(item.last_used).toMatch(/Z$/);
       expect(item.expires).toMatch(/Z$/);
@@ -181,7 +208,10 @@ describe("last used", () => {
     const stale = Math.floor(Date.now() / 1000) - 3600;
     await env.DB.prepare("UPDATE sessions SET last_used_at = ? WHERE id = ?").bind(stale, id).run();
     expect((await api("/api/hello/", { token: pair.access })).status).toBe(200);
-    await vi.waitFor(async () => expect((await sessionRow(id))!.last_used_at).toBeGreaterThan(stale + 3000), { timeout: 2000, interval: 20 });
+    await vi.waitFor(async () => expect((await sessionRow(id))!.last_used_at).toBeGreaterThan(stale + 3000), {
+      timeout: 2000,
+      interval: 20,
+    });
   });
 
   it("shows the current session as used now in the device list", async () => {
@@ -212,7 +242,9 @@ describe("password change: POST /api/auth/password/", () => {
     expect((await api("/api/token/refresh/", { body: { refresh: current.refresh } })).status).toBe(200);
     expect((await api("/api/token/", { body: { username, password: PASSWORD } })).status).toBe(401);
     expect((await api("/api/token/", { body: { username, password: NEW_PASSWORD } })).status).toBe(200);
-    const row = await env.DB.prepare("SELECT password_changed_at FROM users WHERE username = ?").bind(username).first<{ password_changed_at: number }>();
+    const row = await env.DB.prepare("SELECT password_changed_at FROM users WHERE username = ?")
+      .bind(username)
+      .first<{ password_changed_at: number }>();
     expect(row!.password_changed_at).toBeGreaterThan(0);
   });
 
@@ -222,7 +254,10 @@ describe("password change: POST /api/auth/password/", () => {
     const other = await signIn(username);
     const hashBefore = await env.DB.prepare("SELECT password_hash FROM users WHERE username = ?").bind(username).first();
     const before = await rowCounts();
-    const res = await api("/api/auth/password/", { body: { old_password: "not my password", new_password: NEW_PASSWORD }, token: current.access });
+    const res = await api("/api/auth/password/", {
+      body: { old_password: "not my password", new_password: NEW_PASSWORD },
+      token: current.access,
+    });
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ old_password: ["Your old password was entered incorrectly. Please enter it again."] });
     expect(await rowCounts()).toEqual(before);
@@ -268,7 +303,11 @@ describe("account: PATCH /api/auth/me/", () => {
   it("changes the email, validated as at registration", async () => {
     const { username } = await registerUser();
     const pair = await signIn(username);
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: "new.address@example.org", current_password: PASSWORD }, token: pair.access });
+    const res = await api("/api/auth/me/", {
+      method: "PATCH",
+      body: { email: "new.address@example.org", current_password: PASSWORD },
+      token: pair.access,
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ username, email: "new.address@example.org" });
     expect(await json(await api("/api/auth/me/", { token: pair.access }))).toMatchObject({ email: "new.address@example.org" });
@@ -304,7 +343,9 @@ describe("account: DELETE /api/auth/me/", () => {
     const b = await signIn(username);
     const hasNotes = await env.DB.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'").first();
     if (hasNotes) {
-      await env.DB.prepare("INSERT INTO notes (id, user_id, title, body, created_at_ms, updated_at_ms) VALUES (?, ?, 't', 'b', 1, 1)").bind(`n${Date.now()}`.padEnd(22, "x"), id).run();
+      await env.DB.prepare("INSERT INTO notes (id, user_id, title, body, created_at_ms, updated_at_ms) VALUES (?, ?, 't', 'b', 1, 1)")
+        .bind(`n${Date.now()}`.padEnd(22, "x"), id)
+        .run();
     }
     const res = await api("/api/auth/me/", { method: "DELETE", body: { password: PASSWORD }, token: a.access });
     expect(res.status).toBe(204);

@@ -7,7 +7,20 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEVICE_CREDENTIAL_HEADER } from "../src/auth/device-credential";
-import { ORIGIN, PASSWORD, api, decodeJwt, limitedRig, registerUser, rig, rowCounts, signIn, signUp, uniqueName, type Rig } from "./helpers";
+import {
+  ORIGIN,
+  PASSWORD,
+  api,
+  decodeJwt,
+  limitedRig,
+  registerUser,
+  rig,
+  rowCounts,
+  signIn,
+  signUp,
+  uniqueName,
+  type Rig,
+} from "./helpers";
 import { hashPasswordPbkdf2 } from "../src/auth/passwords";
 import { startBody } from "./qr-helpers";
 
@@ -21,7 +34,10 @@ function fromSomewhere(): Record<string, string> {
 }
 
 async function signInWith(r: Rig, username: string, password: string, credential?: string): Promise<Response> {
-  return r.call("/api/token/", { body: { username, password }, headers: { ...fromSomewhere(), ...(credential ? { [DEVICE_CREDENTIAL_HEADER]: credential } : {}) } });
+  return r.call("/api/token/", {
+    body: { username, password },
+    headers: { ...fromSomewhere(), ...(credential ? { [DEVICE_CREDENTIAL_HEADER]: credential } : {}) },
+  });
 }
 
 /** The attacker, who once knew the password, signs in `times` times and keeps every device credential. */
@@ -56,7 +72,9 @@ describe("device credentials die with the password that earned them", { timeout:
     const { username } = await registerUser();
     const credentials = await collectCredentials(r, username, PASSWORD, 4);
     const { access } = await signIn(username, PASSWORD, r.call);
-    expect((await r.call("/api/auth/password/", { body: { old_password: PASSWORD, new_password: NEW_PASSWORD }, token: access })).status).toBe(200);
+    expect(
+      (await r.call("/api/auth/password/", { body: { old_password: PASSWORD, new_password: NEW_PASSWORD }, token: access })).status,
+    ).toBe(200);
     await lockAccount(r, username);
     expect(await guessesWith(r, username, credentials)).toEqual([429, 429, 429, 429]);
   });
@@ -114,7 +132,9 @@ describe("refused sign-ins tell nothing by their time", () => {
     const r = rig({ env: { SIGNIN_REFUSAL_FLOOR_MS: "400" } });
     const argon = await registerUser();
     const weak = await registerUser();
-    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(await hashPasswordPbkdf2(PASSWORD, 1_000), weak.id).run();
+    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?")
+      .bind(await hashPasswordPbkdf2(PASSWORD, 1_000), weak.id)
+      .run();
     for (const username of [uniqueName("nobody"), argon.username, weak.username]) {
       const started = Date.now();
       const res = await r.call("/api/token/", { body: { username, password: "a wrong guess" } });
@@ -131,7 +151,11 @@ function atHost(url: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(url, init));
 }
 
-const json = (body: unknown): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const json = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
 
 describe("the issuer comes from JWT_ISSUER, never from the Host header", () => {
   it("signing in with Host: evil.example yields tokens and a device credential that name the configured origin", async () => {
@@ -188,7 +212,11 @@ describe("changing the email needs the password and is limited per user", { time
 
   it("with a wrong current_password: 400, and the email is unchanged", async () => {
     const user = await signUp();
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${user.username}.new@example.org`, current_password: "not it at all" }, token: user.access });
+    const res = await api("/api/auth/me/", {
+      method: "PATCH",
+      body: { email: `${user.username}.new@example.org`, current_password: "not it at all" },
+      token: user.access,
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ current_password: ["Invalid password."] });
     expect(((await (await api("/api/auth/me/", { token: user.access })).json()) as Json).email).toBe(`${user.username}@example.com`);
@@ -201,13 +229,19 @@ describe("changing the email needs the password and is limited per user", { time
     const statuses: number[] = [];
     for (let i = 0; i < 80; i++) {
       const email = i % 2 === 0 ? `${taken.username}@example.com` : `free${i}.${user.username}@example.org`;
-      statuses.push((await r.call("/api/auth/me/", { method: "PATCH", body: { email, current_password: PASSWORD }, token: user.access })).status);
+      statuses.push(
+        (await r.call("/api/auth/me/", { method: "PATCH", body: { email, current_password: PASSWORD }, token: user.access })).status,
+      );
     }
     expect(statuses.slice(0, 5).every((s) => s === 400 || s === 200)).toBe(true);
     expect(statuses.slice(5).every((s) => s === 429)).toBe(true);
     r.advance(3600);
     const { access } = await signIn(user.username, PASSWORD, r.call);
-    const later = await r.call("/api/auth/me/", { method: "PATCH", body: { email: `${user.username}.final@example.org`, current_password: PASSWORD }, token: access });
+    const later = await r.call("/api/auth/me/", {
+      method: "PATCH",
+      body: { email: `${user.username}.final@example.org`, current_password: PASSWORD },
+      token: access,
+    });
     expect(later.status).toBe(200);
   });
 });
@@ -216,7 +250,10 @@ describe("answers carrying a token, a secret or who the user is are never stored
   it("sign-in, refresh, register, me, sessions, hello, notes and QR creation say Cache-Control: no-store", async () => {
     const username = uniqueName();
     const answers: Array<[string, Response]> = [];
-    answers.push(["register", await api("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } })]);
+    answers.push([
+      "register",
+      await api("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD } }),
+    ]);
     const signedIn = await api("/api/token/", { body: { username, password: PASSWORD } });
     answers.push(["token", signedIn]);
     const { access, refresh } = (await signedIn.clone().json()) as { access: string; refresh: string };
@@ -250,7 +287,10 @@ function highSTwin(token: string): string {
   const bytes = Uint8Array.from(atob(sig!.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
   let twin = N - sOf(token);
   for (let i = 63; i >= 32; i--, twin >>= 8n) bytes[i] = Number(twin & 0xffn);
-  const encoded = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const encoded = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   return `${h}.${p}.${encoded}`;
 }
 

@@ -24,7 +24,12 @@ describe("AuthService.authenticate over a service binding", () => {
     const user = await signUp();
     expect((await viaBinding(`Bearer ${user.access}`)).ok).toBe(true);
     expect((await api("/api/token/blacklist/", { method: "POST", body: { refresh: user.refresh } })).status).toBe(200);
-    expect(await viaBinding(`Bearer ${user.access}`)).toEqual({ ok: false, code: "token_not_valid", detail: "Given token not valid for any token type", status: 401 });
+    expect(await viaBinding(`Bearer ${user.access}`)).toEqual({
+      ok: false,
+      code: "token_not_valid",
+      detail: "Given token not valid for any token type",
+      status: 401,
+    });
   });
 
   it("an expired token is refused: token_not_valid", async () => {
@@ -67,7 +72,11 @@ describe("authenticateBinding with JWT_ISSUER set", () => {
   it("checks the configured issuer, as the HTTP API does: a token issued for another origin is refused", async () => {
     const user = await signUp();
     const issuedHere = decodeJwt(user.access).payload.iss as string;
-    const asIssued = await authenticateBinding({ ...env, JWT_ISSUER: issuedHere, JWT_AUDIENCE: issuedHere }, `Bearer ${user.access}`, Date.now);
+    const asIssued = await authenticateBinding(
+      { ...env, JWT_ISSUER: issuedHere, JWT_AUDIENCE: issuedHere },
+      `Bearer ${user.access}`,
+      Date.now,
+    );
     expect(asIssued.ok).toBe(true);
     const elsewhere = await authenticateBinding({ ...env, JWT_ISSUER: "https://auth.other.example" }, `Bearer ${user.access}`, Date.now);
     expect(elsewhere).toMatchObject({ ok: false, code: "token_not_valid", status: 401 });

@@ -20,7 +20,9 @@ describe("register", () => {
 
   it("stores the password as a salted argon2id hash in Django's format, with its parameters", async () => {
     const { username } = await registerUser();
-    const row = await env.DB.prepare("SELECT password_hash FROM users WHERE username = ?").bind(username).first<{ password_hash: string }>();
+    const row = await env.DB.prepare("SELECT password_hash FROM users WHERE username = ?")
+      .bind(username)
+      .first<{ password_hash: string }>();
     expect(row!.password_hash).toMatch(/^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{30}\$[A-Za-z0-9+/]{43}$/);
     expect(row!.password_hash).not.toContain(PASSWORD);
   });
@@ -28,7 +30,9 @@ describe("register", () => {
   it("refuses a username that is taken, whatever its case", async () => {
     const { username } = await registerUser();
     const before = await rowCounts();
-    const res = await api("/api/auth/register/", { body: { username: username.toUpperCase(), email: "x@example.com", password: PASSWORD } });
+    const res = await api("/api/auth/register/", {
+      body: { username: username.toUpperCase(), email: "x@example.com", password: PASSWORD },
+    });
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ username: ["A user with that username already exists."] });
     expect(await rowCounts()).toEqual(before);
@@ -66,7 +70,9 @@ describe("register", () => {
 
   it("refuses an absurdly long password before hashing it", async () => {
     const before = await rowCounts();
-    const res = await api("/api/auth/register/", { body: { username: uniqueName(), email: "a@example.com", password: "x".repeat(10_000) } });
+    const res = await api("/api/auth/register/", {
+      body: { username: uniqueName(), email: "a@example.com", password: "x".repeat(10_000) },
+    });
     expect(res.status).toBe(400);
     expect((await json(res)).password).toEqual(["Ensure this field has no more than 128 characters."]);
     expect(await rowCounts()).toEqual(before);
@@ -88,7 +94,13 @@ describe("obtaining a token pair", () => {
     const access = decodeJwt(pair.access);
     const refresh = decodeJwt(pair.refresh);
     expect(access.header).toMatchObject({ alg: "ES256", typ: "JWT", kid: "test-key-1" });
-    expect(access.payload).toMatchObject({ sub: String(user.id), user_id: user.id, token_type: "access", iss: "https://auth.example.test", aud: "https://auth.example.test" });
+    expect(access.payload).toMatchObject({
+      sub: String(user.id),
+      user_id: user.id,
+      token_type: "access",
+      iss: "https://auth.example.test",
+      aud: "https://auth.example.test",
+    });
     expect(refresh.payload).toMatchObject({ sub: String(user.id), user_id: user.id, token_type: "refresh", sid: access.payload.sid });
     expect((access.payload.exp as number) - (access.payload.iat as number)).toBe(300);
     expect((refresh.payload.exp as number) - (refresh.payload.iat as number)).toBe(86_400);
@@ -141,7 +153,9 @@ describe("obtaining a token pair", () => {
   it("upgrades a weaker stored hash at the next sign-in", async () => {
     const { hashPasswordPbkdf2 } = await import("../src/auth/passwords");
     const user = await registerUser();
-    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(await hashPasswordPbkdf2(PASSWORD, 1000), user.id).run();
+    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?")
+      .bind(await hashPasswordPbkdf2(PASSWORD, 1000), user.id)
+      .run();
     await signIn(user.username);
     const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(user.id).first<{ password_hash: string }>();
     expect(row!.password_hash.startsWith("argon2$argon2id$v=19$m=19456,t=2,p=1$")).toBe(true);
@@ -228,7 +242,10 @@ describe("refresh with rotation", () => {
     const r = rig();
     const user = await registerUser();
     const first = await signIn(user.username, PASSWORD, r.call);
-    const second = (await (await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as { access: string; refresh: string };
+    const second = (await (await r.call("/api/token/refresh/", { body: { refresh: first.refresh } })).json()) as {
+      access: string;
+      refresh: string;
+    };
     r.advance(11);
     const replay = await r.call("/api/token/refresh/", { body: { refresh: first.refresh } });
     expect(replay.status).toBe(401);
@@ -411,16 +428,52 @@ describe("the API contract", () => {
 describe("bad input changes nothing", () => {
   const cases: Array<[string, string, Parameters<typeof api>[1], number, Record<string, unknown> | null]> = [
     ["malformed JSON", "/api/auth/register/", { raw: '{"username": "x",' }, 400, { code: "parse_error" }],
-    ["a non-JSON content type", "/api/auth/register/", { raw: "username=x&password=y", headers: { "content-type": "application/x-www-form-urlencoded" } }, 415, { code: "unsupported_media_type" }],
-    ["a JSON array", "/api/auth/register/", { body: [1, 2] }, 400, { non_field_errors: ["Invalid data. Expected a dictionary, but got list."] }],
-    ["wrongly typed fields", "/api/auth/register/", { body: { username: 1, email: true, password: null } }, 400, { username: ["Not a valid string."], email: ["Not a valid string."], password: ["This field may not be null."] }],
-    ["a body over the size limit", "/api/auth/register/", { body: { username: "big", email: "b@example.com", password: PASSWORD, pad: "x".repeat(70_000) } }, 413, { code: "request_too_large" }],
+    [
+      "a non-JSON content type",
+      "/api/auth/register/",
+      { raw: "username=x&password=y", headers: { "content-type": "application/x-www-form-urlencoded" } },
+      415,
+      { code: "unsupported_media_type" },
+    ],
+    [
+      "a JSON array",
+      "/api/auth/register/",
+      { body: [1, 2] },
+      400,
+      { non_field_errors: ["Invalid data. Expected a dictionary, but got list."] },
+    ],
+    [
+      "wrongly typed fields",
+      "/api/auth/register/",
+      { body: { username: 1, email: true, password: null } },
+      400,
+      { username: ["Not a valid string."], email: ["Not a valid string."], password: ["This field may not be null."] },
+    ],
+    [
+      "a body over the size limit",
+      "/api/auth/register/",
+      { body: { username: "big", email: "b@example.com", password: PASSWORD, pad: "x".repeat(70_000) } },
+      413,
+      { code: "request_too_large" },
+    ],
     ["an empty username", "/api/token/", { body: { username: "", password: "x" } }, 400, { username: ["This field may not be blank."] }],
-    ["an absurdly long password at sign-in", "/api/token/", { body: { username: "someone", password: "p".repeat(5000) } }, 400, { password: ["Ensure this field has no more than 128 characters."] }],
+    [
+      "an absurdly long password at sign-in",
+      "/api/token/",
+      { body: { username: "someone", password: "p".repeat(5000) } },
+      400,
+      { password: ["Ensure this field has no more than 128 characters."] },
+    ],
     ["a missing refresh token", "/api/token/refresh/", { body: {} }, 400, { refresh: ["This field is required."] }],
     ["a numeric token", "/api/token/verify/", { body: { token: 42 } }, 400, { token: ["Not a valid string."] }],
     ["broken JSON at logout", "/api/token/blacklist/", { raw: "{{" }, 400, { code: "parse_error" }],
-    ["text/plain at refresh", "/api/token/refresh/", { raw: '{"refresh":"x"}', headers: { "content-type": "text/plain" } }, 415, { code: "unsupported_media_type" }],
+    [
+      "text/plain at refresh",
+      "/api/token/refresh/",
+      { raw: '{"refresh":"x"}', headers: { "content-type": "text/plain" } },
+      415,
+      { code: "unsupported_media_type" },
+    ],
   ];
 
   it.each(cases)("%s gets a clear 4xx JSON error", async (_, path, call, status, expected) => {

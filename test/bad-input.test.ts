@@ -69,7 +69,7 @@ const VALUES: Array<[label: string, value: unknown]> = [
   ["bidi overrides and zero-width characters", "\u202eevil\u200b\u2066"],
   ["emoji and combining marks", "😀 ﷽ Z̤͔ͧ̑̓ä͖̭̈̇"],
   ["SQL metacharacters (tautology)", "' OR '1'='1' --"],
-  ["SQL metacharacters (stacked query)", "\"; DROP TABLE users; --"],
+  ["SQL metacharacters (stacked query)", '"; DROP TABLE users; --'],
   ["HTML/script", "<script>alert(1)</script><img src=x onerror=alert(1)>"],
   ["path traversal", "../../../etc/passwd"],
   ["percent-encoded NUL and traversal", "%00%2e%2e%2f"],
@@ -96,17 +96,30 @@ function rawBodies(route: BodyRoute): Array<{ label: string; body: string | Uint
     { label: "JSON null", body: "null", status: 400 },
     { label: "5 000 levels of nesting", body: nested(5000), status: 400 },
     { label: "duplicate keys", body: `{"${key}": "first", "${key}": "second"}`, status: 400 },
-    { label: "an escaped duplicate key", body: `{"${key}": "first", "\\u${key.charCodeAt(0).toString(16).padStart(4, "0")}${key.slice(1)}": "second"}`, status: 400 },
+    {
+      label: "an escaped duplicate key",
+      body: `{"${key}": "first", "\\u${key.charCodeAt(0).toString(16).padStart(4, "0")}${key.slice(1)}": "second"}`,
+      status: 400,
+    },
     { label: "invalid UTF-8", body: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), status: 400 },
     { label: "a body over the size limit", body: JSON.stringify({ [key]: "x".repeat(MAX_BODY_BYTES) }), status: 413 },
     { label: "JSON sent as text/plain", body: JSON.stringify(route.goodBody ?? route.place("x")), contentType: "text/plain", status: 415 },
     { label: "a form-encoded body", body: `${key}=x&password=y`, contentType: "application/x-www-form-urlencoded", status: 415 },
-    { label: "a multipart body", body: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--", contentType: "multipart/form-data; boundary=b", status: 415 },
+    {
+      label: "a multipart body",
+      body: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--b--',
+      contentType: "multipart/form-data; boundary=b",
+      status: 415,
+    },
   ];
   if (route.requiresFields) rows.push({ label: "an empty object", body: "{}", status: 400 });
   if (route.field !== null) {
     // Ignored, never granted (DRF), and the body is otherwise invalid, so nothing is written.
-    rows.push({ label: "an unknown (privilege) field", body: JSON.stringify({ ...route.place(12345), is_staff: true, is_superuser: true }), status: 400 });
+    rows.push({
+      label: "an unknown (privilege) field",
+      body: JSON.stringify({ ...route.place(12345), is_staff: true, is_superuser: true }),
+      status: 400,
+    });
     for (const name of PROTOTYPE_KEYS) {
       const rest = JSON.stringify(route.place(12345)).slice(1);
       rows.push({ label: `a key named ${name}`, body: `{"${name}": {"a": 1},${rest}`, status: 400 });
@@ -114,7 +127,8 @@ function rawBodies(route: BodyRoute): Array<{ label: string; body: string | Uint
     }
   } else {
     // Alone it is just an unknown field (a success); beside a duplicate it reaches the parser's refusal.
-    for (const name of PROTOTYPE_KEYS) rows.push({ label: `a repeated key named ${name}`, body: `{"${name}": 1, "${name}": {"a": 1}}`, status: 400 });
+    for (const name of PROTOTYPE_KEYS)
+      rows.push({ label: `a repeated key named ${name}`, body: `{"${name}": 1, "${name}": {"a": 1}}`, status: 400 });
   }
   return rows;
 }
@@ -174,7 +188,12 @@ for (const route of BODY_ROUTES) {
     ROWS.push({
       route: route.route,
       label: `${route.route} with ${label}`,
-      build: (f) => ({ method: route.method, path: route.path(liveIds(f)), headers: { "content-type": "application/json", ...(route.auth ? bearer(f) : {}) }, body: json(route.place(value)) }),
+      build: (f) => ({
+        method: route.method,
+        path: route.path(liveIds(f)),
+        headers: { "content-type": "application/json", ...(route.auth ? bearer(f) : {}) },
+        body: json(route.place(value)),
+      }),
     });
   }
   for (const raw of rawBodies(route)) {
@@ -182,7 +201,12 @@ for (const route of BODY_ROUTES) {
       route: route.route,
       label: `${route.route} with ${raw.label}`,
       status: raw.status,
-      build: (f) => ({ method: route.method, path: route.path(liveIds(f)), headers: { "content-type": raw.contentType ?? "application/json", ...(route.auth ? bearer(f) : {}) }, body: raw.body }),
+      build: (f) => ({
+        method: route.method,
+        path: route.path(liveIds(f)),
+        headers: { "content-type": raw.contentType ?? "application/json", ...(route.auth ? bearer(f) : {}) },
+        body: raw.body,
+      }),
     });
   }
 }
@@ -202,7 +226,12 @@ for (const route of AUTH_ROUTES) {
         const value = header(f);
         const headers: Record<string, string> = { "content-type": "application/json" };
         if (value !== undefined) headers.authorization = value;
-        return { method: route.method, path: route.path(liveIds(f)), headers, body: route.body === undefined ? undefined : json(route.body) };
+        return {
+          method: route.method,
+          path: route.path(liveIds(f)),
+          headers,
+          body: route.body === undefined ? undefined : json(route.body),
+        };
       },
     });
   }
@@ -215,7 +244,12 @@ for (const path of PATHS) {
       route: path.route,
       label: `${method} ${path.route} (wrong method)`,
       status: 405,
-      build: (f) => ({ method, path: path.path(liveIds(f)), headers: { ...bearer(f), "content-type": "application/json" }, body: method === "GET" ? undefined : "{}" }),
+      build: (f) => ({
+        method,
+        path: path.path(liveIds(f)),
+        headers: { ...bearer(f), "content-type": "application/json" },
+        body: method === "GET" ? undefined : "{}",
+      }),
     });
   }
 }
@@ -237,7 +271,12 @@ for (const route of ID_ROUTES) {
   }
 }
 // A traversal the URL parser resolves before routing: it must land on a 404, not on another route.
-ROWS.push({ route: "DELETE /api/auth/sessions/{id}/", label: "DELETE /api/auth/sessions/../../../etc/passwd (resolved traversal)", status: 404, build: (f) => ({ method: "DELETE", path: "/api/auth/sessions/../../../etc/passwd", headers: bearer(f) }) });
+ROWS.push({
+  route: "DELETE /api/auth/sessions/{id}/",
+  label: "DELETE /api/auth/sessions/../../../etc/passwd (resolved traversal)",
+  status: 404,
+  build: (f) => ({ method: "DELETE", path: "/api/auth/sessions/../../../etc/passwd", headers: bearer(f) }),
+});
 
 /** DRF's page rules (404 "Invalid page.", never a 500 or an empty 200) and search rules (400) over every list that has them. */
 const PAGE_QUERIES: Array<[label: string, query: string]> = [
@@ -250,10 +289,18 @@ const SEARCH_QUERIES: Array<[label: string, query: string]> = [
   ["an overlong search", `?search=${"x".repeat(500)}`],
   ["too many search terms", `?search=${Array.from({ length: 30 }, (_, i) => `t${i}`).join("+")}`],
 ];
-for (const [routes, queries, status] of [[PLAN.pagedRoutes, PAGE_QUERIES, 404], [PLAN.searchedRoutes, SEARCH_QUERIES, 400]] as const) {
+for (const [routes, queries, status] of [
+  [PLAN.pagedRoutes, PAGE_QUERIES, 404],
+  [PLAN.searchedRoutes, SEARCH_QUERIES, 400],
+] as const) {
   for (const list of routes) {
     for (const [label, query] of queries) {
-      ROWS.push({ route: list.route, label: `${list.route} with ${label}`, status, build: (f) => ({ method: "GET", path: `${list.path}${query}`, headers: bearer(f) }) });
+      ROWS.push({
+        route: list.route,
+        label: `${list.route} with ${label}`,
+        status,
+        build: (f) => ({ method: "GET", path: `${list.path}${query}`, headers: bearer(f) }),
+      });
     }
   }
 }
@@ -261,10 +308,19 @@ for (const [routes, queries, status] of [[PLAN.pagedRoutes, PAGE_QUERIES, 404], 
 const WS_ROWS: Array<[label: string, build: (f: Fixture) => Request_, status: number]> = [
   ["without an Upgrade header", (f) => ({ method: "GET", path: `/api/qr/${f.qrId}/ws/?secret=${f.qrSecret}` }), 426],
   ["without a secret", (f) => ({ method: "GET", path: `/api/qr/${f.qrId}/ws/`, headers: { upgrade: "websocket" } }), 403],
-  ["with a malformed secret", (f) => ({ method: "GET", path: `/api/qr/${f.qrId}/ws/?secret=%27%20OR%201%3D1`, headers: { upgrade: "websocket" } }), 403],
-  ["with a well-formed wrong secret", (f) => ({ method: "GET", path: `/api/qr/${f.qrId}/ws/?secret=${"B".repeat(43)}`, headers: { upgrade: "websocket" } }), 403],
+  [
+    "with a malformed secret",
+    (f) => ({ method: "GET", path: `/api/qr/${f.qrId}/ws/?secret=%27%20OR%201%3D1`, headers: { upgrade: "websocket" } }),
+    403,
+  ],
+  [
+    "with a well-formed wrong secret",
+    (f) => ({ method: "GET", path: `/api/qr/${f.qrId}/ws/?secret=${"B".repeat(43)}`, headers: { upgrade: "websocket" } }),
+    403,
+  ],
 ];
-for (const [label, build, status] of WS_ROWS) ROWS.push({ route: "GET /api/qr/{id}/ws/", label: `GET /api/qr/{id}/ws/ ${label}`, status, build });
+for (const [label, build, status] of WS_ROWS)
+  ROWS.push({ route: "GET /api/qr/{id}/ws/", label: `GET /api/qr/{id}/ws/ ${label}`, status, build });
 
 // ---- which routes are served right now --------------------------------------------------------
 
@@ -289,7 +345,12 @@ const freshness = { tokenAtMs: 0, qrAtMs: 0 };
 let refreshing: Promise<void> | null = null;
 
 async function newQrLogin(): Promise<void> {
-  const qr = await send({ method: "POST", path: "/api/qr/", headers: { "content-type": "application/json" }, body: json(await startBody()) });
+  const qr = await send({
+    method: "POST",
+    path: "/api/qr/",
+    headers: { "content-type": "application/json" },
+    body: json(await startBody()),
+  });
   if (qr.status === 201) {
     const created = (await qr.json()) as { id: string; secret: string };
     Object.assign(fixture, { qrId: created.id, qrSecret: created.secret });
@@ -306,7 +367,12 @@ async function fresh(): Promise<Fixture> {
   if (now - freshness.tokenAtMs > 120_000 || now - freshness.qrAtMs > 45_000) {
     refreshing ??= (async () => {
       if (Date.now() - freshness.tokenAtMs > 120_000) {
-        const res = await send({ method: "POST", path: "/api/token/refresh/", headers: { "content-type": "application/json" }, body: json({ refresh: fixture.refresh }) });
+        const res = await send({
+          method: "POST",
+          path: "/api/token/refresh/",
+          headers: { "content-type": "application/json" },
+          body: json({ refresh: fixture.refresh }),
+        });
         expect(res.status).toBe(200);
         Object.assign(fixture, await res.json());
         freshness.tokenAtMs = Date.now();
@@ -323,19 +389,45 @@ async function fresh(): Promise<Fixture> {
 beforeAll(async () => {
   const username = `badinput_${Date.now().toString(36)}`;
   const jsonHeaders = { "content-type": "application/json" };
-  expect((await send({ method: "POST", path: "/api/auth/register/", headers: jsonHeaders, body: json({ username, email: `${username}@example.com`, password: PASSWORD }) })).status).toBe(201);
-  const signIn = async () => (await (await send({ method: "POST", path: "/api/token/", headers: jsonHeaders, body: json({ username, password: PASSWORD }) })).json()) as { access: string; refresh: string };
+  expect(
+    (
+      await send({
+        method: "POST",
+        path: "/api/auth/register/",
+        headers: jsonHeaders,
+        body: json({ username, email: `${username}@example.com`, password: PASSWORD }),
+      })
+    ).status,
+  ).toBe(201);
+  const signIn = async () =>
+    (await (
+      await send({ method: "POST", path: "/api/token/", headers: jsonHeaders, body: json({ username, password: PASSWORD }) })
+    ).json()) as { access: string; refresh: string };
   const pair = await signIn();
   const revoked = await signIn();
   await send({ method: "POST", path: "/api/token/blacklist/", headers: jsonHeaders, body: json({ refresh: revoked.refresh }) });
-  Object.assign(fixture, { access: pair.access, refresh: pair.refresh, revokedAccess: revoked.access, noteId: "AAAAAAAAAAAAAAAAAAAAAB", qrId: "AAAAAAAAAAAAAAAAAAAAAC", qrSecret: "A".repeat(43) });
+  Object.assign(fixture, {
+    access: pair.access,
+    refresh: pair.refresh,
+    revokedAccess: revoked.access,
+    noteId: "AAAAAAAAAAAAAAAAAAAAAB",
+    qrId: "AAAAAAAAAAAAAAAAAAAAAC",
+    qrSecret: "A".repeat(43),
+  });
 
-  const note = await send({ method: "POST", path: "/api/notes/", headers: { ...bearer(fixture), ...jsonHeaders }, body: json({ title: "kept", body: "as is" }) });
+  const note = await send({
+    method: "POST",
+    path: "/api/notes/",
+    headers: { ...bearer(fixture), ...jsonHeaders },
+    body: json({ title: "kept", body: "as is" }),
+  });
   if (note.status === 201) fixture.noteId = ((await note.json()) as { id: string }).id;
   freshness.tokenAtMs = Date.now();
   await newQrLogin();
 
-  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name").all<{ name: string }>();
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+  ).all<{ name: string }>();
   expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["users", "sessions"]));
   baseline = await rowCounts();
 });
@@ -345,26 +437,33 @@ beforeAll(async () => {
 describe("bad input over every route", () => {
   it("has at least 200 rows, covering every route of every resource", () => {
     expect(ROWS.length).toBeGreaterThanOrEqual(200);
-    for (const route of appRoutes()) expect(ROWS.some((r) => r.route === routeKey(route) || r.route === route.path), routeKey(route)).toBe(true);
+    for (const route of appRoutes())
+      expect(
+        ROWS.some((r) => r.route === routeKey(route) || r.route === route.path),
+        routeKey(route),
+      ).toBe(true);
   });
 
   // Concurrent: no row changes anything, so they cannot disturb one another, and the I/O waits overlap.
-  it.concurrent.for(ROWS.map((row) => ({ ...row, title: SERVED.get(row.route) ? row.label : `[unserved] ${row.label}` })))("$title", async (row, { expect }) => {
-    const spec = row.build(await fresh());
-    const res = await send(spec);
-    const text = await res.text();
-    expect(res.status, text).toBeGreaterThanOrEqual(400);
-    expect(res.status, text).toBeLessThan(500);
-    if (SERVED.get(row.route) && row.status !== undefined) expect(res.status, text).toBe(row.status);
-    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-    const body = JSON.parse(text) as unknown;
-    expect(typeof body === "object" && body !== null && !Array.isArray(body)).toBe(true);
-    expect(text).not.toMatch(/stack|at \w+ \(|Error:/);
-    expect(await rowCounts()).toEqual(baseline);
-    // Refused input is not an event worth a line (the platform records the request); whatever is logged holds no credential.
-    const logged = JSON.stringify(logs.filter((l) => l.request_id === (res.headers.get("x-request-id") ?? "")));
-    for (const secret of [fixture.access, fixture.refresh, fixture.qrSecret, PASSWORD]) expect(logged).not.toContain(secret);
-  });
+  it.concurrent.for(ROWS.map((row) => ({ ...row, title: SERVED.get(row.route) ? row.label : `[unserved] ${row.label}` })))(
+    "$title",
+    async (row, { expect }) => {
+      const spec = row.build(await fresh());
+      const res = await send(spec);
+      const text = await res.text();
+      expect(res.status, text).toBeGreaterThanOrEqual(400);
+      expect(res.status, text).toBeLessThan(500);
+      if (SERVED.get(row.route) && row.status !== undefined) expect(res.status, text).toBe(row.status);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      const body = JSON.parse(text) as unknown;
+      expect(typeof body === "object" && body !== null && !Array.isArray(body)).toBe(true);
+      expect(text).not.toMatch(/stack|at \w+ \(|Error:/);
+      expect(await rowCounts()).toEqual(baseline);
+      // Refused input is not an event worth a line (the platform records the request); whatever is logged holds no credential.
+      const logged = JSON.stringify(logs.filter((l) => l.request_id === (res.headers.get("x-request-id") ?? "")));
+      for (const secret of [fixture.access, fixture.refresh, fixture.qrSecret, PASSWORD]) expect(logged).not.toContain(secret);
+    },
+  );
 
   it("left the fixture intact: same password, same email, the note and the QR login untouched", async () => {
     await fresh();
@@ -372,7 +471,12 @@ describe("bad input over every route", () => {
     expect(me.status).toBe(200);
     const user = (await me.json()) as { username: string; email: string };
     expect(user.email).toBe(`${user.username}@example.com`);
-    const again = await send({ method: "POST", path: "/api/token/", headers: { "content-type": "application/json" }, body: json({ username: user.username, password: PASSWORD }) });
+    const again = await send({
+      method: "POST",
+      path: "/api/token/",
+      headers: { "content-type": "application/json" },
+      body: json({ username: user.username, password: PASSWORD }),
+    });
     expect(again.status).toBe(200);
     if (SERVED.get("GET /api/notes/{id}/")) {
       const note = await send({ method: "GET", path: `/api/notes/${fixture.noteId}/`, headers: bearer(fixture) });

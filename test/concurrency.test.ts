@@ -44,7 +44,9 @@ describe("a request whose session read is slow, and others arriving meanwhile", 
     counting.hold(/FROM sessions AS s INNER JOIN users/);
     const leading = leader.call("/api/hello/", { token: user.access });
     const reads = Array.from({ length: 6 }, (_, i) => statusOf(`hello ${i}`, api("/api/hello/", { token: user.access })));
-    const writes = Array.from({ length: 3 }, (_, i) => statusOf(`note ${i}`, api("/api/notes/", { token: user.access, body: { title: `meanwhile ${i}` } })));
+    const writes = Array.from({ length: 3 }, (_, i) =>
+      statusOf(`note ${i}`, api("/api/notes/", { token: user.access, body: { title: `meanwhile ${i}` } })),
+    );
     const followers = Promise.all([...reads, ...writes]);
     // Let the followers reach the bearer check while the leader's read is still held.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -72,7 +74,10 @@ describe("concurrent requests on one cold session", { timeout: 60_000 }, () => {
       const user = await signUp();
       const reads = Array.from({ length: 10 }, (_, i) => statusOf(`hello ${i}`, api("/api/hello/", { token: user.access })));
       const writes = Array.from({ length: 4 }, (_, i) =>
-        statusOf(`note ${i}`, api("/api/notes/", { token: user.access, body: { title: `round ${round} note ${i}`, body: "x".repeat(2000) } })),
+        statusOf(
+          `note ${i}`,
+          api("/api/notes/", { token: user.access, body: { title: `round ${round} note ${i}`, body: "x".repeat(2000) } }),
+        ),
       );
       const rotation = statusOf("refresh", api("/api/token/refresh/", { body: { refresh: user.refresh } }));
       const statuses = await Promise.all([...reads, ...writes, rotation]);
@@ -87,7 +92,10 @@ describe("concurrent requests on one cold session", { timeout: 60_000 }, () => {
       const user = await signUp();
       const reads = Array.from({ length: 10 }, (_, i) => statusOf(`hello ${i}`, api("/api/hello/", { token: user.access })));
       const writes = Array.from({ length: 4 }, (_, i) =>
-        statusOf(`note ${i}`, api("/api/notes/", { token: user.access, body: { title: `round ${round} note ${i}`, body: "y".repeat(2000) } })),
+        statusOf(
+          `note ${i}`,
+          api("/api/notes/", { token: user.access, body: { title: `round ${round} note ${i}`, body: "y".repeat(2000) } }),
+        ),
       );
       const logout = statusOf("blacklist", api("/api/token/blacklist/", { body: { refresh: user.refresh } }));
       const statuses = await Promise.all([...reads, ...writes, logout]);

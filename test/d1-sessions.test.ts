@@ -70,7 +70,10 @@ describe("D1 sessions per request", () => {
     // ...then the client signs out through another edge location: D1 changes, this isolate's copy does not.
     const elsewhere = env.DB.withSession("first-primary");
     const sid = JSON.parse(atob(user.access.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
-    await elsewhere.prepare("UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?").bind(Math.floor(r.clock.now / 1000), sid).run();
+    await elsewhere
+      .prepare("UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?")
+      .bind(Math.floor(r.clock.now / 1000), sid)
+      .run();
     r.advance(1);
     const bookmark = await handedOut(elsewhere.getBookmark()!, r.clock.now);
     // Without the bookmark: this isolate's copy answers, within its bound (docs/d1-replicas.md: the revocation bound).
@@ -110,7 +113,8 @@ describe("D1 sessions per request", () => {
     r.advance(1);
     const bookmark = await handedOut(env.DB.withSession("first-primary").getBookmark() ?? "00000000-00000001", r.clock.now);
     const before = r.d1.count(SESSION_READS);
-    for (let i = 0; i < 30; i++) expect((await r.call("/api/hello/", { token: user.access, headers: { "x-d1-bookmark": bookmark } })).status).toBe(200);
+    for (let i = 0; i < 30; i++)
+      expect((await r.call("/api/hello/", { token: user.access, headers: { "x-d1-bookmark": bookmark } })).status).toBe(200);
     // The copy read before the bookmark is replaced once; the fresh copy then answers the other 29.
     expect(r.d1.count(SESSION_READS) - before).toBe(1);
   });

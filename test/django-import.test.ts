@@ -12,15 +12,52 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 const HASH = "pbkdf2_sha256$260000$seasalt2024abcdefghijk$sgxUi6ZdKzeJMVaVDQyBe+1FLSTpuhl/DA14WsGs1Q4=";
 
 function user(pk: number, fields: Record<string, unknown>) {
-  return { model: "auth.user", pk, fields: { password: HASH, last_login: null, is_superuser: false, username: `u${pk}`, email: `u${pk}@example.com`, is_staff: false, is_active: true, date_joined: "2023-04-05T06:07:08.123Z", first_name: "", last_name: "", groups: [], user_permissions: [], ...fields } };
+  return {
+    model: "auth.user",
+    pk,
+    fields: {
+      password: HASH,
+      last_login: null,
+      is_superuser: false,
+      username: `u${pk}`,
+      email: `u${pk}@example.com`,
+      is_staff: false,
+      is_active: true,
+      date_joined: "2023-04-05T06:07:08.123Z",
+      first_name: "",
+      last_name: "",
+      groups: [],
+      user_permissions: [],
+      ...fields,
+    },
+  };
 }
 
 describe("planning an import", () => {
   it("keeps Django's pk, flags and dates, and normalises username and email as Django does", () => {
-    const plan = planImport([user(41, { username: "ｊｏｈｎ", email: "John@Example.COM", is_superuser: true, is_staff: true, last_login: "2024-01-01T00:00:00+01:00" })]);
+    const plan = planImport([
+      user(41, {
+        username: "ｊｏｈｎ",
+        email: "John@Example.COM",
+        is_superuser: true,
+        is_staff: true,
+        last_login: "2024-01-01T00:00:00+01:00",
+      }),
+    ]);
     expect(plan.skipped).toEqual([]);
     expect(plan.users).toEqual([
-      { id: 41, username: "john", usernameKey: "john", email: "John@example.com", passwordHash: HASH, isActive: true, isStaff: true, isSuperuser: true, dateJoined: 1680674828, lastLogin: 1704063600 },
+      {
+        id: 41,
+        username: "john",
+        usernameKey: "john",
+        email: "John@example.com",
+        passwordHash: HASH,
+        isActive: true,
+        isStaff: true,
+        isSuperuser: true,
+        dateJoined: 1680674828,
+        lastLogin: 1704063600,
+      },
     ]);
   });
 
@@ -31,11 +68,23 @@ describe("planning an import", () => {
 
   it.each([
     ["an unusable password", { password: "!abcdef" }, /unusable password/],
-    ["a bcrypt hash", { password: "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012" }, /hasher "bcrypt_sha256" is not verifiable here/],
-    ["Django's default argon2 (100 MiB)", { password: "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA" }, /m=102400 KiB/],
+    [
+      "a bcrypt hash",
+      { password: "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012" },
+      /hasher "bcrypt_sha256" is not verifiable here/,
+    ],
+    [
+      "Django's default argon2 (100 MiB)",
+      { password: "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA" },
+      /m=102400 KiB/,
+    ],
     ["a username with a space", { username: "john smith" }, /username is not valid here/],
     ["no date_joined", { date_joined: null }, /date_joined/],
-    ["PBKDF2 at 5 000 000 iterations (6 s of CPU a guess)", { password: "pbkdf2_sha256$5000000$salt$AAAA" }, /5000000 iterations costs more CPU per guess/],
+    [
+      "PBKDF2 at 5 000 000 iterations (6 s of CPU a guess)",
+      { password: "pbkdf2_sha256$5000000$salt$AAAA" },
+      /5000000 iterations costs more CPU per guess/,
+    ],
   ])("skips %s, saying why", (_label, fields, reason) => {
     const plan = planImport([user(7, fields)]);
     expect(plan.users).toEqual([]);
@@ -43,7 +92,13 @@ describe("planning an import", () => {
   });
 
   it("skips the later of two usernames equal case-insensitively, and of two equal emails", () => {
-    const plan = planImport([user(1, { username: "Admin" }), user(2, { username: "ADMIN", email: "x@example.com" }), user(3, { email: "U1@EXAMPLE.com" }), user(4, { email: "" }), user(5, { email: "" })]);
+    const plan = planImport([
+      user(1, { username: "Admin" }),
+      user(2, { username: "ADMIN", email: "x@example.com" }),
+      user(3, { email: "U1@EXAMPLE.com" }),
+      user(4, { email: "" }),
+      user(5, { email: "" }),
+    ]);
     expect(plan.users.map((u) => u.id)).toEqual([1, 4, 5]);
     expect(plan.skipped.map((s) => [s.pk, s.reason])).toEqual([
       [2, expect.stringContaining('username is taken, case-insensitively, by "Admin" (pk 1)')],
@@ -52,9 +107,17 @@ describe("planning an import", () => {
   });
 
   it("reports users already in the database instead of overwriting them", () => {
-    const plan = planImport([user(1, {}), user(2, {}), user(3, {})], { ids: new Set([1]), usernameKeys: new Set(["u2"]), emails: new Set(["u3@example.com"]) });
+    const plan = planImport([user(1, {}), user(2, {}), user(3, {})], {
+      ids: new Set([1]),
+      usernameKeys: new Set(["u2"]),
+      emails: new Set(["u3@example.com"]),
+    });
     expect(plan.users).toEqual([]);
-    expect(plan.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/id 1 is already taken/), expect.stringMatching(/username is taken/), expect.stringMatching(/email is taken/)]);
+    expect(plan.skipped.map((s) => s.reason)).toEqual([
+      expect.stringMatching(/id 1 is already taken/),
+      expect.stringMatching(/username is taken/),
+      expect.stringMatching(/email is taken/),
+    ]);
   });
 
   it("skips what is not a user and says so", () => {
@@ -123,23 +186,30 @@ describe("weak hashes are wrapped in argon2id at import (issue 21)", () => {
     ["md5", async () => `md5$a1b2c$${hex(md5(utf8(`a1b2c${PW}`)))}`, "argon2_wrapped_md5$a1b2c$argon2id$"],
     ["unsalted sha1", async () => `sha1$$${hex(sha1(utf8(PW)))}`, "argon2_wrapped_unsalted_sha1$$argon2id$"],
     ["unsalted md5", async () => hex(md5(utf8(PW))), "argon2_wrapped_unsalted_md5$$argon2id$"],
-    ["PBKDF2 at 1 000 iterations", () => hashPasswordPbkdf2(PW, 1_000, "lowsalt123"), "argon2_wrapped_pbkdf2_sha256$1000$lowsalt123$argon2id$"],
+    [
+      "PBKDF2 at 1 000 iterations",
+      () => hashPasswordPbkdf2(PW, 1_000, "lowsalt123"),
+      "argon2_wrapped_pbkdf2_sha256$1000$lowsalt123$argon2id$",
+    ],
   ];
 
-  it.each(weak)("%s: stored wrapped (the old digest nowhere in it), signs in with the Django password, then becomes argon2id", async (label, make, prefix) => {
-    const original = await make();
-    const pk = 95_000 + weak.findIndex(([l]) => l === label);
-    const plan = planImport([user(pk, { username: `weak${pk}`, email: `weak${pk}@example.com`, password: original })]);
-    expect(plan.skipped).toEqual([]);
-    const stored = plan.users[0]!.passwordHash;
-    expect(stored.startsWith(prefix)).toBe(true);
-    expect(stored).not.toContain(original.split("$").at(-1));
-    await env.DB.exec(importSql(plan.users).replace(/\n/g, " "));
-    expect((await api("/api/token/", { body: { username: `weak${pk}`, password: "not the password" } })).status).toBe(401);
-    expect((await api("/api/token/", { body: { username: `weak${pk}`, password: PW } })).status).toBe(200);
-    const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(pk).first<{ password_hash: string }>();
-    expect(row!.password_hash).toMatch(/^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-  });
+  it.each(weak)(
+    "%s: stored wrapped (the old digest nowhere in it), signs in with the Django password, then becomes argon2id",
+    async (label, make, prefix) => {
+      const original = await make();
+      const pk = 95_000 + weak.findIndex(([l]) => l === label);
+      const plan = planImport([user(pk, { username: `weak${pk}`, email: `weak${pk}@example.com`, password: original })]);
+      expect(plan.skipped).toEqual([]);
+      const stored = plan.users[0]!.passwordHash;
+      expect(stored.startsWith(prefix)).toBe(true);
+      expect(stored).not.toContain(original.split("$").at(-1));
+      await env.DB.exec(importSql(plan.users).replace(/\n/g, " "));
+      expect((await api("/api/token/", { body: { username: `weak${pk}`, password: "not the password" } })).status).toBe(401);
+      expect((await api("/api/token/", { body: { username: `weak${pk}`, password: PW } })).status).toBe(200);
+      const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(pk).first<{ password_hash: string }>();
+      expect(row!.password_hash).toMatch(/^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    },
+  );
 
   it("PBKDF2 at 100 000 iterations or more is kept as it is (each guess already costs)", async () => {
     const plan = planImport([user(96_000, { password: HASH })]);

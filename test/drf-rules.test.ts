@@ -27,7 +27,9 @@ describe("unknown fields are ignored, as DRF ignores them", () => {
 
   it("registers with an extra is_staff: true and grants nothing by it", async () => {
     const username = uniqueName("extra");
-    const res = await api("/api/auth/register/", { body: { username, email: `${username}@example.com`, password: PASSWORD, is_staff: true, is_superuser: true } });
+    const res = await api("/api/auth/register/", {
+      body: { username, email: `${username}@example.com`, password: PASSWORD, is_staff: true, is_superuser: true },
+    });
     expect(res.status).toBe(201);
     const row = await env.DB.prepare("SELECT is_staff, is_superuser FROM users WHERE username = ?").bind(username).first();
     expect(row).toEqual({ is_staff: 0, is_superuser: 0 });
@@ -54,7 +56,10 @@ describe("unknown fields are ignored, as DRF ignores them", () => {
   it("changes the password with an extra field", async () => {
     const { username } = await registerUser();
     const { access } = await signIn(username);
-    const res = await api("/api/auth/password/", { body: { old_password: PASSWORD, new_password: "a brand new passphrase 42", logout_all: true }, token: access });
+    const res = await api("/api/auth/password/", {
+      body: { old_password: PASSWORD, new_password: "a brand new passphrase 42", logout_all: true },
+      token: access,
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -64,7 +69,11 @@ describe("read-only fields are ignored whatever their type", () => {
     const { username, id: userId } = await registerUser();
     const { access } = await signIn(username);
     const note = await noteOf(access);
-    const res = await api(`/api/notes/${note.id}/`, { method: "PUT", body: { id: 999999, owner: "x", created: false, updated: [], title: "new", body: "" }, token: access });
+    const res = await api(`/api/notes/${note.id}/`, {
+      method: "PUT",
+      body: { id: 999999, owner: "x", created: false, updated: [], title: "new", body: "" },
+      token: access,
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ id: note.id, owner: userId, title: "new" });
   });
@@ -136,7 +145,12 @@ describe("keys named like Object.prototype members never reach a 500", () => {
     const { access } = await signIn(username);
     const before = await rowCounts();
     const hostile = `{"${key}": {"a": 1}}`;
-    for (const [path, token] of [["/api/token/", undefined], ["/api/auth/register/", undefined], ["/api/notes/", access], ["/api/auth/password/", access]] as const) {
+    for (const [path, token] of [
+      ["/api/token/", undefined],
+      ["/api/auth/register/", undefined],
+      ["/api/notes/", access],
+      ["/api/auth/password/", access],
+    ] as const) {
       const res = await api(path, { raw: hostile, token });
       expect(res.status, path).toBe(400);
     }
@@ -167,7 +181,9 @@ describe("usernames and emails as Django keeps them", () => {
   });
 
   it("validates after NFKC: a full-width letter is a letter, a full-width space is not allowed", async () => {
-    const res = await api("/api/auth/register/", { body: { username: "a\u3000b", email: `${uniqueName("c")}@example.com`, password: PASSWORD } });
+    const res = await api("/api/auth/register/", {
+      body: { username: "a\u3000b", email: `${uniqueName("c")}@example.com`, password: PASSWORD },
+    });
     expect(res.status).toBe(400);
     expect(Object.keys(await json(res))).toEqual(["username"]);
   });
@@ -175,7 +191,9 @@ describe("usernames and emails as Django keeps them", () => {
   it("refuses an email already used, whatever its case, naming `email`", async () => {
     const first = await registerUser();
     const before = await rowCounts();
-    const res = await api("/api/auth/register/", { body: { username: uniqueName("dup"), email: `${first.username.toUpperCase()}@EXAMPLE.COM`, password: PASSWORD } });
+    const res = await api("/api/auth/register/", {
+      body: { username: uniqueName("dup"), email: `${first.username.toUpperCase()}@EXAMPLE.COM`, password: PASSWORD },
+    });
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ email: ["A user with that email address already exists."] });
     expect(await rowCounts()).toEqual(before);
@@ -183,7 +201,9 @@ describe("usernames and emails as Django keeps them", () => {
 
   it("lower-cases the domain part, as Django's normalize_email", async () => {
     const username = uniqueName("dom");
-    const res = await api("/api/auth/register/", { body: { username, email: `Mixed.Case@Example.COM`.replace("Mixed", username), password: PASSWORD } });
+    const res = await api("/api/auth/register/", {
+      body: { username, email: `Mixed.Case@Example.COM`.replace("Mixed", username), password: PASSWORD },
+    });
     expect(await json(res)).toMatchObject({ email: `${username}.Case@example.com` });
   });
 
@@ -191,7 +211,11 @@ describe("usernames and emails as Django keeps them", () => {
     const other = await registerUser();
     const { username } = await registerUser();
     const { access } = await signIn(username);
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${other.username}@Example.com`.toUpperCase(), current_password: PASSWORD }, token: access });
+    const res = await api("/api/auth/me/", {
+      method: "PATCH",
+      body: { email: `${other.username}@Example.com`.toUpperCase(), current_password: PASSWORD },
+      token: access,
+    });
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ email: ["A user with that email address already exists."] });
   });
@@ -199,7 +223,11 @@ describe("usernames and emails as Django keeps them", () => {
   it("PATCH /api/auth/me/ to one's own email in another case is allowed", async () => {
     const { username } = await registerUser();
     const { access } = await signIn(username);
-    const res = await api("/api/auth/me/", { method: "PATCH", body: { email: `${username.toUpperCase()}@example.com`, current_password: PASSWORD }, token: access });
+    const res = await api("/api/auth/me/", {
+      method: "PATCH",
+      body: { email: `${username.toUpperCase()}@example.com`, current_password: PASSWORD },
+      token: access,
+    });
     expect(res.status).toBe(200);
   });
 });

@@ -9,7 +9,8 @@ import { buildDeps } from "../src/deps";
 import { ORIGIN, PASSWORD, countingD1, rig, sessionIdOf, signIn, signUp, type Rig, type User } from "./helpers";
 
 const CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-const SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+const SAFARI_IPHONE =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 const NEW_PASSWORD = "a brand new passphrase 42";
 
 interface Event {
@@ -88,7 +89,15 @@ describe("each action appears after it", () => {
     const deps = await buildDeps(env, () => r.clock.now);
     const linked = await startSession(deps, user.id, "qr", { userAgent: SAFARI_IPHONE, ip: "198.51.100.9", country: "DE", city: "Berlin" });
     const page = await events(r, user.access);
-    expect(page.results[0]).toMatchObject({ type: "qr_linked", session: linked.sessionId, current: false, browser: "Safari", os: "iOS", country: "DE", city: "Berlin" });
+    expect(page.results[0]).toMatchObject({
+      type: "qr_linked",
+      session: linked.sessionId,
+      current: false,
+      browser: "Safari",
+      os: "iOS",
+      country: "DE",
+      city: "Berlin",
+    });
     expect(JSON.stringify(page)).not.toContain("198.51.100.9");
   });
 
@@ -110,7 +119,14 @@ describe("each action appears after it", () => {
     const phone = await signInFrom(r, user.username, { userAgent: SAFARI_IPHONE, ip: "198.51.100.9" });
     expect((await r.call(`/api/auth/sessions/${sessionIdOf(phone.access)}/`, { method: "DELETE", token: user.access })).status).toBe(204);
     const page = await events(r, user.access);
-    expect(page.results[0]).toMatchObject({ type: "session_revoked", revoked_by: "user", session: sessionIdOf(phone.access), current: false, browser: "Safari", os: "iOS" });
+    expect(page.results[0]).toMatchObject({
+      type: "session_revoked",
+      revoked_by: "user",
+      session: sessionIdOf(phone.access),
+      current: false,
+      browser: "Safari",
+      os: "iOS",
+    });
   });
 
   it("a device's own sign-out: session_revoked by sign_out, once even when the refresh token is sent twice", async () => {
@@ -153,7 +169,9 @@ describe("nothing is invented or lost", () => {
     const other = await signUp(r.call);
     const before = await eventRowsOf(user.id);
     expect((await r.call("/api/token/", { body: { username: user.username, password: "not the password" } })).status).toBe(401);
-    expect((await r.call("/api/auth/password/", { token: user.access, body: { old_password: "wrong", new_password: NEW_PASSWORD } })).status).toBe(400);
+    expect(
+      (await r.call("/api/auth/password/", { token: user.access, body: { old_password: "wrong", new_password: NEW_PASSWORD } })).status,
+    ).toBe(400);
     expect((await r.call(`/api/auth/sessions/${sessionIdOf(other.access)}/`, { method: "DELETE", token: user.access })).status).toBe(404);
     const ended = await signIn(user.username, PASSWORD, r.call);
     expect((await r.call("/api/token/blacklist/", { body: { refresh: ended.refresh } })).status).toBe(200);
@@ -168,8 +186,12 @@ describe("nothing is invented or lost", () => {
     const user = await signUp(r.call);
     const trigger = `refuse_events_${user.id}`;
     // A stand-in for any failure of the event's insert, for this user only.
-    await env.DB.prepare(`CREATE TRIGGER ${trigger} BEFORE INSERT ON security_events WHEN NEW.user_id = ${user.id} BEGIN SELECT RAISE(ABORT, 'refused'); END`).run();
-    const sessionsBefore = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+    await env.DB.prepare(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON security_events WHEN NEW.user_id = ${user.id} BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+    ).run();
+    const sessionsBefore = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ n: number }>();
     try {
       // A D1 error fails closed (src/db/guard.ts): 503, nothing half-written.
       expect((await r.call("/api/token/", { body: { username: user.username, password: PASSWORD } })).status).toBe(503);
@@ -177,7 +199,9 @@ describe("nothing is invented or lost", () => {
     } finally {
       await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
     }
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?").bind(user.id).first<{ n: number }>()).toEqual(sessionsBefore);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?").bind(user.id).first<{ n: number }>()).toEqual(
+      sessionsBefore,
+    );
     // The sign-out did not happen either: the session is still live.
     expect((await r.call("/api/hello/", { token: user.access })).status).toBe(200);
   });
@@ -225,7 +249,10 @@ describe("the list", () => {
     expect(first).toMatchObject({ count: 5, next: `${ORIGIN}/api/auth/events/?page_size=2&page=2`, previous: null });
     expect(first.results.map((e) => e.id)).toEqual(all.results.slice(0, 2).map((e) => e.id));
     const second = await events(r, user.access, "?page_size=2&page=2");
-    expect(second).toMatchObject({ next: `${ORIGIN}/api/auth/events/?page_size=2&page=3`, previous: `${ORIGIN}/api/auth/events/?page_size=2` });
+    expect(second).toMatchObject({
+      next: `${ORIGIN}/api/auth/events/?page_size=2&page=3`,
+      previous: `${ORIGIN}/api/auth/events/?page_size=2`,
+    });
     expect(second.results.map((e) => e.id)).toEqual(all.results.slice(2, 4).map((e) => e.id));
     const last = await events(r, user.access, "?page_size=2&page=last");
     expect(last).toMatchObject({ next: null, previous: `${ORIGIN}/api/auth/events/?page_size=2&page=2` });
@@ -284,8 +311,14 @@ describe("retention", () => {
     const user = await signUp(r.call);
     const now = Math.floor(r.clock.now / 1000);
     const insert = (createdAt: number) =>
-      env.DB.prepare("INSERT INTO security_events (user_id, type, session_id, created_at) VALUES (?, 'signed_in', NULL, ?) RETURNING id").bind(user.id, createdAt).first<{ id: number }>();
-    const old = [await insert(now - EVENT_RETENTION_SECONDS - 1), await insert(now - EVENT_RETENTION_SECONDS - 86_400), await insert(now - 2 * EVENT_RETENTION_SECONDS)];
+      env.DB.prepare("INSERT INTO security_events (user_id, type, session_id, created_at) VALUES (?, 'signed_in', NULL, ?) RETURNING id")
+        .bind(user.id, createdAt)
+        .first<{ id: number }>();
+    const old = [
+      await insert(now - EVENT_RETENTION_SECONDS - 1),
+      await insert(now - EVENT_RETENTION_SECONDS - 86_400),
+      await insert(now - 2 * EVENT_RETENTION_SECONDS),
+    ];
     const kept = await insert(now - EVENT_RETENTION_SECONDS + 60);
     const db = getDb(env.DB, 3000);
     expect(await purgeOldEvents(db, now, { batchSize: 2, maxBatches: 1 })).toEqual({ deleted: 2, batches: 1, more: true });

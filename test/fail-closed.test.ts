@@ -13,7 +13,9 @@ const TIMEOUT_MS = 150;
 function downRig(sessionCacheTtl = "0") {
   const d1 = countingD1();
   // MAIL_FROM: the account-mail routes check their mailer (the pool's MAILER) before they read D1.
-  const r = rig({ env: { D1_TIMEOUT_MS: String(TIMEOUT_MS), SESSION_CACHE_TTL: sessionCacheTtl, NOTES_CACHE_TTL: "0", MAIL_FROM: "auth@example.test" } });
+  const r = rig({
+    env: { D1_TIMEOUT_MS: String(TIMEOUT_MS), SESSION_CACHE_TTL: sessionCacheTtl, NOTES_CACHE_TTL: "0", MAIL_FROM: "auth@example.test" },
+  });
   const call = (path: string, c: Call = {}) => r.call(path, { ...c, env: { DB: d1.db } });
   return { ...r, d1, call };
 }
@@ -21,24 +23,33 @@ function downRig(sessionCacheTtl = "0") {
 async function expectUnavailable(res: Response, where: string) {
   expect([where, res.status]).toEqual([where, 503]);
   expect([where, res.headers.get("retry-after")]).toEqual([where, "5"]);
-  expect([where, await res.json()]).toEqual([where, { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" }]);
+  expect([where, await res.json()]).toEqual([
+    where,
+    { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" },
+  ]);
 }
 
 describe.each(["throw", "hang"] as const)("with D1 that does %s", (mode) => {
   it("every route that needs D1 answers 503 with Retry-After, the others answer without it, and no table changes", async () => {
     const r = downRig();
     const user = await signUp(r.call);
-    const note = await (await r.call("/api/notes/", { method: "POST", token: user.access, body: { title: "kept" } })).json<{ id: string }>();
+    const note = await (await r.call("/api/notes/", { method: "POST", token: user.access, body: { title: "kept" } })).json<{
+      id: string;
+    }>();
     // A QR login lives in its Durable Object: made now, it is there for the phone's routes while D1 is down.
     const qr = await (await r.call("/api/qr/", { body: await startBody() })).json<{ id: string }>();
     const before = await rowCounts();
     r.d1.fail(mode);
     // Every route of every resource (test/route-table.ts); live tokens where a made-up one would be refused before D1.
-    const table = failClosedPlan(appRoutes(), { notes: { id: note.id }, qr: { id: qr.id } }, {
-      token_refresh: { refresh: user.refresh },
-      token_verify: { token: user.access },
-      token_blacklist: { refresh: user.refresh },
-    });
+    const table = failClosedPlan(
+      appRoutes(),
+      { notes: { id: note.id }, qr: { id: qr.id } },
+      {
+        token_refresh: { refresh: user.refresh },
+        token_verify: { token: user.access },
+        token_blacklist: { refresh: user.refresh },
+      },
+    );
     const unavailable: string[] = [];
     for (const row of table) {
       const d1Calls = r.d1.total();

@@ -57,7 +57,12 @@ describe("rate limits: configuration", () => {
   });
 
   it("defaults to no more than 10 failed sign-ins per account per minute", () => {
-    const config = parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.test", JWT_AUDIENCE: "https://auth.example.test" } as Env);
+    const config = parseConfig({
+      DB: env.DB,
+      JWT_SIGNING_KEYS: "x",
+      JWT_ISSUER: "https://auth.example.test",
+      JWT_AUDIENCE: "https://auth.example.test",
+    } as Env);
     expect(config.signInFailureLimit).toBeLessThanOrEqual(10);
     expect(config.signInFailureWindowSeconds).toBeGreaterThanOrEqual(60);
     expect(config.rateLimitsEnabled).toBe(true);
@@ -75,7 +80,13 @@ describe("rate limits: configuration", () => {
   ])("refuses %j loudly, naming the setting", (vars, setting) => {
     let error: unknown;
     try {
-      parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.test", JWT_AUDIENCE: "https://auth.example.test", ...vars } as Env);
+      parseConfig({
+        DB: env.DB,
+        JWT_SIGNING_KEYS: "x",
+        JWT_ISSUER: "https://auth.example.test",
+        JWT_AUDIENCE: "https://auth.example.test",
+        ...vars,
+      } as Env);
     } catch (e) {
       error = e;
     }
@@ -84,7 +95,13 @@ describe("rate limits: configuration", () => {
   });
 
   it("parses a CORS allow-list", () => {
-    const config = parseConfig({ DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_ISSUER: "https://auth.example.test", JWT_AUDIENCE: "https://auth.example.test", CORS_ORIGINS: "https://app.example.com, http://localhost:5173" } as Env);
+    const config = parseConfig({
+      DB: env.DB,
+      JWT_SIGNING_KEYS: "x",
+      JWT_ISSUER: "https://auth.example.test",
+      JWT_AUDIENCE: "https://auth.example.test",
+      CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
+    } as Env);
     expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
   });
 
@@ -129,14 +146,20 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     const responses = await tripsAt(limit, period, async (i) => {
       if (i % 1000 === 0) ip = freshIp();
       // Invalid bodies are enough: the throttle counts requests before any work is done.
-      return r.call("/api/auth/register/", { body: { username: "bad name!", email: "x", password: "x" }, headers: { "cf-connecting-ip": ip } });
+      return r.call("/api/auth/register/", {
+        body: { username: "bad name!", email: "x", password: "x" },
+        headers: { "cf-connecting-ip": ip },
+      });
     });
     for (const res of responses.slice(0, limit)) expect(res.status).toBe(400);
     await expectThrottled(responses[limit]!, period);
   }, 30_000);
 
   it("lifts after the window (an injected limiter on a movable clock)", async () => {
-    const r = limitedRig({ limiters: (clock) => ({ signin_ip: memoryLimiter({ limit: 3, periodSeconds: 60, clock }) }), clock: 1_800_000_000_000 });
+    const r = limitedRig({
+      limiters: (clock) => ({ signin_ip: memoryLimiter({ limit: 3, periodSeconds: 60, clock }) }),
+      clock: 1_800_000_000_000,
+    });
     const ip = freshIp();
     for (let i = 0; i < 3; i++) expect((await r.call("/api/token/", signInCall(uniqueName("lift"), "nope", ip))).status).toBe(401);
     await expectThrottled(await r.call("/api/token/", signInCall(uniqueName("lift"), "nope", ip)), 60);
@@ -202,16 +225,23 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
     const phone = await signUp();
     const body = await startBody();
     const start = async () => {
-      const qr = (await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string; secret: string };
+      const qr = (await (await r.call("/api/qr/", { body, headers: { "cf-connecting-ip": freshIp() } })).json()) as {
+        id: string;
+        secret: string;
+      };
       // The browser listens, as the login page does: the phone can scan only then.
       await listen(qr, r.call);
       return qr.id;
     };
     const first = await start();
     const second = await start();
-    for (const id of [first, second]) expect((await r.call(`/api/qr/${id}/scan/`, { method: "POST", token: phone.access })).status).toBe(200);
+    for (const id of [first, second])
+      expect((await r.call(`/api/qr/${id}/scan/`, { method: "POST", token: phone.access })).status).toBe(200);
     expect((await r.call(`/api/qr/${first}/approve/`, { token: phone.access, body: { code: await checkCodeOf(first) } })).status).toBe(200);
-    await expectThrottled(await r.call(`/api/qr/${second}/approve/`, { token: phone.access, body: { code: await checkCodeOf(second) } }), 60);
+    await expectThrottled(
+      await r.call(`/api/qr/${second}/approve/`, { token: phone.access, body: { code: await checkCodeOf(second) } }),
+      60,
+    );
     // The throttled approval changed nothing: the second login is still open for this phone.
     const view = await r.call(`/api/qr/${second}/`, { token: phone.access });
     expect(view.status).toBe(200);
@@ -223,7 +253,9 @@ describe("rate limits: per IP (the Rate Limiting binding)", () => {
       limiters: (clock) => ({ qr_lookup_ip: memoryLimiter({ limit: 4, periodSeconds: 60, clock }) }),
       clock: Math.ceil(Date.now() / 60_000) * 60_000,
     });
-    const { id } = (await (await r.call("/api/qr/", { body: await startBody(), headers: { "cf-connecting-ip": freshIp() } })).json()) as { id: string };
+    const { id } = (await (await r.call("/api/qr/", { body: await startBody(), headers: { "cf-connecting-ip": freshIp() } })).json()) as {
+      id: string;
+    };
     const ip = freshIp();
     const from = { "cf-connecting-ip": ip };
     expect((await r.call(`/api/qr/${id}/svg/`, { headers: from })).status).toBe(200);
@@ -283,7 +315,9 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
   it("is exact under concurrency: of 25 simultaneous wrong guesses exactly 10 are checked", async () => {
     const r = limitedRig();
     const { username } = await registerUser();
-    const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => r.call("/api/token/", signInCall(username, `parallel guess ${i}`))));
+    const responses = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => r.call("/api/token/", signInCall(username, `parallel guess ${i}`))),
+    );
     const statuses = responses.map((res) => res.status).sort();
     expect(statuses.filter((s) => s === 401)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(15);
@@ -310,8 +344,17 @@ describe("rate limits: failed sign-ins per account (exact, from any IP)", () => 
     const pair = await signIn(username);
     // The rig's clock starts now, not before the sign-in: a token issued after it would have a future `iat`.
     const r = limitedRig();
-    for (let i = 0; i < 5; i++) expect((await r.call("/api/auth/password/", { body: { old_password: "wrong", new_password: "a new long passphrase" }, token: pair.access })).status).toBe(400);
-    for (let i = 0; i < 5; i++) expect((await r.call("/api/auth/me/", { method: "DELETE", body: { password: "wrong" }, token: pair.access })).status).toBe(400);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await r.call("/api/auth/password/", {
+            body: { old_password: "wrong", new_password: "a new long passphrase" },
+            token: pair.access,
+          })
+        ).status,
+      ).toBe(400);
+    for (let i = 0; i < 5; i++)
+      expect((await r.call("/api/auth/me/", { method: "DELETE", body: { password: "wrong" }, token: pair.access })).status).toBe(400);
     await expectThrottled(await r.call("/api/auth/me/", { method: "DELETE", body: { password: PASSWORD }, token: pair.access }));
     // A stolen access token guesses no faster than the form; the sign-in keeps its own budget.
     expect((await r.call("/api/token/", signInCall(username, PASSWORD))).status).toBe(200);
@@ -409,7 +452,9 @@ describe("security headers", () => {
     const created = await api("/api/qr/", { body: await startBody() });
     expect(created.status).toBe(201);
     const { id, secret } = (await created.json()) as { id: string; secret: string };
-    const res = await exports.default.fetch(`${ORIGIN}/api/qr/${id}/ws/?secret=${secret}`, { headers: { upgrade: "websocket", origin: ORIGIN } });
+    const res = await exports.default.fetch(`${ORIGIN}/api/qr/${id}/ws/?secret=${secret}`, {
+      headers: { upgrade: "websocket", origin: ORIGIN },
+    });
     expect(res.status).toBe(101);
     expect(res.webSocket).not.toBeNull();
     res.webSocket!.accept();
@@ -425,13 +470,21 @@ describe("CORS", () => {
     expect(await res.json()).toMatchObject({ code: "server_misconfigured" });
     for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
     expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
-    expect(r.logs.at(-1)).toMatchObject({ level: "error", event: "config_error", setting: "CORS_ORIGINS", request_id: res.headers.get("x-request-id") });
+    expect(r.logs.at(-1)).toMatchObject({
+      level: "error",
+      event: "config_error",
+      setting: "CORS_ORIGINS",
+      request_id: res.headers.get("x-request-id"),
+    });
   });
 
   it("by default sends no CORS headers: only same-origin pages can read responses", async () => {
     const res = await api("/api/hello/", { headers: { origin: "https://evil.example" } });
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
-    const preflight = await api("/api/token/", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+    const preflight = await api("/api/token/", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
     expect(preflight.headers.get("access-control-allow-methods")).toBeNull();
   });
@@ -440,13 +493,19 @@ describe("CORS", () => {
     const r = limitedRig({ env: { CORS_ORIGINS: "https://app.example.com,https://admin.example.com" } });
     const preflight = await r.call("/api/token/", {
       method: "OPTIONS",
-      headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" },
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, authorization",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
     // The device credential travels as a header from API clients on another origin, and is read back from sign-in.
-    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type,x-device-credential,x-requested-with,x-d1-bookmark");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe(
+      "authorization,content-type,x-device-credential,x-requested-with,x-d1-bookmark",
+    );
     expect(preflight.headers.get("access-control-allow-credentials")).toBeNull();
     expect(preflight.headers.get("access-control-max-age")).toBe("600");
 
@@ -461,7 +520,10 @@ describe("CORS", () => {
       const refused = await r.call("/api/hello/", { headers: { origin } });
       expect(refused.headers.get("access-control-allow-origin")).toBeNull();
       expect(refused.headers.get("vary")).toContain("Origin");
-      const refusedPreflight = await r.call("/api/token/", { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+      const refusedPreflight = await r.call("/api/token/", {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST" },
+      });
       expect(refusedPreflight.headers.get("access-control-allow-origin")).toBeNull();
     }
   });
@@ -506,7 +568,9 @@ describe("body size limit on every route", () => {
         controller.enqueue(chunk);
       },
     });
-    const res = await exports.default.fetch(new Request(`${ORIGIN}/api/token/`, { method: "POST", body: stream, headers: { "content-type": "application/json" } }));
+    const res = await exports.default.fetch(
+      new Request(`${ORIGIN}/api/token/`, { method: "POST", body: stream, headers: { "content-type": "application/json" } }),
+    );
     expect(res.status).toBe(413);
   });
 });
@@ -514,9 +578,15 @@ describe("body size limit on every route", () => {
 describe("request ids and event lines (no access log: the platform records each request)", () => {
   it("an ordinary request writes no line at all", async () => {
     const printed: string[] = [];
-    const spies = (["log", "info", "warn", "error"] as const).map((level) => vi.spyOn(console, level).mockImplementation((line: string) => void printed.push(line)));
+    const spies = (["log", "info", "warn", "error"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((line: string) => void printed.push(line)),
+    );
     try {
-      const res = await createApp().fetch(new Request(`${ORIGIN}/health`, { headers: { "cf-ray": "8c1f2e3d4a5b6c7d-AMS" } }), env, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext);
+      const res = await createApp().fetch(new Request(`${ORIGIN}/health`, { headers: { "cf-ray": "8c1f2e3d4a5b6c7d-AMS" } }), env, {
+        waitUntil() {},
+        passThroughOnException() {},
+        props: {},
+      } as unknown as ExecutionContext);
       expect(res.status).toBe(200);
       expect(res.headers.get("x-request-id")).toBe("8c1f2e3d4a5b6c7d-AMS");
     } finally {
@@ -526,7 +596,12 @@ describe("request ids and event lines (no access log: the platform records each 
   });
 
   it("put a request id on every response, success or error", async () => {
-    for (const [path, call] of [["/health", {}], ["/api/nope", {}], ["/api/token/", { method: "PUT" }], ["/api/token/", { raw: "{" }]] as const) {
+    for (const [path, call] of [
+      ["/health", {}],
+      ["/api/nope", {}],
+      ["/api/token/", { method: "PUT" }],
+      ["/api/token/", { raw: "{" }],
+    ] as const) {
       const res = await api(path, call as Call);
       expect(res.headers.get("x-request-id"), path).toMatch(/^[\w-]{8,64}$/);
     }
@@ -555,21 +630,30 @@ describe("request ids and event lines (no access log: the platform records each 
     app.get("/boom", () => {
       throw new Error("kaboom");
     });
-    const res = await app.fetch(new Request(`${ORIGIN}/boom`, { headers: { "cf-ray": "9d2f3e4d5a6b7c8d-LHR" } }), env, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext);
+    const res = await app.fetch(new Request(`${ORIGIN}/boom`, { headers: { "cf-ray": "9d2f3e4d5a6b7c8d-LHR" } }), env, {
+      waitUntil() {},
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext);
     expect(res.status).toBe(500);
     const body = await res.text();
     expect(body).not.toContain("kaboom");
     expect(body).toContain("9d2f3e4d5a6b7c8d-LHR");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: "error", event: "unhandled_error", request_id: "9d2f3e4d5a6b7c8d-LHR", error: "Error: kaboom" });
+    expect(lines[0]).toMatchObject({
+      level: "error",
+      event: "unhandled_error",
+      request_id: "9d2f3e4d5a6b7c8d-LHR",
+      error: "Error: kaboom",
+    });
   });
 });
 
 describe("duplicate keys and deep nesting in JSON bodies", () => {
   it.each([
-    ['{"username": "alice", "username": "mallory", "password": "x"}', "duplicate key \"username\""],
-    ['{"username": "alice", "password": "x", "\\u0075sername": "mallory"}', "duplicate key \"username\""],
-    ['{"username": "a", "password": "x", "extra": {"k": 1, "k": 2}}', "duplicate key \"k\""],
+    ['{"username": "alice", "username": "mallory", "password": "x"}', 'duplicate key "username"'],
+    ['{"username": "alice", "password": "x", "\\u0075sername": "mallory"}', 'duplicate key "username"'],
+    ['{"username": "a", "password": "x", "extra": {"k": 1, "k": 2}}', 'duplicate key "k"'],
   ])("refuses %s with 400 parse_error", async (raw, problem) => {
     const res = await api("/api/token/", { raw });
     expect(res.status).toBe(400);
@@ -596,7 +680,7 @@ describe("duplicate keys and deep nesting in JSON bodies", () => {
   });
 
   it("handles a body near the size limit quickly", () => {
-    const raw = JSON.stringify({ a: "x\\\"".repeat(15_000), b: Array.from({ length: 2000 }, (_, i) => ({ [`k${i}`]: i })) });
+    const raw = JSON.stringify({ a: 'x\\"'.repeat(15_000), b: Array.from({ length: 2000 }, (_, i) => ({ [`k${i}`]: i })) });
     const started = performance.now();
     expect(structureProblem(raw, JSON.parse(raw))).toBeNull();
     expect(performance.now() - started).toBeLessThan(200);

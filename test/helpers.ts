@@ -29,7 +29,8 @@ function init(call: Call): RequestInit {
   let body: string | undefined;
   if (call.raw !== undefined) body = call.raw;
   else if (call.body !== undefined) body = JSON.stringify(call.body);
-  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
+  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type"))
+    headers["content-type"] = "application/json";
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   return { method: call.method ?? (body === undefined ? "GET" : "POST"), headers, body };
 }
@@ -96,7 +97,11 @@ export function uniqueName(prefix = "user"): string {
   return `${prefix}${counter}_${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export async function registerUser(username = uniqueName(), password = PASSWORD, via: Via = api): Promise<{ username: string; password: string; id: number }> {
+export async function registerUser(
+  username = uniqueName(),
+  password = PASSWORD,
+  via: Via = api,
+): Promise<{ username: string; password: string; id: number }> {
   const res = await via("/api/auth/register/", { body: { username, email: `${username}@example.com`, password } });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
   const user = (await res.json()) as { id: number };
@@ -143,7 +148,10 @@ export function sessionIdOf(token: string): string {
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  ]);
 }
 
 /**
@@ -160,7 +168,8 @@ export function countingD1(inner: D1Database = env.DB) {
   let held: { pattern: RegExp; gate: Promise<void> } | null = null;
   // D1 down or slow: every statement and batch throws, or never answers (the guard's deadline must fire).
   let failing: "throw" | "hang" | null = null;
-  const failure = (): Promise<never> => (failing === "throw" ? Promise.reject(new Error("D1_ERROR: Network connection lost.")) : new Promise<never>(() => {}));
+  const failure = (): Promise<never> =>
+    failing === "throw" ? Promise.reject(new Error("D1_ERROR: Network connection lost.")) : new Promise<never>(() => {});
   let open: () => void = () => {};
   const targets = new WeakMap<object, D1PreparedStatement>();
   const wrapStatement = (statement: D1PreparedStatement, query: string): D1PreparedStatement => {
@@ -251,7 +260,10 @@ export function countingD1(inner: D1Database = env.DB) {
 export const testKeys = JSON.parse(env.JWT_SIGNING_KEYS!) as { keys: JWK[] };
 
 /** Signs arbitrary claims/headers the way an attacker (or another issuer) would. */
-export async function forge(claims: Record<string, unknown>, options: { key?: JWK; header?: Record<string, unknown> } = {}): Promise<string> {
+export async function forge(
+  claims: Record<string, unknown>,
+  options: { key?: JWK; header?: Record<string, unknown> } = {},
+): Promise<string> {
   const jwk = options.key ?? testKeys.keys[0]!;
   const key = await importJWK(jwk, "ES256");
   const token = await new SignJWT(claims)
@@ -260,4 +272,3 @@ export async function forge(claims: Record<string, unknown>, options: { key?: JW
   // The worker accepts only low-S signatures (one string per token); WebCrypto signs high-S half the time.
   return lowS("ES256", token);
 }
-

@@ -108,7 +108,9 @@ describe("revocation behind the cache's back (D1 row changed directly, as anothe
   it("with SESSION_CACHE_TTL=0 it is refused on the very next request (every request reads D1)", async () => {
     const { pair, hello } = await signedIn("0");
     await warm(hello);
-    await env.DB.prepare("UPDATE sessions SET revoked_at = unixepoch(), revoked_reason = 'logout' WHERE id = ?").bind(sessionIdOf(pair.access)).run();
+    await env.DB.prepare("UPDATE sessions SET revoked_at = unixepoch(), revoked_reason = 'logout' WHERE id = ?")
+      .bind(sessionIdOf(pair.access))
+      .run();
     expect((await hello()).status).toBe(401);
   });
 
@@ -138,7 +140,9 @@ describe("the cache never turns a dead session into a live one", () => {
   it("a cached session is refused the moment its expires_at passes, even while the copy is fresh", async () => {
     const { r, pair, hello } = await signedIn("10");
     const now = Math.floor(r.clock.now / 1000);
-    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(now + 1, sessionIdOf(pair.access)).run();
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?")
+      .bind(now + 1, sessionIdOf(pair.access))
+      .run();
     await warm(hello);
     r.advance(1);
     const res = await hello();
@@ -259,7 +263,9 @@ describe("D1 round trips on the bearer path", () => {
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect((await counted.call("/api/hello/", { token: pair.access })).status).toBe(200);
     expect(d1.total()).toBe(2);
-    const row = await env.DB.prepare("SELECT last_used_at FROM sessions WHERE id = ?").bind(sessionIdOf(pair.access)).first<{ last_used_at: number }>();
+    const row = await env.DB.prepare("SELECT last_used_at FROM sessions WHERE id = ?")
+      .bind(sessionIdOf(pair.access))
+      .first<{ last_used_at: number }>();
     expect(row!.last_used_at).toBe(Math.floor((r.clock.now + 61_000) / 1000));
   });
 });

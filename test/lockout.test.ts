@@ -21,7 +21,11 @@ function signInCall(username: string, password: string, headers: Record<string, 
 }
 
 /** Signs in once and returns the device credential the answer carries, and the pair. */
-async function trustedSignIn(r: Rig, username: string, headers: Record<string, string> = {}): Promise<{ credential: string; cookie: string; access: string; res: Response }> {
+async function trustedSignIn(
+  r: Rig,
+  username: string,
+  headers: Record<string, string> = {},
+): Promise<{ credential: string; cookie: string; access: string; res: Response }> {
   const res = await r.call("/api/token/", signInCall(username, PASSWORD, headers));
   expect(res.status).toBe(200);
   const credential = res.headers.get(DEVICE_CREDENTIAL_HEADER)!;
@@ -71,7 +75,9 @@ describe("strangers cannot lock the owner out", () => {
     const r = limitedRig({ clock: 2_000_200_000_000 });
     const { username } = await registerUser();
     const { cookie } = await trustedSignIn(r, username);
-    expect(cookie).toMatch(new RegExp(`^${DEVICE_CREDENTIAL_COOKIE}=[\\w.~-]+; Max-Age=7776000; Path=/; Secure; HttpOnly; SameSite=Strict$`));
+    expect(cookie).toMatch(
+      new RegExp(`^${DEVICE_CREDENTIAL_COOKIE}=[\\w.~-]+; Max-Age=7776000; Path=/; Secure; HttpOnly; SameSite=Strict$`),
+    );
     await strangersGuess(r, username, 20);
     const owner = await r.call("/api/token/", signInCall(username, PASSWORD, { cookie: `theme=dark; ${cookie.split(";")[0]}` }));
     expect(owner.status).toBe(200);
@@ -82,7 +88,11 @@ describe("strangers cannot lock the owner out", () => {
     const { username } = await registerUser();
     const { access } = await trustedSignIn(r, username);
     await strangersGuess(r, username, 30);
-    const res = await r.call("/api/auth/password/", { body: { old_password: PASSWORD, new_password: "a brand new passphrase 42" }, token: access, headers: fromSomewhere() });
+    const res = await r.call("/api/auth/password/", {
+      body: { old_password: PASSWORD, new_password: "a brand new passphrase 42" },
+      token: access,
+      headers: fromSomewhere(),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -163,7 +173,9 @@ describe("the device credential", () => {
     expect((await r.call("/api/token/verify/", { body: { token: credential } })).status).toBe(401);
   });
 
-  it("a browser keeps one per account: signing in to another account keeps the first account's credential", { timeout: 30_000 }, async () => {
+  it("a browser keeps one per account: signing in to another account keeps the first account's credential", {
+    timeout: 30_000,
+  }, async () => {
     const r = limitedRig({ clock: 2_001_700_000_000 });
     const alice = await registerUser();
     const bob = await registerUser();
@@ -172,7 +184,12 @@ describe("the device credential", () => {
     const value = second.cookie.split(";")[0]!.slice(DEVICE_CREDENTIAL_COOKIE.length + 1);
     expect(value.split("~")).toEqual([second.credential, first.credential]);
     const third = await trustedSignIn(r, alice.username, { cookie: second.cookie.split(";")[0]! });
-    expect(third.cookie.split(";")[0]!.slice(DEVICE_CREDENTIAL_COOKIE.length + 1).split("~")).toEqual([third.credential, second.credential]);
+    expect(
+      third.cookie
+        .split(";")[0]!
+        .slice(DEVICE_CREDENTIAL_COOKIE.length + 1)
+        .split("~"),
+    ).toEqual([third.credential, second.credential]);
     await strangersGuess(r, alice.username, 10);
     await strangersGuess(r, bob.username, 10);
     const cookie = { cookie: third.cookie.split(";")[0]! };
@@ -184,9 +201,19 @@ describe("the device credential", () => {
 describe("documentation", () => {
   it("the OpenAPI document names the device credential's header and cookie on POST /api/token/", async () => {
     const r = limitedRig({ clock: 2_002_000_000_000 });
-    const doc = (await (await r.call("/api/schema/")).json()) as { paths: Record<string, { post: { parameters: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> } }> };
+    const doc = (await (await r.call("/api/schema/")).json()) as {
+      paths: Record<
+        string,
+        { post: { parameters: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> } }
+      >;
+    };
     const op = doc.paths["/api/token/"]!.post;
-    expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: DEVICE_CREDENTIAL_HEADER, in: "header" }), expect.objectContaining({ name: DEVICE_CREDENTIAL_COOKIE, in: "cookie" })]));
+    expect(op.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: DEVICE_CREDENTIAL_HEADER, in: "header" }),
+        expect.objectContaining({ name: DEVICE_CREDENTIAL_COOKIE, in: "cookie" }),
+      ]),
+    );
     expect(Object.keys(op.responses["200"]!.headers ?? {})).toEqual([DEVICE_CREDENTIAL_HEADER, "Set-Cookie", "X-D1-Bookmark"]);
     expect(op.responses["429"]).toBeDefined();
   });

@@ -23,7 +23,14 @@ interface Rig {
   token: string;
   list: (query?: string, token?: string) => Promise<Response>;
   /** The list's body, asserting 200. */
-  page: (query?: string) => Promise<{ count: number; next: string | null; previous: string | null; results: Array<{ id: string; title: string; body: string }> }>;
+  page: (
+    query?: string,
+  ) => Promise<{
+    count: number;
+    next: string | null;
+    previous: string | null;
+    results: Array<{ id: string; title: string; body: string }>;
+  }>;
   write: (path: string, method: string, body?: unknown) => Promise<Response>;
 }
 

@@ -115,7 +115,7 @@ describe("notes CRUD", () => {
     expect(await noteRows(user.id)).toEqual([]);
   });
 
-  it("PUT replaces every writable field and needs the title (body defaults to \"\"); PATCH changes only what it is sent", async () => {
+  it('PUT replaces every writable field and needs the title (body defaults to ""); PATCH changes only what it is sent', async () => {
     const user = await signUp();
     const note = await createNote(user, "Plan", "first draft");
 
@@ -154,7 +154,13 @@ describe("notes CRUD", () => {
   it("ignores read-only fields sent back, so what GET returned can be PUT back", async () => {
     const user = await signUp();
     const note = await createNote(user, "Round trip", "body");
-    const edited = { ...note, title: "Round trip, edited", id: "AAAAAAAAAAAAAAAAAAAAAA", owner: 999999, created: "2000-01-01T00:00:00.000Z" };
+    const edited = {
+      ...note,
+      title: "Round trip, edited",
+      id: "AAAAAAAAAAAAAAAAAAAAAA",
+      owner: 999999,
+      created: "2000-01-01T00:00:00.000Z",
+    };
     tick();
     const res = await call(`/api/notes/${note.id}/`, { method: "PUT", token: user.access, body: edited });
     expect(res.status).toBe(200);
@@ -383,9 +389,18 @@ describe("bad input", () => {
       [{ title: "", body: "" }, { title: ["This field may not be blank."] }],
       [{ title: 5, body: "x" }, { title: ["Not a valid string."] }],
       [{ title: "ok", body: null }, { body: ["This field may not be null."] }],
-      [{ title: ["a"], body: { b: 1 } }, { title: ["Not a valid string."], body: ["Not a valid string."] }],
-      [{ title: "x".repeat(NOTE_TITLE_MAX_LENGTH + 1), body: "" }, { title: [`Ensure this field has no more than ${NOTE_TITLE_MAX_LENGTH} characters.`] }],
-      [{ title: "ok", body: "y".repeat(NOTE_BODY_MAX_LENGTH + 1) }, { body: [`Ensure this field has no more than ${NOTE_BODY_MAX_LENGTH} characters.`] }],
+      [
+        { title: ["a"], body: { b: 1 } },
+        { title: ["Not a valid string."], body: ["Not a valid string."] },
+      ],
+      [
+        { title: "x".repeat(NOTE_TITLE_MAX_LENGTH + 1), body: "" },
+        { title: [`Ensure this field has no more than ${NOTE_TITLE_MAX_LENGTH} characters.`] },
+      ],
+      [
+        { title: "ok", body: "y".repeat(NOTE_BODY_MAX_LENGTH + 1) },
+        { body: [`Ensure this field has no more than ${NOTE_BODY_MAX_LENGTH} characters.`] },
+      ],
       [{ title: "", body: "", colour: "red" }, { title: ["This field may not be blank."] }],
       [{ title: "nul\u0000", body: "" }, { title: ["Null characters are not allowed."] }],
       [{ title: "ok", body: "lone \uD800 surrogate" }, { body: ["Surrogate characters are not allowed."] }],
@@ -435,7 +450,14 @@ describe("bad input", () => {
     // Baseline: an authenticated request that touches no note costs the bearer check only.
     await call("/api/hello/", { token: user.access, env: counted });
     const authOnly = d1.total();
-    for (const id of ["short", "x".repeat(23), "AAAAAAAAAAAAAAAAAAAA%2B%2B", "..%2F..%2Fusers", "%00AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAA'"]) {
+    for (const id of [
+      "short",
+      "x".repeat(23),
+      "AAAAAAAAAAAAAAAAAAAA%2B%2B",
+      "..%2F..%2Fusers",
+      "%00AAAAAAAAAAAAAAAAAAAAA",
+      "AAAAAAAAAAAAAAAAAAAAA'",
+    ]) {
       for (const [method, raw] of [
         ["GET", undefined],
         ["PUT", "{broken"],
@@ -495,7 +517,11 @@ describe("indexes", () => {
           .bind(...params)
           .all<{ detail: string }>();
         const details = plan.results.map((r) => r.detail).join(" | ");
-        expect([ordering, page, details]).toEqual([ordering, page, expect.stringMatching(/USING (COVERING )?INDEX notes_user_\w+_idx \(user_id=\?\)/)]);
+        expect([ordering, page, details]).toEqual([
+          ordering,
+          page,
+          expect.stringMatching(/USING (COVERING )?INDEX notes_user_\w+_idx \(user_id=\?\)/),
+        ]);
         expect([ordering, page, details]).toEqual([ordering, page, expect.not.stringContaining("TEMP B-TREE")]);
       }
     }

@@ -141,7 +141,16 @@ describe("the OpenAPI document", () => {
     expect(responses.NotAuthenticated.headers["WWW-Authenticate"]).toBeDefined();
     expect(responses.MethodNotAllowed.headers.Allow).toBeDefined();
     expect(responses.Throttled.headers["Retry-After"]).toBeDefined();
-    for (const name of ["ValidationError", "NotAuthenticated", "NotFound", "MethodNotAllowed", "PayloadTooLarge", "UnsupportedMediaType", "Throttled", "ServerError"]) {
+    for (const name of [
+      "ValidationError",
+      "NotAuthenticated",
+      "NotFound",
+      "MethodNotAllowed",
+      "PayloadTooLarge",
+      "UnsupportedMediaType",
+      "Throttled",
+      "ServerError",
+    ]) {
       expect(responses[name]).toBeDefined();
     }
   });
@@ -228,7 +237,9 @@ describe("the OpenAPI document", () => {
     // Unknown fields are ignored (DRF), and the document says so.
     expect(schemas.NoteRequest.additionalProperties).not.toBe(false);
     expect(doc.info.description).toContain("Unknown fields are ignored");
-    expect(doc.paths["/api/notes/"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/NoteRequest" });
+    expect(doc.paths["/api/notes/"].post.requestBody.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/NoteRequest",
+    });
   });
 
   it("has examples that match their own schemas", () => {
@@ -267,29 +278,48 @@ describe("real responses match the document", () => {
       return body;
     };
 
-    const registered = await call("/api/auth/register/", { method: "POST", body: { username, email: `${username}@example.com`, password } });
+    const registered = await call("/api/auth/register/", {
+      method: "POST",
+      body: { username, email: `${username}@example.com`, password },
+    });
     await bodyOf(registered, "/api/auth/register/", "post");
     const pair = await bodyOf(await call("/api/token/", { method: "POST", body: { username, password } }), "/api/token/", "post");
     const token = pair.access as string;
 
-    const created = await bodyOf(await call("/api/notes/", { method: "POST", token, body: { title: "Doc'd", body: "b" } }), "/api/notes/", "post");
+    const created = await bodyOf(
+      await call("/api/notes/", { method: "POST", token, body: { title: "Doc'd", body: "b" } }),
+      "/api/notes/",
+      "post",
+    );
     await call("/api/notes/", { method: "POST", token, body: { title: "Second", body: "" } });
     await bodyOf(await call("/api/notes/?page_size=1", { token }), "/api/notes/", "get");
     await bodyOf(await call("/api/notes/?page=9", { token }), "/api/notes/", "get");
     await bodyOf(await call("/api/notes/?page_size=x", { token }), "/api/notes/", "get");
     await bodyOf(await call(`/api/notes/${created.id}/`, { token }), "/api/notes/{id}/", "get");
     await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PATCH", token, body: { colour: "red" } }), "/api/notes/{id}/", "patch");
-    await bodyOf(await call(`/api/notes/${created.id}/`, { method: "PUT", token, body: { title: "T", body: "B" } }), "/api/notes/{id}/", "put");
+    await bodyOf(
+      await call(`/api/notes/${created.id}/`, { method: "PUT", token, body: { title: "T", body: "B" } }),
+      "/api/notes/{id}/",
+      "put",
+    );
     await bodyOf(await call(`/api/notes/${randomToken(16)}/`, { token }), "/api/notes/{id}/", "get");
     await bodyOf(await call("/api/notes/"), "/api/notes/", "get");
-    await bodyOf(await call("/api/notes/", { method: "POST", token, raw: "x", headers: { "content-type": "text/plain" } }), "/api/notes/", "post");
+    await bodyOf(
+      await call("/api/notes/", { method: "POST", token, raw: "x", headers: { "content-type": "text/plain" } }),
+      "/api/notes/",
+      "post",
+    );
     await bodyOf(await call("/api/token/verify/", { method: "POST", body: { token } }), "/api/token/verify/", "post");
     await bodyOf(await call("/api/hello/", { token }), "/api/hello/", "get");
     await bodyOf(await call("/api/auth/me/", { token }), "/api/auth/me/", "get");
     await bodyOf(await call("/health"), "/health", "get");
     await bodyOf(await call("/.well-known/jwks.json"), "/.well-known/jwks.json", "get");
     await bodyOf(await call("/api/auth/sessions/", { token }), "/api/auth/sessions/", "get");
-    await bodyOf(await call("/api/auth/me/", { method: "PATCH", token, body: { email: `${username}@example.org` } }), "/api/auth/me/", "patch");
+    await bodyOf(
+      await call("/api/auth/me/", { method: "PATCH", token, body: { email: `${username}@example.org` } }),
+      "/api/auth/me/",
+      "patch",
+    );
     const qr = await bodyOf(await call("/api/qr/", { method: "POST", body: await startBody() }), "/api/qr/", "post");
     await listen(qr as { id: string; secret: string });
     await bodyOf(await call("/api/qr/", { method: "POST", body: {} }), "/api/qr/", "post");
@@ -297,11 +327,19 @@ describe("real responses match the document", () => {
     await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: "10" } }), "/api/qr/{id}/approve/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/scan/`, { method: "POST", token }), "/api/qr/{id}/scan/", "post");
     await bodyOf(await call(`/api/qr/${qr.id}/`, { token }), "/api/qr/{id}/", "get");
-    await bodyOf(await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: await checkCodeOf(qr.id) } }), "/api/qr/{id}/approve/", "post");
+    await bodyOf(
+      await call(`/api/qr/${qr.id}/approve/`, { method: "POST", token, body: { code: await checkCodeOf(qr.id) } }),
+      "/api/qr/{id}/approve/",
+      "post",
+    );
     const other = await bodyOf(await call("/api/qr/", { method: "POST", body: await startBody() }), "/api/qr/", "post");
     await listen(other as { id: string; secret: string });
     await call(`/api/qr/${other.id}/scan/`, { method: "POST", token });
-    await bodyOf(await call(`/api/qr/${other.id}/approve/`, { method: "POST", token, body: { code: "00" } }), "/api/qr/{id}/approve/", "post");
+    await bodyOf(
+      await call(`/api/qr/${other.id}/approve/`, { method: "POST", token, body: { code: "00" } }),
+      "/api/qr/{id}/approve/",
+      "post",
+    );
 
     // 405 (not per operation in OpenAPI): the shared response describes it.
     const wrong = await call("/api/notes/", { method: "PUT", token });
@@ -404,11 +442,16 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     const css = await get("/api/docs/swagger-ui.css");
     expect([css.status, css.headers.get("content-type")]).toEqual([200, "text/css; charset=utf-8"]);
     await css.body?.cancel();
-    for (const path of ["/api/docs/index.html", "/api/docs/LICENSE", "/api/docs/swagger-ui-bundle.js.map", "/api/docs/..%2F..%2Fwrangler.toml", "/docs/swagger-ui-bundle.js"]) {
+    for (const path of [
+      "/api/docs/index.html",
+      "/api/docs/LICENSE",
+      "/api/docs/swagger-ui-bundle.js.map",
+      "/api/docs/..%2F..%2Fwrangler.toml",
+      "/docs/swagger-ui-bundle.js",
+    ]) {
       const res = await get(path);
       expect([path, res.status]).toEqual([path, 404]);
       expect(await res.json()).toEqual({ detail: "Not found." });
     }
   });
-
 });

@@ -71,7 +71,7 @@ describe("GET /login", () => {
     expect(csp).not.toContain("unsafe-inline");
     expect(csp).not.toContain("unsafe-eval");
     const html = await res.text();
-    expect(html.startsWith("<!doctype html><html lang=\"en\">")).toBe(true);
+    expect(html.startsWith('<!doctype html><html lang="en">')).toBe(true);
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1"/>');
     expectCspSafe(html, cspNonce(res));
     expectLabelled(html);
@@ -128,7 +128,14 @@ describe("GET /login", () => {
   });
 
   it("renders without touching a Durable Object", async () => {
-    const broken = { idFromName: () => { throw new Error("no object may be addressed"); }, get: () => { throw new Error("no object may be addressed"); } };
+    const broken = {
+      idFromName: () => {
+        throw new Error("no object may be addressed");
+      },
+      get: () => {
+        throw new Error("no object may be addressed");
+      },
+    };
     const app = rig({ env: { QR_SESSION: broken } });
     const res = await app.call("/login");
     expect(res.status).toBe(200);
@@ -155,7 +162,9 @@ describe("GET /qr/{id}", () => {
     // Deny side by side, the same size, before any longer text.
     expect(html).toContain('<button type="button" class="primary" id="continue">');
     expect(html).toContain('<p id="code" class="code-show" aria-live="off"></p>');
-    expect(html).toMatch(/<div class="actions pair"><button type="button" class="primary" id="approve">Approve<\/button><button type="button" class="danger" id="deny">Deny<\/button><\/div>/);
+    expect(html).toMatch(
+      /<div class="actions pair"><button type="button" class="primary" id="approve">Approve<\/button><button type="button" class="danger" id="deny">Deny<\/button><\/div>/,
+    );
     expect(html.indexOf('id="approve"')).toBeLessThan(html.indexOf('id="notice-plain"'));
     // No IP address is shown to whoever scans.
     expect(html).not.toContain("IP address");
@@ -173,7 +182,13 @@ describe("GET /qr/{id}", () => {
   });
 
   it("answers a 404 page, with no script, for a malformed id and for an unknown one", async () => {
-    for (const path of ["/qr/not-an-id", "/qr/AAAAAAAAAAAAAAAAAAAAAA", `/qr/${"A".repeat(28)}`, "/qr/%3Cscript%3E", `/qr/${"A".repeat(200)}`]) {
+    for (const path of [
+      "/qr/not-an-id",
+      "/qr/AAAAAAAAAAAAAAAAAAAAAA",
+      `/qr/${"A".repeat(28)}`,
+      "/qr/%3Cscript%3E",
+      `/qr/${"A".repeat(200)}`,
+    ]) {
       const res = await api(path);
       expect(res.status, path).toBe(404);
       expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");

@@ -55,7 +55,8 @@ describe("hashes Django made verify here", () => {
   });
 
   it("reuses the isolate's argon2 memory: a smaller hash after a larger one, then the larger again, all match Django", async () => {
-    for (const encoded of [DJANGO.argon2_owasp, DJANGO.argon2_p2, DJANGO.argon2_owasp]) expect((await verifyPassword(DJANGO_PASSWORD, encoded)).ok).toBe(true);
+    for (const encoded of [DJANGO.argon2_owasp, DJANGO.argon2_p2, DJANGO.argon2_owasp])
+      expect((await verifyPassword(DJANGO_PASSWORD, encoded)).ok).toBe(true);
   });
 
   it("marks every Django hash but the current argon2id parameters for an upgrade", async () => {
@@ -131,7 +132,14 @@ describe("refusals", () => {
     await verifyPassword("a guess", stored);
     await verifyPassword("a guess", null);
     await verifyPassword("a guess", "!unusable");
-    const work = argon2.mock.calls.map(([variant, , salt, params, bytes]) => [variant, salt.length, params.memoryKiB, params.timeCost, params.parallelism, bytes]);
+    const work = argon2.mock.calls.map(([variant, , salt, params, bytes]) => [
+      variant,
+      salt.length,
+      params.memoryKiB,
+      params.timeCost,
+      params.parallelism,
+      bytes,
+    ]);
     expect(work).toHaveLength(3);
     expect(work[1]).toEqual(work[0]);
     expect(work[2]).toEqual(work[0]);
@@ -162,7 +170,14 @@ describe("sign-in with an old hash", () => {
     argon2.mockClear();
     const unknown = await api("/api/token/", { body: { username: uniqueName("nobody"), password: "guess number one" } });
     const wrong = await api("/api/token/", { body: { username, password: "guess number one" } });
-    const [a, b] = argon2.mock.calls.map(([variant, , salt, params, bytes]) => [variant, salt.length, params.memoryKiB, params.timeCost, params.parallelism, bytes]);
+    const [a, b] = argon2.mock.calls.map(([variant, , salt, params, bytes]) => [
+      variant,
+      salt.length,
+      params.memoryKiB,
+      params.timeCost,
+      params.parallelism,
+      bytes,
+    ]);
     expect(a).toEqual(["argon2id", 22, 19_456, 2, 1, 32]);
     expect(b).toEqual(a);
     expect([unknown.status, wrong.status]).toEqual([401, 401]);

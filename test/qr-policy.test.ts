@@ -4,7 +4,18 @@ import { describe, expect, it } from "vitest";
 import { parseUserAgent } from "../src/http/user-agent";
 import type { Config } from "../src/config";
 import { getQrIdKeys, isIssuedQrId, isQrId, isQrSecret, newQrId, newQrSecret, openQrSecret, qrIdExpiresAtMs } from "../src/qr/ids";
-import { canView, currentEvent, decide, drawCode, effectiveState, enterCode, type CodeDecision, type PhoneAction, type QrSnapshot, type QrState } from "../src/qr/policy";
+import {
+  canView,
+  currentEvent,
+  decide,
+  drawCode,
+  effectiveState,
+  enterCode,
+  type CodeDecision,
+  type PhoneAction,
+  type QrSnapshot,
+  type QrState,
+} from "../src/qr/policy";
 import { DEV_PLACE_HEADER, isPublicAddress, placeFromRequest, type Place } from "../src/http/device";
 import { open, seal } from "../src/qr/seal";
 import { browserKey } from "./qr-helpers";
@@ -18,10 +29,23 @@ const MALLORY = { id: 2, username: "mallory" };
 type Flags = { phoneApproved?: boolean; codeEntered?: boolean };
 
 function session(state: QrState, user: typeof ALICE | null = null, expiresAtMs = NOW + 60_000, flags: Flags = {}): QrSnapshot {
-  return { state, user, expiresAtMs, code: user ? "47" : null, phoneApproved: flags.phoneApproved ?? false, codeEntered: flags.codeEntered ?? false };
+  return {
+    state,
+    user,
+    expiresAtMs,
+    code: user ? "47" : null,
+    phoneApproved: flags.phoneApproved ?? false,
+    codeEntered: flags.codeEntered ?? false,
+  };
 }
 
-const ok = (next: QrState, changed: boolean, phoneApproved: boolean, release = false) => ({ ok: true as const, next, changed, phoneApproved, release });
+const ok = (next: QrState, changed: boolean, phoneApproved: boolean, release = false) => ({
+  ok: true as const,
+  next,
+  changed,
+  phoneApproved,
+  release,
+});
 
 describe("transitions", () => {
   it.each<[QrState, typeof ALICE | null, Flags, PhoneAction, number, ReturnType<typeof decide>]>([
@@ -73,10 +97,25 @@ describe("the browser's code", () => {
   it.each<[string, QrSnapshot, unknown, CodeDecision]>([
     ["before the scan: no code to match, ignored", session("pending"), "47", { kind: "ignore" }],
     ["the right code first: taken, nothing released yet", session("scanned", ALICE), "47", { kind: "accept", release: false, first: true }],
-    ["the right code after the phone approved: released", session("scanned", ALICE, NOW + 60_000, { phoneApproved: true }), "47", { kind: "accept", release: true, first: true }],
-    ["the right code again (a reconnect): taken, not a try", session("scanned", ALICE, NOW + 60_000, { codeEntered: true }), "47", { kind: "accept", release: false, first: false }],
+    [
+      "the right code after the phone approved: released",
+      session("scanned", ALICE, NOW + 60_000, { phoneApproved: true }),
+      "47",
+      { kind: "accept", release: true, first: true },
+    ],
+    [
+      "the right code again (a reconnect): taken, not a try",
+      session("scanned", ALICE, NOW + 60_000, { codeEntered: true }),
+      "47",
+      { kind: "accept", release: false, first: false },
+    ],
     ["a wrong code: ends the login", session("scanned", ALICE), "12", { kind: "end" }],
-    ["a wrong code after the phone approved: ends it", session("scanned", ALICE, NOW + 60_000, { phoneApproved: true }), "12", { kind: "end" }],
+    [
+      "a wrong code after the phone approved: ends it",
+      session("scanned", ALICE, NOW + 60_000, { phoneApproved: true }),
+      "12",
+      { kind: "end" },
+    ],
     ["a wrong code after the right one: ignored", session("scanned", ALICE, NOW + 60_000, { codeEntered: true }), "12", { kind: "ignore" }],
     ["approved: the right code asks for the pair", session("approved", ALICE), "47", { kind: "accept", release: false, first: false }],
     ["approved: a wrong code withdraws it", session("approved", ALICE), "12", { kind: "end" }],
@@ -136,28 +175,80 @@ describe("the cross-device signal", () => {
   });
 
   it("does not warn for the same country and network", () => {
-    expect(compareRequests({ ip: "203.0.113.7", country: "de" }, { ip: "203.0.113.99", country: "DE" })).toEqual({ country: false, network: false, warnings: [] });
+    expect(compareRequests({ ip: "203.0.113.7", country: "de" }, { ip: "203.0.113.99", country: "DE" })).toEqual({
+      country: false,
+      network: false,
+      warnings: [],
+    });
   });
 
   it("never reports what it cannot know: an unknown side, or IPv4 against IPv6", () => {
-    expect(compareRequests({ ip: null, country: null }, { ip: "203.0.113.7", country: "DE" })).toEqual({ country: null, network: null, warnings: [] });
-    expect(compareRequests({ ip: "203.0.113.7", country: "DE" }, { ip: "2001:db8::1", country: "DE" })).toEqual({ country: false, network: null, warnings: [] });
+    expect(compareRequests({ ip: null, country: null }, { ip: "203.0.113.7", country: "DE" })).toEqual({
+      country: null,
+      network: null,
+      warnings: [],
+    });
+    expect(compareRequests({ ip: "203.0.113.7", country: "DE" }, { ip: "2001:db8::1", country: "DE" })).toEqual({
+      country: false,
+      network: null,
+      warnings: [],
+    });
   });
 });
 
 describe("user agents", () => {
   it.each([
-    ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "Chrome 124 on Windows 10/11", "desktop"],
-    ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51", "Edge 124 on Windows 10/11", "desktop"],
-    ["Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", "Safari 17 on macOS", "desktop"],
-    ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", "Safari 17 on iOS 17.4", "mobile"],
-    ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1", "Chrome 124 on iOS 17.4", "mobile"],
-    ["Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1", "Safari 16 on iPadOS 16.6", "tablet"],
-    ["Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36", "Chrome 124 on Android 14", "mobile"],
-    ["Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36", "Samsung Internet 24 on Android 13", "mobile"],
+    [
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+      "Chrome 124 on Windows 10/11",
+      "desktop",
+    ],
+    [
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51",
+      "Edge 124 on Windows 10/11",
+      "desktop",
+    ],
+    [
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+      "Safari 17 on macOS",
+      "desktop",
+    ],
+    [
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+      "Safari 17 on iOS 17.4",
+      "mobile",
+    ],
+    [
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
+      "Chrome 124 on iOS 17.4",
+      "mobile",
+    ],
+    [
+      "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+      "Safari 16 on iPadOS 16.6",
+      "tablet",
+    ],
+    [
+      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
+      "Chrome 124 on Android 14",
+      "mobile",
+    ],
+    [
+      "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+      "Samsung Internet 24 on Android 13",
+      "mobile",
+    ],
     ["Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", "Firefox 125 on Ubuntu", "desktop"],
-    ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0", "Opera 109 on Linux", "desktop"],
-    ["Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "Chrome 124 on ChromeOS", "desktop"],
+    [
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0",
+      "Opera 109 on Linux",
+      "desktop",
+    ],
+    [
+      "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+      "Chrome 124 on ChromeOS",
+      "desktop",
+    ],
     ["curl/8.5.0", "curl 8", "unknown"],
     ["", "Unknown browser", "unknown"],
   ])("%s → %s", (ua, label, deviceType) => {
@@ -314,10 +405,16 @@ describe("proximity", () => {
   });
 
   it("ignores wrangler dev's made-up place (Austin) for 127.0.0.1, and the dev header unless QR_DEV_PLACES is on and the client is not public", () => {
-    const local = new Request("http://x/", { headers: { "cf-connecting-ip": "127.0.0.1", [DEV_PLACE_HEADER]: "35.68,139.69,jp,Tokyo" }, cf: { country: "US", city: "Austin", latitude: "30.27130", longitude: "-97.74260" } });
+    const local = new Request("http://x/", {
+      headers: { "cf-connecting-ip": "127.0.0.1", [DEV_PLACE_HEADER]: "35.68,139.69,jp,Tokyo" },
+      cf: { country: "US", city: "Austin", latitude: "30.27130", longitude: "-97.74260" },
+    });
     expect(placeFromRequest(local)).toBeNull();
     expect(placeFromRequest(local, { devPlaces: true })).toEqual({ latitude: 35.68, longitude: 139.69, country: "JP", city: "Tokyo" });
-    const edge = new Request("http://x/", { headers: { "cf-connecting-ip": "203.0.113.7", [DEV_PLACE_HEADER]: "35.68,139.69,JP,Tokyo" }, cf: { country: "NG", city: "Lagos", latitude: "6.45", longitude: "3.39" } });
+    const edge = new Request("http://x/", {
+      headers: { "cf-connecting-ip": "203.0.113.7", [DEV_PLACE_HEADER]: "35.68,139.69,JP,Tokyo" },
+      cf: { country: "NG", city: "Lagos", latitude: "6.45", longitude: "3.39" },
+    });
     expect(placeFromRequest(edge, { devPlaces: true })).toEqual({ country: "NG", city: "Lagos", latitude: 6.45, longitude: 3.39 });
   });
 });

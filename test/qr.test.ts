@@ -59,7 +59,9 @@ function stubFor(id: string) {
 }
 
 async function qrSessionsOf(userId: number): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND method = 'qr'").bind(userId).first<{ n: number }>();
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND method = 'qr'")
+    .bind(userId)
+    .first<{ n: number }>();
   return row!.n;
 }
 
@@ -78,7 +80,12 @@ type Cf = { country?: string; city?: string; latitude?: string; longitude?: stri
 /** Starts a login from `ip`, placed by Cloudflare at `cf` (request.cf as the edge sets it). */
 async function createAt(ip: string, cf: Cf, via?: Rig): Promise<CreatedQr> {
   const key = await browserKey();
-  const init = { method: "POST", headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": ip, "content-type": "application/json" }, body: JSON.stringify({ public_key: key.publicJwk }), cf };
+  const init = {
+    method: "POST",
+    headers: { "user-agent": CHROME_WINDOWS, "cf-connecting-ip": ip, "content-type": "application/json" },
+    body: JSON.stringify({ public_key: key.publicJwk }),
+    cf,
+  };
   const res = via ? await via.request("/api/qr/", init) : await worker.fetch(new Request(`${ORIGIN}/api/qr/`, init));
   expect(res.status).toBe(201);
   const qr = { ...((await res.json()) as Omit<CreatedQr, "key">), key };
@@ -90,7 +97,11 @@ async function createAt(ip: string, cf: Cf, via?: Rig): Promise<CreatedQr> {
 /** The phone (alice) acting from `ip`, placed at `cf`. */
 function phoneAt(id: string, action: "scan" | "approve" | "", ip: string, cf: Cf, via?: Rig): Promise<Response> {
   const path = `/api/qr/${id}/${action ? `${action}/` : ""}`;
-  const headers = { authorization: `Bearer ${alice.access}`, "cf-connecting-ip": ip, ...(action ? { "content-type": "application/json" } : {}) };
+  const headers = {
+    authorization: `Bearer ${alice.access}`,
+    "cf-connecting-ip": ip,
+    ...(action ? { "content-type": "application/json" } : {}),
+  };
   const init = { method: action ? "POST" : "GET", headers, ...(action ? { body: "{}" } : {}), cf };
   return via ? via.request(path, init) : worker.fetch(new Request(`${ORIGIN}${path}`, init));
 }
@@ -201,7 +212,11 @@ describe("starting a QR login", () => {
     const app = rig({ env: { QR_SESSION: counting } });
     const qr = await createQr(app.call);
     expect(addressed).toBe(0);
-    const listed = () => runInDurableObject(stubFor(qr.id), async (_instance, state) => ({ keys: [...(await state.storage.list()).keys()], alarm: await state.storage.getAlarm() }));
+    const listed = () =>
+      runInDurableObject(stubFor(qr.id), async (_instance, state) => ({
+        keys: [...(await state.storage.list()).keys()],
+        alarm: await state.storage.getAlarm(),
+      }));
     const browser = await connect(qr);
     expect((await browser.next()).type).toBe("pending");
     expect((await phoneCall(alice)(qr.id, "")).status).toBe(200);
@@ -209,7 +224,9 @@ describe("starting a QR login", () => {
     expect(await listed()).toEqual({ keys: [], alarm: null });
     expect((await phoneCall(alice)(qr.id, "scan")).status).toBe(200);
     expect(await listed()).toEqual({ keys: ["qr", "socket"], alarm: Date.parse(qr.expires_at) });
-    const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
+    const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) =>
+      JSON.stringify([...(await state.storage.list()).entries()]),
+    );
     expect(stored).not.toContain(qr.secret);
     expect(stored).not.toContain("secret");
     expect((await qrRecord(qr.id))!.publicKey).toEqual(qr.key.publicJwk);
@@ -233,7 +250,9 @@ describe("starting a QR login", () => {
     const key = await browserKey();
     const extra = await api("/api/qr/", { body: { public_key: { ...key.publicJwk, ext: true, key_ops: [] }, user: 1 } });
     expect(extra.status).toBe(201);
-    const prototypeNamed = await api("/api/qr/", { raw: `{"public_key": ${JSON.stringify(key.publicJwk)}, "toString": 1, "__proto__": {"x": 1}}` });
+    const prototypeNamed = await api("/api/qr/", {
+      raw: `{"public_key": ${JSON.stringify(key.publicJwk)}, "toString": 1, "__proto__": {"x": 1}}`,
+    });
     expect(prototypeNamed.status).toBe(201);
   });
 
@@ -298,7 +317,9 @@ describe("the whole flow", () => {
     expect(decodeJwt(event.access).payload).toMatchObject({ iss: ORIGIN, aud: ORIGIN, user_id: alice.id, token_type: "access" });
 
     expect(await qrSessionsOf(alice.id)).toBe(before + 1);
-    const row = await env.DB.prepare("SELECT method, user_agent FROM sessions WHERE id = ?").bind(decodeJwt(event.access).payload.sid).first();
+    const row = await env.DB.prepare("SELECT method, user_agent FROM sessions WHERE id = ?")
+      .bind(decodeJwt(event.access).payload.sid)
+      .first();
     expect(row).toEqual({ method: "qr", user_agent: CHROME_WINDOWS });
   });
 
@@ -310,7 +331,11 @@ describe("the whole flow", () => {
     const view = (await (await phoneCall(alice)(qr.id, "scan")).json()) as Json;
     await browser.next();
     await typeCode(browser, qr, view.code);
-    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({ status: "scanned", phone_approved: false, code_entered: true });
+    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({
+      status: "scanned",
+      phone_approved: false,
+      code_entered: true,
+    });
     await expect(browser.next(200)).rejects.toThrow(/timed out/);
     const approved = await phoneCall(alice)(qr.id, "approve");
     expect(await approved.json()).toMatchObject({ status: "approved", code: null });
@@ -329,7 +354,10 @@ describe("the whole flow", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "scanned", phone_approved: true });
     // Repeating the approval (a retry after a dropped answer) changes nothing.
-    expect(await (await phoneCall(alice)(qr.id, "approve", { body: { code: view.code } })).json()).toMatchObject({ status: "scanned", phone_approved: true });
+    expect(await (await phoneCall(alice)(qr.id, "approve", { body: { code: view.code } })).json()).toMatchObject({
+      status: "scanned",
+      phone_approved: true,
+    });
     browser.sendCode(view.code);
     expect((await browser.rest()).map((e) => e.type)).toEqual(["scanned", "approved"]);
   });
@@ -453,7 +481,9 @@ describe("the browser's socket", () => {
     expect((await api("/api/auth/me/", { token: event.access })).status).toBe(200);
 
     // The clean close was the receipt: the sealed pair has left storage and is not sent again.
-    const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
+    const stored = await runInDurableObject(stubFor(qr.id), async (_instance, state) =>
+      JSON.stringify([...(await state.storage.list()).entries()]),
+    );
     expect(stored).not.toContain(raw!.sealed.ciphertext);
     expect(stored).not.toContain(event.access);
     const third = await openSocket(qr.id, qr.secret);
@@ -478,9 +508,20 @@ describe("the browser's socket", () => {
   });
 
   it("after approval, storage names the socket that carried the pair and no longer lists it as open; without a socket, sentTo is null", async () => {
-    type Stored = { pair?: { status: string; sentTo?: string | null }; socket?: string; qr?: { state: string; cleanupAtMs: number | null }; alarm: number | null };
+    type Stored = {
+      pair?: { status: string; sentTo?: string | null };
+      socket?: string;
+      qr?: { state: string; cleanupAtMs: number | null };
+      alarm: number | null;
+    };
     const read = (id: string) =>
-      runInDurableObject(stubFor(id), async (_i, state): Promise<Stored> => ({ ...Object.fromEntries(await state.storage.list()), alarm: await state.storage.getAlarm() }));
+      runInDurableObject(
+        stubFor(id),
+        async (_i, state): Promise<Stored> => ({
+          ...Object.fromEntries(await state.storage.list()),
+          alarm: await state.storage.getAlarm(),
+        }),
+      );
 
     const withSocket = await createQr();
     const res = await openSocket(withSocket.id, withSocket.secret);
@@ -551,7 +592,12 @@ describe("the phone's side", () => {
     for (const ip of ["127.0.0.1", "::1", "10.1.2.3", "192.168.1.20", "fd00::1"]) {
       const qr = await createAt(ip, austin);
       const view = (await (await phoneAt(qr.id, "scan", ip, austin)).json()) as Json;
-      expect(view, ip).toMatchObject({ requester: { country: null, city: null }, phone: { country: null, city: null }, distance: null, warnings: [] });
+      expect(view, ip).toMatchObject({
+        requester: { country: null, city: null },
+        phone: { country: null, city: null },
+        distance: null,
+        warnings: [],
+      });
     }
   });
 
@@ -610,7 +656,9 @@ describe("the phone's side", () => {
     expect(await qrSessionsOf(alice.id)).toBe(after);
   });
 
-  it("concurrent approves issue exactly one session and one approved event (20 rounds: the race is timing-dependent)", { timeout: 60_000 }, async () => {
+  it("concurrent approves issue exactly one session and one approved event (20 rounds: the race is timing-dependent)", {
+    timeout: 60_000,
+  }, async () => {
     for (let round = 0; round < 20; round++) {
       const qr = await createQr();
       const browser = await connect(qr);
@@ -642,7 +690,10 @@ describe("the phone's side", () => {
       const [res] = await Promise.all([approve(), Promise.resolve(browser.sendCode(code))]);
       expect(res.status, `round ${round}`).toBe(200);
       const events = await browser.rest();
-      expect(events.map((e) => e.type), `round ${round}`).toEqual(["approved"]);
+      expect(
+        events.map((e) => e.type),
+        `round ${round}`,
+      ).toEqual(["approved"]);
       expect(await qrSessionsOf(alice.id)).toBe(before + 1);
     }
   });
@@ -861,7 +912,11 @@ describe("expiry", () => {
       if (i > 200) throw new Error("the login was not reopened");
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({ status: "scanned", phone_approved: false, code_entered: true });
+    expect(await (await phoneCall(alice)(qr.id, "")).json()).toMatchObject({
+      status: "scanned",
+      phone_approved: false,
+      code_entered: true,
+    });
     expect(await qrSessionsOf(alice.id)).toBe(before);
     expect(await (await phoneCall(alice)(qr.id, "approve")).json()).toMatchObject({ status: "approved" });
     expect((await browser.rest()).map((e) => e.type)).toEqual(["approved"]);
@@ -917,7 +972,11 @@ describe("hibernation and eviction", () => {
     await evictDurableObject(stub, { webSockets: "hibernate" });
     const view = (await (await phoneCall(alice)(qr.id, "")).json()) as Json;
     await evictDurableObject(stub, { webSockets: "hibernate" });
-    expect(await (await phoneCall(alice)(qr.id, "approve")).json()).toMatchObject({ status: "scanned", code: view.code, phone_approved: true });
+    expect(await (await phoneCall(alice)(qr.id, "approve")).json()).toMatchObject({
+      status: "scanned",
+      code: view.code,
+      phone_approved: true,
+    });
     await evictDurableObject(stub, { webSockets: "hibernate" });
     browser.sendCode(view.code);
     const event = await opened(qr, await browser.next());
@@ -959,7 +1018,14 @@ describe("bad input", () => {
 
   it("malformed ids answer 404 JSON on every QR route, before authentication", { timeout: 30_000 }, async () => {
     for (const id of malformed) {
-      for (const [method, suffix] of [["GET", ""], ["GET", "svg/"], ["GET", "ws/?secret=x"], ["POST", "scan/"], ["POST", "approve/"], ["POST", "deny/"]] as const) {
+      for (const [method, suffix] of [
+        ["GET", ""],
+        ["GET", "svg/"],
+        ["GET", "ws/?secret=x"],
+        ["POST", "scan/"],
+        ["POST", "approve/"],
+        ["POST", "deny/"],
+      ] as const) {
         // (The test pool turns any request with `Upgrade: websocket` into a GET: send it on the socket route only.)
         const res = await api(`/api/qr/${id}/${suffix}`, { method, headers: suffix.startsWith("ws/") ? { upgrade: "websocket" } : {} });
         expect(res.status, `${method} ${id}/${suffix}`).toBe(404);
@@ -1070,7 +1136,9 @@ describe("cross-device attacks, replayed", () => {
     await expect(browser.next(200)).rejects.toThrow(/timed out/);
   });
 
-  it("a guessed code ends the login at once, before or after the phone approved: denied (code_mismatch), the right code afterwards does nothing, nothing is issued", { timeout: 30_000 }, async () => {
+  it("a guessed code ends the login at once, before or after the phone approved: denied (code_mismatch), the right code afterwards does nothing, nothing is issued", {
+    timeout: 30_000,
+  }, async () => {
     for (const approveFirst of [false, true]) {
       const before = await rowCounts();
       const qr = await createQr();
@@ -1099,13 +1167,22 @@ describe("cross-device attacks, replayed", () => {
     browser.sendCode("42");
     await phoneCall(alice)(qr.id, "scan");
     await browser.next();
-    for (const text of ['{"type":"code","code":"4"}', '{"type":"code","code":42}', '{"type":"code","code":"4 2"}', '{"type":"code"}', `{"type":"code","code":"${"1".repeat(200)}"}`]) browser.ws.send(text);
+    for (const text of [
+      '{"type":"code","code":"4"}',
+      '{"type":"code","code":42}',
+      '{"type":"code","code":"4 2"}',
+      '{"type":"code"}',
+      `{"type":"code","code":"${"1".repeat(200)}"}`,
+    ])
+      browser.ws.send(text);
     await expect(browser.next(300)).rejects.toThrow(/timed out/);
     expect((await qrRecord(qr.id))!).toMatchObject({ state: "scanned", codeEntered: false });
     await typeCode(browser, qr);
   });
 
-  it("a watcher who reads every byte the browser receives, holding their own phone, cannot get the browser signed in", { timeout: 30_000 }, async () => {
+  it("a watcher who reads every byte the browser receives, holding their own phone, cannot get the browser signed in", {
+    timeout: 30_000,
+  }, async () => {
     const before = await qrSessionsOf(mallory.id);
     // Everything the victim's browser receives: the 201 (with the secret) and every socket frame.
     const qr = await createQr();
@@ -1143,7 +1220,9 @@ describe("cross-device attacks, replayed", () => {
     expect(await qrSessionsOf(mallory.id)).toBe(before + 1);
   });
 
-  it("a watcher without the secret who guesses on behalf of the browser's user ends the login: one wrong code, nothing issued", { timeout: 30_000 }, async () => {
+  it("a watcher without the secret who guesses on behalf of the browser's user ends the login: one wrong code, nothing issued", {
+    timeout: 30_000,
+  }, async () => {
     const before = await qrSessionsOf(mallory.id);
     const qr = await createQr();
     const victim = await connect(qr);
@@ -1275,7 +1354,9 @@ describe("cross-device attacks, replayed", () => {
     );
     const snapshots: string[] = [];
     const snapshot = async (id: string) =>
-      snapshots.push(await runInDurableObject(stubFor(id), async (_i, state) => JSON.stringify([...(await state.storage.list()).entries()])));
+      snapshots.push(
+        await runInDurableObject(stubFor(id), async (_i, state) => JSON.stringify([...(await state.storage.list()).entries()])),
+      );
     try {
       const qr = await createQr();
       const res = await openSocket(qr.id, qr.secret);
@@ -1306,7 +1387,7 @@ describe("cross-device attacks, replayed", () => {
 });
 
 describe("the browser walks away", () => {
-  it("{\"type\": \"cancel\"} on the socket ends an open login: whoever scanned it can no longer approve, and nothing is issued", async () => {
+  it('{"type": "cancel"} on the socket ends an open login: whoever scanned it can no longer approve, and nothing is issued', async () => {
     const before = await rowCounts();
     const qr = await createQr();
     const browser = await connect(qr);

@@ -48,13 +48,26 @@ describe("REFRESH_COOKIE=on", () => {
     expect(Object.keys(await res.json<object>())).toEqual(["access"]);
     const rotated = refreshCookieOf(res)!;
     expect(rotated.value).not.toBe(cookie.value);
-    expect((await call("/api/hello/", { token: (await (await call("/api/token/refresh/", { method: "POST", headers: withCookie(rotated.value) })).json<{ access: string }>()).access })).status).toBe(200);
+    expect(
+      (
+        await call("/api/hello/", {
+          token: (
+            await (await call("/api/token/refresh/", { method: "POST", headers: withCookie(rotated.value) })).json<{ access: string }>()
+          ).access,
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("refuses the cookie without the X-Requested-With header, without an Origin, or from a foreign origin: 403 csrf_failed, nothing rotated", async () => {
     const { cookie } = await signedIn();
     const before = await rowCounts();
-    for (const headers of <Array<Record<string, string>>>[{ origin: ORIGIN }, { "x-requested-with": "fetch" }, { "x-requested-with": "fetch", origin: "https://evil.example" }, { "x-requested-with": " ", origin: ORIGIN }]) {
+    for (const headers of <Array<Record<string, string>>>[
+      { origin: ORIGIN },
+      { "x-requested-with": "fetch" },
+      { "x-requested-with": "fetch", origin: "https://evil.example" },
+      { "x-requested-with": " ", origin: ORIGIN },
+    ]) {
       const res = await call("/api/token/refresh/", { method: "POST", headers: withCookie(cookie.value, headers) });
       expect([JSON.stringify(headers), res.status]).toEqual([JSON.stringify(headers), 403]);
       expect(await res.json()).toMatchObject({ code: "csrf_failed" });
@@ -66,18 +79,26 @@ describe("REFRESH_COOKIE=on", () => {
 
   it("an allowed other origin may use the cookie, and its CORS answers allow credentials and the header", async () => {
     const { cookie } = await signedIn();
-    const preflight = await call("/api/token/refresh/", { method: "OPTIONS", headers: { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "x-requested-with" } });
+    const preflight = await call("/api/token/refresh/", {
+      method: "OPTIONS",
+      headers: { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "x-requested-with" },
+    });
     expect(preflight.headers.get("access-control-allow-origin")).toBe(APP);
     expect(preflight.headers.get("access-control-allow-credentials")).toBe("true");
     expect(preflight.headers.get("access-control-allow-headers")).toContain("x-requested-with");
-    const res = await call("/api/token/refresh/", { method: "POST", headers: withCookie(cookie.value, { "x-requested-with": "fetch", origin: APP }) });
+    const res = await call("/api/token/refresh/", {
+      method: "POST",
+      headers: withCookie(cookie.value, { "x-requested-with": "fetch", origin: APP }),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-credentials")).toBe("true");
   });
 
   it("a page exchanges a refresh token it holds (a QR login's pair) for the cookie: body in, cookie out, access only", async () => {
     const user = await registerUser(undefined, PASSWORD, plain.call);
-    const pair = await (await plain.call("/api/token/", { body: { username: user.username, password: PASSWORD } })).json<{ refresh: string }>();
+    const pair = await (await plain.call("/api/token/", { body: { username: user.username, password: PASSWORD } })).json<{
+      refresh: string;
+    }>();
     const res = await call("/api/token/refresh/", { body: { refresh: pair.refresh } });
     expect(res.status).toBe(200);
     expect(Object.keys(await res.json<object>())).toEqual(["access"]);

@@ -42,7 +42,11 @@ const throwaway = defineResource({
       operationId: "things_create",
       summary: "Create a thing",
       auth: "bearer",
-      body: { schema: z.object({ name: z.string().min(1), colour: z.string().default("red") }), name: "ThingRequest", example: { name: "a thing" } },
+      body: {
+        schema: z.object({ name: z.string().min(1), colour: z.string().default("red") }),
+        name: "ThingRequest",
+        example: { name: "a thing" },
+      },
       responses: { 201: { description: "Created.", schema: thingSchema } },
       handler: (_c, { json }) => json(201, { id: "1", name: "a thing" }),
     }),
@@ -87,7 +91,12 @@ describe("resources, listed once", () => {
     const doc = openApiDocument([...RESOURCES, throwaway]);
     expect(doc.tags.map((t) => t.name)).toContain("things");
     expect(doc.paths["/api/things/{id}/"]?.delete?.tags).toEqual(["things"]);
-    expect(doc.paths["/api/things/"]?.get?.parameters?.map((p) => ("name" in p ? p.name : p.$ref))).toEqual(["page", "page_size", "search", "X-D1-Bookmark"]);
+    expect(doc.paths["/api/things/"]?.get?.parameters?.map((p) => ("name" in p ? p.name : p.$ref))).toEqual([
+      "page",
+      "page_size",
+      "search",
+      "X-D1-Bookmark",
+    ]);
   });
 
   it("a hostile value goes where the route must refuse it: spoiling another field when the value alone would be saved", () => {
@@ -119,7 +128,8 @@ describe("resources, listed once", () => {
   it("the document's tags are the resources', in their order, and each operation sits under its resource's tag", () => {
     const doc = openApiDocument(RESOURCES);
     expect(doc.tags).toEqual(RESOURCES.map((r) => ({ name: r.tag, description: r.description })));
-    for (const route of appRoutes()) expect(doc.paths[route.path]?.[route.method.toLowerCase() as "get"]?.tags, routeKey(route)).toEqual([route.tag]);
+    for (const route of appRoutes())
+      expect(doc.paths[route.path]?.[route.method.toLowerCase() as "get"]?.tags, routeKey(route)).toEqual([route.tag]);
   });
 
   it("a bearer route always needs D1, so it documents its 503", () => {
@@ -132,11 +142,20 @@ describe("the route spec: what a handler reads", () => {
 
   function app() {
     const hono = new Hono<AppEnv>({ strict: false });
-    const seen = (c: { json: (body: unknown) => Response }, input: { auth: unknown; query?: unknown }) => c.json({ auth: input.auth ?? null, query: input.query ?? null });
+    const seen = (c: { json: (body: unknown) => Response }, input: { auth: unknown; query?: unknown }) =>
+      c.json({ auth: input.auth ?? null, query: input.query ?? null });
     mountRoutes(
       hono,
       [
-        defineRoute({ method: "GET", path: "/open/", operationId: "open", summary: "o", auth: "anonymous", responses: {}, handler: (c, input) => seen(c, input) }),
+        defineRoute({
+          method: "GET",
+          path: "/open/",
+          operationId: "open",
+          summary: "o",
+          auth: "anonymous",
+          responses: {},
+          handler: (c, input) => seen(c, input),
+        }),
         defineRoute({
           method: "GET",
           path: "/mine/",
@@ -148,9 +167,14 @@ describe("the route spec: what a handler reads", () => {
           handler: (c, input) => seen(c, input),
         }),
       ],
-      { authenticate: async (c) => (c.req.header("authorization") === "Bearer ok" ? caller : Promise.reject(new ApiError("not_authenticated"))) },
+      {
+        authenticate: async (c) =>
+          c.req.header("authorization") === "Bearer ok" ? caller : Promise.reject(new ApiError("not_authenticated")),
+      },
     );
-    hono.onError((error) => (error instanceof ApiError || error instanceof ValidationError ? errorResponse(error) : new Response(String(error), { status: 500 })));
+    hono.onError((error) =>
+      error instanceof ApiError || error instanceof ValidationError ? errorResponse(error) : new Response(String(error), { status: 500 }),
+    );
     return (path: string, headers: Record<string, string> = {}) => Promise.resolve(hono.request(`${ORIGIN}${path}`, { headers }));
   }
 
@@ -164,10 +188,15 @@ describe("the route spec: what a handler reads", () => {
   it("parses the query with the spec's schema: the last of repeated values, undeclared names ignored, DRF's 400 on a bad value", async () => {
     const request = app();
     const ok = { authorization: "Bearer ok" };
-    expect((await (await request("/mine/?page=2&page=3&page_size=abc&toString=x&__proto__=y", ok)).json<{ query: unknown }>()).query).toEqual({ page: 3, page_size: 20 });
+    expect(
+      (await (await request("/mine/?page=2&page=3&page_size=abc&toString=x&__proto__=y", ok)).json<{ query: unknown }>()).query,
+    ).toEqual({ page: 3, page_size: 20 });
     const bad = await request("/mine/?tag=toolong", ok);
     expect([bad.status, await bad.json()]).toEqual([400, { tag: ["Ensure this field has no more than 3 characters."] }]);
     expect(await (await request("/mine/?page=0", ok)).json()).toEqual({ detail: "Invalid page." });
-    expect(parseQuery(z.object(pageQueryFields("Items")), new URLSearchParams("page=last&page_size=500"))).toEqual({ page: "last", page_size: 100 });
+    expect(parseQuery(z.object(pageQueryFields("Items")), new URLSearchParams("page=last&page_size=500"))).toEqual({
+      page: "last",
+      page_size: 100,
+    });
   });
 });

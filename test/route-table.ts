@@ -32,7 +32,8 @@ export function fillPath(route: MountedRoute, ids: LiveIds, value?: string): str
 /** The body a route documents as valid (its spec's example): every body route must have one. */
 export function exampleBody(route: MountedRoute): Record<string, unknown> {
   if (!route.body) return {};
-  if (route.body.example === undefined) throw new Error(`${routeKey(route)}: give its body an example (the document shows it; the shared test tables send it)`);
+  if (route.body.example === undefined)
+    throw new Error(`${routeKey(route)}: give its body an example (the document shows it; the shared test tables send it)`);
   return route.body.example as Record<string, unknown>;
 }
 
@@ -71,7 +72,16 @@ function bodyRoute(route: MountedRoute): BodyRoute {
     }
     return body;
   };
-  return { route: routeKey(route), method: route.method, path: (ids) => fillPath(route, ids), auth: route.auth === "bearer", field, requiresFields: !schema.safeParse({}).success || route.auth !== "bearer", goodBody: example, place };
+  return {
+    route: routeKey(route),
+    method: route.method,
+    path: (ids) => fillPath(route, ids),
+    auth: route.auth === "bearer",
+    field,
+    requiresFields: !schema.safeParse({}).success || route.auth !== "bearer",
+    goodBody: example,
+    place,
+  };
 }
 
 /** Everything the bad-input table is built from, for `routes`. */
@@ -86,13 +96,21 @@ export function badInputPlan(routes: readonly MountedRoute[]) {
   return {
     bodyRoutes: routes.filter((r) => r.body).map(bodyRoute),
     /** Bearer routes without a body (only auth and path rows use them: their valid calls are not bad input). */
-    bearerOnly: routes.filter((r) => r.auth === "bearer" && !r.body).map((r) => ({ route: routeKey(r), method: r.method, path: (ids: LiveIds) => fillPath(r, ids) })),
+    bearerOnly: routes
+      .filter((r) => r.auth === "bearer" && !r.body)
+      .map((r) => ({ route: routeKey(r), method: r.method, path: (ids: LiveIds) => fillPath(r, ids) })),
     /** Every path and the methods it answers, for the wrong-method rows. */
     paths: [...byPath].map(([route, entry]) => ({ route, ...entry })),
     /** Routes that take an id and document a 404 for one that names nothing: every bad id must be that 404. */
     idRoutes: routes
       .filter((r) => r.params && Object.keys(r.params).length > 0 && r.notFound)
-      .map((r) => ({ route: routeKey(r), method: r.method, path: (segment: string) => fillPath(r, {}, segment), auth: r.auth === "bearer", body: r.body ? exampleBody(r) : undefined })),
+      .map((r) => ({
+        route: routeKey(r),
+        method: r.method,
+        path: (segment: string) => fillPath(r, {}, segment),
+        auth: r.auth === "bearer",
+        body: r.body ? exampleBody(r) : undefined,
+      })),
     /** List routes by their query fields: DRF's page rules (404) and search rules (400). */
     pagedRoutes: queried("page").map((r) => ({ route: routeKey(r), path: r.path })),
     searchedRoutes: queried("search").map((r) => ({ route: routeKey(r), path: r.path })),

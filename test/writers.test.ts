@@ -30,7 +30,9 @@ describe("one writer per table", () => {
   });
 
   it("auth never imports a resource module: a user's deletion is announced through a hook", () => {
-    const authImportsNotes = Object.entries(SOURCES).filter(([path, text]) => path.startsWith("../src/auth/") && /from "\.\.\/notes\//.test(text));
+    const authImportsNotes = Object.entries(SOURCES).filter(
+      ([path, text]) => path.startsWith("../src/auth/") && /from "\.\.\/notes\//.test(text),
+    );
     expect(authImportsNotes.map(([path]) => path)).toEqual([]);
   });
 });

@@ -48,7 +48,8 @@ function statement(inner: D1PreparedStatement, sql: string, model: Model, where:
       if (prop === "bind") return (...a: unknown[]) => statement(target.bind(...a), sql, model, where, a);
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== "function") return value;
-      if (prop !== "all" && prop !== "run" && prop !== "first" && prop !== "raw") return (value as (...a: unknown[]) => unknown).bind(target);
+      if (prop !== "all" && prop !== "run" && prop !== "first" && prop !== "raw")
+        return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...a: unknown[]) => {
         const write = WRITE.test(sql);
         if (write) where.primary = true;
@@ -56,7 +57,8 @@ function statement(inner: D1PreparedStatement, sql: string, model: Model, where:
         const result = await (value as (...x: unknown[]) => Promise<unknown>).apply(target, a);
         if (REVOKE.test(sql)) {
           // drizzle binds the revocation time first; the affected ids come back through RETURNING.
-          const rows = (result as { results?: Array<Record<string, unknown>> })?.results ?? (Array.isArray(result) ? (result as unknown[]) : []);
+          const rows =
+            (result as { results?: Array<Record<string, unknown>> })?.results ?? (Array.isArray(result) ? (result as unknown[]) : []);
           for (const row of rows) {
             const id = Array.isArray(row) ? row[0] : (row as Record<string, unknown>).id;
             if (typeof id === "string") noteRevocation(id);

@@ -92,15 +92,20 @@ export async function runEdgeBench(root) {
   const rows = [];
   let server = null;
   try {
-    console.log(`[edge] model: primary ${MODEL.EDGE_PRIMARY_RTT_MS} ms, replica ${MODEL.EDGE_REPLICA_RTT_MS} ms, lag ${MODEL.EDGE_REPLICATION_LAG_MS} ms; N=${N}, revocation trials ${TRIALS}`);
+    console.log(
+      `[edge] model: primary ${MODEL.EDGE_PRIMARY_RTT_MS} ms, replica ${MODEL.EDGE_REPLICA_RTT_MS} ms, lag ${MODEL.EDGE_REPLICATION_LAG_MS} ms; N=${N}, revocation trials ${TRIALS}`,
+    );
     const scriptPath = await buildWorker(root, join(tmp, "dist"), { entry: "bench/edge/worker.ts" });
     for (const [i, strategy] of STRATEGIES.entries()) {
       server = await startWorker({ root, scriptPath, persistDir: join(tmp, `p${i}`), extraVars: { ...MODEL, ...strategy.vars } });
       const base = server.url;
       const username = `edge${i}`;
-      await expectStatus(201, base, "POST", "/api/auth/register/", { json: { username, email: `${username}@example.com`, password: PASSWORD } });
+      await expectStatus(201, base, "POST", "/api/auth/register/", {
+        json: { username, email: `${username}@example.com`, password: PASSWORD },
+      });
       const pair = await expectStatus(200, base, "POST", "/api/token/", { json: { username, password: PASSWORD } });
-      for (let n = 0; n < 20; n++) await expectStatus(201, base, "POST", "/api/notes/", { token: pair.access, json: { title: `note ${n}` } });
+      for (let n = 0; n < 20; n++)
+        await expectStatus(201, base, "POST", "/api/notes/", { token: pair.access, json: { title: `note ${n}` } });
       let refresh = pair.refresh;
       const row = { strategy: strategy.name };
       row.hello = await series(N, () => expectStatus(200, base, "GET", "/api/hello/", { token: pair.access }));
@@ -125,10 +130,16 @@ export async function runEdgeBench(root) {
     rmSync(tmp, { recursive: true, force: true });
   }
   const cell = (r) => `${String(r.p50).padStart(4)} / ${String(r.p99).padStart(4)}`;
-  console.log(`\nfar from the primary (${MODEL.EDGE_PRIMARY_RTT_MS} ms), replica ${MODEL.EDGE_REPLICA_RTT_MS} ms, lag ${MODEL.EDGE_REPLICATION_LAG_MS} ms — p50 / p99 ms, one request at a time:`);
-  console.log(`  ${"strategy".padEnd(28)} ${"hello".padEnd(11)} ${"verify".padEnd(11)} ${"notes".padEnd(11)} ${"refresh".padEnd(11)} ${"qr approve".padEnd(11)} revoked, still accepted (max / p50 ms)`);
+  console.log(
+    `\nfar from the primary (${MODEL.EDGE_PRIMARY_RTT_MS} ms), replica ${MODEL.EDGE_REPLICA_RTT_MS} ms, lag ${MODEL.EDGE_REPLICATION_LAG_MS} ms — p50 / p99 ms, one request at a time:`,
+  );
+  console.log(
+    `  ${"strategy".padEnd(28)} ${"hello".padEnd(11)} ${"verify".padEnd(11)} ${"notes".padEnd(11)} ${"refresh".padEnd(11)} ${"qr approve".padEnd(11)} revoked, still accepted (max / p50 ms)`,
+  );
   for (const r of rows) {
-    console.log(`  ${r.strategy.padEnd(28)} ${cell(r.hello)} ${cell(r.verify)} ${cell(r.notes)} ${cell(r.refresh)} ${cell(r.qr_approve)} ${r.revoked_still_accepted_ms.max} / ${r.revoked_still_accepted_ms.p50}`);
+    console.log(
+      `  ${r.strategy.padEnd(28)} ${cell(r.hello)} ${cell(r.verify)} ${cell(r.notes)} ${cell(r.refresh)} ${cell(r.qr_approve)} ${r.revoked_still_accepted_ms.max} / ${r.revoked_still_accepted_ms.p50}`,
+    );
   }
   let commit = "unknown";
   try {

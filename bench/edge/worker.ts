@@ -28,7 +28,9 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/revoke" && request.method === "POST") {
       const sid = url.searchParams.get("sid") ?? "";
-      await env.DB.prepare("UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?").bind(Math.floor(Date.now() / 1000), sid).run();
+      await env.DB.prepare("UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ?")
+        .bind(Math.floor(Date.now() / 1000), sid)
+        .run();
       noteRevocation(sid);
       return new Response(null, { status: 204 });
     }

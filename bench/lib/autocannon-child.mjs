@@ -47,7 +47,13 @@ process.stdout.write(
     requests: result.requests.total,
     duration_s: seconds,
     rps: result.requests.total / seconds,
-    latency_ms: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.mean },
+    latency_ms: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.mean,
+    },
     // autocannon's non2xx: any status outside 200-299.
     errors: { bad_status: result.non2xx, connect: 0, read: 0, write: 0, timeout: result.timeouts, other: result.errors - result.timeouts },
     chain: spec.chain ? chain : undefined,

@@ -2,7 +2,8 @@
 import { runLoad } from "./load.mjs";
 import { cpuSeconds, machineCpuSeconds, memoryKiB, rssSampler } from "./proc.mjs";
 
-export const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+export const round = (x, digits = 2) =>
+  x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
  * One measured load of `name` against `url` (after an unmeasured warm-up): req/s and latency from the load generator,
@@ -73,7 +74,10 @@ export function summarise(runs, floorRuns) {
   const out = {
     ...last,
     requests: sum((r) => r.requests),
-    duration_s: round(sum((r) => r.duration_s), 2),
+    duration_s: round(
+      sum((r) => r.duration_s),
+      2,
+    ),
     rps: med((r) => r.rps, 1),
     latency_ms: Object.fromEntries(Object.keys(last.latency_ms).map((k) => [k, med((r) => r.latency_ms[k])])),
     errors: Object.fromEntries(errorKeys.map((k) => [k, sum((r) => r.errors[k])])),

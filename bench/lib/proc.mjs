@@ -43,7 +43,9 @@ export function memoryKiB(pid) {
 /** Soft limit on open files of a process (to warn before opening 10 000 sockets). */
 export function openFilesLimit(pid) {
   try {
-    const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
     const soft = line?.split(/\s{2,}/)[1];
     return soft === "unlimited" ? Infinity : Number(soft);
   } catch {
@@ -142,7 +144,22 @@ export function liveHeapMiB(pid) {
   try {
     const out = execFileSync(
       heapProbe,
-      ["-p", String(pid), "-batch", "-nx", "-ex", "set $p = (unsigned long *) malloc(8)", "-ex", `call (int) MallocExtension_Internal_GetNumericProperty("${name}", ${name.length}, $p)`, "-ex", "output *$p", "-ex", 'echo \\nLIVE\\n', "-ex", "call (void) free($p)"],
+      [
+        "-p",
+        String(pid),
+        "-batch",
+        "-nx",
+        "-ex",
+        "set $p = (unsigned long *) malloc(8)",
+        "-ex",
+        `call (int) MallocExtension_Internal_GetNumericProperty("${name}", ${name.length}, $p)`,
+        "-ex",
+        "output *$p",
+        "-ex",
+        "echo \\nLIVE\\n",
+        "-ex",
+        "call (void) free($p)",
+      ],
       { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
     );
     const bytes = /^(\d+)\nLIVE$/m.exec(out)?.[1];

@@ -26,8 +26,18 @@ async function openSealed(privateKey, id, sealed) {
   const epk = await subtle.importKey("jwk", sealed.epk, ECDH, false, []);
   const shared = await subtle.deriveBits({ name: "ECDH", public: epk }, privateKey, 256);
   const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
-  const key = await subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode("qr-login pair v1") }, ikm, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
-  const plain = await subtle.decrypt({ name: "AES-GCM", iv: Buffer.from(sealed.iv, "base64url"), additionalData: enc.encode(id) }, key, Buffer.from(sealed.ciphertext, "base64url"));
+  const key = await subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: enc.encode(id), info: enc.encode("qr-login pair v1") },
+    ikm,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["decrypt"],
+  );
+  const plain = await subtle.decrypt(
+    { name: "AES-GCM", iv: Buffer.from(sealed.iv, "base64url"), additionalData: enc.encode(id) },
+    key,
+    Buffer.from(sealed.ciphertext, "base64url"),
+  );
   return JSON.parse(new TextDecoder().decode(plain));
 }
 
@@ -50,8 +60,22 @@ function openBrowser(session, timeoutMs, url) {
     const started = performance.now();
     // ws_url names the configured origin (JWT_ISSUER); the bench's worker listens on a port picked at start.
     const wsUrl = session.ws_url.replace(/^wss?:\/\/[^/]+/, String(url).replace(/\/$/, "").replace(/^http/, "ws"));
-    const ws = new WebSocket(`${wsUrl}?secret=${encodeURIComponent(session.secret)}`, { handshakeTimeout: timeoutMs, perMessageDeflate: OFFER_DEFLATE });
-    const browser = { ws, events: [], scanned: false, sealed: null, approvedAt: null, closeFrameAt: null, closeCode: null, closedAt: null, closed: null, extensions: null };
+    const ws = new WebSocket(`${wsUrl}?secret=${encodeURIComponent(session.secret)}`, {
+      handshakeTimeout: timeoutMs,
+      perMessageDeflate: OFFER_DEFLATE,
+    });
+    const browser = {
+      ws,
+      events: [],
+      scanned: false,
+      sealed: null,
+      approvedAt: null,
+      closeFrameAt: null,
+      closeCode: null,
+      closedAt: null,
+      closed: null,
+      extensions: null,
+    };
     ws.once("upgrade", (res) => (browser.extensions = res.headers["sec-websocket-extensions"] ?? ""));
     // When the server's close frame arrives (ws's receiver event; 'close' itself waits for the TCP end).
     ws.once("open", () => ws._receiver?.once("conclude", () => (browser.closeFrameAt = performance.now())));
@@ -267,9 +291,15 @@ export async function runQrScenario(options) {
     if (b.approvedAt !== null && b.closeFrameAt !== null) closeFrameAfterApproved.push(b.closeFrameAt - b.approvedAt);
   });
   const serialStats = stats(serialLatencies);
-  log(`qr: approve->browser, one in flight: p50 ${serialStats.p50} ms, p99 ${serialStats.p99} ms, max ${serialStats.max} ms (n=${serialStats.n})`);
+  log(
+    `qr: approve->browser, one in flight: p50 ${serialStats.p50} ms, p99 ${serialStats.p99} ms, max ${serialStats.max} ms (n=${serialStats.n})`,
+  );
   // Exactly once: no browser got two `approved` events, and every sealed pair opens with its own browser's key.
-  const deliveries = { twice: browsers.filter((b) => b.events.filter((e) => e === "approved").length > 1).length, opened: 0, unopenable: 0 };
+  const deliveries = {
+    twice: browsers.filter((b) => b.events.filter((e) => e === "approved").length > 1).length,
+    opened: 0,
+    unopenable: 0,
+  };
   await pool(
     browsers.map((b, i) => [b, waiting[i]]).filter(([b]) => b.sealed),
     8,
@@ -302,9 +332,14 @@ export async function runQrScenario(options) {
     afterCleanup.sampled_ids_gone = `${gone.filter(Boolean).length}/${sample.length}`;
   }
 
-  const perSession = (rss) => (rss !== null && rss !== undefined && before.rss_mib !== null && opened.length ? round(((rss - before.rss_mib) * 1024) / opened.length, 1) : null);
+  const perSession = (rss) =>
+    rss !== null && rss !== undefined && before.rss_mib !== null && opened.length
+      ? round(((rss - before.rss_mib) * 1024) / opened.length, 1)
+      : null;
   const livePerSession = (snap) =>
-    snap?.heap_live_mib != null && before.heap_live_mib != null && opened.length ? round(((snap.heap_live_mib - before.heap_live_mib) * 1024) / opened.length, 1) : null;
+    snap?.heap_live_mib != null && before.heap_live_mib != null && opened.length
+      ? round(((snap.heap_live_mib - before.heap_live_mib) * 1024) / opened.length, 1)
+      : null;
   const live = {
     per_waiting_session_live_kib: livePerSession(peak),
     per_idle_session_live_kib: livePerSession(idle),

@@ -80,7 +80,8 @@ export function goals(byName) {
   const shareGoals = { health: 0.7, hello: 0.6, verify: 0.5, notes: 0.5 };
   for (const [name, share] of Object.entries(shareGoals)) {
     const r = byName[name];
-    if (r && !r.skipped) add(name, "req/s vs the one-line worker", `${Math.round(ratio(r) * 100)} %`, `>= ${share * 100} %`, ratio(r) >= share);
+    if (r && !r.skipped)
+      add(name, "req/s vs the one-line worker", `${Math.round(ratio(r) * 100)} %`, `>= ${share * 100} %`, ratio(r) >= share);
   }
   const hello = byName.hello;
   if (hello && !hello.skipped) add("hello", "p99 vs the one-line worker", `${round(p99x(hello), 2)}x`, "<= 2x", p99x(hello) <= 2);
@@ -105,23 +106,47 @@ function qrGoals(qr, add) {
     // RSS is printed too, but keeps the high-water mark of the N objects that were loaded at once.
     const live = qr.memory.per_idle_session_live_kib;
     if (live !== null && live !== undefined) {
-      add("qr", `live heap per waiting session (after ${qr.memory.idle?.idle_s} s idle)`, `${live} KiB`, "<= 100 KB (97.7 KiB)", live * 1024 <= 100_000);
+      add(
+        "qr",
+        `live heap per waiting session (after ${qr.memory.idle?.idle_s} s idle)`,
+        `${live} KiB`,
+        "<= 100 KB (97.7 KiB)",
+        live * 1024 <= 100_000,
+      );
     } else {
       const idleKib = qr.memory.per_idle_session_kib ?? qr.memory.per_waiting_session_kib;
-      add("qr", "RSS per waiting session (no gdb: live heap unknown)", `${idleKib} KiB`, "<= 100 KB (97.7 KiB)", idleKib !== null && idleKib * 1024 <= 100_000);
+      add(
+        "qr",
+        "RSS per waiting session (no gdb: live heap unknown)",
+        `${idleKib} KiB`,
+        "<= 100 KB (97.7 KiB)",
+        idleKib !== null && idleKib * 1024 <= 100_000,
+      );
     }
     const sqliteBefore = qr.memory.before?.fds?.sqlite;
     const sqliteAfter = qr.memory.after_cleanup?.fds?.sqlite;
     if (sqliteBefore != null && sqliteAfter != null) {
       // Each loaded object holds its .sqlite files open: back to the baseline = no session object in memory.
-      add("qr", "objects unloaded after expiry (open .sqlite files)", `${sqliteAfter}`, `<= ${sqliteBefore} (before)`, sqliteAfter <= sqliteBefore);
+      add(
+        "qr",
+        "objects unloaded after expiry (open .sqlite files)",
+        `${sqliteAfter}`,
+        `<= ${sqliteBefore} (before)`,
+        sqliteAfter <= sqliteBefore,
+      );
     }
     const failures = Object.values(qr.failures).reduce((a, v) => a + Object.values(v).reduce((x, y) => x + y, 0), 0);
     const delivered = qr.n - failures - qr.approved_events_missing;
     add("qr", "sessions created, opened, approved and delivered", `${delivered}/${qr.n}`, "all", delivered === qr.n);
     if (qr.sealed_pairs) {
       const { twice, opened, unopenable } = qr.sealed_pairs;
-      add("qr", "sealed pairs opened with their browser's key, none delivered twice", `${opened} opened, ${unopenable} not, ${twice} twice`, "all opened, 0 twice", twice === 0 && unopenable === 0 && opened === delivered);
+      add(
+        "qr",
+        "sealed pairs opened with their browser's key, none delivered twice",
+        `${opened} opened, ${unopenable} not, ${twice} twice`,
+        "all opened, 0 twice",
+        twice === 0 && unopenable === 0 && opened === delivered,
+      );
     }
     if (qr.memory.after_cleanup) {
       const [gone, sampled] = qr.memory.after_cleanup.sampled_ids_gone.split("/").map(Number);
@@ -139,9 +164,15 @@ export function printQr(qr) {
   console.log(`\nQR login, N=${qr.n} waiting sessions, ${qr.concurrency} HTTP requests in flight`);
   const failed = Object.entries(qr.failures).filter(([, v]) => Object.keys(v).length);
   if (failed.length) console.log(`  FAILURES          ${failed.map(([step, v]) => `${step}: ${JSON.stringify(v)}`).join("; ")}`);
-  console.log(`  created           ${qr.sessions_created} at ${qr.created_per_s} sessions/s (POST /api/qr/ p50 ${qr.create_ms.p50} ms, p99 ${qr.create_ms.p99} ms)`);
-  console.log(`  sockets opened    ${qr.sockets_open} in ${qr.sockets_open_s} s (handshake->pending p50 ${qr.handshake_ms.p50} ms, p99 ${qr.handshake_ms.p99} ms)`);
-  console.log(`  approved          ${qr.approved_per_s} /s; HTTP status ${JSON.stringify(qr.approve_http_status)}; approve HTTP p50 ${qr.approve_http_ms.p50} ms, p99 ${qr.approve_http_ms.p99} ms`);
+  console.log(
+    `  created           ${qr.sessions_created} at ${qr.created_per_s} sessions/s (POST /api/qr/ p50 ${qr.create_ms.p50} ms, p99 ${qr.create_ms.p99} ms)`,
+  );
+  console.log(
+    `  sockets opened    ${qr.sockets_open} in ${qr.sockets_open_s} s (handshake->pending p50 ${qr.handshake_ms.p50} ms, p99 ${qr.handshake_ms.p99} ms)`,
+  );
+  console.log(
+    `  approved          ${qr.approved_per_s} /s; HTTP status ${JSON.stringify(qr.approve_http_status)}; approve HTTP p50 ${qr.approve_http_ms.p50} ms, p99 ${qr.approve_http_ms.p99} ms`,
+  );
   if (qr.approve_to_browser_serial_ms) {
     const s1 = qr.approve_to_browser_serial_ms;
     console.log(`  approve->browser  one in flight: p50 ${s1.p50} ms, p99 ${s1.p99} ms, max ${s1.max} ms (n=${s1.n})`);
@@ -163,13 +194,19 @@ export function printQr(qr) {
   const files = (f) => `${f.files} files, ${round(f.bytes / 1048576, 1)} MiB ${JSON.stringify(f.kinds)}`;
   console.log(`  DO storage        before ${files(m.before.do_files)}`);
   console.log(`                    peak   ${files(m.peak.do_files)}`);
-  if (m.after_cleanup) console.log(`                    after cleanup ${files(m.after_cleanup.do_files)}; sampled ids answering 404: ${m.after_cleanup.sampled_ids_gone}`);
+  if (m.after_cleanup)
+    console.log(
+      `                    after cleanup ${files(m.after_cleanup.do_files)}; sampled ids answering 404: ${m.after_cleanup.sampled_ids_gone}`,
+    );
 }
 
 export function gitInfo(root) {
   try {
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], {
+      cwd: root,
+      encoding: "utf8",
+    }).trim();
     return { commit, uncommitted_changes_in_src: dirty ? dirty.split("\n").length : 0 };
   } catch {
     return null;

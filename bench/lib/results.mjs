@@ -3,7 +3,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const round = (x, digits = 1) => (typeof x === "number" ? Math.round(x * 10 ** digits) / 10 ** digits : x ?? null);
+const round = (x, digits = 1) => (typeof x === "number" ? Math.round(x * 10 ** digits) / 10 ** digits : (x ?? null));
 
 /** A load run's line (bench/run.mjs): per scenario req/s, share of the floor, latency and CPU per request. */
 export function loadSummary(run) {
@@ -20,7 +20,11 @@ export function loadSummary(run) {
       load: r.loadavg_1m ?? null,
     };
   }
-  return { ...runHeader(run), scenarios, missed: (run.goals ?? []).filter((g) => g.met === false).map((g) => `${g.scenario}: ${g.goal} ${g.value} (${g.target})`) };
+  return {
+    ...runHeader(run),
+    scenarios,
+    missed: (run.goals ?? []).filter((g) => g.met === false).map((g) => `${g.scenario}: ${g.goal} ${g.value} (${g.target})`),
+  };
 }
 
 /** A QR run's line: creation and approval rates, approve -> browser latency, memory per waiting session. */
@@ -37,7 +41,11 @@ export function qrSummary(run) {
     approve_to_browser_ms: qr.approve_to_browser_ms ?? null,
     approved_events_missing: qr.approved_events_missing ?? null,
     failures: qr.failures ?? null,
-    kib_per_waiting_session: { live: mem.per_waiting_session_live_kib ?? null, idle_live: mem.per_idle_session_live_kib ?? null, rss: mem.per_waiting_session_kib ?? null },
+    kib_per_waiting_session: {
+      live: mem.per_waiting_session_live_kib ?? null,
+      idle_live: mem.per_idle_session_live_kib ?? null,
+      rss: mem.per_waiting_session_kib ?? null,
+    },
     do_files_peak: mem.peak?.do_files ?? null,
     sampled_ids_gone: mem.after_cleanup?.sampled_ids_gone ?? null,
   };
@@ -52,7 +60,14 @@ function runHeader(run) {
     load_at_start: run.machine?.loadavg_at_start?.[0] ?? null,
     cpu: run.machine ? `${run.machine.nproc} x ${run.machine.cpu_model}` : null,
     loadgen: run.versions?.load_generator ?? null,
-    settings: { duration_s: s.duration_s, rounds: s.rounds, connections: s.connections, socket: s.socket, baseline: s.baseline ?? null, vars: s.vars ?? {} },
+    settings: {
+      duration_s: s.duration_s,
+      rounds: s.rounds,
+      connections: s.connections,
+      socket: s.socket,
+      baseline: s.baseline ?? null,
+      vars: s.vars ?? {},
+    },
   };
 }
 
@@ -64,6 +79,7 @@ export function saveRun(root, name, run, summaries) {
   let file = join(dir, `${stamp}-${name}.json`);
   for (let i = 2; existsSync(file); i++) file = join(dir, `${stamp}-${name}-${i}.json`);
   writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
-  for (const [family, summary] of Object.entries(summaries)) appendFileSync(join(dir, `${family}.jsonl`), `${JSON.stringify({ file: file.slice(dir.length + 1), ...summary })}\n`);
+  for (const [family, summary] of Object.entries(summaries))
+    appendFileSync(join(dir, `${family}.jsonl`), `${JSON.stringify({ file: file.slice(dir.length + 1), ...summary })}\n`);
   return file;
 }

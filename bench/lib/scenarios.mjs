@@ -86,7 +86,12 @@ export function loadScenarios(settings, tmpDir) {
         // One session per connection, plus spares; a token once presented is never sent again.
         const count = settings.connections + 4;
         const tokensFile = await refreshPool(ctx.url, count, join(tmpDir, `refresh-${phase}.txt`));
-        return { method: "POST", path: "/api/token/refresh/", headers: JSON_HEADERS, chain: { field: "refresh", tokensFile, tokens: count } };
+        return {
+          method: "POST",
+          path: "/api/token/refresh/",
+          headers: JSON_HEADERS,
+          chain: { field: "refresh", tokensFile, tokens: count },
+        };
       },
     },
   };
@@ -98,7 +103,8 @@ export async function seed(url, notes) {
   const { access } = await signIn(url);
   const probe = await call(url, "GET", "/api/notes/", { token: access });
   if (probe.status === 404) return { notesUnavailable: "GET /api/notes/ answered 404: the notes API is not served by this build" };
-  if (probe.status !== 200) return { notesUnavailable: `GET /api/notes/ answered ${probe.status}: ${JSON.stringify(probe.body).slice(0, 200)}` };
+  if (probe.status !== 200)
+    return { notesUnavailable: `GET /api/notes/ answered ${probe.status}: ${JSON.stringify(probe.body).slice(0, 200)}` };
   await pool(Array.from({ length: notes }), 4, (_, i) =>
     expectStatus(201, url, "POST", "/api/notes/", {
       token: access,

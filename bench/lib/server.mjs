@@ -40,11 +40,15 @@ export function killBuildNow() {
 export function buildWorker(root, outDir, { timeoutMs = 120_000, entry } = {}) {
   return new Promise((resolve, reject) => {
     // `entry`: another main module (bench/edge/worker.ts wraps ours), built with the same wrangler.toml.
-    const child = spawn(process.execPath, [join(wranglerDir, wranglerPackage.bin.wrangler), "deploy", "--dry-run", "--outdir", outDir, ...(entry ? [entry] : [])], {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(wranglerDir, wranglerPackage.bin.wrangler), "deploy", "--dry-run", "--outdir", outDir, ...(entry ? [entry] : [])],
+      {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", FORCE_COLOR: "0" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     building = child;
     let output = "";
     child.stdout.on("data", (d) => (output += d));
@@ -128,13 +132,24 @@ function withoutModulesRules({ modulesRules: _rules, ...options }) {
   return options;
 }
 
-export async function startWorker({ root, scriptPath, persistDir, extraVars = {}, onRuntimeOutput, companions = [], migrate = true, inspectorPort }) {
+export async function startWorker({
+  root,
+  scriptPath,
+  persistDir,
+  extraVars = {},
+  onRuntimeOutput,
+  companions = [],
+  migrate = true,
+  inspectorPort,
+}) {
   // Other workerds of this process (the floor, a baseline build) are not this one.
   const otherPids = new Set(childPids(process.pid, "workerd"));
   // wrangler would announce ".dev.vars" secrets it reads; they are replaced below, so keep it quiet.
   process.env.WRANGLER_LOG ??= "warn";
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
-  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = await import(
+    pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href
+  );
 
   const configPath = join(root, "wrangler.toml");
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
@@ -143,7 +158,14 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   const signingKeys = JSON.stringify(generateJwks("ES256", "bench"));
   // Only wrangler.toml's [vars] (never .dev.vars secrets), a fresh key set, and rate limits off.
   // JWT_ISSUER/JWT_AUDIENCE are required: a fixed bench origin (the load clients call whatever port Miniflare picks).
-  const bindings = { ...config.vars, RATE_LIMITS: "off", JWT_SIGNING_KEYS: signingKeys, JWT_ISSUER: "http://127.0.0.1", JWT_AUDIENCE: "http://127.0.0.1", ...extraVars };
+  const bindings = {
+    ...config.vars,
+    RATE_LIMITS: "off",
+    JWT_SIGNING_KEYS: signingKeys,
+    JWT_ISSUER: "http://127.0.0.1",
+    JWT_AUDIENCE: "http://127.0.0.1",
+    ...extraVars,
+  };
 
   const outputTail = [];
   let outputLines = 0;
@@ -186,44 +208,46 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
   const runtimeStderr = new PassThrough();
   consume(runtimeStdout, "stdout");
   consume(runtimeStderr, "stderr");
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-    // bench/profile.mjs: V8's profiler over the inspector protocol.
-    ...(inspectorPort ? { inspectorPort } : {}),
-    log: new Log(LogLevel.WARN),
-    // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
-    handleStructuredLogs({ level, message }) {
-      (level === "error" || level === "warn" ? runtimeStderr : runtimeStdout).write(`${message}\n`);
-    },
-    d1Persist: join(persistDir, "d1"),
-    durableObjectsPersist: join(persistDir, "do"),
-    cachePersist: join(persistDir, "cache"),
-    kvPersist: join(persistDir, "kv"),
-    workers: [
-      {
-        // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, .wasm, .txt).
-        ...withoutModulesRules(workerOptions),
-        name: config.name ?? "worker",
-        modules: [
-          { type: "ESModule", path: scriptPath },
-          ...readdirSync(dirname(scriptPath))
-            .filter((name) => name.endsWith(".wasm") || name.endsWith(".txt"))
-            .map((name) => ({ type: name.endsWith(".wasm") ? "CompiledWasm" : "Text", path: join(dirname(scriptPath), name) })),
-        ],
-        // Module names are relative to this root; the bundle lives in a temp dir outside the project.
-        modulesRoot: dirname(scriptPath),
-        bindings,
-        // The worker's own socket, as the Cloudflare edge hands it requests: not behind Miniflare's entry
-        // worker (an extra hop per request that also negotiates WebSocket compression with its own flags).
-        // BENCH_SOCKET=entry measures through the entry worker, as `wrangler dev` serves.
-        unsafeDirectSockets: DIRECT ? [{ host: "127.0.0.1", port: 0 }] : undefined,
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      cf: false,
+      // bench/profile.mjs: V8's profiler over the inspector protocol.
+      ...(inspectorPort ? { inspectorPort } : {}),
+      log: new Log(LogLevel.WARN),
+      // The worker's console output (one JSON line per request) is drained here, not printed: it would drown the table.
+      handleStructuredLogs({ level, message }) {
+        (level === "error" || level === "warn" ? runtimeStderr : runtimeStdout).write(`${message}\n`);
       },
-      // Other Workers in the same workerd (bench/binding.mjs: a consumer with service bindings to ours).
-      ...companions.map((worker) => ({ ...worker, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] })),
-    ],
-  }));
+      d1Persist: join(persistDir, "d1"),
+      durableObjectsPersist: join(persistDir, "do"),
+      cachePersist: join(persistDir, "cache"),
+      kvPersist: join(persistDir, "kv"),
+      workers: [
+        {
+          // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, .wasm, .txt).
+          ...withoutModulesRules(workerOptions),
+          name: config.name ?? "worker",
+          modules: [
+            { type: "ESModule", path: scriptPath },
+            ...readdirSync(dirname(scriptPath))
+              .filter((name) => name.endsWith(".wasm") || name.endsWith(".txt"))
+              .map((name) => ({ type: name.endsWith(".wasm") ? "CompiledWasm" : "Text", path: join(dirname(scriptPath), name) })),
+          ],
+          // Module names are relative to this root; the bundle lives in a temp dir outside the project.
+          modulesRoot: dirname(scriptPath),
+          bindings,
+          // The worker's own socket, as the Cloudflare edge hands it requests: not behind Miniflare's entry
+          // worker (an extra hop per request that also negotiates WebSocket compression with its own flags).
+          // BENCH_SOCKET=entry measures through the entry worker, as `wrangler dev` serves.
+          unsafeDirectSockets: DIRECT ? [{ host: "127.0.0.1", port: 0 }] : undefined,
+        },
+        // Other Workers in the same workerd (bench/binding.mjs: a consumer with service bindings to ours).
+        ...companions.map((worker) => ({ ...worker, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] })),
+      ],
+    }),
+  );
 
   let disposed = false;
   const stop = async () => {
@@ -276,7 +300,9 @@ export async function startWorker({ root, scriptPath, persistDir, extraVars = {}
       vars: Object.keys(bindings).filter((k) => k !== "JWT_SIGNING_KEYS"),
       d1Databases: Object.keys(workerOptions.d1Databases ?? {}),
       ratelimits: Object.keys(workerOptions.ratelimits ?? {}),
-      durableObjects: Object.fromEntries(Object.entries(workerOptions.durableObjects ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : v.className])),
+      durableObjects: Object.fromEntries(
+        Object.entries(workerOptions.durableObjects ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : v.className]),
+      ),
       durableObjectFiles: () => countFiles(join(persistDir, "do")),
       outputTail: () => outputTail.slice(),
       outputLines: () => outputLines,
@@ -303,21 +329,25 @@ export const ONE_LINE_WORKER = `export default { fetch() { return new Response('
  */
 export async function startScratchWorker(source, { direct = true, ...options } = {}) {
   const otherPids = new Set(childPids(process.pid, "workerd"));
-  const { Miniflare, convertV4MiniflareOptions } = await import(pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href);
+  const { Miniflare, convertV4MiniflareOptions } = await import(
+    pathToFileURL(createRequire(wranglerPackagePath).resolve("miniflare")).href
+  );
   const dir = mkdtempSync(join(tmpdir(), "scratch-worker-"));
   writeFileSync(join(dir, "worker.mjs"), source);
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port: 0,
-    modules: true,
-    scriptPath: join(dir, "worker.mjs"),
-    modulesRoot: dir,
-    // The project's date (wrangler.toml).
-    compatibilityDate: "2026-04-01",
-    durableObjectsPersist: join(dir, "do"),
-    unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port: 0 }] : undefined,
-    ...options,
-  }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      modules: true,
+      scriptPath: join(dir, "worker.mjs"),
+      modulesRoot: dir,
+      // The project's date (wrangler.toml).
+      compatibilityDate: "2026-04-01",
+      durableObjectsPersist: join(dir, "do"),
+      unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port: 0 }] : undefined,
+      ...options,
+    }),
+  );
   const dispose = async () => {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,6 @@ import type { TokenSettings } from "../../src/deps";
 import { accessClaims, signToken, verifyToken } from "../../src/auth/tokens";
 import type { Deps } from "../../src/deps";
 
-
 it("prints the cost of verifying a token and of one login", { timeout: 120_000 }, async () => {
   const config = getConfig(env);
   const keys = await getKeyRing(config);
@@ -35,10 +34,25 @@ it("prints the cost of verifying a token and of one login", { timeout: 120_000 }
   const results: Record<string, number> = {};
 
   await time("sign access token (ES256)", 2000, () => signToken(tokens, claims), results);
-  await time("verify access token (ES256; verified-claims cache warm after the first call)", 2000, () => verifyToken(tokens, pair.access, Date.now(), "access"), results);
-  await time("authenticate: verify + session (session cache warm; SESSION_CACHE_TTL=0 reads D1, ~1 ms)", 500, () => authenticate(deps, `Bearer ${pair.access}`), results);
+  await time(
+    "verify access token (ES256; verified-claims cache warm after the first call)",
+    2000,
+    () => verifyToken(tokens, pair.access, Date.now(), "access"),
+    results,
+  );
+  await time(
+    "authenticate: verify + session (session cache warm; SESSION_CACHE_TTL=0 reads D1, ~1 ms)",
+    500,
+    () => authenticate(deps, `Bearer ${pair.access}`),
+    results,
+  );
   await time("password check (argon2id m=19 MiB t=2 p=1)", 20, () => verifyPassword("bench password 123", hash), results);
-  await time("login: POST /api/token/ logic (hash + session insert + sign pair)", 20, () => obtainPair(deps, { username: "bench", password: "bench password 123" }, device), results);
+  await time(
+    "login: POST /api/token/ logic (hash + session insert + sign pair)",
+    20,
+    () => obtainPair(deps, { username: "bench", password: "bench password 123" }, device),
+    results,
+  );
 
   printResults(results);
 });

@@ -14,18 +14,22 @@ import { noteListQuerySchema } from "../../src/notes/schema";
 import { createNote, listNotes } from "../../src/notes/service";
 import type { Deps } from "../../src/deps";
 
-
 it("prints the cost of each part of a page of notes", { timeout: 180_000 }, async () => {
   const config = getConfig(env);
   const deps = await buildDeps(env, () => Date.now());
   const user = await register(deps, { username: "notesbench", email: "notesbench@example.com", password: "bench password 123" });
   const userId = (user as { id: number }).id;
-  for (let i = 0; i < 20; i++) await createNote(deps, userId, { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) });
+  for (let i = 0; i < 20; i++)
+    await createNote(deps, userId, { title: `Bench note ${i + 1}`, body: `Body of bench note ${i + 1}. `.repeat(8) });
   const app = createApp({ clock: () => Date.now() });
   // Signed in through the app, so the token carries the app's own issuer and audience.
   const signedIn = await app.request(
     "/api/token/",
-    { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "notesbench", password: "bench password 123" }) },
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "notesbench", password: "bench password 123" }),
+    },
     env,
   );
   const { access } = (await signedIn.json()) as { access: string };
@@ -34,8 +38,23 @@ it("prints the cost of each part of a page of notes", { timeout: 180_000 }, asyn
   const n = 1000;
 
   await time("D1: SELECT 1 (raw)", n, () => env.DB.prepare("SELECT 1").raw(), results);
-  await time("D1: 20 note rows (raw, no count)", n, () => env.DB.prepare("SELECT id, user_id, title, body, created_at_ms, updated_at_ms FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(), results);
-  await time("D1: 20 note ids only (raw)", n, () => env.DB.prepare("SELECT id FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(), results);
+  await time(
+    "D1: 20 note rows (raw, no count)",
+    n,
+    () =>
+      env.DB.prepare(
+        "SELECT id, user_id, title, body, created_at_ms, updated_at_ms FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20",
+      )
+        .bind(userId)
+        .raw(),
+    results,
+  );
+  await time(
+    "D1: 20 note ids only (raw)",
+    n,
+    () => env.DB.prepare("SELECT id FROM notes WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT 20").bind(userId).raw(),
+    results,
+  );
   await time("D1: count only (raw)", n, () => env.DB.prepare("SELECT count(*) FROM notes WHERE user_id = ?").bind(userId).raw(), results);
   const query = parseQuery(noteListQuerySchema, new URLSearchParams());
   const uncached: Deps = { ...deps, config: { ...config, notesCacheTtlSeconds: 0 } };

@@ -27,7 +27,12 @@ it("prints the cost of sealing the pair, the id's MAC and the check code", { tim
   await time("open the pair (the browser's side: ECDH, HKDF, AES-256-GCM)", 2000, () => open(browser.privateKey, id, sealed), results);
   await time("validate the browser's public key (importKey: point on the curve)", 2000, () => importPublicKey(browser.publicJwk), results);
   await time("new QR id (expiry + 7 random bytes + HMAC-SHA256 tag)", 5000, () => newQrId(keys, Date.now() + 120_000), results);
-  const ticket = { publicKey: browser.publicJwk, browser: { userAgent: "u".repeat(120), ip: "203.0.113.7", country: "NG", city: "Lagos" }, browserPlace: null, createdAtMs: Date.now() };
+  const ticket = {
+    publicKey: browser.publicJwk,
+    browser: { userAgent: "u".repeat(120), ip: "203.0.113.7", country: "NG", city: "Lagos" },
+    browserPlace: null,
+    createdAtMs: Date.now(),
+  };
   const secret = await newQrSecret(keys, id, ticket);
   await time("seal the browser's ticket (its secret: AES-256-GCM)", 5000, () => newQrSecret(keys, id, ticket), results);
   await time("open the browser's ticket (socket upgrade)", 5000, () => openQrSecret(keys, id, secret), results);

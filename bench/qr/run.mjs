@@ -73,12 +73,29 @@ function startServer() {
   // Its own process group, so stopping it stops wrangler's children (workerd) and nothing else.
   server = spawn(
     process.execPath,
-    [wrangler, "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "state"), "--var", "RATE_LIMITS:off", "--var", `JWT_ISSUER:http://127.0.0.1:${PORT}`, "--var", `JWT_AUDIENCE:http://127.0.0.1:${PORT}`],
+    [
+      wrangler,
+      "dev",
+      "--port",
+      String(PORT),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      join(stateDir, "state"),
+      "--var",
+      "RATE_LIMITS:off",
+      "--var",
+      `JWT_ISSUER:http://127.0.0.1:${PORT}`,
+      "--var",
+      `JWT_AUDIENCE:http://127.0.0.1:${PORT}`,
+    ],
     { cwd: stateDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   // Kept: everything but the per-request info lines, to explain failures.
   const keep = (d) => {
-    const lines = String(d).split("\n").filter((l) => l && !/\[wrangler:info\]|"level":"info"/.test(l));
+    const lines = String(d)
+      .split("\n")
+      .filter((l) => l && !/\[wrangler:info\]|"level":"info"/.test(l));
     if (lines.length) serverLog = (serverLog + lines.join("\n") + "\n").slice(-50_000);
   };
   server.stdout.on("data", keep);
@@ -135,7 +152,9 @@ function cmdline(pid) {
 /** workerd processes whose ancestor is our wrangler (spawned) or a wrangler started with `--port PORT`. */
 function workerdPids() {
   const port = Number(new URL(BASE).port);
-  const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number);
+  const pids = readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number);
   return pids.filter((pid) => {
     if (!/\bworkerd serve\b/.test(cmdline(pid))) return false;
     for (let p = parentOf(pid), hops = 0; p > 1 && hops < 8; p = parentOf(p), hops++) {
@@ -204,11 +223,17 @@ function summary(label, values) {
 async function main() {
   if (!EXISTING) startServer();
   await waitHealthy();
-  console.log(`server ${BASE} healthy after ${((performance.now() - started) / 1000).toFixed(1)} s; N=${N}, concurrency=${CONCURRENCY}, deadline=${DEADLINE_S} s`);
+  console.log(
+    `server ${BASE} healthy after ${((performance.now() - started) / 1000).toFixed(1)} s; N=${N}, concurrency=${CONCURRENCY}, deadline=${DEADLINE_S} s`,
+  );
 
   const username = `bench_${Date.now().toString(36)}`;
   const password = "bench correct horse battery";
-  await json("/api/auth/register/", { method: "POST", body: JSON.stringify({ username, email: `${username}@example.com`, password }) }, 201);
+  await json(
+    "/api/auth/register/",
+    { method: "POST", body: JSON.stringify({ username, email: `${username}@example.com`, password }) },
+    201,
+  );
   const { access: phoneToken } = await json("/api/token/", { method: "POST", body: JSON.stringify({ username, password }) });
 
   await sleep(500);
@@ -241,7 +266,9 @@ async function main() {
     });
   });
   const opened = sessions.filter((s) => s && s.socket?.readyState === WebSocket.OPEN).length;
-  console.log(`opened ${opened}/${N} sessions with sockets in ${((performance.now() - t0) / 1000).toFixed(1)} s (${openErrors.length} errors${openErrors[0] ? `: ${openErrors[0].message}` : ""})`);
+  console.log(
+    `opened ${opened}/${N} sessions with sockets in ${((performance.now() - t0) / 1000).toFixed(1)} s (${openErrors.length} errors${openErrors[0] ? `: ${openErrors[0].message}` : ""})`,
+  );
   const withSockets = memory();
   console.log(`workerd RSS, all open:     ${showMemory(withSockets)}`);
 
@@ -260,11 +287,25 @@ async function main() {
   const after = memory();
 
   const delivered = ready.filter((s) => s.approvedAt);
-  console.log(`approved ${delivered.length}/${ready.length} in ${approveWall.toFixed(1)} s (${(delivered.length / approveWall).toFixed(0)}/s; ${approveErrors.length} errors${approveErrors[0] ? `: ${approveErrors[0].message}` : ""})`);
-  console.log(summary("approve → browser message", delivered.map((s) => s.approvedAt - s.approveSentAt)));
-  console.log(summary("approve HTTP round trip  ", ready.filter((s) => s.approveHttpMs).map((s) => s.approveHttpMs)));
+  console.log(
+    `approved ${delivered.length}/${ready.length} in ${approveWall.toFixed(1)} s (${(delivered.length / approveWall).toFixed(0)}/s; ${approveErrors.length} errors${approveErrors[0] ? `: ${approveErrors[0].message}` : ""})`,
+  );
+  console.log(
+    summary(
+      "approve → browser message",
+      delivered.map((s) => s.approvedAt - s.approveSentAt),
+    ),
+  );
+  console.log(
+    summary(
+      "approve HTTP round trip  ",
+      ready.filter((s) => s.approveHttpMs).map((s) => s.approveHttpMs),
+    ),
+  );
   // CLOSING counts: the server's close frame arrived (wrangler dev's proxy then holds the TCP connection ~10 s).
-  console.log(`sockets closed by the server after approval: ${delivered.filter((s) => s.closed || s.socket.readyState >= WebSocket.CLOSING).length}/${delivered.length}`);
+  console.log(
+    `sockets closed by the server after approval: ${delivered.filter((s) => s.closed || s.socket.readyState >= WebSocket.CLOSING).length}/${delivered.length}`,
+  );
   console.log(`workerd RSS after:         ${showMemory(after)}`);
 
   // A sample of the delivered tokens must work as the phone's user.

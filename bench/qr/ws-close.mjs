@@ -83,15 +83,27 @@ for (const compatibilityDate of (process.env.WS_CLOSE_DATES ?? "2026-04-01,2026-
       direct,
       compatibilityDate,
       compatibilityFlags: ["no_web_socket_compression"],
-      durableObjects: { CLOSER: { className: "Closer", useSQLite: true }, BARE: { className: "Bare", useSQLite: true }, PLAIN: { className: "Plain", useSQLite: true } },
+      durableObjects: {
+        CLOSER: { className: "Closer", useSQLite: true },
+        BARE: { className: "Bare", useSQLite: true },
+        PLAIN: { className: "Plain", useSQLite: true },
+      },
     });
     try {
       for (const mode of ["worker", "plain", "object", "bare"]) {
         const runs = [];
         for (let i = 0; i < N; i++) runs.push(await once(`${url.replace(/^http/, "ws").replace(/\/$/, "")}/?mode=${mode}`));
         const gaps = runs.map((r) => r.frameToTcpMs);
-        results.push({ compatibilityDate, socket: direct ? "own socket" : "entry worker", mode, codes: [...new Set(runs.map((r) => r.code))], close_frame_to_tcp_end_ms: gaps });
-        console.log(`${compatibilityDate} ${direct ? "own socket  " : "entry worker"} ${mode.padEnd(6)} close frame -> TCP end (ms): ${gaps.join(", ")}`);
+        results.push({
+          compatibilityDate,
+          socket: direct ? "own socket" : "entry worker",
+          mode,
+          codes: [...new Set(runs.map((r) => r.code))],
+          close_frame_to_tcp_end_ms: gaps,
+        });
+        console.log(
+          `${compatibilityDate} ${direct ? "own socket  " : "entry worker"} ${mode.padEnd(6)} close frame -> TCP end (ms): ${gaps.join(", ")}`,
+        );
       }
     } finally {
       await dispose();

@@ -51,7 +51,10 @@ async function measure(entry, mode) {
   try {
     const open = (i) =>
       new Promise((resolve, reject) => {
-        const ws = new WebSocket(`${new URL(`/?mode=${mode}&id=s${i}`, url).href.replace(/^http/, "ws")}`, { perMessageDeflate: false, handshakeTimeout: 10_000 });
+        const ws = new WebSocket(`${new URL(`/?mode=${mode}&id=s${i}`, url).href.replace(/^http/, "ws")}`, {
+          perMessageDeflate: false,
+          handshakeTimeout: 10_000,
+        });
         ws.once("message", () => resolve(ws));
         ws.once("error", reject);
       });
@@ -60,12 +63,19 @@ async function measure(entry, mode) {
     await sleep(IDLE_S * 1000);
     const before = { live: liveHeapMiB(pid), rss: memoryKiB(pid).rss };
     const sockets = [];
-    for (let i = 0; i < N; i += 50) sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, j) => open(i + j)))));
+    for (let i = 0; i < N; i += 50)
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, j) => open(i + j)))));
     await sleep(IDLE_S * 1000);
     const idle = { live: liveHeapMiB(pid), rss: memoryKiB(pid).rss };
     for (const ws of sockets) ws.terminate();
     const perSocket = (a, b, scale) => (a === null || b === null ? null : Math.round(((b - a) * scale * 10) / N) / 10);
-    return { entry, mode, n: N, live_kib_per_socket: perSocket(before.live, idle.live, 1024), rss_kib_per_socket: perSocket(before.rss, idle.rss, 1) };
+    return {
+      entry,
+      mode,
+      n: N,
+      live_kib_per_socket: perSocket(before.live, idle.live, 1024),
+      rss_kib_per_socket: perSocket(before.rss, idle.rss, 1),
+    };
   } finally {
     await dispose();
   }
@@ -83,8 +93,15 @@ console.log(`\nidle open WebSocket, KiB per socket (N=${N}, ${IDLE_S} s idle, no
 console.log("served by              accepted by                          live heap    RSS");
 for (const r of rows) {
   const who = r.mode === "worker" ? "the worker (no object)" : "an object, hibernated (evicted)";
-  console.log(`${r.entry.padEnd(22)} ${who.padEnd(36)} ${String(r.live_kib_per_socket).padStart(9)} ${String(r.rss_kib_per_socket).padStart(6)}`);
+  console.log(
+    `${r.entry.padEnd(22)} ${who.padEnd(36)} ${String(r.live_kib_per_socket).padStart(9)} ${String(r.rss_kib_per_socket).padStart(6)}`,
+  );
 }
-const out = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "results", `${new Date().toISOString().slice(0, 16).replace(/:/g, "")}-ws-floor.json`);
+const out = join(
+  import.meta.dirname ?? new URL(".", import.meta.url).pathname,
+  "..",
+  "results",
+  `${new Date().toISOString().slice(0, 16).replace(/:/g, "")}-ws-floor.json`,
+);
 writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), n: N, idle_s: IDLE_S, rows }, null, 2));
 console.log(`results: ${out}`);

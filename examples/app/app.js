@@ -12,7 +12,12 @@ function call(path, { method = "POST", body, token } = {}) {
   const headers = { accept: "application/json", "x-requested-with": "example-app" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
-  return fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "include" }).then(async (res) => ({
+  return fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "include",
+  }).then(async (res) => ({
     ok: res.ok,
     status: res.status,
     body: await res.json().catch(() => null),
@@ -34,7 +39,9 @@ async function showSignedIn(username) {
   $("hello").textContent = hello.ok ? hello.body.message : `${hello.status} ${hello.body?.code ?? ""}`;
   $("expires").textContent = expiry(access);
   $("welcome").textContent = `Signed in as ${username}`;
-  $("mode").textContent = cookieMode ? "The refresh token is in the auth worker's HttpOnly cookie." : "The refresh token is kept in this page's memory.";
+  $("mode").textContent = cookieMode
+    ? "The refresh token is in the auth worker's HttpOnly cookie."
+    : "The refresh token is kept in this page's memory.";
   $("signed-out").hidden = true;
   $("signed-in").hidden = false;
   $("welcome").focus();

@@ -66,7 +66,13 @@ async function keysFor(config: Config, purpose: TokenPurpose): Promise<CryptoKey
   const keys = await Promise.all(
     secrets(config).map(async (secret) => {
       const ikm = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info }, ikm, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"]);
+      return crypto.subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info },
+        ikm,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
     }),
   );
   if (keys.length === 0) throw new Error("no secret to derive account-token keys from");
@@ -93,7 +99,14 @@ export async function makeAccountToken(config: Config, purpose: TokenPurpose, us
 }
 
 /** Whether `token` was made for `user` as it is now, less than PASSWORD_RESET_TIMEOUT ago. Compared in constant time. */
-export async function checkAccountToken(config: Config, purpose: TokenPurpose, user: TokenUser, token: string, nowSeconds: number, maxAgeSeconds = config.passwordResetTimeoutSeconds): Promise<boolean> {
+export async function checkAccountToken(
+  config: Config,
+  purpose: TokenPurpose,
+  user: TokenUser,
+  token: string,
+  nowSeconds: number,
+  maxAgeSeconds = config.passwordResetTimeoutSeconds,
+): Promise<boolean> {
   const match = TOKEN.exec(token);
   if (!match) return false;
   const timestamp = parseInt(match[1]!, 36);

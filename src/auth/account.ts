@@ -21,7 +21,10 @@ export const passwordChangeSchema = z.object({
 
 // Only `email` is writable; the other fields of the representation are read-only and ignored, as DRF does.
 // Changing it needs the password (djoser's `current_password`): a stolen access token cannot take the account.
-export const accountPatchSchema = z.object({ email: emailSchema.optional(), current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional() });
+export const accountPatchSchema = z.object({
+  email: emailSchema.optional(),
+  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
+});
 
 export const accountDeleteSchema = z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
@@ -44,7 +47,12 @@ async function checkOwnPassword(deps: Deps, auth: Authenticated, password: strin
 }
 
 /** POST /api/auth/password/: every other session of the user ends in the same batch; the current one lives on. */
-export async function changePassword(deps: Deps, auth: Authenticated, input: z.output<typeof passwordChangeSchema>, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
+export async function changePassword(
+  deps: Deps,
+  auth: Authenticated,
+  input: z.output<typeof passwordChangeSchema>,
+  limits: RateLimits = NO_RATE_LIMITS,
+): Promise<void> {
   const problems = passwordProblems(input.new_password, { username: auth.session.username, email: auth.session.email });
   const ok = await checkOwnPassword(deps, auth, input.old_password, limits);
   // Both fields' problems at once, as a DRF serializer reports them.
@@ -70,11 +78,17 @@ export async function changePassword(deps: Deps, auth: Authenticated, input: z.o
  * PATCH /api/auth/me/: only the email is writable (validated as at registration), with `current_password`, at most
  * EMAIL_CHANGES_PER_HOUR tries per user whatever their outcome (each one tells whether an address is taken).
  */
-export async function updateAccount(deps: Deps, auth: Authenticated, input: z.output<typeof accountPatchSchema>, limits: RateLimits = NO_RATE_LIMITS): Promise<PublicUser> {
+export async function updateAccount(
+  deps: Deps,
+  auth: Authenticated,
+  input: z.output<typeof accountPatchSchema>,
+  limits: RateLimits = NO_RATE_LIMITS,
+): Promise<PublicUser> {
   if (input.email === undefined) return publicUser(auth.session);
   if (input.current_password === undefined) throw new ValidationError({ current_password: ["This field is required."] });
   await limits.passwordAttempt({ kind: "email_change", userId: auth.session.userId });
-  if (!(await checkOwnPassword(deps, auth, input.current_password, limits))) throw new ValidationError({ current_password: [INVALID_PASSWORD] });
+  if (!(await checkOwnPassword(deps, auth, input.current_password, limits)))
+    throw new ValidationError({ current_password: [INVALID_PASSWORD] });
   let rows;
   try {
     rows = await deps.db.update(users).set({ email: input.email }).where(eq(users.id, auth.session.userId)).returning();
@@ -98,7 +112,12 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** DELETE /api/auth/me/: with the password, deletes the user; foreign keys cascade to sessions and data. */
-export async function deleteAccount(deps: Deps, auth: Authenticated, input: z.output<typeof accountDeleteSchema>, limits: RateLimits = NO_RATE_LIMITS): Promise<void> {
+export async function deleteAccount(
+  deps: Deps,
+  auth: Authenticated,
+  input: z.output<typeof accountDeleteSchema>,
+  limits: RateLimits = NO_RATE_LIMITS,
+): Promise<void> {
   if (!(await checkOwnPassword(deps, auth, input.password, limits))) throw new ValidationError({ password: [WRONG_PASSWORD] });
   await deps.db.delete(users).where(eq(users.id, auth.session.userId));
   // The cascade removed every session row and the user's data: none may live on in this isolate's caches.

@@ -67,7 +67,13 @@ export interface Argon2Params {
 }
 
 /** The raw tag of `hashBytes` bytes. Synchronous: it holds the isolate for the whole hash (~45 ms at 19 MiB, t=2). */
-export function argon2(variant: Argon2Variant, password: Uint8Array, salt: Uint8Array, params: Argon2Params, hashBytes: number): Uint8Array {
+export function argon2(
+  variant: Argon2Variant,
+  password: Uint8Array,
+  salt: Uint8Array,
+  params: Argon2Params,
+  hashBytes: number,
+): Uint8Array {
   const { memoryKiB, timeCost, parallelism } = params;
   const wasm = core();
   const base = wasm.Hash_GetBuffer();

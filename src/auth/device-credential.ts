@@ -45,7 +45,11 @@ export async function issueDeviceCredential(
   nowSeconds: number,
   lifetimeSeconds: number,
 ): Promise<string> {
-  const header = { alg: tokens.keys.algorithm, typ: TYP, ...(tokens.keys.signing.kid !== undefined ? { kid: tokens.keys.signing.kid } : {}) };
+  const header = {
+    alg: tokens.keys.algorithm,
+    typ: TYP,
+    ...(tokens.keys.signing.kid !== undefined ? { kid: tokens.keys.signing.kid } : {}),
+  };
   const token = await new SignJWT({ user_id: account.userId, acct: account.accountKey, ep: account.epoch, token_type: "device" })
     .setProtectedHeader(header)
     .setSubject(String(account.userId))
@@ -59,7 +63,12 @@ export async function issueDeviceCredential(
 }
 
 /** The first presented credential that is genuine, unexpired and issued for this account (key, user id, epoch); null otherwise. */
-export async function deviceCredentialFor(tokens: TokenSettings, presented: readonly string[], account: CredentialAccount, nowMs: number): Promise<DeviceCredential | null> {
+export async function deviceCredentialFor(
+  tokens: TokenSettings,
+  presented: readonly string[],
+  account: CredentialAccount,
+  nowMs: number,
+): Promise<DeviceCredential | null> {
   for (const token of presented) {
     if (!hasLowS(tokens.keys.algorithm, token)) continue;
     try {
@@ -70,9 +79,22 @@ export async function deviceCredentialFor(tokens: TokenSettings, presented: read
           if (!key) throw new Error("unknown key");
           return key;
         },
-        { algorithms: [tokens.keys.algorithm], typ: TYP, issuer: tokens.issuer, audience: tokens.audience, currentDate: new Date(nowMs), requiredClaims: ["jti", "exp", "sub", "acct", "ep"] },
+        {
+          algorithms: [tokens.keys.algorithm],
+          typ: TYP,
+          issuer: tokens.issuer,
+          audience: tokens.audience,
+          currentDate: new Date(nowMs),
+          requiredClaims: ["jti", "exp", "sub", "acct", "ep"],
+        },
       );
-      if (payload.token_type === "device" && payload.acct === account.accountKey && payload.user_id === account.userId && payload.sub === String(account.userId) && payload.ep === account.epoch) {
+      if (
+        payload.token_type === "device" &&
+        payload.acct === account.accountKey &&
+        payload.user_id === account.userId &&
+        payload.sub === String(account.userId) &&
+        payload.ep === account.epoch
+      ) {
         return { jti: payload.jti!, userId: payload.user_id };
       }
     } catch {
@@ -111,7 +133,9 @@ function unverifiedAccount(token: string): string | null {
 
 /** Set-Cookie for the browser: the new credential first, other accounts' after it, at most MAX_COOKIE_CREDENTIALS. */
 export function deviceCookie(request: Request, credential: string, accountKey: string, lifetimeSeconds: number): string {
-  const others = cookieCredentials(request.headers.get("cookie")).filter((token) => token.length <= MAX_CREDENTIAL_LENGTH && unverifiedAccount(token) !== accountKey);
+  const others = cookieCredentials(request.headers.get("cookie")).filter(
+    (token) => token.length <= MAX_CREDENTIAL_LENGTH && unverifiedAccount(token) !== accountKey,
+  );
   const value = [credential, ...others].slice(0, MAX_COOKIE_CREDENTIALS).join("~");
   // __Host-: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2); HttpOnly: page scripts never see it.
   return `${DEVICE_CREDENTIAL_COOKIE}=${value}; Max-Age=${lifetimeSeconds}; Path=/; Secure; HttpOnly; SameSite=Strict`;

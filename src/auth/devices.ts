@@ -15,7 +15,6 @@ const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 /** Bounds the list (and the work per request); sign-ins are rate limited, so a real user stays far below. */
 export const MAX_LISTED_SESSIONS = 200;
 
-
 /** The caller's live sessions, most recently used first. */
 export async function listSessions(deps: Deps, userId: number, currentSid: string): Promise<DeviceSession[]> {
   const now = nowSeconds(deps.clock);
@@ -65,7 +64,10 @@ export async function endSession(deps: Deps, userId: number, sessionId: string):
 /** Ends every live session of the caller but the current one, and voids every device credential; answers how many sessions ended. */
 export async function endOtherSessions(deps: Deps, userId: number, currentSid: string): Promise<number> {
   // "Sign out everywhere" also takes back the failure budgets any device earned (src/auth/device-credential.ts).
-  await deps.db.update(users).set({ credentialsEpoch: sql`${users.credentialsEpoch} + 1` }).where(eq(users.id, userId));
+  await deps.db
+    .update(users)
+    .set({ credentialsEpoch: sql`${users.credentialsEpoch} + 1` })
+    .where(eq(users.id, userId));
   const ended = await revokeOtherSessions(deps.db, userId, currentSid, "user_revoked", nowSeconds(deps.clock));
   audit(deps, "info", "signed_out_everywhere", { user_id: userId, sessions_ended: ended });
   return ended;

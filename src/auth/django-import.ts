@@ -71,7 +71,8 @@ export function djangoDateSeconds(value: unknown): number | null {
 
 /** Why this worker cannot verify a stored hash, or null if it can. */
 export function hashProblem(encoded: string): string | null {
-  if (encoded === "" || encoded.startsWith(UNUSABLE_PASSWORD_PREFIX)) return "unusable password (set_unusable_password): no password can sign in";
+  if (encoded === "" || encoded.startsWith(UNUSABLE_PASSWORD_PREFIX))
+    return "unusable password (set_unusable_password): no password can sign in";
   if (parsePasswordHash(encoded)) return null;
   const algorithm = encoded.split("$")[0] || "(none)";
   const iterations = /^pbkdf2_sha(?:256|1)\$(\d{1,12})\$/.exec(encoded);
@@ -98,7 +99,9 @@ function flag(fields: Record<string, unknown>, name: string, fallback: boolean):
  * characters escaped as \u{…}, at most `max` characters. Nothing read from the file is printed otherwise.
  */
 export function printable(text: string, max = 80): string {
-  const escaped = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]/gu, (ch) => (ch === "\\" ? "\\\\" : `\\u{${ch.codePointAt(0)!.toString(16)}}`));
+  const escaped = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]/gu, (ch) =>
+    ch === "\\" ? "\\\\" : `\\u{${ch.codePointAt(0)!.toString(16)}}`,
+  );
   return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
 }
 
@@ -116,16 +119,23 @@ export function createPlanner(existing: Existing = NOTHING): { add(entry: unknow
   const emails = new Map<string, string>([...existing.emails].map((e) => [e, "a user already in the database"]));
   return {
     add(entry) {
-      const record = (typeof entry === "object" && entry !== null ? entry : {}) as { model?: unknown; pk?: unknown; fields?: Record<string, unknown> };
+      const record = (typeof entry === "object" && entry !== null ? entry : {}) as {
+        model?: unknown;
+        pk?: unknown;
+        fields?: Record<string, unknown>;
+      };
       const fields = (typeof record.fields === "object" && record.fields !== null ? record.fields : {}) as Record<string, unknown>;
       const rawName = typeof fields.username === "string" ? fields.username : null;
       const skip = (reason: string): Planned => ({ skipped: { pk: record.pk ?? null, username: rawName, reason } });
       if (typeof record.model !== "string" || !/\.user$/.test(record.model)) {
-        return skip(`model ${printable(JSON.stringify(record.model ?? null), 60)} is not a user model (dump auth.user, or your AUTH_USER_MODEL)`);
+        return skip(
+          `model ${printable(JSON.stringify(record.model ?? null), 60)} is not a user model (dump auth.user, or your AUTH_USER_MODEL)`,
+        );
       }
       if (typeof record.pk !== "number" || !Number.isInteger(record.pk) || record.pk < 1) return skip("pk is not a positive integer");
       if (!Number.isSafeInteger(record.pk)) return skip("pk is beyond JavaScript's safe integers (2^53 − 1): it cannot be an id here");
-      if (record.pk > MAX_IMPORTED_ID) return skip(`pk is above 2^52 (${MAX_IMPORTED_ID}): later registrations count up from the largest id and must stay below 2^53 − 1`);
+      if (record.pk > MAX_IMPORTED_ID)
+        return skip(`pk is above 2^52 (${MAX_IMPORTED_ID}): later registrations count up from the largest id and must stay below 2^53 − 1`);
       const id = record.pk;
       if (rawName === null) return skip("no username field");
       const username = normalizeUsername(rawName);
@@ -139,7 +149,11 @@ export function createPlanner(existing: Existing = NOTHING): { add(entry: unknow
       // Weak formats are stored wrapped in argon2id (Django's documented wrapped-hasher upgrade), never as they came.
       const weak = weakHash(stored);
       const password = weak ? wrapWeakHash(weak) : stored;
-      const flags = { isActive: flag(fields, "is_active", true), isStaff: flag(fields, "is_staff", false), isSuperuser: flag(fields, "is_superuser", false) };
+      const flags = {
+        isActive: flag(fields, "is_active", true),
+        isStaff: flag(fields, "is_staff", false),
+        isSuperuser: flag(fields, "is_superuser", false),
+      };
       const badFlag = Object.values(flags).find((f) => typeof f === "string");
       const problem = hashProblem(password);
       const dateJoined = djangoDateSeconds(fields.date_joined);
@@ -150,7 +164,8 @@ export function createPlanner(existing: Existing = NOTHING): { add(entry: unknow
       if (dateJoined === null) return skip("date_joined is missing or not a date");
       if (ids.has(id)) return skip(`id ${id} is already taken (by a user already in the database or earlier in this file)`);
       if (keys.has(usernameKey)) return skip(`username is taken, case-insensitively, by ${keys.get(usernameKey)}`);
-      if (email !== "" && emails.has(email.toLowerCase())) return skip(`email is taken, case-insensitively, by ${emails.get(email.toLowerCase())}`);
+      if (email !== "" && emails.has(email.toLowerCase()))
+        return skip(`email is taken, case-insensitively, by ${emails.get(email.toLowerCase())}`);
       ids.add(id);
       keys.set(usernameKey, `"${username}" (pk ${id}) in this file`);
       if (email !== "") emails.set(email.toLowerCase(), `"${username}" (pk ${id}) in this file`);
@@ -197,7 +212,18 @@ export function importSql(users: readonly ImportedUser[]): string {
   const lines = users.map(
     (u) =>
       "INSERT INTO users (id, username, username_key, email, password_hash, is_active, is_staff, is_superuser, date_joined, last_login) VALUES (" +
-      [u.id, sqlText(u.username), sqlText(u.usernameKey), sqlText(u.email), sqlText(u.passwordHash), Number(u.isActive), Number(u.isStaff), Number(u.isSuperuser), u.dateJoined, u.lastLogin ?? "NULL"].join(", ") +
+      [
+        u.id,
+        sqlText(u.username),
+        sqlText(u.usernameKey),
+        sqlText(u.email),
+        sqlText(u.passwordHash),
+        Number(u.isActive),
+        Number(u.isStaff),
+        Number(u.isSuperuser),
+        u.dateJoined,
+        u.lastLogin ?? "NULL",
+      ].join(", ") +
       ") ON CONFLICT DO NOTHING;",
   );
   return lines.join("\n") + "\n";

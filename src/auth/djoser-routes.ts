@@ -12,7 +12,22 @@ import { limitByIp, rateLimitsOf } from "../http/ratelimit";
 import type { AppEnv } from "../http/types";
 import { MailUnavailable, mailerFor, type Defer } from "../mail/mailer";
 import { changePassword } from "./account";
-import { INVALID_TOKEN, STALE_TOKEN, activate, confirmEmailChange, emailConfirmSchema, mePatchSchema, requestEmailChange, confirmPasswordReset, emailOnlySchema, requestPasswordReset, resendActivation, resetConfirmSchema, sendActivation, uidTokenSchema } from "./lifecycle";
+import {
+  INVALID_TOKEN,
+  STALE_TOKEN,
+  activate,
+  confirmEmailChange,
+  emailConfirmSchema,
+  mePatchSchema,
+  requestEmailChange,
+  confirmPasswordReset,
+  emailOnlySchema,
+  requestPasswordReset,
+  resendActivation,
+  resetConfirmSchema,
+  sendActivation,
+  uidTokenSchema,
+} from "./lifecycle";
 import { PASSWORD_MAX_LENGTH } from "./passwords";
 import { afterAnswer, notMe, notMeSchema, noticePasswordChanged } from "./notices";
 import { publicUser, register, registerSchema } from "./service";
@@ -61,11 +76,17 @@ export async function createAccount(c: Context<AppEnv>, body: z.output<typeof re
 
 const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
 const noContent = (description: string) => ({ description: `${description} No body.` });
-const linkErrors = fieldErrors("A uid that names nobody, or a token that is wrong, used, expired or made before the password or email changed (djoser's messages).", { token: [INVALID_TOKEN] });
+const linkErrors = fieldErrors(
+  "A uid that names nobody, or a token that is wrong, used, expired or made before the password or email changed (djoser's messages).",
+  { token: [INVALID_TOKEN] },
+);
 
 const uidTokenExample = { uid: "MQ", token: "cd2x4k-3f1e0c9a8b7d6e5f4a3b2c1d0e9f8a7b" };
 
-const setPasswordSchema = z.object({ current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+const setPasswordSchema = z.object({
+  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+});
 
 export const djoserRoutes = [
   defineRoute({
@@ -88,11 +109,21 @@ export const djoserRoutes = [
       "Only `email` is writable, with `current_password`. Nothing changes now: a link goes to the new address (and a notice to the old one), and the address changes when that link is used (POST /api/auth/users/email_confirm/, or our /confirm-email/… page). The answer is the user as it still is. At most 5 tries a user an hour; wrong passwords count toward the per-user password limit. 503 when the link cannot be mailed.",
     auth: "bearer",
     throttled: true,
-    body: { schema: mePatchSchema, name: "PatchedUserEmailRequest", example: { email: "alice@example.org", current_password: "correct horse battery staple" } },
+    body: {
+      schema: mePatchSchema,
+      name: "PatchedUserEmailRequest",
+      example: { email: "alice@example.org", current_password: "correct horse battery staple" },
+    },
     responses: {
       200: { description: "The user, unchanged until the link is used.", schema: userSchema },
-      400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
-      503: { description: "`service_unavailable`: the link could not be mailed (logged naming MAILER); nothing changed.", shape: "Error", example: { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" } },
+      400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", {
+        current_password: ["Invalid password."],
+      }),
+      503: {
+        description: "`service_unavailable`: the link could not be mailed (logged naming MAILER); nothing changed.",
+        shape: "Error",
+        example: { detail: "The service is briefly unavailable; try again shortly.", code: "service_unavailable" },
+      },
     },
     handler: async (c, { auth, body, json }) => {
       const deps = c.get("deps");
@@ -111,11 +142,16 @@ export const djoserRoutes = [
     path: "/api/auth/users/email_confirm/",
     operationId: "users_email_confirm",
     summary: "Use a mailed email-change link",
-    description: "The `uid`, `email` (the new address, base64url, as in the link) and `token` of the link mailed by PATCH /api/auth/users/me/. Works once, for PASSWORD_RESET_TIMEOUT seconds, and dies when the password or the address changes first.",
+    description:
+      "The `uid`, `email` (the new address, base64url, as in the link) and `token` of the link mailed by PATCH /api/auth/users/me/. Works once, for PASSWORD_RESET_TIMEOUT seconds, and dies when the password or the address changes first.",
     auth: "anonymous",
     throttled: true,
     before: [limitByIp("account_mail_ip")],
-    body: { schema: emailConfirmSchema, name: "EmailConfirmRequest", example: { uid: "MQ", email: "YWxpY2VAZXhhbXBsZS5vcmc", token: uidTokenExample.token } },
+    body: {
+      schema: emailConfirmSchema,
+      name: "EmailConfirmRequest",
+      example: { uid: "MQ", email: "YWxpY2VAZXhhbXBsZS5vcmc", token: uidTokenExample.token },
+    },
     responses: { 204: noContent("The address is changed."), 400: linkErrors },
     handler: async (c, { body }) => {
       await confirmEmailChange(c.get("deps"), body);
@@ -134,7 +170,11 @@ export const djoserRoutes = [
     private: true,
     before: [limitByIp("register_ip")],
     throttled: true,
-    body: { schema: registerSchema, name: "UserCreateRequest", example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" } },
+    body: {
+      schema: registerSchema,
+      name: "UserCreateRequest",
+      example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" },
+    },
     responses: {
       201: { description: "Created.", schema: djoserUserSchema, example: { username: "alice", id: 1, email: "alice@example.com" } },
       400: fieldErrors("Invalid fields, or the username or email is taken.", { username: ["A user with that username already exists."] }),
@@ -150,13 +190,18 @@ export const djoserRoutes = [
     path: "/api/auth/users/activation/",
     operationId: "users_activation",
     summary: "Activate an account from its mailed link",
-    description: "The `uid` and `token` of the activation link. Wrong, expired or tampered: 400; the account already active (the link used): 403 `stale_token`.",
+    description:
+      "The `uid` and `token` of the activation link. Wrong, expired or tampered: 400; the account already active (the link used): 403 `stale_token`.",
     auth: "anonymous",
     body: { schema: uidTokenSchema, name: "ActivationRequest", example: uidTokenExample },
     responses: {
       204: noContent("Active; sign in now."),
       400: linkErrors,
-      403: { description: "`stale_token`: the account is already active.", shape: "Error", example: { detail: STALE_TOKEN, code: "stale_token" } },
+      403: {
+        description: "`stale_token`: the account is already active.",
+        shape: "Error",
+        example: { detail: STALE_TOKEN, code: "stale_token" },
+      },
     },
     handler: async (c, { body }) => {
       await activate(c.get("deps"), body);
@@ -220,7 +265,11 @@ export const djoserRoutes = [
     auth: "anonymous",
     throttled: true,
     before: [limitByIp("account_mail_ip")],
-    body: { schema: resetConfirmSchema, name: "PasswordResetConfirmRequest", example: { ...uidTokenExample, new_password: "a new horse battery staple" } },
+    body: {
+      schema: resetConfirmSchema,
+      name: "PasswordResetConfirmRequest",
+      example: { ...uidTokenExample, new_password: "a new horse battery staple" },
+    },
     responses: { 204: noContent("Saved; sign in with the new password."), 400: linkErrors },
     handler: async (c, { body }) => {
       const deps = c.get("deps");
@@ -241,21 +290,37 @@ export const djoserRoutes = [
     path: "/api/auth/users/set_password/",
     operationId: "users_set_password",
     summary: "Change your password (djoser)",
-    description: "`current_password` and `new_password` (the registration rules). Every other session ends and every device credential is void; this one keeps working. Wrong passwords count toward the per-user password limit.",
+    description:
+      "`current_password` and `new_password` (the registration rules). Every other session ends and every device credential is void; this one keeps working. Wrong passwords count toward the per-user password limit.",
     auth: "bearer",
     throttled: true,
-    body: { schema: setPasswordSchema, name: "SetPasswordRequest", example: { current_password: "correct horse battery staple", new_password: "a new horse battery staple" } },
-    responses: { 204: noContent("Saved."), 400: fieldErrors("Wrong current password, or the new one breaks the rules.", { current_password: ["Invalid password."] }) },
+    body: {
+      schema: setPasswordSchema,
+      name: "SetPasswordRequest",
+      example: { current_password: "correct horse battery staple", new_password: "a new horse battery staple" },
+    },
+    responses: {
+      204: noContent("Saved."),
+      400: fieldErrors("Wrong current password, or the new one breaks the rules.", { current_password: ["Invalid password."] }),
+    },
     handler: async (c, { auth, body }) => {
       try {
-        await changePassword(c.get("deps"), auth, { old_password: body.current_password, new_password: body.new_password }, rateLimitsOf(c));
+        await changePassword(
+          c.get("deps"),
+          auth,
+          { old_password: body.current_password, new_password: body.new_password },
+          rateLimitsOf(c),
+        );
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         // djoser's field and message for a wrong current password.
         const { old_password, ...rest } = error.fields;
         throw new ValidationError({ ...(old_password ? { current_password: ["Invalid password."] } : {}), ...rest });
       }
-      await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
+      await afterAnswer(
+        c,
+        noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }),
+      );
       return c.body(null, 204);
     },
   }),
@@ -267,12 +332,17 @@ export const notMeRoutes = [
     method: "POST",
     path: "/api/auth/users/not_me/",
     operationId: "users_not_me",
-    summary: "\"This wasn't me\": end the session a notice names",
-    description: "The `uid`, `sid` and `token` of the link in a new-sign-in or password-changed notice. Ends that session (its tokens fail on their next request). Works once, until the refresh lifetime has passed.",
+    summary: '"This wasn\'t me": end the session a notice names',
+    description:
+      "The `uid`, `sid` and `token` of the link in a new-sign-in or password-changed notice. Ends that session (its tokens fail on their next request). Works once, until the refresh lifetime has passed.",
     auth: "anonymous",
     throttled: true,
     before: [limitByIp("account_mail_ip")],
-    body: { schema: notMeSchema, name: "NotMeRequest", example: { uid: "MQ", sid: "AAAAAAAAAAAAAAAAAAAAAA", token: uidTokenExample.token } },
+    body: {
+      schema: notMeSchema,
+      name: "NotMeRequest",
+      example: { uid: "MQ", sid: "AAAAAAAAAAAAAAAAAAAAAA", token: uidTokenExample.token },
+    },
     responses: { 204: noContent("That session is ended."), 400: linkErrors },
     handler: async (c, { body }) => {
       await notMe(c.get("deps"), body);

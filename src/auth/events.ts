@@ -74,7 +74,12 @@ export function revocationEvents(db: Db, liveWhere: SQL | undefined, reason: Rev
  * One row for an action of the session `actingSid` that ends the user's other sessions (a password change, a
  * sign-out everywhere), counting those `endedWhere` selects: put it in the batch before the revoking UPDATE.
  */
-export function endedOthersEvent(db: Db, type: "password_changed" | "signed_out_everywhere", input: { userId: number; actingSid: string; endedWhere: SQL | undefined }, now: number) {
+export function endedOthersEvent(
+  db: Db,
+  type: "password_changed" | "signed_out_everywhere",
+  input: { userId: number; actingSid: string; endedWhere: SQL | undefined },
+  now: number,
+) {
   const ended = db.select({ n: count() }).from(sessions).where(input.endedWhere);
   return db.insert(securityEvents).select(
     db
@@ -100,7 +105,10 @@ export function endedOthersEvent(db: Db, type: "password_changed" | "signed_out_
  * reset's new hash is in place (a link that lost the race records nothing); for its batch, before the revoking UPDATE.
  */
 export function passwordResetEvent(db: Db, userId: number, newHash: string, now: number) {
-  const ended = db.select({ n: count() }).from(sessions).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
+  const ended = db
+    .select({ n: count() })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
   return db.insert(securityEvents).select(
     db
       .select({
@@ -189,4 +197,3 @@ export async function deleteOldEvents(db: Db, cutoffSeconds: number, limit: numb
   const result = await db.delete(securityEvents).where(sql`${securityEvents.id} IN ${oldest}`).run();
   return result.meta.changes ?? 0;
 }
-

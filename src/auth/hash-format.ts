@@ -26,7 +26,14 @@ export type WrappedInner =
   | { algorithm: "unsalted_sha1" | "unsalted_md5" }
   | { algorithm: "pbkdf2_sha256" | "pbkdf2_sha1"; iterations: number; salt: string };
 
-type Argon2Fields = { variant: "argon2id" | "argon2i" | "argon2d"; memoryKiB: number; timeCost: number; parallelism: number; salt: Uint8Array; hash: Uint8Array };
+type Argon2Fields = {
+  variant: "argon2id" | "argon2i" | "argon2d";
+  memoryKiB: number;
+  timeCost: number;
+  parallelism: number;
+  salt: Uint8Array;
+  hash: Uint8Array;
+};
 
 export type ParsedHash =
   | ({ algorithm: "argon2" } & Argon2Fields)
@@ -73,8 +80,10 @@ export function parsePasswordHash(encoded: string): ParsedHash | null {
     if (!argon) return null;
     const fields = parts.slice(1, -5);
     let inner: WrappedInner | null = null;
-    if ((innerName === "sha1" || innerName === "md5") && fields.length === 1 && fields[0] !== "") inner = { algorithm: innerName, salt: fields[0]! };
-    else if ((innerName === "unsalted_sha1" || innerName === "unsalted_md5") && fields.length === 1 && fields[0] === "") inner = { algorithm: innerName };
+    if ((innerName === "sha1" || innerName === "md5") && fields.length === 1 && fields[0] !== "")
+      inner = { algorithm: innerName, salt: fields[0]! };
+    else if ((innerName === "unsalted_sha1" || innerName === "unsalted_md5") && fields.length === 1 && fields[0] === "")
+      inner = { algorithm: innerName };
     else if ((innerName === "pbkdf2_sha256" || innerName === "pbkdf2_sha1") && fields.length === 2 && fields[1] !== "") {
       const iterations = positiveInt(fields[0], MAX_PBKDF2_ITERATIONS);
       if (iterations !== null) inner = { algorithm: innerName, iterations, salt: fields[1]! };

@@ -67,14 +67,25 @@ function logEvent(event: string, fields: Record<string, unknown>): void {
 }
 
 /** POST …/reset_password/: mails a link to an active account with this address; nothing else, and the same answer. */
-export async function requestPasswordReset(deps: Deps, mailer: Mailer, input: z.output<typeof emailOnlySchema>, defer: Defer | null): Promise<void> {
+export async function requestPasswordReset(
+  deps: Deps,
+  mailer: Mailer,
+  input: z.output<typeof emailOnlySchema>,
+  defer: Defer | null,
+): Promise<void> {
   const user = await userByEmail(deps, input.email);
   const now = nowSeconds(deps.clock);
   const wanted = user !== null && user.isActive && hasUsablePassword(user);
   const token = await makeAccountToken(deps.config, "password_reset", wanted ? tokenUser(user) : NOBODY, now);
   if (!wanted) return;
   const url = linkFor(deps.config, "password_reset", encodeUid(user.id), token);
-  const mail = passwordResetMail({ to: user.email, product: deps.config.productName, username: user.username, url, validMinutes: Math.floor(deps.config.passwordResetTimeoutSeconds / 60) });
+  const mail = passwordResetMail({
+    to: user.email,
+    product: deps.config.productName,
+    username: user.username,
+    url,
+    validMinutes: Math.floor(deps.config.passwordResetTimeoutSeconds / 60),
+  });
   logEvent("password_reset_requested", { user_id: user.id });
   await deliverLater(mailer, mail, "password_reset", defer);
 }
@@ -85,7 +96,8 @@ async function userOfLink(deps: Deps, purpose: TokenPurpose, uid: string, token:
   const rows = id === null ? [] : await deps.db.select().from(users).where(eq(users.id, id)).limit(1);
   const user = rows[0];
   if (!user) throw new ValidationError({ uid: [INVALID_UID] });
-  if (!(await checkAccountToken(deps.config, purpose, tokenUser(user), token, nowSeconds(deps.clock)))) throw new ValidationError({ token: [INVALID_TOKEN] });
+  if (!(await checkAccountToken(deps.config, purpose, tokenUser(user), token, nowSeconds(deps.clock))))
+    throw new ValidationError({ token: [INVALID_TOKEN] });
   return user;
 }
 
@@ -93,7 +105,12 @@ async function userOfLink(deps: Deps, purpose: TokenPurpose, uid: string, token:
  * POST …/reset_password_confirm/: the new password (validated as at registration) replaces the one the token was made
  * for, every session ends and every device credential is void, in one batch; the owner gets a notice.
  */
-export async function confirmPasswordReset(deps: Deps, mailer: Mailer | null, input: z.output<typeof resetConfirmSchema>, defer: Defer | null): Promise<void> {
+export async function confirmPasswordReset(
+  deps: Deps,
+  mailer: Mailer | null,
+  input: z.output<typeof resetConfirmSchema>,
+  defer: Defer | null,
+): Promise<void> {
   const user = await userOfLink(deps, "password_reset", input.uid, input.token);
   const problems = passwordProblems(input.new_password, { username: user.username, email: user.email });
   if (problems.length > 0) throw new ValidationError({ new_password: problems });
@@ -108,19 +125,36 @@ export async function confirmPasswordReset(deps: Deps, mailer: Mailer | null, in
   const changed = await revokeAllSessionsWith<Array<{ id: number }>>(deps.db, newHash, user.id, passwordHash, "password_reset", now);
   if (changed.length === 0) throw new ValidationError({ token: [INVALID_TOKEN] });
   logEvent("password_reset", { user_id: user.id });
-  if (mailer && user.email) await deliverLater(mailer, passwordChangedNotice({ to: user.email, product: deps.config.productName, username: user.username, how: "reset" }), "password_changed", defer);
+  if (mailer && user.email)
+    await deliverLater(
+      mailer,
+      passwordChangedNotice({ to: user.email, product: deps.config.productName, username: user.username, how: "reset" }),
+      "password_changed",
+      defer,
+    );
 }
 
 /** The activation mail for a new, inactive account (registration or resend). */
 export async function sendActivation(deps: Deps, mailer: Mailer, user: User, defer: Defer | null): Promise<void> {
   const token = await makeAccountToken(deps.config, "activation", tokenUser(user), nowSeconds(deps.clock));
   const url = linkFor(deps.config, "activation", encodeUid(user.id), token);
-  const mail = activationMail({ to: user.email, product: deps.config.productName, username: user.username, url, validMinutes: Math.floor(deps.config.passwordResetTimeoutSeconds / 60) });
+  const mail = activationMail({
+    to: user.email,
+    product: deps.config.productName,
+    username: user.username,
+    url,
+    validMinutes: Math.floor(deps.config.passwordResetTimeoutSeconds / 60),
+  });
   await deliverLater(mailer, mail, "activation", defer);
 }
 
 /** POST …/resend_activation/: a fresh link for an inactive account with this address; the same answer otherwise. */
-export async function resendActivation(deps: Deps, mailer: Mailer, input: z.output<typeof emailOnlySchema>, defer: Defer | null): Promise<void> {
+export async function resendActivation(
+  deps: Deps,
+  mailer: Mailer,
+  input: z.output<typeof emailOnlySchema>,
+  defer: Defer | null,
+): Promise<void> {
   const user = await userByEmail(deps, input.email);
   const wanted = user !== null && !user.isActive && hasUsablePassword(user);
   if (!wanted) {
@@ -146,7 +180,10 @@ export async function activate(deps: Deps, input: z.output<typeof uidTokenSchema
   logEvent("account_activated", { user_id: user.id });
 }
 
-export const mePatchSchema = z.object({ email: emailSchema.optional(), current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional() });
+export const mePatchSchema = z.object({
+  email: emailSchema.optional(),
+  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
+});
 export const emailConfirmSchema = z.object({ uid: uidField, email: z.string().min(1).max(400), token: tokenField });
 
 /** The new address in a link: base64url of its bytes (no `@` or `+` to mangle in a path). */
@@ -173,7 +210,14 @@ function emailChangeBinding(user: User, newEmail: string): TokenUser {
  * budget); mails a link to the new address and a notice to the old one; the address changes when the link is used.
  * A link that cannot be sent is a 503 (MailUnavailable) and nothing changed.
  */
-export async function requestEmailChange(deps: Deps, mailer: Mailer, auth: Authenticated, input: z.output<typeof mePatchSchema>, limits: RateLimits, defer: Defer | null): Promise<PublicUser> {
+export async function requestEmailChange(
+  deps: Deps,
+  mailer: Mailer,
+  auth: Authenticated,
+  input: z.output<typeof mePatchSchema>,
+  limits: RateLimits,
+  defer: Defer | null,
+): Promise<PublicUser> {
   const current = auth.session;
   if (input.email === undefined || input.email.toLowerCase() === current.email.toLowerCase()) return publicUser(current);
   if (input.current_password === undefined) throw new ValidationError({ current_password: ["This field is required."] });
@@ -182,15 +226,30 @@ export async function requestEmailChange(deps: Deps, mailer: Mailer, auth: Authe
   const rows = await deps.db.select().from(users).where(eq(users.id, current.userId)).limit(1);
   const user = rows[0];
   if (!user) throw new ApiError("user_not_found");
-  if (!(await verifyPassword(input.current_password, user.passwordHash)).ok) throw new ValidationError({ current_password: ["Invalid password."] });
+  if (!(await verifyPassword(input.current_password, user.passwordHash)).ok)
+    throw new ValidationError({ current_password: ["Invalid password."] });
   await slot.release();
-  const taken = await deps.db.select({ id: users.id }).from(users).where(and(sql`lower(${users.email}) = lower(${input.email})`, ne(users.id, user.id))).limit(1);
+  const taken = await deps.db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(sql`lower(${users.email}) = lower(${input.email})`, ne(users.id, user.id)))
+    .limit(1);
   if (taken.length > 0) throw new ValidationError({ email: [EMAIL_TAKEN] });
   const token = await makeAccountToken(deps.config, "email_change", emailChangeBinding(user, input.email), nowSeconds(deps.clock));
   const url = `${deps.config.issuer}/confirm-email/${encodeUid(user.id)}/${encodeAddress(input.email)}/${token}`;
   const minutes = Math.floor(deps.config.passwordResetTimeoutSeconds / 60);
-  await deliverNow(mailer, emailChangeMail({ to: input.email, product: deps.config.productName, username: user.username, url, validMinutes: minutes }), "email_change");
-  if (user.email) await deliverLater(mailer, emailChangeNotice({ to: user.email, product: deps.config.productName, username: user.username, newAddress: input.email }), "email_change_notice", defer);
+  await deliverNow(
+    mailer,
+    emailChangeMail({ to: input.email, product: deps.config.productName, username: user.username, url, validMinutes: minutes }),
+    "email_change",
+  );
+  if (user.email)
+    await deliverLater(
+      mailer,
+      emailChangeNotice({ to: user.email, product: deps.config.productName, username: user.username, newAddress: input.email }),
+      "email_change_notice",
+      defer,
+    );
   logEvent("email_change_requested", { user_id: user.id });
   return publicUser(user);
 }
@@ -202,7 +261,11 @@ export async function confirmEmailChange(deps: Deps, input: z.output<typeof emai
   const user = rows[0];
   if (!user) throw new ValidationError({ uid: [INVALID_UID] });
   const email = decodeAddress(input.email);
-  if (email === null || !(await checkAccountToken(deps.config, "email_change", emailChangeBinding(user, email), input.token, nowSeconds(deps.clock)))) throw new ValidationError({ token: [INVALID_TOKEN] });
+  if (
+    email === null ||
+    !(await checkAccountToken(deps.config, "email_change", emailChangeBinding(user, email), input.token, nowSeconds(deps.clock)))
+  )
+    throw new ValidationError({ token: [INVALID_TOKEN] });
   let changed;
   try {
     changed = await deps.db
@@ -212,7 +275,8 @@ export async function confirmEmailChange(deps: Deps, input: z.output<typeof emai
       .returning({ id: users.id });
   } catch (error) {
     // Taken since the link was mailed: the unique index on lower(email) decides.
-    if (String(error).includes("UNIQUE") || String((error as { cause?: unknown }).cause).includes("UNIQUE")) throw new ValidationError({ email: [EMAIL_TAKEN] });
+    if (String(error).includes("UNIQUE") || String((error as { cause?: unknown }).cause).includes("UNIQUE"))
+      throw new ValidationError({ email: [EMAIL_TAKEN] });
     throw error;
   }
   if (changed.length === 0) throw new ValidationError({ token: [INVALID_TOKEN] });

@@ -44,14 +44,20 @@ async function notMeUrl(deps: Deps, userId: number, sid: string): Promise<string
 
 function where(device: DeviceInfo): string {
   const place = [device.city, device.country].filter(Boolean).join(", ");
-  return [device.userAgent ? device.userAgent.slice(0, 120) : "an unknown browser", place ? `near ${place}` : ""].filter(Boolean).join(", ");
+  return [device.userAgent ? device.userAgent.slice(0, 120) : "an unknown browser", place ? `near ${place}` : ""]
+    .filter(Boolean)
+    .join(", ");
 }
 
 /**
  * After a sign-in: mails the owner unless the client presented a valid device credential for the account (a device
  * seen before). QR sign-ins always mail. Never throws; failures are logged by the mailer.
  */
-export async function noticeSignIn(env: Env, deps: Deps, input: { userId: number; sessionId: string; method: "password" | "qr"; device: DeviceInfo; presented?: readonly string[] }): Promise<void> {
+export async function noticeSignIn(
+  env: Env,
+  deps: Deps,
+  input: { userId: number; sessionId: string; method: "password" | "qr"; device: DeviceInfo; presented?: readonly string[] },
+): Promise<void> {
   try {
     const mailer = optionalMailer(env, deps);
     if (!mailer) return;
@@ -59,19 +65,43 @@ export async function noticeSignIn(env: Env, deps: Deps, input: { userId: number
     const user = rows[0];
     if (!user || !user.email) return;
     if (input.method === "password" && input.presented && input.presented.length > 0) {
-      const known = await deviceCredentialFor(deps.tokens, input.presented, { userId: user.id, accountKey: accountKey(user.username), epoch: user.credentialsEpoch }, deps.clock());
+      const known = await deviceCredentialFor(
+        deps.tokens,
+        input.presented,
+        { userId: user.id, accountKey: accountKey(user.username), epoch: user.credentialsEpoch },
+        deps.clock(),
+      );
       if (known) return;
     }
     const url = await notMeUrl(deps, user.id, input.sessionId);
-    const mail = newSignInNotice({ to: user.email, product: deps.config.productName, username: user.username, how: input.method === "qr" ? "with a QR code" : "with your password on a new device", where: where(input.device), url });
+    const mail = newSignInNotice({
+      to: user.email,
+      product: deps.config.productName,
+      username: user.username,
+      how: input.method === "qr" ? "with a QR code" : "with your password on a new device",
+      where: where(input.device),
+      url,
+    });
     await deliverLater(mailer, mail, "sign_in_notice", null);
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", event: "notice_failed", kind: "sign_in_notice", time: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "notice_failed",
+        kind: "sign_in_notice",
+        time: new Date().toISOString(),
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
   }
 }
 
 /** After a password change by a session: the owner's notice, whose "this wasn't me" ends that session. */
-export async function noticePasswordChanged(env: Env, deps: Deps, input: { userId: number; sessionId: string | null; how: "changed" | "reset" }): Promise<void> {
+export async function noticePasswordChanged(
+  env: Env,
+  deps: Deps,
+  input: { userId: number; sessionId: string | null; how: "changed" | "reset" },
+): Promise<void> {
   try {
     const mailer = optionalMailer(env, deps);
     if (!mailer) return;
@@ -79,9 +109,22 @@ export async function noticePasswordChanged(env: Env, deps: Deps, input: { userI
     const user = rows[0];
     if (!user || !user.email) return;
     const url = input.sessionId ? await notMeUrl(deps, user.id, input.sessionId) : undefined;
-    await deliverLater(mailer, passwordChangedNotice({ to: user.email, product: deps.config.productName, username: user.username, how: input.how, notMeUrl: url }), "password_changed", null);
+    await deliverLater(
+      mailer,
+      passwordChangedNotice({ to: user.email, product: deps.config.productName, username: user.username, how: input.how, notMeUrl: url }),
+      "password_changed",
+      null,
+    );
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", event: "notice_failed", kind: "password_changed", time: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "notice_failed",
+        kind: "password_changed",
+        time: new Date().toISOString(),
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
   }
 }
 
@@ -89,7 +132,16 @@ export async function noticePasswordChanged(env: Env, deps: Deps, input: { userI
 export async function notMe(deps: Deps, input: z.output<typeof notMeSchema>): Promise<void> {
   const userId = decodeUid(input.uid);
   if (userId === null) throw new ValidationError({ uid: [INVALID_UID] });
-  const ok = SESSION_ID.test(input.sid) && (await checkAccountToken(deps.config, "not_me", binding(userId, input.sid), input.token, nowSeconds(deps.clock), deps.config.refreshTokenLifetimeSeconds));
+  const ok =
+    SESSION_ID.test(input.sid) &&
+    (await checkAccountToken(
+      deps.config,
+      "not_me",
+      binding(userId, input.sid),
+      input.token,
+      nowSeconds(deps.clock),
+      deps.config.refreshTokenLifetimeSeconds,
+    ));
   if (!ok) throw new ValidationError({ token: [INVALID_TOKEN] });
   // Its use ends the session: a second use finds nothing live to end.
   const ended = await revokeUserSession(deps.db, userId, input.sid, "user_revoked", nowSeconds(deps.clock));

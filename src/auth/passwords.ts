@@ -47,7 +47,13 @@ function unpaddedBase64(bytes: Uint8Array): string {
 }
 
 /** One WebCrypto PBKDF2 call; refuses to ask for more iterations than a deployed Worker allows. */
-export async function webCryptoPbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number, hash: "SHA-256" | "SHA-1", bytes: number): Promise<Uint8Array> {
+export async function webCryptoPbkdf2(
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  hash: "SHA-256" | "SHA-1",
+  bytes: number,
+): Promise<Uint8Array> {
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS_PER_CALL) {
     throw new RangeError(`PBKDF2 iterations must be 1..${MAX_PBKDF2_ITERATIONS_PER_CALL} per WebCrypto call, got ${iterations}`);
   }
@@ -60,12 +66,18 @@ async function pbkdf2(algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", password: stri
   const p = encoder.encode(password);
   const s = encoder.encode(salt);
   const sha256 = algorithm === "pbkdf2_sha256";
-  if (iterations <= MAX_PBKDF2_ITERATIONS_PER_CALL) return webCryptoPbkdf2(p, s, iterations, sha256 ? "SHA-256" : "SHA-1", sha256 ? 32 : 20);
+  if (iterations <= MAX_PBKDF2_ITERATIONS_PER_CALL)
+    return webCryptoPbkdf2(p, s, iterations, sha256 ? "SHA-256" : "SHA-1", sha256 ? 32 : 20);
   return sha256 ? pbkdf2Sha256(p, s, iterations) : noblePbkdf2(sha1, p, s, { c: iterations, dkLen: 20 });
 }
 
-
-async function runArgon2(variant: "argon2id" | "argon2i" | "argon2d", password: string, salt: Uint8Array, p: { memoryKiB: number; timeCost: number; parallelism: number }, hashBytes: number): Promise<Uint8Array> {
+async function runArgon2(
+  variant: "argon2id" | "argon2i" | "argon2d",
+  password: string,
+  salt: Uint8Array,
+  p: { memoryKiB: number; timeCost: number; parallelism: number },
+  hashBytes: number,
+): Promise<Uint8Array> {
   return argon2(variant, encoder.encode(password), salt, p, hashBytes);
 }
 
@@ -99,7 +111,8 @@ function isCurrent(parsed: ParsedHash): boolean {
 async function derive(parsed: ParsedHash, password: string): Promise<Uint8Array> {
   if (parsed.algorithm === "argon2") return kdf.argon2(parsed.variant, password, parsed.salt, parsed, parsed.hash.length);
   // Wrapped at import: argon2 over what the old hasher made of the password (src/auth/wrapped-hash.ts).
-  if (parsed.algorithm === "argon2_wrapped") return kdf.argon2(parsed.variant, await innerDigest(parsed.inner, password, kdf.pbkdf2), parsed.salt, parsed, parsed.hash.length);
+  if (parsed.algorithm === "argon2_wrapped")
+    return kdf.argon2(parsed.variant, await innerDigest(parsed.inner, password, kdf.pbkdf2), parsed.salt, parsed, parsed.hash.length);
   return kdf.pbkdf2(parsed.algorithm, password, parsed.salt, parsed.iterations);
 }
 
@@ -132,10 +145,36 @@ export async function verifyPassword(password: string, encoded: string | null): 
 }
 
 const COMMON_PASSWORDS = new Set([
-  "password", "password1", "password12", "password123", "12345678", "123456789", "1234567890", "qwertyuiop",
-  "qwerty123", "iloveyou", "sunshine", "princess", "football", "baseball", "welcome1", "letmein1",
-  "abc12345", "admin123", "passw0rd", "trustno1", "superman", "starwars", "11111111", "00000000",
-  "asdfghjkl", "changeme", "whatever", "qwertyui", "1q2w3e4r", "zaq12wsx",
+  "password",
+  "password1",
+  "password12",
+  "password123",
+  "12345678",
+  "123456789",
+  "1234567890",
+  "qwertyuiop",
+  "qwerty123",
+  "iloveyou",
+  "sunshine",
+  "princess",
+  "football",
+  "baseball",
+  "welcome1",
+  "letmein1",
+  "abc12345",
+  "admin123",
+  "passw0rd",
+  "trustno1",
+  "superman",
+  "starwars",
+  "11111111",
+  "00000000",
+  "asdfghjkl",
+  "changeme",
+  "whatever",
+  "qwertyui",
+  "1q2w3e4r",
+  "zaq12wsx",
 ]);
 
 /** Django's default validators, in spirit: length bounds, not the username or email, not common, not all digits. */

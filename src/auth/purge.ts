@@ -54,12 +54,35 @@ export async function runHousekeeping(env: Env, scheduledTimeMs: number, options
     const db = getDb(env.DB, getConfig(env).d1TimeoutMs);
     const nowSeconds = Math.floor(scheduledTimeMs / 1000);
     const result = await purgeEndedSessions(db, nowSeconds, options);
-    console.log(JSON.stringify({ level: "info", event: "sessions_purged", time: new Date().toISOString(), ...result, duration_ms: Date.now() - started }));
+    console.log(
+      JSON.stringify({
+        level: "info",
+        event: "sessions_purged",
+        time: new Date().toISOString(),
+        ...result,
+        duration_ms: Date.now() - started,
+      }),
+    );
     const events = await purgeOldEvents(db, nowSeconds, options);
-    console.log(JSON.stringify({ level: "info", event: "security_events_purged", time: new Date().toISOString(), ...events, duration_ms: Date.now() - started }));
+    console.log(
+      JSON.stringify({
+        level: "info",
+        event: "security_events_purged",
+        time: new Date().toISOString(),
+        ...events,
+        duration_ms: Date.now() - started,
+      }),
+    );
     return result;
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", event: "purge_failed", time: new Date().toISOString(), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "purge_failed",
+        time: new Date().toISOString(),
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
+    );
     return null;
   }
 }

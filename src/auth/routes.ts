@@ -14,8 +14,27 @@ import { MAX_LISTED_SESSIONS, endOtherSessions, endSession, listSessions } from 
 import { CSRF_HEADER, REFRESH_COOKIE, checkCookieRequest, clearRefreshCookie, cookieRefresh, setRefreshCookie } from "./refresh-cookie";
 import { createAccount } from "./djoser-routes";
 import { afterAnswer, noticePasswordChanged, noticeSignIn, sessionIdOfOwnToken, sessionUserOf } from "./notices";
-import { blacklist, credentialsSchema, obtainPair, publicUser, refresh, refreshBodySchema, registerSchema, verify, verifySchema } from "./service";
-import { detailSchema, emptySchema, jwksSchema, revokedCountSchema, securityEventListSchema, sessionListSchema, tokenAnswerSchema, userSchema } from "./wire";
+import {
+  blacklist,
+  credentialsSchema,
+  obtainPair,
+  publicUser,
+  refresh,
+  refreshBodySchema,
+  registerSchema,
+  verify,
+  verifySchema,
+} from "./service";
+import {
+  detailSchema,
+  emptySchema,
+  jwksSchema,
+  revokedCountSchema,
+  securityEventListSchema,
+  sessionListSchema,
+  tokenAnswerSchema,
+  userSchema,
+} from "./wire";
 
 const EXAMPLE_ACCESS = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
 const EXAMPLE_REFRESH = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleS0xIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
@@ -63,12 +82,18 @@ export const tokenRoutes = [
     before: [limitByIp("signin_ip")],
     throttled: true,
     headers: {
-      [DEVICE_CREDENTIAL_HEADER]: { description: "Device credential(s) from earlier successful sign-ins (`~`-separated): OWASP's device cookie for API clients." },
+      [DEVICE_CREDENTIAL_HEADER]: {
+        description: "Device credential(s) from earlier successful sign-ins (`~`-separated): OWASP's device cookie for API clients.",
+      },
     },
     cookies: {
       [DEVICE_CREDENTIAL_COOKIE]: { description: "The browser's device credentials, set by an earlier successful sign-in." },
     },
-    body: { schema: credentialsSchema, name: "TokenObtainPairRequest", example: { username: "alice", password: "correct horse battery staple" } },
+    body: {
+      schema: credentialsSchema,
+      name: "TokenObtainPairRequest",
+      example: { username: "alice", password: "correct horse battery staple" },
+    },
     responses: {
       200: {
         description: `Signed in. ${cookieMode}`,
@@ -76,7 +101,8 @@ export const tokenRoutes = [
         example: { access: EXAMPLE_ACCESS, refresh: EXAMPLE_REFRESH },
         headers: {
           [DEVICE_CREDENTIAL_HEADER]: {
-            description: "A fresh device credential for this account (a JWT with `typ: device+jwt`, valid DEVICE_CREDENTIAL_LIFETIME): keep it and send it back on later sign-ins.",
+            description:
+              "A fresh device credential for this account (a JWT with `typ: device+jwt`, valid DEVICE_CREDENTIAL_LIFETIME): keep it and send it back on later sign-ins.",
             schema: { type: "string" },
           },
           "Set-Cookie": {
@@ -97,7 +123,16 @@ export const tokenRoutes = [
       const presented = presentedCredentials(c.req.raw);
       const signedIn = await obtainPair(deps, body, device, rateLimitsOf(c), presented);
       // A sign-in from a device not seen before: the owner's notice, after the answer (src/auth/notices.ts).
-      await afterAnswer(c, noticeSignIn(c.env, deps, { userId: sessionUserOf(signedIn.access), sessionId: sessionIdOfOwnToken(signedIn.access), method: "password", device, presented }));
+      await afterAnswer(
+        c,
+        noticeSignIn(c.env, deps, {
+          userId: sessionUserOf(signedIn.access),
+          sessionId: sessionIdOfOwnToken(signedIn.access),
+          method: "password",
+          device,
+          presented,
+        }),
+      );
       const lifetime = deps.config.deviceCredentialLifetimeSeconds;
       const cookies = [deviceCookie(c.req.raw, signedIn.deviceCredential, signedIn.accountKey, lifetime)];
       if (deps.config.refreshCookie) cookies.push(setRefreshCookie(signedIn.refresh, deps.config.refreshTokenLifetimeSeconds));
@@ -122,17 +157,33 @@ export const tokenRoutes = [
     private: true,
     cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
     headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
-    body: { schema: refreshBodySchema, name: "TokenRefreshRequest", description: cookieBody, example: { refresh: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" } },
+    body: {
+      schema: refreshBodySchema,
+      name: "TokenRefreshRequest",
+      description: cookieBody,
+      example: { refresh: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" },
+    },
     responses: {
       200: { description: "A fresh pair.", schema: tokenAnswerSchema },
       401: tokenNotValid,
-      403: { description: "`csrf_failed`: the cookie was used without the header or from another origin.", shape: "Error", example: { code: "csrf_failed", detail: "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin." } },
+      403: {
+        description: "`csrf_failed`: the cookie was used without the header or from another origin.",
+        shape: "Error",
+        example: {
+          code: "csrf_failed",
+          detail: "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin.",
+        },
+      },
     },
     handler: async (c, { body, json }) => {
       const deps = c.get("deps");
       const pair = await refresh(deps, { refresh: presentedRefresh(c, body.refresh) });
       if (!deps.config.refreshCookie) return json(200, pair);
-      return json(200, { access: pair.access }, { "set-cookie": setRefreshCookie(pair.refresh, deps.config.refreshTokenLifetimeSeconds), "cache-control": "no-store" });
+      return json(
+        200,
+        { access: pair.access },
+        { "set-cookie": setRefreshCookie(pair.refresh, deps.config.refreshTokenLifetimeSeconds), "cache-control": "no-store" },
+      );
     },
   }),
 
@@ -143,7 +194,11 @@ export const tokenRoutes = [
     summary: "Check a token",
     description: "Signature, claims and — unlike simplejwt — that its session is still live (and, for a refresh token, still current).",
     auth: "anonymous",
-    body: { schema: verifySchema, name: "TokenVerifyRequest", example: { token: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" } },
+    body: {
+      schema: verifySchema,
+      name: "TokenVerifyRequest",
+      example: { token: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" },
+    },
     responses: { 200: { description: "Valid.", schema: emptySchema, example: {} }, 401: tokenNotValid },
     handler: async (c, { body, json }) => {
       await verify(c.get("deps"), body);
@@ -160,11 +215,23 @@ export const tokenRoutes = [
     auth: "anonymous",
     cookies: { [REFRESH_COOKIE]: { description: "REFRESH_COOKIE=on: the refresh token, when the body has none." } },
     headers: { [CSRF_HEADER]: { description: "Required with the cookie (any non-empty value)." } },
-    body: { schema: refreshBodySchema, name: "TokenBlacklistRequest", description: cookieBody, example: { refresh: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" } },
+    body: {
+      schema: refreshBodySchema,
+      name: "TokenBlacklistRequest",
+      description: cookieBody,
+      example: { refresh: "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl" },
+    },
     responses: {
       200: { description: "Signed out.", schema: emptySchema, example: {} },
       401: tokenNotValid,
-      403: { description: "`csrf_failed`: the cookie was used without the header or from another origin.", shape: "Error", example: { code: "csrf_failed", detail: "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin." } },
+      403: {
+        description: "`csrf_failed`: the cookie was used without the header or from another origin.",
+        shape: "Error",
+        example: {
+          code: "csrf_failed",
+          detail: "A request authenticated by cookie needs the X-Requested-With header and an allowed Origin.",
+        },
+      },
     },
     handler: async (c, { body, json }) => {
       const deps = c.get("deps");
@@ -173,7 +240,8 @@ export const tokenRoutes = [
         await blacklist(deps, { refresh: presentedRefresh(c, body.refresh) });
       } catch (error) {
         // A refused sign-out still forgets the browser's cookie (CSRF refusals aside: those were not the page's).
-        if (error instanceof ApiError && error.code !== "csrf_failed") throw new ApiError(error.code, error.message, error.extra, { ...error.headers, ...clear });
+        if (error instanceof ApiError && error.code !== "csrf_failed")
+          throw new ApiError(error.code, error.message, error.extra, { ...error.headers, ...clear });
         throw error;
       }
       return json(200, {}, clear);
@@ -213,7 +281,11 @@ export const accountRoutes = [
     private: true,
     before: [limitByIp("register_ip")],
     throttled: true,
-    body: { schema: registerSchema, name: "RegisterRequest", example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" } },
+    body: {
+      schema: registerSchema,
+      name: "RegisterRequest",
+      example: { username: "alice", email: "alice@example.com", password: "correct horse battery staple" },
+    },
     responses: {
       201: { description: "Created.", schema: userSchema },
       400: fieldErrors("Invalid fields, or the username is taken.", { username: ["A user with that username already exists."] }),
@@ -241,10 +313,16 @@ export const accountRoutes = [
       "Only `email` is writable; validated as at registration. Changing it needs `current_password` (djoser's field); wrong passwords count toward the per-user password limit, and at most 5 changes a user an hour are tried (429 beyond), so a stolen access token neither takes the account nor probes which addresses exist.",
     auth: "bearer",
     throttled: true,
-    body: { schema: accountPatchSchema, name: "PatchedUserRequest", example: { email: "alice@example.org", current_password: "correct horse battery staple" } },
+    body: {
+      schema: accountPatchSchema,
+      name: "PatchedUserRequest",
+      example: { email: "alice@example.org", current_password: "correct horse battery staple" },
+    },
     responses: {
       200: { description: "The user as saved.", schema: userSchema },
-      400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", { current_password: ["Invalid password."] }),
+      400: fieldErrors("Invalid email, an address already taken, or a missing or wrong current password.", {
+        current_password: ["Invalid password."],
+      }),
     },
     handler: async (c, { auth, body, json }) => json(200, await updateAccount(c.get("deps"), auth, body, rateLimitsOf(c))),
   }),
@@ -277,14 +355,23 @@ export const accountRoutes = [
     description: "Every other session ends (their tokens fail on the next request); the current one keeps working.",
     auth: "bearer",
     throttled: true,
-    body: { schema: passwordChangeSchema, name: "PasswordChangeRequest", example: { old_password: "correct horse battery staple", new_password: "a new horse battery staple" } },
+    body: {
+      schema: passwordChangeSchema,
+      name: "PasswordChangeRequest",
+      example: { old_password: "correct horse battery staple", new_password: "a new horse battery staple" },
+    },
     responses: {
       200: { description: "Saved.", schema: detailSchema, example: { detail: "New password has been saved." } },
-      400: fieldErrors("Wrong old password, or the new one breaks the rules.", { old_password: ["Your old password was entered incorrectly. Please enter it again."] }),
+      400: fieldErrors("Wrong old password, or the new one breaks the rules.", {
+        old_password: ["Your old password was entered incorrectly. Please enter it again."],
+      }),
     },
     handler: async (c, { auth, body, json }) => {
       await changePassword(c.get("deps"), auth, body, rateLimitsOf(c));
-      await afterAnswer(c, noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }));
+      await afterAnswer(
+        c,
+        noticePasswordChanged(c.env, c.get("deps"), { userId: auth.session.userId, sessionId: auth.claims.sid, how: "changed" }),
+      );
       return json(200, { detail: "New password has been saved." });
     },
   }),

@@ -48,7 +48,8 @@ export async function authenticateBinding(env: Env, authorization: string, clock
     if (error instanceof ApiError && (error.status === 401 || error.code === "server_misconfigured")) {
       return { ok: false, code: error.code as AuthRefusal["code"], detail: error.message, status: error.status as 401 };
     }
-    if (error instanceof ConfigError) return { ok: false, code: "server_misconfigured", detail: "The auth worker is misconfigured.", status: 500 };
+    if (error instanceof ConfigError)
+      return { ok: false, code: "server_misconfigured", detail: "The auth worker is misconfigured.", status: 500 };
     throw error;
   }
 }

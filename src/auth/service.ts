@@ -59,12 +59,18 @@ export const refreshSchema = z.object({ refresh: refreshTokenField });
 export const refreshBodySchema = z.object({ refresh: refreshTokenField.optional() });
 export const verifySchema = z.object({ token: z.string().min(1).max(4096) });
 
-
 export function isoSeconds(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(".000Z", "Z");
 }
 
-export function publicUser(row: { id?: number; userId?: number; username: string; email: string; dateJoined: number; lastLogin: number | null }): PublicUser {
+export function publicUser(row: {
+  id?: number;
+  userId?: number;
+  username: string;
+  email: string;
+  dateJoined: number;
+  lastLogin: number | null;
+}): PublicUser {
   return {
     id: (row.id ?? row.userId)!,
     username: row.username,
@@ -74,12 +80,15 @@ export function publicUser(row: { id?: number; userId?: number; username: string
   };
 }
 
-
 function tokenNotValid(detail: string): ApiError {
   return new ApiError("token_not_valid", detail);
 }
 
-export async function register(deps: Deps, input: z.output<typeof registerSchema>, options: { active?: boolean } = {}): Promise<PublicUser> {
+export async function register(
+  deps: Deps,
+  input: z.output<typeof registerSchema>,
+  options: { active?: boolean } = {},
+): Promise<PublicUser> {
   const problems = passwordProblems(input.password, input);
   if (problems.length > 0) throw new ValidationError({ password: problems });
   // Hash before looking for a clash, so a taken username costs the same time as a free one.
@@ -149,7 +158,13 @@ export interface SignedIn extends TokenPair {
  * password wrong, or the hash in any format. The failure budget is the device credential's own when `presented` holds a valid one for this
  * account, else the account's (shared by every untrusted client, whatever its IP).
  */
-export async function obtainPair(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits = NO_RATE_LIMITS, presented: readonly string[] = []): Promise<SignedIn> {
+export async function obtainPair(
+  deps: Deps,
+  input: z.output<typeof credentialsSchema>,
+  device: DeviceInfo,
+  limits: RateLimits = NO_RATE_LIMITS,
+  presented: readonly string[] = [],
+): Promise<SignedIn> {
   // Started first: a refusal answers at this floor whatever the account's hash format, or no account at all.
   const floor = refusalFloor(deps.config.signInRefusalFloorMs);
   try {
@@ -176,29 +191,50 @@ function refusalFloor(ms: number): { reached: Promise<void>; cancel(): void } {
   return { reached, cancel: () => clearTimeout(timer) };
 }
 
-async function signIn(deps: Deps, input: z.output<typeof credentialsSchema>, device: DeviceInfo, limits: RateLimits, presented: readonly string[]): Promise<SignedIn> {
+async function signIn(
+  deps: Deps,
+  input: z.output<typeof credentialsSchema>,
+  device: DeviceInfo,
+  limits: RateLimits,
+  presented: readonly string[],
+): Promise<SignedIn> {
   const usernameKey = accountKey(input.username);
   const rows = await deps.db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = rows[0] ?? null;
   // A credential counts only for this very account (user id and credentials epoch): no user, no trust.
   const trusted =
     limits.enabled && user && presented.length > 0
-      ? await deviceCredentialFor(deps.tokens, presented, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, deps.clock())
+      ? await deviceCredentialFor(
+          deps.tokens,
+          presented,
+          { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch },
+          deps.clock(),
+        )
       : null;
   // Before the hash: during a lock-out a right password gets the same 429 as a wrong one.
-  const slot = await limits.passwordAttempt(trusted ? { kind: "device", jti: trusted.jti, userId: trusted.userId } : { kind: "account", accountKey: usernameKey });
+  const slot = await limits.passwordAttempt(
+    trusted ? { kind: "device", jti: trusted.jti, userId: trusted.userId } : { kind: "account", accountKey: usernameKey },
+  );
   const check = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
   await slot.release();
   if (check.needsRehash) {
     // Only if unchanged meanwhile: a password change racing this sign-in must win.
     const upgraded = await hashPassword(input.password);
-    await deps.db.update(users).set({ passwordHash: upgraded }).where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+    await deps.db
+      .update(users)
+      .set({ passwordHash: upgraded })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
   const now = nowSeconds(deps.clock);
   const [{ access, refresh }, deviceCredential] = await Promise.all([
     startSession(deps, user.id, "password", device, "last_login"),
-    issueDeviceCredential(deps.tokens, { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch }, now, deps.config.deviceCredentialLifetimeSeconds),
+    issueDeviceCredential(
+      deps.tokens,
+      { userId: user.id, accountKey: usernameKey, epoch: user.credentialsEpoch },
+      now,
+      deps.config.deviceCredentialLifetimeSeconds,
+    ),
   ]);
   return { access, refresh, deviceCredential, accountKey: usernameKey, userId: user.id };
 }
@@ -207,7 +243,10 @@ async function verifyOrThrow(deps: Deps, token: string, expected?: "access" | "r
   try {
     return await verifyToken(deps.tokens, token, deps.clock(), expected);
   } catch (error) {
-    if (error instanceof TokenError) throw tokenNotValid(error.reason === "expired" ? "Token is expired" : error.reason === "wrong_type" ? "Token has wrong type" : "Token is invalid");
+    if (error instanceof TokenError)
+      throw tokenNotValid(
+        error.reason === "expired" ? "Token is expired" : error.reason === "wrong_type" ? "Token has wrong type" : "Token is invalid",
+      );
     throw error;
   }
 }
@@ -224,7 +263,13 @@ export async function refresh(deps: Deps, input: z.output<typeof refreshSchema>)
   const successorHash = await sha256Base64Url(nextJti);
   const lifetime = deps.config.refreshTokenLifetimeSeconds;
 
-  const rotated = await rotateRefresh(deps.db, { sid: claims.sid, presentedHash, successorHash, nowSeconds: now, lifetimeSeconds: lifetime });
+  const rotated = await rotateRefresh(deps.db, {
+    sid: claims.sid,
+    presentedHash,
+    successorHash,
+    nowSeconds: now,
+    lifetimeSeconds: lifetime,
+  });
   if (rotated) {
     const [access, refreshToken] = await Promise.all([
       signToken(deps.tokens, accessClaims(deps.tokens, rotated.userId, claims.sid, now)),
@@ -275,7 +320,11 @@ export async function verify(deps: Deps, input: z.output<typeof verifySchema>): 
   if (session.refreshHash !== (await sha256Base64Url(claims.jti))) throw tokenNotValid("Token is blacklisted");
 }
 
-function checkSessionOf<S extends { userId: number; revokedAt: number | null; expiresAt: number }>(claims: TokenClaims, session: S | null, now: number): S {
+function checkSessionOf<S extends { userId: number; revokedAt: number | null; expiresAt: number }>(
+  claims: TokenClaims,
+  session: S | null,
+  now: number,
+): S {
   if (!session || session.userId !== claims.user_id) throw tokenNotValid("Token is invalid");
   if (!isLive(session, now)) throw tokenNotValid("Token is blacklisted");
   return session;

@@ -43,7 +43,14 @@ export class SessionCache {
    */
   read(sid: string, nowMs: number, ttlMs: number, load: SessionLoader, readAfterMs?: number): Promise<SessionWithUser | null> {
     // The owner is known only once the row is read (only kept rows are stored, never null).
-    return this.cache.read(sid, (row) => row!.userId, nowMs, ttlMs, () => load(sid), readAfterMs);
+    return this.cache.read(
+      sid,
+      (row) => row!.userId,
+      nowMs,
+      ttlMs,
+      () => load(sid),
+      readAfterMs,
+    );
   }
 
   /** Records a `last_used_at` write so cached hits do not repeat it until the next minute. */

@@ -16,7 +16,6 @@ import type { SessionWithUser } from "../http/types";
 // Re-exported for the modules that record a device with a session (qr/session.ts).
 export type { DeviceInfo };
 
-
 interface NewSession {
   id: string;
   /** jti of the session's first refresh token (stored only as a digest). */
@@ -50,7 +49,6 @@ export async function prepareSession(
   const event = signInEvent(db, { userId: input.userId, sessionId: id, method: input.method, device: input.device }, input.nowSeconds);
   return { session: { id, refreshJti, expiresAt } satisfies NewSession, statements: [statement, event] as const };
 }
-
 
 /** The bearer check's only query: one primary-key read of the session joined to its user. */
 const SESSION_WITH_USER_SQL =
@@ -134,7 +132,13 @@ export async function rotateRefresh(
  * Revokes the live sessions `where` selects, recording their events (`event`, else one `session_revoked` per
  * session) in the same batch, evicts them from this isolate's cache, answers their ids.
  */
-async function revokeWhere(db: Db, where: SQL | undefined, reason: RevokeReason, nowSeconds: number, event?: BatchItem<"sqlite">): Promise<string[]> {
+async function revokeWhere(
+  db: Db,
+  where: SQL | undefined,
+  reason: RevokeReason,
+  nowSeconds: number,
+  event?: BatchItem<"sqlite">,
+): Promise<string[]> {
   const live = and(isNull(sessions.revokedAt), where);
   const update = db.update(sessions).set({ revokedAt: nowSeconds, revokedReason: reason }).where(live).returning({ id: sessions.id });
   // The event's INSERT … SELECT runs first in the batch, so it sees exactly the rows the UPDATE then revokes.
@@ -155,13 +159,24 @@ export async function revokeSession(db: Db, sid: string, reason: RevokeReason, n
 
 /** Ends one live session of `userId`; false for an unknown, ended or someone else's id. */
 export async function revokeUserSession(db: Db, userId: number, sid: string, reason: RevokeReason, nowSeconds: number): Promise<boolean> {
-  const revoked = await revokeWhere(db, and(eq(sessions.id, sid), eq(sessions.userId, userId), gt(sessions.expiresAt, nowSeconds)), reason, nowSeconds);
+  const revoked = await revokeWhere(
+    db,
+    and(eq(sessions.id, sid), eq(sessions.userId, userId), gt(sessions.expiresAt, nowSeconds)),
+    reason,
+    nowSeconds,
+  );
   sessionCache.evict(sid);
   return revoked.length > 0;
 }
 
 /** Ends every live session of `userId` but `keepSid` (sign out everywhere else, one event); answers how many ended. */
-export async function revokeOtherSessions(db: Db, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<number> {
+export async function revokeOtherSessions(
+  db: Db,
+  userId: number,
+  keepSid: string,
+  reason: RevokeReason,
+  nowSeconds: number,
+): Promise<number> {
   const others = otherLiveSessions(userId, keepSid, nowSeconds);
   const event = endedOthersEvent(db, "signed_out_everywhere", { userId, actingSid: keepSid, endedWhere: others }, nowSeconds);
   const revoked = await revokeWhere(db, others, reason, nowSeconds, event);
@@ -172,10 +187,22 @@ export async function revokeOtherSessions(db: Db, userId: number, keepSid: strin
  * Runs `first` (another table's write, e.g. the new password hash), records the `password_changed` event and ends
  * every other session of `userId` in one atomic batch: none happens without the others.
  */
-export async function revokeOtherSessionsWith(db: Db, first: BatchItem<"sqlite">, userId: number, keepSid: string, reason: RevokeReason, nowSeconds: number): Promise<void> {
+export async function revokeOtherSessionsWith(
+  db: Db,
+  first: BatchItem<"sqlite">,
+  userId: number,
+  keepSid: string,
+  reason: RevokeReason,
+  nowSeconds: number,
+): Promise<void> {
   await db.batch([
     first,
-    endedOthersEvent(db, "password_changed", { userId, actingSid: keepSid, endedWhere: otherLiveSessions(userId, keepSid, nowSeconds) }, nowSeconds),
+    endedOthersEvent(
+      db,
+      "password_changed",
+      { userId, actingSid: keepSid, endedWhere: otherLiveSessions(userId, keepSid, nowSeconds) },
+      nowSeconds,
+    ),
     db
       .update(sessions)
       .set({ revokedAt: nowSeconds, revokedReason: reason })
@@ -189,14 +216,27 @@ export async function revokeOtherSessionsWith(db: Db, first: BatchItem<"sqlite">
  * sessions end only where `first` took effect (the user's hash is now `newHash`, salted so no other write makes it):
  * a link used twice at once revokes once, and sign-ins after the winning use live on. Answers `first`'s result.
  */
-export async function revokeAllSessionsWith<T>(db: Db, first: BatchItem<"sqlite">, userId: number, newHash: string, reason: RevokeReason, nowSeconds: number): Promise<T> {
+export async function revokeAllSessionsWith<T>(
+  db: Db,
+  first: BatchItem<"sqlite">,
+  userId: number,
+  newHash: string,
+  reason: RevokeReason,
+  nowSeconds: number,
+): Promise<T> {
   const [result] = await db.batch([
     first,
     ...(reason === "password_reset" ? [passwordResetEvent(db, userId, newHash, nowSeconds)] : []),
     db
       .update(sessions)
       .set({ revokedAt: nowSeconds, revokedReason: reason })
-      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.passwordHash} = ${newHash})`)),
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          isNull(sessions.revokedAt),
+          sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.passwordHash} = ${newHash})`,
+        ),
+      ),
   ]);
   sessionCache.evictUser(userId);
   return result as T;

@@ -5,7 +5,6 @@ import type { KeyRing } from "../keys";
 import type { TokenClaims, TokenType } from "../http/types";
 import { base64UrlToBytes, bytesToBase64Url, randomToken, sha256Base64Url } from "../lib/bytes";
 
-
 /** Why a token was refused; callers map every reason to 401 `token_not_valid`. */
 export class TokenError extends Error {
   constructor(
@@ -112,12 +111,7 @@ const REQUIRED_CLAIMS = ["sub", "user_id", "token_type", "jti", "iat", "exp", "i
  * Verifies signature and claims. The algorithm comes from config, never from the token; the key
  * from its `kid`. `expectedType` undefined accepts either type (simplejwt's UntypedToken).
  */
-export async function verifyToken(
-  settings: TokenSettings,
-  token: string,
-  nowMs: number,
-  expectedType?: TokenType,
-): Promise<TokenClaims> {
+export async function verifyToken(settings: TokenSettings, token: string, nowMs: number, expectedType?: TokenType): Promise<TokenClaims> {
   if (typeof token !== "string" || token.length === 0 || token.length > 4096) throw new TokenError("invalid", "Token is invalid");
   const cached = verifiedClaims.get(settings.keys, token, settingsKey(settings));
   if (cached) {

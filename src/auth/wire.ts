@@ -26,7 +26,9 @@ export type PublicUser = z.output<typeof userSchema>;
 const tokenPairSchema = named(
   "TokenPair",
   z.strictObject({
-    access: z.string().meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME (default 300 s). Send as `Authorization: Bearer <access>`." }),
+    access: z
+      .string()
+      .meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME (default 300 s). Send as `Authorization: Bearer <access>`." }),
     refresh: z.string().meta({ description: "JWT, lifetime REFRESH_TOKEN_LIFETIME (default 1 day). Rotated on every refresh." }),
   }),
 );
@@ -35,10 +37,17 @@ export type TokenPair = z.output<typeof tokenPairSchema>;
 /** With REFRESH_COOKIE=on a browser's answers carry the access token only; the refresh token is in the cookie. */
 const accessOnlySchema = named(
   "AccessToken",
-  z.strictObject({ access: z.string().meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME. The refresh token is in the HttpOnly `__Host-refresh` cookie." }) }),
+  z.strictObject({
+    access: z
+      .string()
+      .meta({ description: "JWT, lifetime ACCESS_TOKEN_LIFETIME. The refresh token is in the HttpOnly `__Host-refresh` cookie." }),
+  }),
 );
 
-export const tokenAnswerSchema = named("TokenAnswer", z.union([tokenPairSchema, accessOnlySchema]).meta({ description: "TokenPair; AccessToken alone when REFRESH_COOKIE=on." }));
+export const tokenAnswerSchema = named(
+  "TokenAnswer",
+  z.union([tokenPairSchema, accessOnlySchema]).meta({ description: "TokenPair; AccessToken alone when REFRESH_COOKIE=on." }),
+);
 
 export const detailSchema = named("Detail", z.strictObject({ detail: z.string() }));
 
@@ -76,13 +85,33 @@ const securityEventSchema = named(
           "`signed_in`: a password sign-in started the session; `qr_linked`: a QR login you approved on your phone signed a browser in; `password_changed`: the password was changed from the session; `password_reset`: the password was reset by a mailed link (every session ended); `session_revoked`: the session ended (see `revoked_by`); `signed_out_everywhere`: the session signed out every other one.",
       }),
       created: isoDateTime("When it happened, ISO 8601 UTC."),
-      session: z.string().regex(ID_22).nullable().meta({ description: "The session it concerns: the new one for a sign-in, the ended one for a revocation, the acting one otherwise." }),
+      session: z
+        .string()
+        .regex(ID_22)
+        .nullable()
+        .meta({
+          description: "The session it concerns: the new one for a sign-in, the ended one for a revocation, the acting one otherwise.",
+        }),
       current: z.boolean().meta({ description: "That session is the one making this request." }),
-      revoked_by: z.enum(REVOKED_BY).nullable().meta({ description: "`session_revoked` only: `user` (signed out from the sessions list), `reuse_detection` (a rotated-out refresh token came back: presumed stolen), `sign_out` (the device signed itself out)." }),
-      sessions_ended: z.number().int().min(0).nullable().meta({ description: "`password_changed`, `password_reset` and `signed_out_everywhere`: how many other live sessions ended." }),
+      revoked_by: z
+        .enum(REVOKED_BY)
+        .nullable()
+        .meta({
+          description:
+            "`session_revoked` only: `user` (signed out from the sessions list), `reuse_detection` (a rotated-out refresh token came back: presumed stolen), `sign_out` (the device signed itself out).",
+        }),
+      sessions_ended: z
+        .number()
+        .int()
+        .min(0)
+        .nullable()
+        .meta({ description: "`password_changed`, `password_reset` and `signed_out_everywhere`: how many other live sessions ended." }),
       browser: z.string().nullable().meta({ description: "From the session's user agent, as the sessions list shows it." }),
       os: z.string().nullable().meta({ description: "From the session's user agent." }),
-      country: z.string().nullable().meta({ description: "ISO 3166-1 alpha-2, from Cloudflare, when the session started. Never the IP address." }),
+      country: z
+        .string()
+        .nullable()
+        .meta({ description: "ISO 3166-1 alpha-2, from Cloudflare, when the session started. Never the IP address." }),
       city: z.string().nullable().meta({ description: "From Cloudflare, when the session started." }),
     })
     .meta({ description: "One thing that happened to the account's sign-ins." }),
@@ -92,7 +121,6 @@ export type SecurityEventOut = z.output<typeof securityEventSchema>;
 export const securityEventListSchema = named("PaginatedSecurityEventList", pageSchema(securityEventSchema));
 
 export const revokedCountSchema = named("RevokedCount", z.strictObject({ revoked: z.number().int().min(0) }));
-
 
 export const jwksSchema = named(
   "Jwks",

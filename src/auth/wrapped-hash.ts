@@ -21,7 +21,11 @@ function hex(bytes: Uint8Array): string {
 }
 
 /** The inner hasher's output for `password`, exactly as Django writes it in its own hash string. */
-export async function innerDigest(inner: WrappedInner, password: string, pbkdf2: (algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", password: string, salt: string, iterations: number) => Promise<Uint8Array>): Promise<string> {
+export async function innerDigest(
+  inner: WrappedInner,
+  password: string,
+  pbkdf2: (algorithm: "pbkdf2_sha256" | "pbkdf2_sha1", password: string, salt: string, iterations: number) => Promise<Uint8Array>,
+): Promise<string> {
   switch (inner.algorithm) {
     case "sha1":
       return hex(sha1(encoder.encode(inner.salt + password)));
@@ -39,13 +43,15 @@ export async function innerDigest(inner: WrappedInner, password: string, pbkdf2:
 /** A stored Django hash this worker should wrap: the inner hasher and the digest already stored; null otherwise. */
 export function weakHash(encoded: string): { inner: WrappedInner; digest: string } | null {
   let m = /^(sha1|md5)\$([^$]+)\$([0-9a-f]+)$/.exec(encoded);
-  if (m && m[3]!.length === (m[1] === "sha1" ? 40 : 32)) return { inner: { algorithm: m[1] as "sha1" | "md5", salt: m[2]! }, digest: m[3]! };
+  if (m && m[3]!.length === (m[1] === "sha1" ? 40 : 32))
+    return { inner: { algorithm: m[1] as "sha1" | "md5", salt: m[2]! }, digest: m[3]! };
   m = /^sha1\$\$([0-9a-f]{40})$/.exec(encoded);
   if (m) return { inner: { algorithm: "unsalted_sha1" }, digest: m[1]! };
   m = /^(?:md5\$\$)?([0-9a-f]{32})$/.exec(encoded);
   if (m) return { inner: { algorithm: "unsalted_md5" }, digest: m[1]! };
   m = /^(pbkdf2_sha256|pbkdf2_sha1)\$([1-9][0-9]{0,5})\$([^$]+)\$([A-Za-z0-9+/]+={0,2})$/.exec(encoded);
-  if (m && Number(m[2]) < WRAP_BELOW_ITERATIONS) return { inner: { algorithm: m[1] as "pbkdf2_sha256" | "pbkdf2_sha1", iterations: Number(m[2]), salt: m[3]! }, digest: m[4]! };
+  if (m && Number(m[2]) < WRAP_BELOW_ITERATIONS)
+    return { inner: { algorithm: m[1] as "pbkdf2_sha256" | "pbkdf2_sha1", iterations: Number(m[2]), salt: m[3]! }, digest: m[4]! };
   return null;
 }
 

@@ -34,7 +34,9 @@ function deadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
     },
     (error: unknown) => {
       clearTimeout(timer);
-      throw error instanceof DatabaseUnavailable ? error : new DatabaseUnavailable(error instanceof Error ? error.message : String(error), { cause: error });
+      throw error instanceof DatabaseUnavailable
+        ? error
+        : new DatabaseUnavailable(error instanceof Error ? error.message : String(error), { cause: error });
     },
   );
 }

@@ -78,7 +78,14 @@ export const sessions = sqliteTable(
 );
 
 /** What an account's security events record (GET /api/auth/events/). */
-export const SECURITY_EVENT_TYPES = ["signed_in", "qr_linked", "password_changed", "password_reset", "session_revoked", "signed_out_everywhere"] as const;
+export const SECURITY_EVENT_TYPES = [
+  "signed_in",
+  "qr_linked",
+  "password_changed",
+  "password_reset",
+  "session_revoked",
+  "signed_out_everywhere",
+] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 /** Who ended a session, for `session_revoked`: its owner from the sessions list, refresh-token reuse detection, or its own sign-out. */
 export const REVOKED_BY = ["user", "reuse_detection", "sign_out"] as const;

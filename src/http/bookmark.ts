@@ -31,7 +31,13 @@ interface BookmarkKeys {
 
 async function deriveKey(secret: Uint8Array): Promise<CryptoKey> {
   const ikm = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: INFO }, ikm, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: INFO },
+    ikm,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign"],
+  );
 }
 
 /** Each private JWK's `d`, or HS256's shared secret: what only this deployment holds. */

@@ -72,7 +72,11 @@ interface BodySpec<S extends z.ZodObject> {
 type JsonStatus<R extends Responses> = { [K in keyof R & number]: R[K] extends JsonAnswerSpec ? K : never }[keyof R & number];
 
 /** The body a spec declares for `status`, as the handler writes it. */
-type JsonBody<R extends Responses, K> = K extends keyof R ? (R[K] extends { schema: infer S extends z.ZodType } ? z.input<S> : never) : never;
+type JsonBody<R extends Responses, K> = K extends keyof R
+  ? R[K] extends { schema: infer S extends z.ZodType }
+    ? z.input<S>
+    : never
+  : never;
 
 type Params = Record<string, PathParamSpec>;
 
@@ -183,7 +187,8 @@ function jsonAnswer(c: Context<AppEnv>, route: AnyRoute, check: boolean) {
   return (status: number, body: unknown, headers?: Record<string, string | string[]>): Response => {
     if (check) {
       const declared = route.responses[status];
-      if (!declared || !isJsonAnswer(declared)) throw new Error(`${route.operationId} answered ${status}, which its spec does not declare as JSON`);
+      if (!declared || !isJsonAnswer(declared))
+        throw new Error(`${route.operationId} answered ${status}, which its spec does not declare as JSON`);
       const parsed = declared.schema.safeParse(body);
       if (!parsed.success) throw new Error(`${route.operationId} ${status}: the answer does not match its schema: ${parsed.error.message}`);
     }
@@ -195,7 +200,8 @@ function jsonAnswer(c: Context<AppEnv>, route: AnyRoute, check: boolean) {
 function handlerOf(route: AnyRoute, check: boolean, authenticate: Authenticate | undefined): MiddlewareHandler<AppEnv> {
   const paramNames = Object.keys(route.params ?? {});
   const checks = Object.entries<PathParamSpec>(route.params ?? {}).filter(([, spec]) => spec.check);
-  if (route.auth === "bearer" && !authenticate) throw new Error(`${route.method} ${route.path} needs a bearer check: pass mountRoutes an authenticate function`);
+  if (route.auth === "bearer" && !authenticate)
+    throw new Error(`${route.method} ${route.path} needs a bearer check: pass mountRoutes an authenticate function`);
   return async function endpoint(c) {
     const auth = route.auth === "bearer" ? await authenticate!(c) : undefined;
     for (const [name, spec] of checks) {
@@ -267,7 +273,12 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
   }
   for (const [path, pathRoutes] of byPath) {
     for (const route of pathRoutes) {
-      const chain = [...(isPrivate(route) ? [noStore] : []), d1Session(route.d1 ?? "primary", sink), ...(route.before ?? []), handlerOf(route, options.checkAnswers ?? false, options.authenticate)];
+      const chain = [
+        ...(isPrivate(route) ? [noStore] : []),
+        d1Session(route.d1 ?? "primary", sink),
+        ...(route.before ?? []),
+        handlerOf(route, options.checkAnswers ?? false, options.authenticate),
+      ];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
     const methods = pathRoutes.map((r) => r.method);

@@ -82,4 +82,3 @@ export function errorResponse(error: ApiError | ValidationError): Response {
   const body = error.code === "not_found" ? { detail: error.message } : { detail: error.message, code: error.code, ...error.extra };
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
-

@@ -21,7 +21,11 @@ export interface OrderTerm<F extends string> {
 }
 
 /** Parses `?ordering=`; `allowed` lists the public field names, `fallback` applies when none is usable. */
-export function parseOrdering<F extends string>(raw: string | null, allowed: readonly F[], fallback: readonly OrderTerm<F>[]): OrderTerm<F>[] {
+export function parseOrdering<F extends string>(
+  raw: string | null,
+  allowed: readonly F[],
+  fallback: readonly OrderTerm<F>[],
+): OrderTerm<F>[] {
   const terms: OrderTerm<F>[] = [];
   for (const part of (raw ?? "").split(",")) {
     const text = part.trim();
@@ -73,7 +77,12 @@ export function searchQueryField(description: string) {
 }
 
 /** `?ordering=` as a route spec's query field over `allowed`, `fallback` when none is usable (never an error, as DRF's). */
-export function orderingQueryField<F extends string>(allowed: readonly F[], fallback: readonly OrderTerm<F>[], description: string, examples: string[]) {
+export function orderingQueryField<F extends string>(
+  allowed: readonly F[],
+  fallback: readonly OrderTerm<F>[],
+  description: string,
+  examples: string[],
+) {
   return z
     .string()
     .meta({ description, default: orderingText(fallback), examples })

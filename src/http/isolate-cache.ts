@@ -57,12 +57,19 @@ export class IsolateCache<V> {
     return this.weight;
   }
 
-/**
+  /**
    * The value for `key`: the isolate's copy if younger than `ttlMs`, else from `load`. `owner` is the
    * user id the value belongs to, or a function that reads it off the loaded value when it is not known
    * before (then an eviction of any owner abandons the load).
    */
-  async read(key: string, owner: number | ((value: V) => number), nowMs: number, ttlMs: number, load: () => Promise<V>, readAfterMs?: number): Promise<V> {
+  async read(
+    key: string,
+    owner: number | ((value: V) => number),
+    nowMs: number,
+    ttlMs: number,
+    load: () => Promise<V>,
+    readAfterMs?: number,
+  ): Promise<V> {
     if (ttlMs <= 0) return load();
     const entry = this.entries.get(key);
     if (entry) {
@@ -112,7 +119,8 @@ export class IsolateCache<V> {
   evictOwner(owner: number): void {
     // A few thousand entries at most: tens of µs, well under the write's own D1 round trip.
     for (const [key, entry] of this.entries) if (entry.owner === owner) this.drop(key, entry);
-    for (const flights of this.inflight.values()) for (const flight of flights) if (flight.owner === null || flight.owner === owner) flight.stale = true;
+    for (const flights of this.inflight.values())
+      for (const flight of flights) if (flight.owner === null || flight.owner === owner) flight.stale = true;
   }
 
   clear(): void {

@@ -38,6 +38,12 @@ export function audit(deps: { log?: EventLog }, level: LogLine["level"], event: 
 }
 
 /** Writes one event line through `sink`, stamped with the time and the request id. */
-export function logEvent(sink: LogSink, requestId: string | null, level: LogLine["level"], event: string, fields: Record<string, unknown> = {}): void {
+export function logEvent(
+  sink: LogSink,
+  requestId: string | null,
+  level: LogLine["level"],
+  event: string,
+  fields: Record<string, unknown> = {},
+): void {
   sink({ level, event, time: new Date().toISOString(), request_id: requestId, ...fields });
 }

@@ -37,8 +37,14 @@ export function pageSchema<S extends z.ZodType>(item: S) {
   return z
     .strictObject({
       count: z.number().int().min(0).meta({ description: "Matching items across all pages." }),
-      next: z.string().nullable().meta({ format: "uri", description: "Absolute URL of the next page, other query parameters kept; null on the last page." }),
-      previous: z.string().nullable().meta({ format: "uri", description: "Absolute URL of the previous page (page 1's link has no `page`); null on the first." }),
+      next: z
+        .string()
+        .nullable()
+        .meta({ format: "uri", description: "Absolute URL of the next page, other query parameters kept; null on the last page." }),
+      previous: z
+        .string()
+        .nullable()
+        .meta({ format: "uri", description: "Absolute URL of the previous page (page 1's link has no `page`); null on the first." }),
       results: z.array(item),
     })
     .meta({ description: "DRF's page envelope." });
@@ -71,7 +77,10 @@ function parsePage(rawPage: string | null | undefined): number | "last" {
 function parsePageSize(raw: string | null | undefined): number {
   // DRF: _positive_int(raw, strict=True, cutoff=max_page_size), any ValueError -> the default.
   if (raw === null || raw === undefined || !/^\s*\+?[0-9]+\s*$/.test(raw)) return DEFAULT_PAGE_SIZE;
-  const digits = raw.trim().replace(/^\+/, "").replace(/^0+(?=\d)/, "");
+  const digits = raw
+    .trim()
+    .replace(/^\+/, "")
+    .replace(/^0+(?=\d)/, "");
   // Compared as text length first so a 400-digit number does not become Infinity.
   const size = digits.length > 6 ? Infinity : Number(digits);
   if (size < 1) return DEFAULT_PAGE_SIZE;
@@ -89,9 +98,13 @@ export function pageQueryFields(items: string) {
     page: z
       .string()
       .meta({
-        description: '1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{"detail": "Invalid page."}`. Page 1 of an empty list is an empty page.',
+        description:
+          '1-based page number, or `last`. Not a positive integer, or past the last page: 404 `{"detail": "Invalid page."}`. Page 1 of an empty list is an empty page.',
         type: undefined,
-        oneOf: [{ type: "integer", minimum: 1 }, { type: "string", const: "last" }],
+        oneOf: [
+          { type: "integer", minimum: 1 },
+          { type: "string", const: "last" },
+        ],
         default: 1,
       })
       .optional()
@@ -143,7 +156,12 @@ export function lastPageFromReversed<T>(reversedRows: readonly T[], count: numbe
  * DRF's next/previous links: the request's absolute URL with `page` replaced; the link to page 1
  * drops `page` altogether (DRF's `remove_query_param`). Every other parameter is kept.
  */
-export function pageLinks(requestUrl: string, page: number, count: number, pageSize: number): { next: string | null; previous: string | null } {
+export function pageLinks(
+  requestUrl: string,
+  page: number,
+  count: number,
+  pageSize: number,
+): { next: string | null; previous: string | null } {
   const pages = pageCount(count, pageSize);
   const link = (target: number): string => {
     const url = new URL(requestUrl);

@@ -83,7 +83,12 @@ export function memoryLimiter(options: { limit: number; periodSeconds: number; c
 /** DRF's throttled answer. */
 function throttled(retryAfterSeconds: number): ApiError {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return new ApiError("throttled", `Request was throttled. Expected available in ${seconds} seconds.`, {}, { "retry-after": String(seconds) });
+  return new ApiError(
+    "throttled",
+    `Request was throttled. Expected available in ${seconds} seconds.`,
+    {},
+    { "retry-after": String(seconds) },
+  );
 }
 
 /** A slot taken for one password check; `release()` after a correct password so only failures count. */
@@ -158,7 +163,11 @@ export function rateLimitsFor(env: Env, config: Config, clock: Clock, overrides:
     },
     async passwordAttempt(budget) {
       const namespace = env.ATTEMPT_COUNTER;
-      if (!namespace) throw new ConfigError("ATTEMPT_COUNTER", "is missing: declare the AttemptCounter Durable Object in wrangler.toml, or set RATE_LIMITS=off");
+      if (!namespace)
+        throw new ConfigError(
+          "ATTEMPT_COUNTER",
+          "is missing: declare the AttemptCounter Durable Object in wrangler.toml, or set RATE_LIMITS=off",
+        );
       const windowMs = config.signInFailureWindowSeconds * 1000;
       const take = async (name: string, limit: number, ms = windowMs) => {
         const stub = namespace.get(namespace.idFromName(name));
@@ -171,7 +180,10 @@ export function rateLimitsFor(env: Env, config: Config, clock: Clock, overrides:
       }
       if (budget.kind === "device") {
         // The credential's own budget and the account's devices' shared one: both must have room.
-        const taken = await Promise.all([take(budgetObjectName(budget), config.signInDeviceFailureLimit), take(`devices:${budget.userId}`, config.signInDevicesFailureLimit)]);
+        const taken = await Promise.all([
+          take(budgetObjectName(budget), config.signInDeviceFailureLimit),
+          take(`devices:${budget.userId}`, config.signInDevicesFailureLimit),
+        ]);
         const refused = taken.find((t) => !t.reservation.ok);
         if (refused) {
           await Promise.all(taken.map((t) => (t.reservation.ok ? t.stub.release(t.reservation.id) : undefined)));

@@ -31,6 +31,10 @@ export function defineResource(resource: Resource): Resource {
 /** Every route of `resources`, in order; a bearer route always needs D1 (its session is read there). */
 export function routesOf(resources: readonly Resource[]): MountedRoute[] {
   return resources.flatMap((resource) =>
-    resource.routes.map((route) => ({ ...route, tag: resource.tag, usesD1: route.usesD1 ?? (route.auth === "bearer" || (resource.usesD1 ?? true)) })),
+    resource.routes.map((route) => ({
+      ...route,
+      tag: resource.tag,
+      usesD1: route.usesD1 ?? (route.auth === "bearer" || (resource.usesD1 ?? true)),
+    })),
   );
 }

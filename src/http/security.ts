@@ -10,7 +10,6 @@ import { MAX_BODY_BYTES } from "./body";
 import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./types";
 
-
 /**
  * The API's own CSP: JSON never needs to load or run anything, so nothing is allowed. HTML pages
  * replace it with pageContentSecurityPolicy() (the middleware keeps a CSP a handler already set).
@@ -144,7 +143,14 @@ export function edgeChain(options: EdgeOptions = {}): MiddlewareHandler<AppEnv> 
     if (listed) {
       let cors = corsHandlers.get(allowed);
       if (!cors || cors.credentials !== credentials) {
-        const handler = corsMiddleware({ origin: [...allowed], allowMethods: CORS_METHODS, allowHeaders: CORS_REQUEST_HEADERS, exposeHeaders: CORS_EXPOSED_HEADERS, maxAge: 600, credentials });
+        const handler = corsMiddleware({
+          origin: [...allowed],
+          allowMethods: CORS_METHODS,
+          allowHeaders: CORS_REQUEST_HEADERS,
+          exposeHeaders: CORS_EXPOSED_HEADERS,
+          maxAge: 600,
+          credentials,
+        });
         corsHandlers.set(allowed, (cors = { credentials, handler }));
       }
       // A preflight is answered by the CORS handler itself, without the route.

@@ -35,7 +35,6 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-
 export function base64UrlToBytes(text: string): Uint8Array {
   const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
   return base64ToBytes(base64 + "=".repeat((4 - (base64.length % 4)) % 4));

@@ -33,8 +33,13 @@ function sendEmailMailer(binding: SendEmail, from: string): Mailer {
 /** The deployment's mailer; throws ConfigError naming MAILER or MAIL_FROM when either is missing. */
 export function mailerFor(env: Env, config: Config): Mailer {
   const binding = (env as { MAILER?: SendEmail }).MAILER;
-  if (!binding || typeof binding.send !== "function") throw new ConfigError("MAILER", "is missing: declare [[send_email]] name = \"MAILER\" in wrangler.toml to send account mail");
-  if (!config.mailFrom) throw new ConfigError("MAIL_FROM", "is required to send account mail (wrangler.toml [vars] or `wrangler dev --var MAIL_FROM:auth@example.com`)");
+  if (!binding || typeof binding.send !== "function")
+    throw new ConfigError("MAILER", 'is missing: declare [[send_email]] name = "MAILER" in wrangler.toml to send account mail');
+  if (!config.mailFrom)
+    throw new ConfigError(
+      "MAIL_FROM",
+      "is required to send account mail (wrangler.toml [vars] or `wrangler dev --var MAIL_FROM:auth@example.com`)",
+    );
   return sendEmailMailer(binding, config.mailFrom);
 }
 
@@ -53,7 +58,17 @@ export function deliverLater(mailer: Mailer, message: MailMessage, kind: string,
       try {
         await mailer.send(message);
       } catch (error) {
-        console.error(JSON.stringify({ level: "error", event: "mail_failed", binding: "MAILER", kind, time: new Date().toISOString(), error: describe(error), first_error: describe(first) }));
+        console.error(
+          JSON.stringify({
+            level: "error",
+            event: "mail_failed",
+            binding: "MAILER",
+            kind,
+            time: new Date().toISOString(),
+            error: describe(error),
+            first_error: describe(first),
+          }),
+        );
       }
     }
   };
@@ -70,7 +85,16 @@ export async function deliverNow(mailer: Mailer, message: MailMessage, kind: str
   try {
     await mailer.send(message);
   } catch (error) {
-    console.error(JSON.stringify({ level: "error", event: "mail_failed", binding: "MAILER", kind, time: new Date().toISOString(), error: describe(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "mail_failed",
+        binding: "MAILER",
+        kind,
+        time: new Date().toISOString(),
+        error: describe(error),
+      }),
+    );
     throw new MailUnavailable(kind);
   }
 }

@@ -22,15 +22,29 @@ interface Parts {
 }
 
 function compose(parts: Parts): MailMessage {
-  const text = [...parts.lines, ...(parts.link ? [`${parts.link.label}:\n${parts.link.url}`] : []), ...(parts.after ?? []), `— ${parts.product}`].join("\n\n") + "\n";
+  const text =
+    [...parts.lines, ...(parts.link ? [`${parts.link.label}:\n${parts.link.url}`] : []), ...(parts.after ?? []), `— ${parts.product}`].join(
+      "\n\n",
+    ) + "\n";
   const paragraphs = parts.lines.map((line) => `<p>${escapeHtml(line)}</p>`);
-  const link = parts.link ? [`<p><a href="${escapeHtml(parts.link.url)}">${escapeHtml(parts.link.label)}</a></p>`, `<p style="font-size:12px;color:#666">${escapeHtml(parts.link.url)}</p>`] : [];
+  const link = parts.link
+    ? [
+        `<p><a href="${escapeHtml(parts.link.url)}">${escapeHtml(parts.link.label)}</a></p>`,
+        `<p style="font-size:12px;color:#666">${escapeHtml(parts.link.url)}</p>`,
+      ]
+    : [];
   const after = (parts.after ?? []).map((line) => `<p>${escapeHtml(line)}</p>`);
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(parts.subject)}</title></head><body style="font-family:system-ui,sans-serif;line-height:1.5;max-width:32em">${[...paragraphs, ...link, ...after, `<p>— ${escapeHtml(parts.product)}</p>`].join("")}</body></html>`;
   return { to: parts.to, subject: `${parts.product}: ${parts.subject}`, text, html };
 }
 
-export function passwordResetMail(input: { to: string; product: string; username: string; url: string; validMinutes: number }): MailMessage {
+export function passwordResetMail(input: {
+  to: string;
+  product: string;
+  username: string;
+  url: string;
+  validMinutes: number;
+}): MailMessage {
   return compose({
     to: input.to,
     product: input.product,
@@ -52,18 +66,33 @@ export function activationMail(input: { to: string; product: string; username: s
   });
 }
 
-export function passwordChangedNotice(input: { to: string; product: string; username: string; how: "changed" | "reset"; notMeUrl?: string }): MailMessage {
+export function passwordChangedNotice(input: {
+  to: string;
+  product: string;
+  username: string;
+  how: "changed" | "reset";
+  notMeUrl?: string;
+}): MailMessage {
   return compose({
     to: input.to,
     product: input.product,
     subject: "your password was changed",
-    lines: [`The password of ${input.username} was just ${input.how === "reset" ? "reset through a mailed link" : "changed"}. Every other device was signed out.`],
+    lines: [
+      `The password of ${input.username} was just ${input.how === "reset" ? "reset through a mailed link" : "changed"}. Every other device was signed out.`,
+    ],
     link: input.notMeUrl ? { url: input.notMeUrl, label: "This wasn't me: sign that device out" } : undefined,
     after: ["If this was not you, reset your password now and check the devices signed in to your account."],
   });
 }
 
-export function newSignInNotice(input: { to: string; product: string; username: string; how: string; where: string; url: string }): MailMessage {
+export function newSignInNotice(input: {
+  to: string;
+  product: string;
+  username: string;
+  how: string;
+  where: string;
+  url: string;
+}): MailMessage {
   return compose({
     to: input.to,
     product: input.product,

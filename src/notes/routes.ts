@@ -62,7 +62,11 @@ const notesRoutes = [
           results: [example],
         },
       },
-      400: { description: "A malformed `search` (too long, too many terms).", shape: "FieldErrors", example: { search: [`Ensure this field has no more than ${MAX_SEARCH_LENGTH} characters.`] } },
+      400: {
+        description: "A malformed `search` (too long, too many terms).",
+        shape: "FieldErrors",
+        example: { search: [`Ensure this field has no more than ${MAX_SEARCH_LENGTH} characters.`] },
+      },
       404: { description: "`page` is not a page of this list.", shape: "NotFound", example: { detail: "Invalid page." } },
     },
     handler: async (c, { auth, query, json }) => {
@@ -110,7 +114,12 @@ const notesRoutes = [
     auth: "bearer",
     params: noteId,
     notFound: true,
-    body: { schema: noteSchema, name: "NoteRequest", description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.`, example: { title: "Groceries", body: "Milk, eggs, bread." } },
+    body: {
+      schema: noteSchema,
+      name: "NoteRequest",
+      description: `POST and PUT: \`title\` is required, \`body\` defaults to "". Unknown fields are ignored (DRF); the read-only fields ${readOnly} are ignored whatever their type, so what GET returned can be PUT back. PUT of a note that is not the caller's is 404 before the body is validated.`,
+      example: { title: "Groceries", body: "Milk, eggs, bread." },
+    },
     onInvalidBody: notFoundFirst,
     responses: { 200: { description: "The note as saved.", schema: noteOutputSchema, example } },
     handler: async (c, { auth, body, params, json }) => json(200, await replaceNote(c.get("deps"), auth.claims.user_id, params.id, body)),
@@ -156,7 +165,7 @@ const notesRoutes = [
 /** The example resource, as src/app.ts lists it: its routes, the table it owns, the cached pages a deleted user leaves. */
 export const notesResource = defineResource({
   tag: "notes",
-  description: 'The example resource, done the DRF way: copy it to add your own (docs/adding-a-resource.md).',
+  description: "The example resource, done the DRF way: copy it to add your own (docs/adding-a-resource.md).",
   tables: [notes],
   onUserDeleted: forgetUserPages,
   routes: notesRoutes,

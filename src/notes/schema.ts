@@ -40,7 +40,6 @@ export const noteSchema = z.object({
 // Built from the bare fields: a PATCH that omits `body` must leave it alone, not reset it to the default.
 export const notePatchSchema = z.object({ title: titleField.optional(), body: bodyField.meta(bodyMeta).optional() });
 
-
 /** Fields of the representation a client cannot write: sent back in a request, they are ignored (DRF's read-only fields). */
 export const NOTE_READ_ONLY_FIELDS = ["id", "owner", "created", "updated"] as const;
 
@@ -50,12 +49,15 @@ const readOnlyInstant = { readOnly: true, examples: ["2026-05-01T09:30:00.123Z"]
 export const noteOutputSchema = named(
   "Note",
   z.strictObject({
-  id: z.string().regex(NOTE_ID_PATTERN).meta({ readOnly: true, description: "128 random bits, base64url.", examples: ["q3Vh1mU0bYk2hSx5cJ9rLw"] }),
-  title: titleField,
-  body: bodyField.meta(bodyMeta),
-  owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
-  created: isoDateTime("ISO 8601 UTC, millisecond precision.", readOnlyInstant),
-  updated: isoDateTime("ISO 8601 UTC; changes on every PUT and PATCH.", readOnlyInstant),
+    id: z
+      .string()
+      .regex(NOTE_ID_PATTERN)
+      .meta({ readOnly: true, description: "128 random bits, base64url.", examples: ["q3Vh1mU0bYk2hSx5cJ9rLw"] }),
+    title: titleField,
+    body: bodyField.meta(bodyMeta),
+    owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
+    created: isoDateTime("ISO 8601 UTC, millisecond precision.", readOnlyInstant),
+    updated: isoDateTime("ISO 8601 UTC; changes on every PUT and PATCH.", readOnlyInstant),
   }),
 );
 

@@ -13,7 +13,15 @@ import { ApiError } from "../http/errors";
 import { LIKE_ESCAPE, likeContains, orderingText, type OrderTerm } from "../http/filters";
 import { checkPage, lastPageFromReversed, pageOffset } from "../http/pagination";
 import { notePageCache } from "./page-cache";
-import { NOTE_ID_PATTERN, type NoteListPage, type NoteListQuery, type NoteOrderingField, type NoteOut, type notePatchSchema, type noteSchema } from "./schema";
+import {
+  NOTE_ID_PATTERN,
+  type NoteListPage,
+  type NoteListQuery,
+  type NoteOrderingField,
+  type NoteOut,
+  type notePatchSchema,
+  type noteSchema,
+} from "./schema";
 
 const ORDER_COLUMNS = { created: notes.createdAtMs, updated: notes.updatedAtMs, title: notes.title } as const;
 
@@ -45,12 +53,7 @@ function listFilter(searchTerms: number): SQL {
   const clauses: SQL[] = [eq(notes.userId, sql.placeholder("userId"))];
   for (let i = 0; i < searchTerms; i++) {
     const pattern = sql.placeholder(`pattern${i}`);
-    clauses.push(
-      or(
-        sql`${notes.title} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`,
-        sql`${notes.body} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`,
-      )!,
-    );
+    clauses.push(or(sql`${notes.title} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`, sql`${notes.body} LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`)!);
   }
   return and(...clauses)!;
 }

@@ -14,11 +14,12 @@ export const sharedSchemas: Record<string, JsonSchema> = {
       code: { type: "string", enum: ERROR_CODES, description: "Stable, machine-readable." },
     },
     required: ["detail", "code"],
-    examples: [{ detail: "Method \"PUT\" not allowed.", code: "method_not_allowed" }],
+    examples: [{ detail: 'Method "PUT" not allowed.', code: "method_not_allowed" }],
   },
   TokenError: {
     type: "object",
-    description: "A 401 about a token (simplejwt's shape): `code` is `token_not_valid`, `not_authenticated`, `authentication_failed`, `bad_authorization_header`, `no_active_account`, `user_inactive` or `user_not_found`.",
+    description:
+      "A 401 about a token (simplejwt's shape): `code` is `token_not_valid`, `not_authenticated`, `authentication_failed`, `bad_authorization_header`, `no_active_account`, `user_inactive` or `user_not_found`.",
     properties: {
       detail: { type: "string" },
       code: { type: "string", enum: ERROR_CODES.filter((c) => ERRORS[c as keyof typeof ERRORS][0] === 401) },
@@ -60,9 +61,13 @@ const jsonError = (description: string, example: unknown): ResponseObject => jso
 
 export const sharedHeaders: Record<string, HeaderObject> = {
   WWWAuthenticate: { description: "RFC 6750 §3: the scheme and realm.", schema: { type: "string", const: 'Bearer realm="api"' } },
-  Allow: { description: "The methods this path accepts (RFC 9110 §10.2.1).", schema: { type: "string", examples: ["GET, POST, HEAD, OPTIONS"] } },
+  Allow: {
+    description: "The methods this path accepts (RFC 9110 §10.2.1).",
+    schema: { type: "string", examples: ["GET, POST, HEAD, OPTIONS"] },
+  },
   D1Bookmark: {
-    description: "The D1 bookmark after this request's reads and writes (Sessions API). Send it back as `X-D1-Bookmark` to read your own writes on your next request, wherever it lands.",
+    description:
+      "The D1 bookmark after this request's reads and writes (Sessions API). Send it back as `X-D1-Bookmark` to read your own writes on your next request, wherever it lands.",
     schema: { type: "string", pattern: "^[0-9a-fA-F]{8}(-[0-9a-fA-F]+)+$" },
   },
   RetryAfter: { description: "Seconds until the request may be repeated (RFC 9110 §10.2.3).", schema: { type: "integer", minimum: 0 } },
@@ -71,7 +76,7 @@ export const sharedHeaders: Record<string, HeaderObject> = {
 export const sharedResponses: Record<string, ResponseObject> = {
   ValidationError: {
     description:
-      "The body failed validation (`{field: [messages]}`), or it is not JSON that parses (`{detail, code: \"parse_error\"}`), or it is JSON but not an object (`non_field_errors`). Nothing was written.",
+      'The body failed validation (`{field: [messages]}`), or it is not JSON that parses (`{detail, code: "parse_error"}`), or it is JSON but not an object (`non_field_errors`). Nothing was written.',
     content: {
       "application/json": {
         schema: { oneOf: [schemaRef("FieldErrors"), schemaRef("Error")] },
@@ -82,11 +87,21 @@ export const sharedResponses: Record<string, ResponseObject> = {
   NotAuthenticated: {
     description: "No bearer token, a malformed `Authorization` header, or a token that is invalid, expired or whose session was revoked.",
     headers: { "WWW-Authenticate": ref("headers", "WWWAuthenticate") },
-    content: { "application/json": { schema: schemaRef("TokenError"), example: { detail: "Authentication credentials were not provided.", code: "not_authenticated" } } },
+    content: {
+      "application/json": {
+        schema: schemaRef("TokenError"),
+        example: { detail: "Authentication credentials were not provided.", code: "not_authenticated" },
+      },
+    },
   },
-  NotFound: jsonResponse("Not found: unknown, malformed, or someone else's — indistinguishable on purpose.", schemaRef("NotFound"), { detail: "Not found." }),
+  NotFound: jsonResponse("Not found: unknown, malformed, or someone else's — indistinguishable on purpose.", schemaRef("NotFound"), {
+    detail: "Not found.",
+  }),
   MethodNotAllowed: {
-    ...jsonError("The path exists but not with this method. `Allow` lists the methods it takes.", { detail: 'Method "PUT" not allowed.', code: "method_not_allowed" }),
+    ...jsonError("The path exists but not with this method. `Allow` lists the methods it takes.", {
+      detail: 'Method "PUT" not allowed.',
+      code: "method_not_allowed",
+    }),
     headers: { Allow: ref("headers", "Allow") },
   },
   PayloadTooLarge: jsonError(`The body exceeds ${MAX_BODY_BYTES} bytes (checked before it is read).`, {
@@ -98,14 +113,20 @@ export const sharedResponses: Record<string, ResponseObject> = {
     code: "unsupported_media_type",
   }),
   Throttled: {
-    ...jsonError("Too many requests; wait `Retry-After` seconds.", { detail: "Request was throttled. Expected available in 42 seconds.", code: "throttled" }),
+    ...jsonError("Too many requests; wait `Retry-After` seconds.", {
+      detail: "Request was throttled. Expected available in 42 seconds.",
+      code: "throttled",
+    }),
     headers: { "Retry-After": ref("headers", "RetryAfter") },
   },
   ServiceUnavailable: {
-    ...jsonError("D1 did not answer within D1_TIMEOUT_MS (default 3 s), or failed: nothing was written; retry after `Retry-After` seconds.", {
-      detail: "The service is briefly unavailable; try again shortly.",
-      code: "service_unavailable",
-    }),
+    ...jsonError(
+      "D1 did not answer within D1_TIMEOUT_MS (default 3 s), or failed: nothing was written; retry after `Retry-After` seconds.",
+      {
+        detail: "The service is briefly unavailable; try again shortly.",
+        code: "service_unavailable",
+      },
+    ),
     headers: { "Retry-After": ref("headers", "RetryAfter") },
   },
   ServerError: jsonError("Something unexpected failed; the body carries the request id, never internals.", {

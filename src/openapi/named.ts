@@ -12,4 +12,3 @@ export function named<S extends z.ZodType>(id: string, schema: S): S {
   answerSchemas.add(schema, { id });
   return schema;
 }
-

@@ -32,7 +32,12 @@ const documentSchema = named("OpenApiDocument", z.looseObject({ openapi: z.strin
 
 /** Health, hello, the document and its page, as one resource; `documented` is every resource the document describes. */
 export function metaResource(documented: () => readonly Resource[]): Resource {
-  return defineResource({ tag: "meta", description: "Health, this document, and the smallest protected route.", usesD1: false, routes: metaRoutes(documented) });
+  return defineResource({
+    tag: "meta",
+    description: "Health, this document, and the smallest protected route.",
+    usesD1: false,
+    routes: metaRoutes(documented),
+  });
 }
 
 function metaRoutes(documented: () => readonly Resource[]) {
@@ -89,7 +94,11 @@ function metaRoutes(documented: () => readonly Resource[]) {
       auth: "anonymous",
       notFound: true,
       params: {
-        file: { description: "One of the renderer's files.", schema: { type: "string", enum: Object.keys(DOCS_ASSETS) }, check: (file: string) => Object.hasOwn(DOCS_ASSETS, file) },
+        file: {
+          description: "One of the renderer's files.",
+          schema: { type: "string", enum: Object.keys(DOCS_ASSETS) },
+          check: (file: string) => Object.hasOwn(DOCS_ASSETS, file),
+        },
       },
       responses: { 200: { description: "The file.", content: { type: "text/javascript", schema: { type: "string" } } } },
       handler: (c, { params }) => {

@@ -55,7 +55,9 @@ export type Paths = Record<string, PathItem>;
 
 const JSON_TYPE = "application/json";
 
-export const ref = (kind: "schemas" | "responses" | "parameters" | "headers", name: string): Ref => ({ $ref: `#/components/${kind}/${name}` });
+export const ref = (kind: "schemas" | "responses" | "parameters" | "headers", name: string): Ref => ({
+  $ref: `#/components/${kind}/${name}`,
+});
 export const schemaRef = (name: string): Ref => ref("schemas", name);
 
 // zod spells out the safe-integer range on every integer; it says nothing to a reader.
@@ -131,7 +133,13 @@ function parameters(route: MountedRoute): ParameterObject[] {
   const out: ParameterObject[] = [];
   const add = (where: ParameterObject["in"], specs: Record<string, ParamSpec> | undefined) => {
     for (const [name, spec] of Object.entries(specs ?? {})) {
-      out.push({ name, in: where, required: where === "path" ? true : (spec.required ?? false), description: spec.description, schema: spec.schema ?? { type: "string" } });
+      out.push({
+        name,
+        in: where,
+        required: where === "path" ? true : (spec.required ?? false),
+        description: spec.description,
+        schema: spec.schema ?? { type: "string" },
+      });
     }
   };
   add("path", route.params);
@@ -166,7 +174,8 @@ function operation(route: MountedRoute): OperationObject {
   if (usesD1) {
     responses["503"] ??= ref("responses", "ServiceUnavailable");
     for (const [status, response] of Object.entries(responses)) {
-      if (status.startsWith("2") && !("$ref" in response)) response.headers = { ...response.headers, "X-D1-Bookmark": ref("headers", "D1Bookmark") };
+      if (status.startsWith("2") && !("$ref" in response))
+        response.headers = { ...response.headers, "X-D1-Bookmark": ref("headers", "D1Bookmark") };
     }
   }
   const op: OperationObject = {
@@ -210,7 +219,8 @@ export function describeRoutes(routes: readonly MountedRoute[]): { paths: Paths;
     if (route.body) {
       const schema = { ...fromZod(route.body.schema, "input"), ...(route.body.description ? { description: route.body.description } : {}) };
       const known = requestSchemas[route.body.name];
-      if (known && JSON.stringify(known) !== JSON.stringify(schema)) throw new Error(`OpenAPI: request schema ${route.body.name} is defined twice, differently`);
+      if (known && JSON.stringify(known) !== JSON.stringify(schema))
+        throw new Error(`OpenAPI: request schema ${route.body.name} is defined twice, differently`);
       requestSchemas[route.body.name] = schema;
     }
   }

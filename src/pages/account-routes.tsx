@@ -17,8 +17,16 @@ function html(c: Context<AppEnv>, page: JSX.Element): Response {
 const htmlPage = (description: string) => ({ description, content: { type: "text/html", schema: { type: "string" } } });
 
 const linkParams = {
-  uid: { description: "The user id as Django writes it (base64url of its digits).", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" }, check: (v: string) => /^[A-Za-z0-9_-]{1,64}$/.test(v) },
-  token: { description: "The link's token (`<timestamp>-<32 hex>`).", schema: { type: "string", pattern: "^[0-9a-z]{1,13}-[0-9a-f]{32}$" }, check: (v: string) => /^[0-9a-z]{1,13}-[0-9a-f]{32}$/.test(v) },
+  uid: {
+    description: "The user id as Django writes it (base64url of its digits).",
+    schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
+    check: (v: string) => /^[A-Za-z0-9_-]{1,64}$/.test(v),
+  },
+  token: {
+    description: "The link's token (`<timestamp>-<32 hex>`).",
+    schema: { type: "string", pattern: "^[0-9a-z]{1,13}-[0-9a-f]{32}$" },
+    check: (v: string) => /^[0-9a-z]{1,13}-[0-9a-f]{32}$/.test(v),
+  },
 };
 
 const ADDRESS = /^[A-Za-z0-9_-]{4,400}$/;
@@ -52,12 +60,14 @@ export const accountPageRoutes = [
     operationId: "page_reset_password",
     usesD1: false,
     summary: "Choose a new password (page)",
-    description: "Where the reset mail links (unless FRONTEND_RESET_URL is set). Opening it changes nothing; the form posts to POST /api/auth/users/reset_password_confirm/.",
+    description:
+      "Where the reset mail links (unless FRONTEND_RESET_URL is set). Opening it changes nothing; the form posts to POST /api/auth/users/reset_password_confirm/.",
     auth: "anonymous",
     notFound: true,
     params: linkParams,
     responses: { 200: htmlPage("HTML page.") },
-    handler: (c, { params }) => html(c, <ResetPage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} token={params.token} />),
+    handler: (c, { params }) =>
+      html(c, <ResetPage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} token={params.token} />),
   }),
 
   defineRoute({
@@ -66,12 +76,14 @@ export const accountPageRoutes = [
     operationId: "page_activate",
     usesD1: false,
     summary: "Activate an account (page)",
-    description: "Where the activation mail links (unless FRONTEND_ACTIVATION_URL is set). Opening it changes nothing; its button posts to POST /api/auth/users/activation/.",
+    description:
+      "Where the activation mail links (unless FRONTEND_ACTIVATION_URL is set). Opening it changes nothing; its button posts to POST /api/auth/users/activation/.",
     auth: "anonymous",
     notFound: true,
     params: linkParams,
     responses: { 200: htmlPage("HTML page.") },
-    handler: (c, { params }) => html(c, <ActivatePage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} token={params.token} />),
+    handler: (c, { params }) =>
+      html(c, <ActivatePage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} token={params.token} />),
   }),
 
   defineRoute({
@@ -85,12 +97,26 @@ export const accountPageRoutes = [
     notFound: true,
     params: {
       uid: linkParams.uid,
-      email: { description: "The new address, base64url.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{4,400}$" }, check: (v: string) => ADDRESS.test(v) && addressOf(v) !== null },
+      email: {
+        description: "The new address, base64url.",
+        schema: { type: "string", pattern: "^[A-Za-z0-9_-]{4,400}$" },
+        check: (v: string) => ADDRESS.test(v) && addressOf(v) !== null,
+      },
       token: linkParams.token,
     },
     responses: { 200: htmlPage("HTML page.") },
     handler: (c, { params }) =>
-      html(c, <ConfirmEmailPage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} email={params.email} address={addressOf(params.email)!} token={params.token} />),
+      html(
+        c,
+        <ConfirmEmailPage
+          nonce={usePageCsp(c)}
+          product={getConfig(c.env).productName}
+          uid={params.uid}
+          email={params.email}
+          address={addressOf(params.email)!}
+          token={params.token}
+        />,
+      ),
   }),
 
   defineRoute({
@@ -98,16 +124,24 @@ export const accountPageRoutes = [
     path: "/not-me/{uid}/{sid}/{token}",
     operationId: "page_not_me",
     usesD1: false,
-    summary: "\"This wasn't me\" (page)",
+    summary: '"This wasn\'t me" (page)',
     description: "Where a notice's \"this wasn't me\" links. Opening it changes nothing; its button posts to POST /api/auth/users/not_me/.",
     auth: "anonymous",
     notFound: true,
     params: {
       uid: linkParams.uid,
-      sid: { description: "The session the notice is about.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" }, check: (v: string) => /^[A-Za-z0-9_-]{22}$/.test(v) },
+      sid: {
+        description: "The session the notice is about.",
+        schema: { type: "string", pattern: "^[A-Za-z0-9_-]{22}$" },
+        check: (v: string) => /^[A-Za-z0-9_-]{22}$/.test(v),
+      },
       token: linkParams.token,
     },
     responses: { 200: htmlPage("HTML page.") },
-    handler: (c, { params }) => html(c, <NotMePage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} sid={params.sid} token={params.token} />),
+    handler: (c, { params }) =>
+      html(
+        c,
+        <NotMePage nonce={usePageCsp(c)} product={getConfig(c.env).productName} uid={params.uid} sid={params.sid} token={params.token} />,
+      ),
   }),
 ];

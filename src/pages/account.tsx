@@ -28,7 +28,16 @@ function Field(props: { form: string; name: string; label: string; type?: string
           {props.hint}
         </p>
       )}
-      <input id={id} name={props.name} type={props.type ?? "text"} autocomplete={props.autocomplete} autocapitalize="none" spellcheck={false} required aria-describedby={describedBy} />
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? "text"}
+        autocomplete={props.autocomplete}
+        autocapitalize="none"
+        spellcheck={false}
+        required
+        aria-describedby={describedBy}
+      />
       <p class="field-error" id={`${id}-error`} data-error-for={props.name} hidden />
     </>
   );
@@ -85,7 +94,14 @@ export function ResetPage(props: { nonce: string; product: string; uid: string; 
           <h1 id="rp-title">Choose a new password</h1>
           <p class="muted">Every device signed in to your account will be signed out.</p>
           <form id="reset-form" method="post" novalidate>
-            <Field form="rp" name="new_password" label="New password" type="password" autocomplete="new-password" hint="At least 8 characters; not a common password." />
+            <Field
+              form="rp"
+              name="new_password"
+              label="New password"
+              type="password"
+              autocomplete="new-password"
+              hint="At least 8 characters; not a common password."
+            />
             <Field form="rp" name="re_new_password" label="New password again" type="password" autocomplete="new-password" />
             <p class="form-error" id="rp-error" role="alert" hidden />
             <div class="actions">

@@ -43,7 +43,9 @@ export function Document(props: DocumentProps) {
       </head>
       <body class={props.narrow ? "narrow" : undefined} data-state={props.state}>
         {props.children}
-        {props.data !== undefined && <script type="application/json" id="page-data" dangerouslySetInnerHTML={{ __html: jsonForScript(props.data) }} />}
+        {props.data !== undefined && (
+          <script type="application/json" id="page-data" dangerouslySetInnerHTML={{ __html: jsonForScript(props.data) }} />
+        )}
         {props.script && <script nonce={props.nonce} dangerouslySetInnerHTML={{ __html: props.script }} />}
       </body>
     </html>

@@ -9,7 +9,14 @@ export interface LoginPageProps {
 
 export function LoginPage(props: LoginPageProps) {
   return (
-    <Document title="Sign in with your phone" nonce={props.nonce} state="starting" data={{}} script={LOGIN_PAGE_JS} refreshCookie={props.refreshCookie}>
+    <Document
+      title="Sign in with your phone"
+      nonce={props.nonce}
+      state="starting"
+      data={{}}
+      script={LOGIN_PAGE_JS}
+      refreshCookie={props.refreshCookie}
+    >
       <main>
         <p class="brand">Edge Auth</p>
         <section data-view="code" class="login" aria-labelledby="qr-heading">

@@ -89,7 +89,14 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
           <form id="register-form" method="post" novalidate>
             <Field form="re" name="username" label="Username" autocomplete="username" hint="Letters, digits and @ . + - _ only." />
             <Field form="re" name="email" label="Email" type="email" autocomplete="email" />
-            <Field form="re" name="password" label="Password" type="password" autocomplete="new-password" hint="At least 8 characters; not a common password." />
+            <Field
+              form="re"
+              name="password"
+              label="Password"
+              type="password"
+              autocomplete="new-password"
+              hint="At least 8 characters; not a common password."
+            />
             <p class="form-error" id="re-error" role="alert" hidden />
             <div class="actions">
               <button type="submit" class="primary">
@@ -115,8 +122,8 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
             </span>
           </p>
           <p>
-            Continue only if <strong>you</strong> started this sign-in and the code is on a screen in front of you. Continuing shows that screen who
-            you are, and this phone a number to type there.
+            Continue only if <strong>you</strong> started this sign-in and the code is on a screen in front of you. Continuing shows that
+            screen who you are, and this phone a number to type there.
           </p>
           <p class="muted" id="continue-expires" />
           <div class="actions split">
@@ -141,7 +148,9 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
             Sign in on a computer?
           </h1>
           <div class="code-box" aria-labelledby="code-title">
-            <p id="code-title" class="code-title">Type this number on the computer</p>
+            <p id="code-title" class="code-title">
+              Type this number on the computer
+            </p>
             <p id="code" class="code-show" aria-live="off" />
           </div>
           <p class="requester">
@@ -163,7 +172,8 @@ export function PhonePage({ nonce, id, refreshCookie }: { nonce: string; id: str
           </div>
           <div class="notice" id="notice-plain">
             <strong>Approve only a code shown on a screen of your own.</strong>
-            Approving signs that browser in as you once the number is typed there. If someone sent you this code or link, or asked you to scan it, tap Deny.
+            Approving signs that browser in as you once the number is typed there. If someone sent you this code or link, or asked you to
+            scan it, tap Deny.
           </div>
           <dl class="details">
             <dt>Signed in here as</dt>

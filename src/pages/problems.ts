@@ -1,6 +1,15 @@
 /** @module Page Problems — what the phone page says when a code cannot be approved; the server and the script share it. */
 
-export type ProblemCode = "not_found" | "qr_expired" | "qr_not_pending" | "qr_claimed" | "qr_too_far" | "qr_not_scanned" | "qr_browser_away" | "throttled" | "error";
+export type ProblemCode =
+  | "not_found"
+  | "qr_expired"
+  | "qr_not_pending"
+  | "qr_claimed"
+  | "qr_too_far"
+  | "qr_not_scanned"
+  | "qr_browser_away"
+  | "throttled"
+  | "error";
 
 export interface Problem {
   /** The status a server-rendered problem page answers with. */

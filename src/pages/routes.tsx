@@ -52,7 +52,7 @@ const pageRoutes = [
     operationId: "client_qr_login",
     summary: "The embeddable QR login module",
     description:
-      "`qr-login.js` redirects (302, not cached) to the current build's `qr-login.{version}.js`, one dependency-free ES module: `startQrLogin({ baseUrl, onState })` (headless) and the `<qr-login base-url=\"…\">` element, registered on import. The versioned file is cached for a year (`immutable`): its name changes with its content. Pages on CORS_ORIGINS may load it (module scripts are fetched in CORS mode). Any other file, or another version, is 404. docs/qr-embed.md.",
+      '`qr-login.js` redirects (302, not cached) to the current build\'s `qr-login.{version}.js`, one dependency-free ES module: `startQrLogin({ baseUrl, onState })` (headless) and the `<qr-login base-url="…">` element, registered on import. The versioned file is cached for a year (`immutable`): its name changes with its content. Pages on CORS_ORIGINS may load it (module scripts are fetched in CORS mode). Any other file, or another version, is 404. docs/qr-embed.md.',
     auth: "anonymous",
     notFound: true,
     params: {
@@ -64,12 +64,18 @@ const pageRoutes = [
     },
     responses: {
       200: { description: "The module (the versioned file).", content: { type: "text/javascript", schema: { type: "string" } } },
-      302: { description: "`qr-login.js`: to the current version.", headers: { Location: { description: "/client/qr-login.{version}.js", schema: { type: "string" } } } },
+      302: {
+        description: "`qr-login.js`: to the current version.",
+        headers: { Location: { description: "/client/qr-login.{version}.js", schema: { type: "string" } } },
+      },
     },
     handler: (c, { params }) =>
       params.file === "qr-login.js"
         ? c.body(null, 302, { location: `/client/${MODULE_FILE}`, "cache-control": "no-cache" })
-        : c.body(QR_LOGIN_MODULE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" }),
+        : c.body(QR_LOGIN_MODULE_JS, 200, {
+            "content-type": "text/javascript; charset=utf-8",
+            "cache-control": "public, max-age=31536000, immutable",
+          }),
   }),
 
   defineRoute({
@@ -107,11 +113,17 @@ const pageRoutes = [
       }
       // An id the worker never issued never reaches a Durable Object.
       const state = (await issuedHere(c.env, id)) ? await peekState(c, id) : "not_found";
-      if (state === "open" || state === "unknown") return html(c, <PhonePage nonce={nonce} id={id} refreshCookie={getConfig(c.env).refreshCookie} />);
+      if (state === "open" || state === "unknown")
+        return html(c, <PhonePage nonce={nonce} id={id} refreshCookie={getConfig(c.env).refreshCookie} />);
       return html(c, <ProblemPage nonce={nonce} code={state} />, PROBLEMS[state].status);
     },
   }),
 ];
 
 /** The HTML pages, as src/app.ts lists them: they read no D1 of their own (the phone page asks the QR object). */
-export const pagesResource = defineResource({ tag: "pages", description: "HTML pages for people.", usesD1: false, routes: [...pageRoutes, ...accountPageRoutes] });
+export const pagesResource = defineResource({
+  tag: "pages",
+  description: "HTML pages for people.",
+  usesD1: false,
+  routes: [...pageRoutes, ...accountPageRoutes],
+});

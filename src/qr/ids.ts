@@ -112,7 +112,13 @@ export async function isIssuedQrId(keys: QrIdKeys, value: string | undefined | n
 /** The browser's secret for login `id`: `ticket` sealed to this worker, bound to the id. */
 export async function newQrSecret(keys: QrIdKeys, id: string, ticket: object): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(TICKET_IV_BYTES));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(id) }, keys.sealing, encoder.encode(JSON.stringify(ticket))));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: encoder.encode(id) },
+      keys.sealing,
+      encoder.encode(JSON.stringify(ticket)),
+    ),
+  );
   const out = new Uint8Array(TICKET_IV_BYTES + sealed.length);
   out.set(iv);
   out.set(sealed, TICKET_IV_BYTES);

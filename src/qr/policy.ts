@@ -55,8 +55,7 @@ export interface ApproveContext {
 
 export type Decision =
   /** `release`: both people have acted, the pair may be issued now. */
-  | { ok: true; next: QrState; changed: boolean; phoneApproved: boolean; release: boolean }
-  | { ok: false; code: QrRefusal };
+  { ok: true; next: QrState; changed: boolean; phoneApproved: boolean; release: boolean } | { ok: false; code: QrRefusal };
 
 /** A login as its id alone describes it: open, nobody has acted, nothing stored. */
 export function untouched(expiresAtMs: number): QrSnapshot {
@@ -82,7 +81,13 @@ function refuse(code: QrRefusal): Decision {
  * succeeds, so the phone page can be reloaded or retried. An approval beyond QR_MAX_DISTANCE_KM is 403 qr_too_far
  * and leaves the login open (the phone may deny it).
  */
-export function decide(session: QrSnapshot, action: PhoneAction, userId: number, nowMs: number, context: ApproveContext = { tooFar: false }): Decision {
+export function decide(
+  session: QrSnapshot,
+  action: PhoneAction,
+  userId: number,
+  nowMs: number,
+  context: ApproveContext = { tooFar: false },
+): Decision {
   const state = effectiveState(session, nowMs);
   if (state === "approved" || state === "denied") return refuse("qr_not_pending");
   if (state === "expired") return refuse("qr_expired");
@@ -208,7 +213,12 @@ function scannedEvent(session: QrSnapshot): BrowserEvent {
  * null when there is nothing left to send (the pair was already received). An approved login shows a new
  * socket `scanned`: the pair goes only to a socket that sends the right code (see enterCode).
  */
-export function currentEvent(session: QrSnapshot, pair: PairDelivery | null, nowMs: number, denyReason: DenyReason = null): BrowserEvent | null {
+export function currentEvent(
+  session: QrSnapshot,
+  pair: PairDelivery | null,
+  nowMs: number,
+  denyReason: DenyReason = null,
+): BrowserEvent | null {
   const state = effectiveState(session, nowMs);
   switch (state) {
     case "pending":

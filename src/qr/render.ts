@@ -7,5 +7,14 @@ import QRCode from "qrcode-svg";
  * scanned from a screen; longer origins take version 5 (37×37). `join` draws one path instead of a rect per module.
  */
 export function renderQrSvg(content: string): string {
-  return new QRCode({ content, ecl: "M", padding: 4, width: 256, height: 256, join: true, xmlDeclaration: false, container: "svg-viewbox" }).svg();
+  return new QRCode({
+    content,
+    ecl: "M",
+    padding: 4,
+    width: 256,
+    height: 256,
+    join: true,
+    xmlDeclaration: false,
+    container: "svg-viewbox",
+  }).svg();
 }

@@ -14,7 +14,17 @@ import { defineRoute, type PathParamSpec } from "../http/endpoint";
 import { defineResource } from "../http/resource";
 import type { AppEnv, Authenticated } from "../http/types";
 import { parseUserAgent } from "../http/user-agent";
-import { NOW_HEADER, TICKET_HEADER, getQrIdKeys, isIssuedQrId, isQrSecret, newQrId, newQrSecret, openQrSecret, qrIdExpiresAtMs } from "./ids";
+import {
+  NOW_HEADER,
+  TICKET_HEADER,
+  getQrIdKeys,
+  isIssuedQrId,
+  isQrSecret,
+  newQrId,
+  newQrSecret,
+  openQrSecret,
+  qrIdExpiresAtMs,
+} from "./ids";
 import { enforceQrRateLimit } from "./limits";
 import { FINISHED_RETENTION_MS, isoMs, type QrUser } from "./policy";
 import { renderQrSvg } from "./render";
@@ -25,7 +35,13 @@ import { compareRequests, proximity } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
 const noFields = z.object({});
-const noFieldsBody = { schema: noFields, name: "EmptyRequest", description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.", required: false, example: {} };
+const noFieldsBody = {
+  schema: noFields,
+  name: "EmptyRequest",
+  description: "No fields: send no body, or `{}`. Other fields are ignored, as DRF ignores them.",
+  required: false,
+  example: {},
+};
 
 /** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
 const createQrBody = z.object({ public_key: publicJwkSchema });
@@ -120,11 +136,20 @@ const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) 
 };
 
 // Checked by the handler, not the schema: a socket without its secret is 403, as a wrong one is.
-const socketQuery = z.object({ secret: z.string().meta({ description: "The `secret` from POST /api/qr/ (opaque base64url). Required: without it, 403.", pattern: "^[A-Za-z0-9_-]{43,4096}$" }).optional() });
+const socketQuery = z.object({
+  secret: z
+    .string()
+    .meta({
+      description: "The `secret` from POST /api/qr/ (opaque base64url). Required: without it, 403.",
+      pattern: "^[A-Za-z0-9_-]{43,4096}$",
+    })
+    .optional(),
+});
 
 const idParam: Record<"id", PathParamSpec> = {
   id: {
-    description: "The QR login's id (28 base64url characters, MAC'd by the worker); a malformed id, or one the worker never issued, is 404 before anything else.",
+    description:
+      "The QR login's id (28 base64url characters, MAC'd by the worker); a malformed id, or one the worker never issued, is 404 before anything else.",
     schema: { type: "string", pattern: "^[A-Za-z0-9_-]{28}$" },
   },
 };
@@ -136,7 +161,11 @@ const qrRefusals = {
     shape: "Error",
     example: { code: "qr_not_pending", detail: "This login request is already finished." },
   },
-  410: { description: "`qr_expired`: the code's time is up.", shape: "Error", example: { code: "qr_expired", detail: "This login code has expired." } },
+  410: {
+    description: "`qr_expired`: the code's time is up.",
+    shape: "Error",
+    example: { code: "qr_expired", detail: "This login code has expired." },
+  },
 } as const;
 
 const PHONE_ACTIONS = {
@@ -145,11 +174,20 @@ const PHONE_ACTIONS = {
     description:
       "The user's deliberate tap (never on page load): binds the QR login to the phone's user and draws the two-digit `code`, which only this answer (and GET for this account) carries; the browser sees `scanned` with the account's name and no code. Repeating it as the same user changes nothing; anyone else then gets 409 `qr_claimed`.",
   },
-  deny: { summary: "Deny (the phone)", description: "Needs this account's scan first (409 `qr_not_scanned`). The browser sees `denied`; nothing is issued." },
+  deny: {
+    summary: "Deny (the phone)",
+    description: "Needs this account's scan first (409 `qr_not_scanned`). The browser sees `denied`; nothing is issued.",
+  },
 } as const;
 
 /** POST /api/qr/{id}/scan|approve|deny/: the phone acts on the login; answers the session as it now is. */
-async function phoneAct(c: Context<AppEnv>, auth: Authenticated, action: "scan" | "approve" | "deny", id: string, json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response) {
+async function phoneAct(
+  c: Context<AppEnv>,
+  auth: Authenticated,
+  action: "scan" | "approve" | "deny",
+  id: string,
+  json: (status: 200, body: QrRequestBody, headers: Record<string, string>) => Response,
+) {
   const user = phoneUser(auth);
   await enforceQrRateLimit(c, action, user.id);
   const stub = sessionStub(c, id);
@@ -182,8 +220,15 @@ const qrRoutes = [
       schema: createQrBody,
       name: "QrStartRequest",
       description:
-        "The browser's ECDH P-256 public key as a JWK (`crypto.subtle.exportKey(\"jwk\", publicKey)`; members other than kty, crv, x and y are ignored). Make the pair with the private key non-extractable: the approved token pair is sealed to this key. A private key (`d`), another curve or a point off the curve is 400 naming `public_key`.",
-      example: { public_key: { kty: "EC", crv: "P-256", x: "pICB4TWjf7-YeMVjftvNyKwOUQy6p1HpJsRxa0lKJl8", y: "bLNtpB7UUgj08PWedQ3YNpIFEmY44hl2lc6_58iXYTs" } },
+        'The browser\'s ECDH P-256 public key as a JWK (`crypto.subtle.exportKey("jwk", publicKey)`; members other than kty, crv, x and y are ignored). Make the pair with the private key non-extractable: the approved token pair is sealed to this key. A private key (`d`), another curve or a point off the curve is 400 naming `public_key`.',
+      example: {
+        public_key: {
+          kty: "EC",
+          crv: "P-256",
+          x: "pICB4TWjf7-YeMVjftvNyKwOUQy6p1HpJsRxa0lKJl8",
+          y: "bLNtpB7UUgj08PWedQ3YNpIFEmY44hl2lc6_58iXYTs",
+        },
+      },
     },
     responses: { 201: { description: "Started. Not cacheable: it holds the secret.", schema: qrCreatedSchema } },
     handler: async (c, { body, json }) => {
@@ -201,7 +246,12 @@ const qrRoutes = [
       // No object is addressed: the id carries its expiry, the secret what the object will need (ids.ts).
       const qrId = await newQrId(keys, expiresAtMs);
       const { device, place } = caller(c);
-      const secret = await newQrSecret(keys, qrId, { publicKey, browser: device, browserPlace: place, createdAtMs: nowMs } satisfies BrowserTicket);
+      const secret = await newQrSecret(keys, qrId, {
+        publicKey,
+        browser: device,
+        browserPlace: place,
+        createdAtMs: nowMs,
+      } satisfies BrowserTicket);
       // The configured origin (JWT_ISSUER), never the request's Host: these URLs are handed to other devices.
       const origin = deps.config.issuer;
       const created: QrCreated = {
@@ -254,7 +304,7 @@ const qrRoutes = [
     usesD1: false,
     summary: "The browser's WebSocket",
     description:
-      "A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser's `Origin` must be the worker's own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (the account about to sign in; no code) → `approved` (the token pair sealed to the browser's key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser sends (see QrBrowserMessage) `{\"type\": \"code\", \"code\": \"42\"}` once its user typed the code the phone shows, before or after the phone approves: the pair is released when both happened, and only on a socket that sent the right code (after a reconnect, send it again); a wrong code ends the login (`denied`, `reason: \"code_mismatch\"`). `{\"type\": \"cancel\"}` walks away from an open login (\"Not you? Get a new code\"): it ends denied (`reason: \"cancelled\"`), so whoever scanned it can no longer approve it. Anything else is ignored (\"ping\" is answered \"pong\").",
+      'A WebSocket upgrade (`Upgrade: websocket`) with `?secret=`. A browser\'s `Origin` must be the worker\'s own or one of CORS_ORIGINS (403 `origin_not_allowed` otherwise, before the object is called); a client that sends no Origin is not a browser page and is let in. On connect the server sends the current state, so a reconnecting browser misses nothing; then each change as it happens (see the QrEvent schema): `pending` → `scanned` (the account about to sign in; no code) → `approved` (the token pair sealed to the browser\'s key, delivered exactly once) | `denied` | `expired`. After a final event the server closes the socket. The browser sends (see QrBrowserMessage) `{"type": "code", "code": "42"}` once its user typed the code the phone shows, before or after the phone approves: the pair is released when both happened, and only on a socket that sent the right code (after a reconnect, send it again); a wrong code ends the login (`denied`, `reason: "code_mismatch"`). `{"type": "cancel"}` walks away from an open login ("Not you? Get a new code"): it ends denied (`reason: "cancelled"`), so whoever scanned it can no longer approve it. Anything else is ignored ("ping" is answered "pong").',
     auth: "anonymous",
     before: [lookup, issuedQrId()],
     throttled: true,
@@ -262,13 +312,20 @@ const qrRoutes = [
     notFound: true,
     query: socketQuery,
     responses: {
-      101: { description: "Switching protocols; server messages are QrEvent JSON.", content: { type: "application/json", schema: { $ref: "#/components/schemas/QrEvent" } } },
+      101: {
+        description: "Switching protocols; server messages are QrEvent JSON.",
+        content: { type: "application/json", schema: { $ref: "#/components/schemas/QrEvent" } },
+      },
       403: {
         description: "`permission_denied`: missing or wrong secret; `origin_not_allowed`: a page from another origin.",
         shape: "Error",
         example: { code: "permission_denied", detail: "Wrong secret for this login code." },
       },
-      426: { description: "`upgrade_required`: not a WebSocket upgrade.", shape: "Error", example: { code: "upgrade_required", detail: "This endpoint only accepts a WebSocket upgrade." } },
+      426: {
+        description: "`upgrade_required`: not a WebSocket upgrade.",
+        shape: "Error",
+        example: { code: "upgrade_required", detail: "This endpoint only accepts a WebSocket upgrade." },
+      },
     },
     handler: async (c, { params, query }) => {
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -281,7 +338,9 @@ const qrRoutes = [
       }
       const secret = query.secret;
       if (!secret) throw new ApiError("permission_denied", "The secret query parameter is required.");
-      const ticket = isQrSecret(secret) ? await openQrSecret<BrowserTicket>(await getQrIdKeys(c.get("deps").config), params.id, secret) : null;
+      const ticket = isQrSecret(secret)
+        ? await openQrSecret<BrowserTicket>(await getQrIdKeys(c.get("deps").config), params.id, secret)
+        : null;
       if (!ticket) throw new ApiError("permission_denied", "Wrong secret for this login code.");
       const headers = new Headers(c.req.raw.headers);
       headers.set(TICKET_HEADER, JSON.stringify({ login: loginOf(params.id), ticket }));

@@ -40,7 +40,11 @@ export function importPublicKey(jwk: PublicEcJwk): Promise<CryptoKey> {
 
 async function pairKey(privateKey: CryptoKey, publicKey: CryptoKey, loginId: string, usage: "encrypt" | "decrypt"): Promise<CryptoKey> {
   // workers-types spells the member `$public`; the runtime and WebCrypto read `public`.
-  const shared = await crypto.subtle.deriveBits({ name: "ECDH", public: publicKey } as unknown as SubtleCryptoDeriveKeyAlgorithm, privateKey, 256);
+  const shared = await crypto.subtle.deriveBits(
+    { name: "ECDH", public: publicKey } as unknown as SubtleCryptoDeriveKeyAlgorithm,
+    privateKey,
+    256,
+  );
   const ikm = await crypto.subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: encoder.encode(loginId), info: encoder.encode(SEAL_INFO) },
@@ -56,9 +60,17 @@ export async function seal(browserKey: PublicEcJwk, loginId: string, payload: un
   const ephemeral = (await crypto.subtle.generateKey(ECDH, true, ["deriveBits"])) as CryptoKeyPair;
   const key = await pairKey(ephemeral.privateKey, await importPublicKey(browserKey), loginId, "encrypt");
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(loginId) }, key, encoder.encode(JSON.stringify(payload)));
+  const ciphertext = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(loginId) },
+    key,
+    encoder.encode(JSON.stringify(payload)),
+  );
   const { x, y } = (await crypto.subtle.exportKey("jwk", ephemeral.publicKey)) as JsonWebKey;
-  return { epk: { kty: "EC", crv: "P-256", x: x!, y: y! }, iv: bytesToBase64Url(iv), ciphertext: bytesToBase64Url(new Uint8Array(ciphertext)) };
+  return {
+    epk: { kty: "EC", crv: "P-256", x: x!, y: y! },
+    iv: bytesToBase64Url(iv),
+    ciphertext: bytesToBase64Url(new Uint8Array(ciphertext)),
+  };
 }
 
 /** The browser's side (also what a non-browser client runs): opens a sealed pair with its private key. Throws if it was not sealed to it. */

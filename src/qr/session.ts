@@ -252,7 +252,8 @@ export class QrSession extends DurableObject<Env> {
     let newest: { ws: WebSocket; tag: string; attachment: SocketAttachment } | null = null;
     for (const ws of this.ctx.getWebSockets()) {
       const attachment = ws.deserializeAttachment() as SocketAttachment | null;
-      if (attachment && (!newest || attachment.seq > newest.attachment.seq)) newest = { ws, tag: this.ctx.getTags(ws)[0] ?? "", attachment };
+      if (attachment && (!newest || attachment.seq > newest.attachment.seq))
+        newest = { ws, tag: this.ctx.getTags(ws)[0] ?? "", attachment };
     }
     return newest;
   }
@@ -276,7 +277,12 @@ export class QrSession extends DurableObject<Env> {
     const session = record ?? untouched(login.expiresAtMs);
     const allowed = canView(session, userId, nowMs);
     if (!allowed.ok) return allowed;
-    if (allowed.detail === "limited" || !record) return { ok: true, detail: "limited", view: { id: login.id, state: effectiveState(session, nowMs), expiresAtMs: session.expiresAtMs } };
+    if (allowed.detail === "limited" || !record)
+      return {
+        ok: true,
+        detail: "limited",
+        view: { id: login.id, state: effectiveState(session, nowMs), expiresAtMs: session.expiresAtMs },
+      };
     return { ok: true, detail: "full", view: toView(record, nowMs) };
   }
 
@@ -292,7 +298,12 @@ export class QrSession extends DurableObject<Env> {
    * The phone approves. The pair is issued only when the browser has also sent the right code; until then
    * the login stays `scanned` with `phoneApproved`. Beyond QR_MAX_DISTANCE_KM: 403 qr_too_far, still open.
    */
-  async approve(login: QrLogin, user: QrUser, nowMs: number, input: ApproveInput = { phonePlace: null, maxDistanceKm: null }): Promise<ViewResult> {
+  async approve(
+    login: QrLogin,
+    user: QrUser,
+    nowMs: number,
+    input: ApproveInput = { phonePlace: null, maxDistanceKm: null },
+  ): Promise<ViewResult> {
     const record = this.load();
     const tooFar = record ? proximity(record.browserPlace ?? null, input.phonePlace, input.maxDistanceKm).overLimit : false;
     const { result, record: written } = this.act(login, "approve", user, nowMs, tooFar);
@@ -317,7 +328,14 @@ export class QrSession extends DurableObject<Env> {
       // Nothing reached the browser: reopen (bound to this user, the code kept) so the phone may approve again; the alarm re-arms expiry.
       // The socket the code last came on is re-read: a reconnect may have re-sent it while D1 was awaited.
       const codeSocket = this.load()?.codeSocket ?? record.codeSocket;
-      this.put(RECORD, { ...record, codeSocket, state: "scanned", phoneApproved: false, finishedAtMs: null, cleanupAtMs: null } satisfies QrRecord);
+      this.put(RECORD, {
+        ...record,
+        codeSocket,
+        state: "scanned",
+        phoneApproved: false,
+        finishedAtMs: null,
+        cleanupAtMs: null,
+      } satisfies QrRecord);
       this.remove(PAIR);
       this.arm(record.expiresAtMs);
       // D1 slow or down: a typed answer (RPC carries no error classes), 503 to the phone, which may approve again.
@@ -344,7 +362,16 @@ export class QrSession extends DurableObject<Env> {
    * this writes the audit line, never a secret.
    */
   protected linked(record: QrRecord, nowMs: number): void {
-    console.log(JSON.stringify({ level: "info", event: "qr_linked", time: isoMs(nowMs), user_id: record.user?.id ?? null, country: record.browser.country, city: record.browser.city }));
+    console.log(
+      JSON.stringify({
+        level: "info",
+        event: "qr_linked",
+        time: isoMs(nowMs),
+        user_id: record.user?.id ?? null,
+        country: record.browser.country,
+        city: record.browser.city,
+      }),
+    );
   }
 
   /** The D1 session for the phone's user, marked as signed in by QR with the browser's details; its first pair, sealed at once. */
@@ -360,7 +387,13 @@ export class QrSession extends DurableObject<Env> {
    * The compare-and-set every phone action goes through: read, decide (pure), write — no I/O in between.
    * Returns the record as written (null when nothing changed), so callers need not read it back.
    */
-  private act(login: QrLogin, action: PhoneAction, user: QrUser, nowMs: number, tooFar = false): { result: ViewResult; record: QrRecord | null } {
+  private act(
+    login: QrLogin,
+    action: PhoneAction,
+    user: QrUser,
+    nowMs: number,
+    tooFar = false,
+  ): { result: ViewResult; record: QrRecord | null } {
     const known = this.known();
     if (!known) {
       // Nothing stored and no browser listening: the id's time still answers, but a scan would bind a login whose asker is unknown.

@@ -62,7 +62,10 @@ export function networkPrefix(ip: string | null): string | null {
   if (v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff) {
     return `v4:${[v6[6]! >> 8, v6[6]! & 255, v6[7]! >> 8].join(".")}`;
   }
-  return `v6:${v6.slice(0, IPV6_PREFIX_BITS / 16).map((g) => g.toString(16)).join(":")}`;
+  return `v6:${v6
+    .slice(0, IPV6_PREFIX_BITS / 16)
+    .map((g) => g.toString(16))
+    .join(":")}`;
 }
 
 function differs(a: string | null, b: string | null): boolean | null {

@@ -11,7 +11,11 @@ import type { BrowserCancel, BrowserCode, BrowserEvent, QrUser } from "./policy"
 const QR_STATES = ["pending", "scanned", "approved", "denied", "expired"] as const;
 const QR_ID = /^[A-Za-z0-9_-]{28}$/;
 const CHECK_CODE = /^[0-9]{2}$/;
-const base64url = (description: string) => z.string().regex(/^[A-Za-z0-9_-]+$/).meta({ description });
+const base64url = (description: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .meta({ description });
 const qrId = z.string().regex(QR_ID);
 
 /** POST /api/qr/ 201: the code to show and the socket to follow; `secret` is the browser's alone. */
@@ -19,9 +23,22 @@ export const qrCreatedSchema = named(
   "QrLogin",
   z
     .strictObject({
-      id: z.string().regex(QR_ID).meta({ description: "104 random bits and a 64-bit MAC: ids the worker did not issue are 404 before any Durable Object is addressed." }),
-      secret: z.string().regex(/^[A-Za-z0-9_-]{43,4096}$/).meta({ description: "The browser's secret (opaque base64url, a few hundred characters); append `?secret=` to `ws_url`. Sealed by the worker, never stored." }),
-      qr_url: z.string().meta({ format: "uri", description: "What the code encodes: the phone page `/qr/{id}`. Never contains the secret." }),
+      id: z
+        .string()
+        .regex(QR_ID)
+        .meta({
+          description: "104 random bits and a 64-bit MAC: ids the worker did not issue are 404 before any Durable Object is addressed.",
+        }),
+      secret: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43,4096}$/)
+        .meta({
+          description:
+            "The browser's secret (opaque base64url, a few hundred characters); append `?secret=` to `ws_url`. Sealed by the worker, never stored.",
+        }),
+      qr_url: z
+        .string()
+        .meta({ format: "uri", description: "What the code encodes: the phone page `/qr/{id}`. Never contains the secret." }),
       ws_url: z.string().meta({ format: "uri", description: "The browser's WebSocket (ws: or wss:), without the secret." }),
       svg_url: z.string().meta({ format: "uri", description: "The code as SVG." }),
       expires_at: isoDateTime("ISO 8601 UTC; QR_LOGIN_TTL after creation (default 120 s)."),
@@ -63,13 +80,19 @@ export const qrViewSchema = named(
           description: z.string().meta({ description: "What a person reads.", examples: ["Firefox 128 on Windows 10"] }),
         })
         .meta({ description: "The browser that asked to sign in: its device and approximate place, never its IP address." }),
-      phone: z.strictObject({ country: nullableText(), city: nullableText() }).meta({ description: "This request's place, as Cloudflare saw it." }),
+      phone: z
+        .strictObject({ country: nullableText(), city: nullableText() })
+        .meta({ description: "This request's place, as Cloudflare saw it." }),
       mismatch: z
         .strictObject({ country: z.boolean().nullable(), network: z.boolean().nullable() })
         .meta({ description: "true: differs; false: same; null: unknown (or address families differ)." }),
       distance: z
         .strictObject({
-          km: z.number().int().min(0).meta({ description: "Great-circle distance between the two places, rounded; city-level accuracy at best." }),
+          km: z
+            .number()
+            .int()
+            .min(0)
+            .meta({ description: "Great-circle distance between the two places, rounded; city-level accuracy at best." }),
           far: z.boolean().meta({ description: "More than 300 km: not one metropolitan area." }),
           over_limit: z.boolean().meta({ description: "Beyond QR_MAX_DISTANCE_KM: approving is refused (403 `qr_too_far`)." }),
         })
@@ -82,11 +105,16 @@ export const qrViewSchema = named(
         .string()
         .regex(CHECK_CODE)
         .nullable()
-        .meta({ description: "The two digits (\"00\"–\"99\") the browser's user must type; shown only to this phone, drawn at the scan. null once the login is finished." }),
+        .meta({
+          description:
+            'The two digits ("00"–"99") the browser\'s user must type; shown only to this phone, drawn at the scan. null once the login is finished.',
+        }),
       phone_approved: z.boolean().meta({ description: "This phone approved; the pair is released when the browser sends the right code." }),
       code_entered: z.boolean().meta({ description: "The browser sent the right code; the pair is released when this phone approves." }),
     })
-    .meta({ description: "What the phone that scanned is shown: who is asking, from where and how far, until when, and the code to read out." }),
+    .meta({
+      description: "What the phone that scanned is shown: who is asking, from where and how far, until when, and the code to read out.",
+    }),
 );
 export type QrRequestBody = z.output<typeof qrViewSchema>;
 
@@ -106,29 +134,47 @@ const qrEventSchema = named(
       z
         .strictObject({
           type: z.literal("scanned"),
-          user: qrUser.meta({ description: "The account about to sign in: show it (\"alice scanned this code — type the number shown on your phone\")." }),
+          user: qrUser.meta({
+            description: 'The account about to sign in: show it ("alice scanned this code — type the number shown on your phone").',
+          }),
           expires_at: isoDateTime(),
         })
-        .meta({ title: "scanned", description: "No code: only the bound phone shows it. Answer with `{\"type\": \"code\", \"code\": \"42\"}` once the user typed it." }),
+        .meta({
+          title: "scanned",
+          description: 'No code: only the bound phone shows it. Answer with `{"type": "code", "code": "42"}` once the user typed it.',
+        }),
       z
         .strictObject({
           type: z.literal("approved"),
-          sealed: z.strictObject({ epk: ecPublicJwk("The worker's ephemeral ECDH public key."), iv: base64url("12 bytes."), ciphertext: base64url("AES-GCM output, tag included.") }),
+          sealed: z.strictObject({
+            epk: ecPublicJwk("The worker's ephemeral ECDH public key."),
+            iv: base64url("12 bytes."),
+            ciphertext: base64url("AES-GCM output, tag included."),
+          }),
         })
         .meta({
           title: "approved",
           description:
-            "The pair and user, sealed to the browser's key: ECDH(its private key, `epk`) → HKDF-SHA256(salt = the login id, info = \"qr-login pair v1\") → AES-256-GCM key; decrypt `ciphertext` with `iv` and the login id as additional data to get `{\"access\", \"refresh\", \"user\"}`.",
+            'The pair and user, sealed to the browser\'s key: ECDH(its private key, `epk`) → HKDF-SHA256(salt = the login id, info = "qr-login pair v1") → AES-256-GCM key; decrypt `ciphertext` with `iv` and the login id as additional data to get `{"access", "refresh", "user"}`.',
         }),
       z
         .strictObject({
           type: z.literal("denied"),
-          reason: z.enum(["code_mismatch", "cancelled"]).optional().meta({ description: "code_mismatch: the browser sent a wrong code (one try); cancelled: the browser sent cancel; absent: the phone denied." }),
+          reason: z
+            .enum(["code_mismatch", "cancelled"])
+            .optional()
+            .meta({
+              description:
+                "code_mismatch: the browser sent a wrong code (one try); cancelled: the browser sent cancel; absent: the phone denied.",
+            }),
         })
         .meta({ title: "denied" }),
       z.strictObject({ type: z.literal("expired") }).meta({ title: "expired" }),
     ])
-    .meta({ description: "A message the server sends on the browser's WebSocket (JSON text frames). After `approved`, `denied` or `expired` the server closes the socket." }),
+    .meta({
+      description:
+        "A message the server sends on the browser's WebSocket (JSON text frames). After `approved`, `denied` or `expired` the server closes the socket.",
+    }),
 );
 
 // The object's event type and this schema describe the same frames: a change to one breaks the build here.
@@ -145,11 +191,20 @@ const qrBrowserMessageSchema = named(
   z
     .union([
       z
-        .strictObject({ type: z.literal("code"), code: z.string().regex(CHECK_CODE).meta({ description: "The two digits the phone shows, as typed." }) })
-        .meta({ title: "code", description: "Once, before or after the phone approves; a wrong code ends the login. After a reconnect, send the same code again: the right one never counts as a try, and the pair goes only to a socket that sent it." }),
-      z.strictObject({ type: z.literal("cancel") }).meta({ title: "cancel", description: "Walk away from an open login (\"Not you? Get a new code\"): it ends denied." }),
+        .strictObject({
+          type: z.literal("code"),
+          code: z.string().regex(CHECK_CODE).meta({ description: "The two digits the phone shows, as typed." }),
+        })
+        .meta({
+          title: "code",
+          description:
+            "Once, before or after the phone approves; a wrong code ends the login. After a reconnect, send the same code again: the right one never counts as a try, and the pair goes only to a socket that sent it.",
+        }),
+      z
+        .strictObject({ type: z.literal("cancel") })
+        .meta({ title: "cancel", description: 'Walk away from an open login ("Not you? Get a new code"): it ends denied.' }),
     ])
-    .meta({ description: "A message the browser sends on the QR socket (JSON text frames); \"ping\" is answered \"pong\"." }),
+    .meta({ description: 'A message the browser sends on the QR socket (JSON text frames); "ping" is answered "pong".' }),
 );
 
 /** What a SealedPair opens to in the browser. */

@@ -90,7 +90,13 @@ interface Row {
 
 const rows: Row[] = [
   // --- getting a code
-  { title: "starting asks for a code and says so", from: fresh, event: { type: "start" }, effects: newCode(1, false), state: { generation: 1, code: null } },
+  {
+    title: "starting asks for a code and says so",
+    from: fresh,
+    event: { type: "start" },
+    effects: newCode(1, false),
+    state: { generation: 1, code: null },
+  },
   {
     title: "the code counts down on this device's clock from the server's view of what is left, and its socket opens",
     from: starting,
@@ -114,7 +120,13 @@ const rows: Row[] = [
       OPEN,
     ],
   },
-  { title: "a code created for an older request is ignored", from: run(starting, { type: "restart" }).state, event: created(1), effects: [], state: { code: null } },
+  {
+    title: "a code created for an older request is ignored",
+    from: run(starting, { type: "restart" }).state,
+    event: created(1),
+    effects: [],
+    state: { code: null },
+  },
   {
     title: "a failed start shows an error with the wait, and retries by itself",
     from: starting,
@@ -152,7 +164,12 @@ const rows: Row[] = [
   { title: "the retry asks for a new code", from: starting, event: { type: "retryDue" }, effects: newCode(2, false) },
 
   // --- the socket
-  { title: "an open socket pings every 25 s", from: pending, event: { type: "socketOpen" }, effects: [{ type: "timer", name: "ping", ms: 25_000, event: { type: "pingDue" } }] },
+  {
+    title: "an open socket pings every 25 s",
+    from: pending,
+    event: { type: "socketOpen" },
+    effects: [{ type: "timer", name: "ping", ms: 25_000, event: { type: "pingDue" } }],
+  },
   {
     title: "a ping expects its pong within 8 s",
     from: live,
@@ -188,7 +205,12 @@ const rows: Row[] = [
     ],
     state: { socket: false, attempts: 1 },
   },
-  { title: "the reconnect opens a socket with the same secret", from: run(live, { type: "socketClosed", ...CLOCK }).state, event: { type: "reconnectDue" }, effects: [{ type: "clear", name: "reconnect" }, OPEN] },
+  {
+    title: "the reconnect opens a socket with the same secret",
+    from: run(live, { type: "socketClosed", ...CLOCK }).state,
+    event: { type: "reconnectDue" },
+    effects: [{ type: "clear", name: "reconnect" }, OPEN],
+  },
   {
     title: "the third refused reconnect also asks whether the code still exists",
     from: dropped(2),
@@ -207,7 +229,12 @@ const rows: Row[] = [
     event: { type: "probed", generation: 1, status: 410 },
     effects: [...STOP_SOCKET, ...CLEAR_TIMERS, { type: "emit", state: { state: "expired" } }, ...newCode(2, false)],
   },
-  { title: "a code that still exists keeps the reconnects going", from: dropped(3), event: { type: "probed", generation: 1, status: 200 }, effects: [] },
+  {
+    title: "a code that still exists keeps the reconnects going",
+    from: dropped(3),
+    event: { type: "probed", generation: 1, status: 200 },
+    effects: [],
+  },
   {
     title: "a drop after the deadline ends the code instead of reconnecting",
     from: live,
@@ -221,9 +248,20 @@ const rows: Row[] = [
       ...newCode(2, false),
     ],
   },
-  { title: "back online with no socket: reconnect now", from: run(live, { type: "socketClosed", ...CLOCK }).state, event: { type: "nudge" }, effects: [{ type: "clear", name: "reconnect" }, OPEN] },
+  {
+    title: "back online with no socket: reconnect now",
+    from: run(live, { type: "socketClosed", ...CLOCK }).state,
+    event: { type: "nudge" },
+    effects: [{ type: "clear", name: "reconnect" }, OPEN],
+  },
   { title: "back online with a socket: nothing", from: live, event: { type: "nudge" }, effects: [] },
-  { title: "any message means live, and resets the backoff", from: dropped(2), event: { type: "message", event: { type: "pending", expires_at: "" } }, effects: [{ type: "connection", connection: { status: "live" } }], state: { attempts: 0 } },
+  {
+    title: "any message means live, and resets the backoff",
+    from: dropped(2),
+    event: { type: "message", event: { type: "pending", expires_at: "" } },
+    effects: [{ type: "connection", connection: { status: "live" } }],
+    state: { attempts: 0 },
+  },
 
   // --- the code step
   {
@@ -236,9 +274,29 @@ const rows: Row[] = [
     ],
     state: { scannedBy: ALICE },
   },
-  { title: "a number typed before anyone scanned is not taken", from: live, event: { type: "submit", text: "47" }, effects: [], state: { typed: null } },
-  { title: "the typed number is sent once, spaces dropped, and the page waits for the phone", from: scanned, event: { type: "submit", text: " 4 7 " }, effects: [CODE, CONFIRMING], state: { typed: "47" } },
-  ...["", "4", "470", "ab", "4a", "-1"].map((text): Row => ({ title: `"${text}" is not two digits: nothing sent`, from: scanned, event: { type: "submit", text }, effects: [], state: { typed: null } })),
+  {
+    title: "a number typed before anyone scanned is not taken",
+    from: live,
+    event: { type: "submit", text: "47" },
+    effects: [],
+    state: { typed: null },
+  },
+  {
+    title: "the typed number is sent once, spaces dropped, and the page waits for the phone",
+    from: scanned,
+    event: { type: "submit", text: " 4 7 " },
+    effects: [CODE, CONFIRMING],
+    state: { typed: "47" },
+  },
+  ...["", "4", "470", "ab", "4a", "-1"].map(
+    (text): Row => ({
+      title: `"${text}" is not two digits: nothing sent`,
+      from: scanned,
+      event: { type: "submit", text },
+      effects: [],
+      state: { typed: null },
+    }),
+  ),
   { title: "one try: a second number is not sent", from: confirming, event: { type: "submit", text: "48" }, effects: [] },
   {
     title: "a number typed while the socket is down is kept for the next socket",
@@ -259,7 +317,12 @@ const rows: Row[] = [
     title: "approved: signing in, and the pair is opened with this code's private key",
     from: confirming,
     event: { type: "message", event: { type: "approved", sealed: SEALED } },
-    effects: [{ type: "connection", connection: { status: "live" } }, ...CLEAR_TIMERS, { type: "emit", state: { state: "signing-in" } }, { type: "unseal", generation: 1, privateKey: KEY, id: ID, sealed: SEALED }],
+    effects: [
+      { type: "connection", connection: { status: "live" } },
+      ...CLEAR_TIMERS,
+      { type: "emit", state: { state: "signing-in" } },
+      { type: "unseal", generation: 1, privateKey: KEY, id: ID, sealed: SEALED },
+    ],
     state: { finished: true },
   },
   {
@@ -272,36 +335,79 @@ const rows: Row[] = [
     title: "a pair that does not open with this key is never used: an error, then a new code",
     from: approving,
     event: { type: "unsealFailed", generation: 1 },
-    effects: [{ type: "emit", state: { state: "error", message: "The sign-in could not be opened on this page.", retryInMs: 0 } }, ...newCode(2)],
+    effects: [
+      { type: "emit", state: { state: "error", message: "The sign-in could not be opened on this page.", retryInMs: 0 } },
+      ...newCode(2),
+    ],
   },
-  { title: "the server closing the socket after approval is only a closed connection", from: approving, event: { type: "socketClosed", ...CLOCK }, effects: [{ type: "clear", name: "ping" }, { type: "clear", name: "pong" }, { type: "connection", connection: { status: "closed" } }] },
+  {
+    title: "the server closing the socket after approval is only a closed connection",
+    from: approving,
+    event: { type: "socketClosed", ...CLOCK },
+    effects: [
+      { type: "clear", name: "ping" },
+      { type: "clear", name: "pong" },
+      { type: "connection", connection: { status: "closed" } },
+    ],
+  },
   {
     title: "a wrong number: denied with its reason, the socket closed, no new code",
     from: confirming,
     event: { type: "message", event: { type: "denied", reason: "code_mismatch" } },
-    effects: [{ type: "connection", connection: { status: "live" } }, ...CLEAR_TIMERS, ...STOP_SOCKET, { type: "emit", state: { state: "denied", reason: "code_mismatch" } }],
+    effects: [
+      { type: "connection", connection: { status: "live" } },
+      ...CLEAR_TIMERS,
+      ...STOP_SOCKET,
+      { type: "emit", state: { state: "denied", reason: "code_mismatch" } },
+    ],
     state: { finished: true },
   },
   {
     title: "denied without a reason was the phone's Deny",
     from: scanned,
     event: { type: "message", event: { type: "denied" } },
-    effects: [{ type: "connection", connection: { status: "live" } }, ...CLEAR_TIMERS, ...STOP_SOCKET, { type: "emit", state: { state: "denied", reason: "phone" } }],
+    effects: [
+      { type: "connection", connection: { status: "live" } },
+      ...CLEAR_TIMERS,
+      ...STOP_SOCKET,
+      { type: "emit", state: { state: "denied", reason: "phone" } },
+    ],
   },
   {
     title: "the server's expired ends the code and a new one comes",
     from: scanned,
     event: { type: "message", event: { type: "expired" } },
-    effects: [{ type: "connection", connection: { status: "live" } }, ...STOP_SOCKET, ...CLEAR_TIMERS, { type: "emit", state: { state: "expired" } }, ...newCode(2, false)],
+    effects: [
+      { type: "connection", connection: { status: "live" } },
+      ...STOP_SOCKET,
+      ...CLEAR_TIMERS,
+      { type: "emit", state: { state: "expired" } },
+      ...newCode(2, false),
+    ],
   },
   {
     title: "without autoRenew an expired code stays expired",
     from: run(initialState({ autoRenew: false }), { type: "start" }, created()).state,
     event: { type: "message", event: { type: "expired" } },
-    effects: [{ type: "connection", connection: { status: "live" } }, ...STOP_SOCKET, ...CLEAR_TIMERS, { type: "emit", state: { state: "expired" } }],
+    effects: [
+      { type: "connection", connection: { status: "live" } },
+      ...STOP_SOCKET,
+      ...CLEAR_TIMERS,
+      { type: "emit", state: { state: "expired" } },
+    ],
   },
-  { title: "past the deadline and its grace with no word from the server: expired anyway", from: pending, event: { type: "expiryDue", generation: 1 }, effects: [...STOP_SOCKET, ...CLEAR_TIMERS, { type: "emit", state: { state: "expired" } }, ...newCode(2, false)] },
-  { title: "an older code's deadline does nothing", from: run(pending, { type: "restart" }).state, event: { type: "expiryDue", generation: 1 }, effects: [] },
+  {
+    title: "past the deadline and its grace with no word from the server: expired anyway",
+    from: pending,
+    event: { type: "expiryDue", generation: 1 },
+    effects: [...STOP_SOCKET, ...CLEAR_TIMERS, { type: "emit", state: { state: "expired" } }, ...newCode(2, false)],
+  },
+  {
+    title: "an older code's deadline does nothing",
+    from: run(pending, { type: "restart" }).state,
+    event: { type: "expiryDue", generation: 1 },
+    effects: [],
+  },
   { title: "a finished login does not expire", from: approving, event: { type: "expiryDue", generation: 1 }, effects: [] },
 
   // --- the user walks away or starts over
@@ -319,7 +425,12 @@ const rows: Row[] = [
     effects: [{ type: "send", message: { type: "cancel" } }, ...newCode(2)],
     state: { generation: 2, code: null, typed: null, scannedBy: null },
   },
-  { title: "restart after the login ended sends no cancel", from: run(scanned, { type: "message", event: { type: "denied" } }).state, event: { type: "restart" }, effects: newCode(2, false) },
+  {
+    title: "restart after the login ended sends no cancel",
+    from: run(scanned, { type: "message", event: { type: "denied" } }).state,
+    event: { type: "restart" },
+    effects: newCode(2, false),
+  },
 ];
 
 describe("the QR login engine: next(state, event)", () => {

@@ -55,7 +55,14 @@ beforeEach(() => {
     if (url === "https://auth.test/api/qr/") {
       creations += 1;
       publicKey = JSON.parse(init!.body!).public_key;
-      const body = { id: ID, secret: "s".repeat(43), qr_url: `https://auth.test/qr/${ID}`, ws_url: `wss://auth.test/api/qr/${ID}/ws/`, svg_url: `https://auth.test/api/qr/${ID}/svg/`, expires_at: new Date(Date.now() + 120_000).toISOString() };
+      const body = {
+        id: ID,
+        secret: "s".repeat(43),
+        qr_url: `https://auth.test/qr/${ID}`,
+        ws_url: `wss://auth.test/api/qr/${ID}/ws/`,
+        svg_url: `https://auth.test/api/qr/${ID}/svg/`,
+        expires_at: new Date(Date.now() + 120_000).toISOString(),
+      };
       return new Response(JSON.stringify(body), { status: 201, headers: { date: new Date().toUTCString() } });
     }
     return new Response(SVG);
@@ -89,7 +96,11 @@ describe("startQrLogin", () => {
     expect(handle.submitCode("48")).toBe(false);
     const sealed = await seal(publicKey!, ID, { access: "a.b.c", refresh: "d.e.f", user: { id: 1, username: "alice" } });
     FakeSocket.last!.receive({ type: "approved", sealed });
-    expect(await r.next("approved")).toEqual({ state: "approved", pair: { access: "a.b.c", refresh: "d.e.f" }, user: { id: 1, username: "alice" } });
+    expect(await r.next("approved")).toEqual({
+      state: "approved",
+      pair: { access: "a.b.c", refresh: "d.e.f" },
+      user: { id: 1, username: "alice" },
+    });
     expect(r.states.map((s) => s.state)).toEqual(["starting", "pending", "scanned", "confirming", "signing-in", "approved"]);
     expect(FakeSocket.last!.closed).toBe(true);
   });

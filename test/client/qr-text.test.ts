@@ -17,11 +17,23 @@ const rows: [QrLoginState, string, string][] = [
   [{ state: "signing-in" }, "Approved", "Approved. Signing you in…"],
   [{ state: "approved", pair: { access: "a", refresh: "r" }, user }, "Signed in as alice", "Signed in as alice."],
   [{ state: "denied", reason: "phone" }, "Sign-in denied", "The sign-in was denied on the phone. Nobody was signed in."],
-  [{ state: "denied", reason: "code_mismatch" }, "Sign-in cancelled", "That number did not match the one on the phone, so the sign-in was cancelled. Nobody was signed in."],
+  [
+    { state: "denied", reason: "code_mismatch" },
+    "Sign-in cancelled",
+    "That number did not match the one on the phone, so the sign-in was cancelled. Nobody was signed in.",
+  ],
   [{ state: "denied", reason: "cancelled" }, "Sign-in cancelled", "This code was cancelled. Nobody was signed in."],
   [{ state: "expired" }, "Code expired", "That code expired. Getting a new one…"],
-  [{ state: "error", message: "Could not get a sign-in code.", retryInMs: 2400 }, "No code right now", "Could not get a sign-in code. Trying again in 3 s…"],
-  [{ state: "error", message: "The sign-in could not be opened on this page.", retryInMs: 0 }, "No code right now", "The sign-in could not be opened on this page. Getting a new code…"],
+  [
+    { state: "error", message: "Could not get a sign-in code.", retryInMs: 2400 },
+    "No code right now",
+    "Could not get a sign-in code. Trying again in 3 s…",
+  ],
+  [
+    { state: "error", message: "The sign-in could not be opened on this page.", retryInMs: 0 },
+    "No code right now",
+    "The sign-in could not be opened on this page. Getting a new code…",
+  ],
   [{ state: "error", message: "Could not get a sign-in code.", retryInMs: null }, "No code right now", "Could not get a sign-in code."],
 ];
 
@@ -34,7 +46,10 @@ describe("the QR login's words", () => {
     const scanned = qrStateText({ state: "scanned", id: ID, user, expiresAt: 0 });
     expect(scanned.prompt).toBe("alice scanned this code — type the number shown on your phone");
     expect(JSON.stringify(qrStateText({ state: "confirming", id: ID, user, code: "47", expiresAt: 0 }))).not.toContain("47");
-    expect([CODE_HINT, CODE_INVALID]).toEqual(["Two digits, one try: a wrong number cancels the sign-in.", "Type the two digits shown on your phone."]);
+    expect([CODE_HINT, CODE_INVALID]).toEqual([
+      "Two digits, one try: a wrong number cancels the sign-in.",
+      "Type the two digits shown on your phone.",
+    ]);
   });
 
   it("a lost connection says when it tries again; a live or closed one says nothing of its own", () => {

@@ -25,14 +25,28 @@ const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEN
 
 // Every Django default PBKDF2 count that matters (1.11, the per-call cap, 3.2, 4.2, 5.2), argon2 and sha1.
 const USERS = [
-  { username: "admin", email: "admin@example.com", password: "admin pass phrase 1", hasher: "pbkdf2_sha256", iterations: 260000, superuser: true },
+  {
+    username: "admin",
+    email: "admin@example.com",
+    password: "admin pass phrase 1",
+    hasher: "pbkdf2_sha256",
+    iterations: 260000,
+    superuser: true,
+  },
   { username: "old_1_11", email: "old@example.com", password: "thirty six thousand", hasher: "pbkdf2_sha256", iterations: 36000 },
   { username: "cap_100k", email: "cap@example.com", password: "exactly at the cap", hasher: "pbkdf2_sha256", iterations: 100000 },
   { username: "django_4_2", email: "four@example.com", password: "six hundred thousand", hasher: "pbkdf2_sha256", iterations: 600000 },
   { username: "Django_5_2", email: "Five@Example.COM", password: "one million rounds", hasher: "pbkdf2_sha256", iterations: 1000000 },
   { username: "argon_user", email: "argon@example.com", password: "memory hard please", hasher: "argon2" },
   { username: "sha1_user", email: "sha1@example.com", password: "legacy sha one", hasher: "pbkdf2_sha1", iterations: 30000 },
-  { username: "sleeper", email: "sleeper@example.com", password: "inactive account pw", hasher: "pbkdf2_sha256", iterations: 260000, is_active: false },
+  {
+    username: "sleeper",
+    email: "sleeper@example.com",
+    password: "inactive account pw",
+    hasher: "pbkdf2_sha256",
+    iterations: 260000,
+    is_active: false,
+  },
   { username: "sso_only", email: "sso@example.com", hasher: "unusable" },
   { username: "md5_user", email: "md5@example.com", password: "weak old hash", hasher: "md5" },
   { username: "big_argon", email: "big@example.com", password: "hundred megabytes", hasher: "argon2_default" },
@@ -41,7 +55,11 @@ const USERS = [
 ];
 // md5_user too: weak hashes are imported wrapped in argon2id (src/auth/wrapped-hash.ts), as are 36 000 and 30 000 rounds.
 const IMPORTED = [...USERS.slice(0, 8), USERS.find((u) => u.username === "md5_user")];
-const WRAPPED = { old_1_11: "argon2_wrapped_pbkdf2_sha256$36000$", sha1_user: "argon2_wrapped_pbkdf2_sha1$30000$", md5_user: "argon2_wrapped_md5$" };
+const WRAPPED = {
+  old_1_11: "argon2_wrapped_pbkdf2_sha256$36000$",
+  sha1_user: "argon2_wrapped_pbkdf2_sha1$30000$",
+  md5_user: "argon2_wrapped_md5$",
+};
 
 let dir;
 let wrangler;
@@ -59,19 +77,28 @@ function djangoAccepts(password, hash) {
 }
 
 function d1(sql) {
-  const run = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", join(dir, "state"), "--json", "--command", sql], { cwd: root, env, encoding: "utf8" });
+  const run = spawnSync(
+    process.execPath,
+    [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", join(dir, "state"), "--json", "--command", sql],
+    { cwd: root, env, encoding: "utf8" },
+  );
   if (run.status !== 0) throw new Error(`d1 failed: ${run.stdout}${run.stderr}`);
   return JSON.parse(run.stdout.slice(run.stdout.indexOf("[")))[0].results;
 }
 
 function importDump() {
-  const run = spawnSync(process.execPath, [join(root, "scripts/import-django.mjs"), join(dir, "dump.json"), "--persist-to", join(dir, "state")], { cwd: root, env, encoding: "utf8" });
+  const run = spawnSync(
+    process.execPath,
+    [join(root, "scripts/import-django.mjs"), join(dir, "dump.json"), "--persist-to", join(dir, "state")],
+    { cwd: root, env, encoding: "utf8" },
+  );
   assert.equal(run.status, 0, run.stdout + run.stderr);
   return run.stdout;
 }
 
 async function post(path, body) {
-  const send = () => fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const send = () =>
+    fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   try {
     try {
       return await send();
@@ -101,14 +128,25 @@ async function loadPasswords() {
   const wasmAsModule = {
     name: "wasm-module",
     setup(b) {
-      b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: fileURLToPath(import.meta.resolve(args.path, pathToFileURL(join(args.resolveDir, "x.js")).href)), namespace: "wasm" }));
+      b.onResolve({ filter: /\.wasm$/ }, (args) => ({
+        path: fileURLToPath(import.meta.resolve(args.path, pathToFileURL(join(args.resolveDir, "x.js")).href)),
+        namespace: "wasm",
+      }));
       b.onLoad({ filter: /.*/, namespace: "wasm" }, (args) => ({
         contents: `export default new WebAssembly.Module(Buffer.from(${JSON.stringify(readFileSync(args.path).toString("base64"))}, "base64"));`,
         loader: "js",
       }));
     },
   };
-  await build({ entryPoints: [join(root, "src/auth/passwords.ts")], bundle: true, format: "esm", platform: "node", outfile, plugins: [wasmAsModule], logLevel: "silent" });
+  await build({
+    entryPoints: [join(root, "src/auth/passwords.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    outfile,
+    plugins: [wasmAsModule],
+    logLevel: "silent",
+  });
   // workerd's non-standard crypto.subtle.timingSafeEqual, which the module uses, from Node's crypto.
   crypto.subtle.timingSafeEqual ??= (a, b) => timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
   return import(pathToFileURL(outfile).href);
@@ -119,10 +157,33 @@ before(async () => {
   writeFileSync(join(dir, "users.json"), JSON.stringify(USERS));
   python("seed");
   passwords = await loadPasswords();
-  const migrate = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", join(dir, "state")], { cwd: root, env, encoding: "utf8" });
+  const migrate = spawnSync(
+    process.execPath,
+    [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", join(dir, "state")],
+    { cwd: root, env, encoding: "utf8" },
+  );
   assert.equal(migrate.status, 0, migrate.stdout + migrate.stderr);
-  const vars = { JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "django-key")), JWT_ISSUER: BASE, JWT_AUDIENCE: BASE, RATE_LIMITS: "off" };
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(PORT + 1), "--persist-to", join(dir, "state"), "--show-interactive-dev-session=false", "--log-level", "warn"];
+  const vars = {
+    JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "django-key")),
+    JWT_ISSUER: BASE,
+    JWT_AUDIENCE: BASE,
+    RATE_LIMITS: "off",
+  };
+  const args = [
+    WRANGLER,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PORT),
+    "--inspector-port",
+    String(PORT + 1),
+    "--persist-to",
+    join(dir, "state"),
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   wrangler = spawn(process.execPath, args, { cwd: root, env: { ...env, CI: "" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   wrangler.stdout.on("data", (d) => (wranglerOutput += d));
@@ -190,10 +251,20 @@ describe("dumpdata auth.user imports, and its users sign in with their Django pa
   });
 
   it("keeps Django's ids, flags and dates", () => {
-    const rows = d1("SELECT id, username, email, is_active, is_staff, is_superuser, date_joined FROM users WHERE username IN ('admin', 'sleeper', 'Django_5_2') ORDER BY id");
+    const rows = d1(
+      "SELECT id, username, email, is_active, is_staff, is_superuser, date_joined FROM users WHERE username IN ('admin', 'sleeper', 'Django_5_2') ORDER BY id",
+    );
     const dump = JSON.parse(readFileSync(join(dir, "dump.json"), "utf8"));
     const admin = dump.find((u) => u.fields.username === "admin");
-    assert.deepEqual(rows[0], { id: admin.pk, username: "admin", email: "admin@example.com", is_active: 1, is_staff: 1, is_superuser: 1, date_joined: Math.floor(Date.parse(admin.fields.date_joined) / 1000) });
+    assert.deepEqual(rows[0], {
+      id: admin.pk,
+      username: "admin",
+      email: "admin@example.com",
+      is_active: 1,
+      is_staff: 1,
+      is_superuser: 1,
+      date_joined: Math.floor(Date.parse(admin.fields.date_joined) / 1000),
+    });
     assert.equal(rows.find((r) => r.username === "sleeper").is_active, 0);
     assert.equal(rows.find((r) => r.username === "Django_5_2").email, "Five@example.com");
   });

@@ -5,7 +5,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { serveApp } from "../../scripts/serve-app.mjs";
-import { BASE, api, desktopContext, launch, otherCode, phoneApprove, phoneCode, phoneContext, phoneContinue, phoneSignIn, registerUser, shot, watch } from "./helpers.mjs";
+import {
+  BASE,
+  api,
+  desktopContext,
+  launch,
+  otherCode,
+  phoneApprove,
+  phoneCode,
+  phoneContext,
+  phoneContinue,
+  phoneSignIn,
+  registerUser,
+  shot,
+  watch,
+} from "./helpers.mjs";
 
 /** Types `code` into the element's input (inside its shadow root) and presses Enter, as its user would. */
 async function typeIntoElement(page, code) {
@@ -107,10 +121,16 @@ describe("examples/app on its own origin", () => {
     // Sign out: the cookie is gone and the element shows a fresh code.
     await page.getByRole("button", { name: "Sign out" }).click();
     await waitElement(page, "pending");
-    assert.deepEqual((await context.cookies(BASE)).filter((c) => c.name === "__Host-refresh" && c.value), []);
+    assert.deepEqual(
+      (await context.cookies(BASE)).filter((c) => c.name === "__Host-refresh" && c.value),
+      [],
+    );
 
     // The app only ever talked to its own origin and the worker.
-    assert.deepEqual(requests.filter((u) => !u.startsWith(APP) && !u.startsWith(BASE) && !u.startsWith("data:")), []);
+    assert.deepEqual(
+      requests.filter((u) => !u.startsWith(APP) && !u.startsWith(BASE) && !u.startsWith("data:")),
+      [],
+    );
     watcher.assertClean();
     phone.watcher.assertClean();
     await phone.context.close();
@@ -125,7 +145,10 @@ describe("examples/app on its own origin", () => {
     await waitElement(page, "scanned");
     await typeIntoElement(page, otherCode(await phoneCode(phone.page)));
     await waitElement(page, "denied");
-    assert.match(await page.locator("qr-login").evaluate((el) => el.shadowRoot.querySelector("[role=status]").textContent), /did not match/);
+    assert.match(
+      await page.locator("qr-login").evaluate((el) => el.shadowRoot.querySelector("[role=status]").textContent),
+      /did not match/,
+    );
     await shot(page, "element-3-denied");
     await page.getByRole("button", { name: "Try again" }).click();
     await waitElement(page, "pending");

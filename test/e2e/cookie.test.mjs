@@ -42,7 +42,8 @@ describe("REFRESH_COOKIE=on in the browser", () => {
     const bearer = captureBearer(d);
     const exchanges = [];
     d.on("response", async (res) => {
-      if (new URL(res.url()).pathname === "/api/token/refresh/") exchanges.push({ status: res.status(), setCookie: (await res.allHeaders())["set-cookie"] ?? "" });
+      if (new URL(res.url()).pathname === "/api/token/refresh/")
+        exchanges.push({ status: res.status(), setCookie: (await res.allHeaders())["set-cookie"] ?? "" });
     });
     await d.goto(`${BASE}/login`);
     await waitForState(d, "waiting");

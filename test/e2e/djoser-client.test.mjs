@@ -24,15 +24,33 @@ class DjoserClient {
     const text = await res.text();
     return { status: res.status, data: text ? JSON.parse(text) : null };
   }
-  createUser(fields) { return this.request("POST", "users/", fields); }
-  activate(uid, token) { return this.request("POST", "users/activation/", { uid, token }); }
-  resendActivation(email) { return this.request("POST", "users/resend_activation/", { email }); }
-  me() { return this.request("GET", "users/me/"); }
-  setPassword(newPassword, currentPassword) { return this.request("POST", "users/set_password/", { new_password: newPassword, current_password: currentPassword }); }
-  resetPassword(email) { return this.request("POST", "users/reset_password/", { email }); }
-  resetPasswordConfirm(uid, token, newPassword) { return this.request("POST", "users/reset_password_confirm/", { uid, token, new_password: newPassword }); }
+  createUser(fields) {
+    return this.request("POST", "users/", fields);
+  }
+  activate(uid, token) {
+    return this.request("POST", "users/activation/", { uid, token });
+  }
+  resendActivation(email) {
+    return this.request("POST", "users/resend_activation/", { email });
+  }
+  me() {
+    return this.request("GET", "users/me/");
+  }
+  setPassword(newPassword, currentPassword) {
+    return this.request("POST", "users/set_password/", { new_password: newPassword, current_password: currentPassword });
+  }
+  resetPassword(email) {
+    return this.request("POST", "users/reset_password/", { email });
+  }
+  resetPasswordConfirm(uid, token, newPassword) {
+    return this.request("POST", "users/reset_password_confirm/", { uid, token, new_password: newPassword });
+  }
   async login(username, password) {
-    const res = await fetch(TOKEN_URL, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
+    const res = await fetch(TOKEN_URL, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
     const data = await res.json();
     if (res.status === 200) this.access = data.access;
     return { status: res.status, data };

@@ -44,7 +44,10 @@ describe("the API reference page", () => {
     await shot(page, "docs-desktop");
 
     const origin = new URL(BASE).origin;
-    assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith("data:")), []);
+    assert.deepEqual(
+      requests.filter((u) => !u.startsWith(origin) && !u.startsWith("data:")),
+      [],
+    );
     watcher.assertClean();
     await context.close();
   });

@@ -13,14 +13,22 @@ const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 
 // Real browsers' user agents, so the phone sees "Chrome 156 on Linux" rather than HeadlessChrome.
 export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
-export const PHONE_UA = "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
+export const PHONE_UA =
+  "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
 
 /** Debian's Chromium; playwright-core adds --headless and a fresh temporary --user-data-dir per launch. */
 export function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -29,7 +37,15 @@ export function desktopContext(browser, options = {}) {
 }
 
 export function phoneContext(browser, options = {}) {
-  return browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, userAgent: PHONE_UA, locale: "en-US", ...options });
+  return browser.newContext({
+    viewport: { width: 360, height: 740 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    userAgent: PHONE_UA,
+    locale: "en-US",
+    ...options,
+  });
 }
 
 /**
@@ -73,7 +89,11 @@ export async function api(path, { body, token, method } = {}) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${BASE}${path}`, { method: method ?? (body === undefined ? "GET" : "POST"), headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${BASE}${path}`, {
+    method: method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let json = null;
   try {
@@ -108,7 +128,10 @@ export function waitForState(page, wanted, timeout = 10_000) {
 
 /** The desktop's current code: its id and the URL the QR encodes (also shown as text). */
 export async function currentCode(page) {
-  return page.evaluate(() => ({ id: document.getElementById("qr-box").dataset.codeId, url: document.getElementById("qr-url").textContent }));
+  return page.evaluate(() => ({
+    id: document.getElementById("qr-box").dataset.codeId,
+    url: document.getElementById("qr-url").textContent,
+  }));
 }
 
 /** Signs the phone in through its page's form (the phone page must be showing it); it then asks to continue. */

@@ -188,7 +188,10 @@ describe("QR login in the browser", () => {
     assert.equal(await d.locator("#me-username").textContent(), username);
     assert.equal(await d.locator("#me-email").textContent(), `${username}@example.com`);
     await waitForState(p, "approved", 10_000);
-    assert.equal(await p.locator("#approved-text").textContent(), `Chrome 156 on Linux is now signed in as ${username}. You can close this page.`);
+    assert.equal(
+      await p.locator("#approved-text").textContent(),
+      `Chrome 156 on Linux is now signed in as ${username}. You can close this page.`,
+    );
     await shot(p, "phone-5-approved");
     await shot(d, "desktop-3-signed-in");
     // The code never reached the desktop: in no frame it received.
@@ -265,7 +268,10 @@ describe("QR login in the browser", () => {
     await p.goto(code.url);
     await phoneContinue(p);
     await waitForState(d, "scanned", 10_000);
-    assert.deepEqual(eventTypes(desktop.frames).filter((t) => t !== "pending"), ["scanned"]);
+    assert.deepEqual(
+      eventTypes(desktop.frames).filter((t) => t !== "pending"),
+      ["scanned"],
+    );
     await closeAll(desktop, phone);
   });
 
@@ -292,7 +298,9 @@ describe("QR login in the browser", () => {
     await p.reload();
     await waitForState(p, "request", 10_000);
     assert.equal(await phoneCode(p), check);
-    await p.evaluate(() => document.getElementById("approve").addEventListener("click", () => (window.__tappedAt = Date.now()), { capture: true }));
+    await p.evaluate(() =>
+      document.getElementById("approve").addEventListener("click", () => (window.__tappedAt = Date.now()), { capture: true }),
+    );
     await d.evaluate(() => {
       new MutationObserver(() => {
         if (document.body.dataset.state === "signed-in" && !window.__signedInAt) window.__signedInAt = Date.now();
@@ -346,7 +354,10 @@ describe("QR login in the browser", () => {
     await phoneContinue(p);
     assert.equal(await p.locator("#d-place").textContent(), "Paris, France — about 16,960 km from this phone");
     assert.ok(await p.locator("#notice-mismatch").isVisible());
-    assert.match(await p.locator("#mismatch-text").textContent(), /The computer is in France; this phone is in Australia\. It is too far away to be approved from this phone\./);
+    assert.match(
+      await p.locator("#mismatch-text").textContent(),
+      /The computer is in France; this phone is in Australia\. It is too far away to be approved from this phone\./,
+    );
     const warning = await p.locator("#notice-mismatch").boundingBox();
     const approve = await p.locator("#approve").boundingBox();
     assert.ok(warning.y + warning.height <= approve.y, "the warning is above the buttons");
@@ -359,7 +370,7 @@ describe("QR login in the browser", () => {
     await closeAll(desktop, phone);
   });
 
-  it("someone else scanned: \"Not you? Get a new code\" cancels the old code on the server and shows a new one", async () => {
+  it('someone else scanned: "Not you? Get a new code" cancels the old code on the server and shows a new one', async () => {
     const { desktop, d, code, phone, p, check } = await scannedLogin("mallory");
     assert.match(await d.locator("#code-label").textContent(), /^mallory\S* scanned this code/);
 
@@ -508,10 +519,15 @@ describe("QR login in the browser", () => {
 
       assert.ok((await p.evaluate(() => document.documentElement.scrollWidth)) <= width);
       for (const id of ["approve", "deny"]) {
-        assert.ok(await aboveTheFold(p, `#${id}`), `${id} above the fold at ${width}×${height}: ${JSON.stringify(await p.locator(`#${id}`).boundingBox())}`);
+        assert.ok(
+          await aboveTheFold(p, `#${id}`),
+          `${id} above the fold at ${width}×${height}: ${JSON.stringify(await p.locator(`#${id}`).boundingBox())}`,
+        );
         assert.ok((await p.locator(`#${id}`).boundingBox()).height >= 44);
       }
-      await p.screenshot({ path: fileURLToPath(new URL(`./screenshots/phone-request-first-screen-${width}x${height}.png`, import.meta.url)) });
+      await p.screenshot({
+        path: fileURLToPath(new URL(`./screenshots/phone-request-first-screen-${width}x${height}.png`, import.meta.url)),
+      });
       const check = await phoneCode(p);
       await phoneApprove(p);
       await desktopTypeCode(n, check);
@@ -532,11 +548,14 @@ describe("QR login in the browser", () => {
     await phoneContinue(p);
     await waitForState(d, "scanned", 10_000);
     const colours = (page, selector) =>
-      page.locator(selector).first().evaluate((el) => {
-        let bg = el;
-        while (bg && getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)") bg = bg.parentElement;
-        return [getComputedStyle(el).color, getComputedStyle(bg).backgroundColor];
-      });
+      page
+        .locator(selector)
+        .first()
+        .evaluate((el) => {
+          let bg = el;
+          while (bg && getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)") bg = bg.parentElement;
+          return [getComputedStyle(el).color, getComputedStyle(bg).backgroundColor];
+        });
     const [fieldText, fieldBg] = await colours(d, "#code-input");
     const [codeText, codeBg] = await colours(p, "#code");
     assert.notEqual(fieldText, fieldBg);
@@ -605,7 +624,10 @@ describe("QR login in the browser", () => {
     const attempts = connections.filter((c) => c.refused).map((c) => c.at);
     const gaps = attempts.slice(1).map((at, i) => at - attempts[i]);
     console.log(`[timing] refused reconnect attempts: ${attempts.length}, gaps ${gaps.join(", ")} ms`);
-    assert.ok(gaps.every((gap, i) => i === 0 || gap > gaps[i - 1] * 1.1), `backoff grows: ${gaps}`);
+    assert.ok(
+      gaps.every((gap, i) => i === 0 || gap > gaps[i - 1] * 1.1),
+      `backoff grows: ${gaps}`,
+    );
     assert.match(await d.locator("#me-username").textContent(), /^dave/);
     await shot(d, "desktop-8-signed-in-after-reconnect");
     watcher.assertClean();

@@ -52,9 +52,13 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
 
     const started = Date.now();
     // The server's alarm ends the code; the page asks for a new one without any click.
-    await d.waitForFunction((old) => document.getElementById("qr-box").dataset.codeId !== old && document.body.dataset.state === "waiting", first.id, {
-      timeout: (QR_TTL_SECONDS + 8) * 1000,
-    });
+    await d.waitForFunction(
+      (old) => document.getElementById("qr-box").dataset.codeId !== old && document.body.dataset.state === "waiting",
+      first.id,
+      {
+        timeout: (QR_TTL_SECONDS + 8) * 1000,
+      },
+    );
     console.log(`[timing] scanned -> fresh code on screen: ${Date.now() - started} ms (TTL ${QR_TTL_SECONDS} s)`);
     const second = await currentCode(d);
     assert.notEqual(second.id, first.id);
@@ -84,9 +88,13 @@ describe("short-lived codes and tokens", { timeout: 90_000 }, () => {
     await waitForState(d, "waiting", 10_000);
     const seen = [(await currentCode(d)).id];
     for (let round = 0; round < 2; round++) {
-      await d.waitForFunction((ids) => !ids.includes(document.getElementById("qr-box").dataset.codeId) && document.body.dataset.state === "waiting", seen, {
-        timeout: (QR_TTL_SECONDS + 8) * 1000,
-      });
+      await d.waitForFunction(
+        (ids) => !ids.includes(document.getElementById("qr-box").dataset.codeId) && document.body.dataset.state === "waiting",
+        seen,
+        {
+          timeout: (QR_TTL_SECONDS + 8) * 1000,
+        },
+      );
       seen.push((await currentCode(d)).id);
     }
     assert.equal(new Set(seen).size, 3);

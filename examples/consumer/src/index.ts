@@ -16,7 +16,11 @@ export function requireUser(): MiddlewareHandler<{ Bindings: Env; Variables: { u
   return async (c, next) => {
     const result = await c.env.AUTH.authenticate(c.req.header("authorization") ?? "");
     if (!result.ok) {
-      return c.json({ detail: result.detail, code: result.code }, result.status, result.status === 401 ? { "www-authenticate": 'Bearer realm="api"' } : {});
+      return c.json(
+        { detail: result.detail, code: result.code },
+        result.status,
+        result.status === 401 ? { "www-authenticate": 'Bearer realm="api"' } : {},
+      );
     }
     c.set("user", result.user);
     c.set("sessionId", result.session_id);
