@@ -23,9 +23,7 @@ interface Rig {
   token: string;
   list: (query?: string, token?: string) => Promise<Response>;
   /** The list's body, asserting 200. */
-  page: (
-    query?: string,
-  ) => Promise<{
+  page: (query?: string) => Promise<{
     count: number;
     next: string | null;
     previous: string | null;

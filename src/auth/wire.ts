@@ -85,21 +85,14 @@ const securityEventSchema = named(
           "`signed_in`: a password sign-in started the session; `qr_linked`: a QR login you approved on your phone signed a browser in; `password_changed`: the password was changed from the session; `password_reset`: the password was reset by a mailed link (every session ended); `session_revoked`: the session ended (see `revoked_by`); `signed_out_everywhere`: the session signed out every other one.",
       }),
       created: isoDateTime("When it happened, ISO 8601 UTC."),
-      session: z
-        .string()
-        .regex(ID_22)
-        .nullable()
-        .meta({
-          description: "The session it concerns: the new one for a sign-in, the ended one for a revocation, the acting one otherwise.",
-        }),
+      session: z.string().regex(ID_22).nullable().meta({
+        description: "The session it concerns: the new one for a sign-in, the ended one for a revocation, the acting one otherwise.",
+      }),
       current: z.boolean().meta({ description: "That session is the one making this request." }),
-      revoked_by: z
-        .enum(REVOKED_BY)
-        .nullable()
-        .meta({
-          description:
-            "`session_revoked` only: `user` (signed out from the sessions list), `reuse_detection` (a rotated-out refresh token came back: presumed stolen), `sign_out` (the device signed itself out).",
-        }),
+      revoked_by: z.enum(REVOKED_BY).nullable().meta({
+        description:
+          "`session_revoked` only: `user` (signed out from the sessions list), `reuse_detection` (a rotated-out refresh token came back: presumed stolen), `sign_out` (the device signed itself out).",
+      }),
       sessions_ended: z
         .number()
         .int()

@@ -23,12 +23,9 @@ export const qrCreatedSchema = named(
   "QrLogin",
   z
     .strictObject({
-      id: z
-        .string()
-        .regex(QR_ID)
-        .meta({
-          description: "104 random bits and a 64-bit MAC: ids the worker did not issue are 404 before any Durable Object is addressed.",
-        }),
+      id: z.string().regex(QR_ID).meta({
+        description: "104 random bits and a 64-bit MAC: ids the worker did not issue are 404 before any Durable Object is addressed.",
+      }),
       secret: z
         .string()
         .regex(/^[A-Za-z0-9_-]{43,4096}$/)
@@ -101,14 +98,10 @@ export const qrViewSchema = named(
       warnings: z
         .array(z.enum(["different_country", "different_network", "far_apart"]))
         .meta({ description: "The cross-device phishing signal: warn before approving." }),
-      code: z
-        .string()
-        .regex(CHECK_CODE)
-        .nullable()
-        .meta({
-          description:
-            'The two digits ("00"–"99") the browser\'s user must type; shown only to this phone, drawn at the scan. null once the login is finished.',
-        }),
+      code: z.string().regex(CHECK_CODE).nullable().meta({
+        description:
+          'The two digits ("00"–"99") the browser\'s user must type; shown only to this phone, drawn at the scan. null once the login is finished.',
+      }),
       phone_approved: z.boolean().meta({ description: "This phone approved; the pair is released when the browser sends the right code." }),
       code_entered: z.boolean().meta({ description: "The browser sent the right code; the pair is released when this phone approves." }),
     })
@@ -160,13 +153,10 @@ const qrEventSchema = named(
       z
         .strictObject({
           type: z.literal("denied"),
-          reason: z
-            .enum(["code_mismatch", "cancelled"])
-            .optional()
-            .meta({
-              description:
-                "code_mismatch: the browser sent a wrong code (one try); cancelled: the browser sent cancel; absent: the phone denied.",
-            }),
+          reason: z.enum(["code_mismatch", "cancelled"]).optional().meta({
+            description:
+              "code_mismatch: the browser sent a wrong code (one try); cancelled: the browser sent cancel; absent: the phone denied.",
+          }),
         })
         .meta({ title: "denied" }),
       z.strictObject({ type: z.literal("expired") }).meta({ title: "expired" }),
