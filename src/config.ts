@@ -1,6 +1,17 @@
 /** @module Config — env -> typed, validated settings, parsed once per isolate. */
 import type { Env } from "./env";
 
+/** argon2id's cost: memory in KiB, passes, lanes. */
+export interface Argon2Params {
+  readonly memoryKiB: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+/** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (~45 ms of CPU in workerd; bench/micro/passwords.micro.ts). */
+export const ARGON2_PARAMS: Argon2Params = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 };
+/** PASSWORD_HASH_COST=test: 1 MiB, 1 pass (what Django's test settings do with MD5PasswordHasher; npm test 132 -> 97 s). */
+export const TEST_ARGON2_PARAMS: Argon2Params = { memoryKiB: 1_024, timeCost: 1, parallelism: 1 };
+
 export type JwtAlgorithm = "ES256" | "EdDSA" | "HS256";
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "HS256"];
 
@@ -46,6 +57,12 @@ export interface Config {
    * (a 1 000 000-iteration PBKDF2 hash took 0.7-1.1 s on 2 loaded cores: bench/signin-timing.mjs). 0 only for test rigs.
    */
   signInRefusalFloorMs: number;
+  /**
+   * argon2id parameters of new hashes (older ones are upgraded at the next sign-in): OWASP's minimum, or with
+   * PASSWORD_HASH_COST=test a cheap set for test rigs, accepted only while JWT_ISSUER is a reserved name that no
+   * deployed worker can have (RFC 6761: *.test, *.example, *.invalid, *.localhost, localhost, loopback addresses).
+   */
+  passwordHashParams: Argon2Params;
   /** How long a device credential issued at sign-in stays valid (it is reissued at every sign-in). */
   deviceCredentialLifetimeSeconds: number;
   /** Origins (scheme://host[:port]) allowed cross-origin; empty: same origin only. */
@@ -247,6 +264,7 @@ export function parseConfig(env: Env): Config {
   if (refreshTokenLifetimeSeconds < accessTokenLifetimeSeconds)
     throw new ConfigError("REFRESH_TOKEN_LIFETIME", "must not be shorter than ACCESS_TOKEN_LIFETIME");
 
+  const ids = identity(env);
   return {
     jwtAlgorithm,
     signingKeysJson,
@@ -255,7 +273,8 @@ export function parseConfig(env: Env): Config {
     refreshTokenLifetimeSeconds,
     leewaySeconds: seconds(env, "JWT_LEEWAY", 0, 0, 300),
     refreshReuseIntervalSeconds: seconds(env, "REFRESH_REUSE_INTERVAL", 10, 0, 300),
-    ...identity(env),
+    ...ids,
+    passwordHashParams: passwordHashParams(env, ids.issuer),
     qrLoginTtlSeconds: seconds(env, "QR_LOGIN_TTL", 120, 5, 3_600),
     // 0 or empty: off. Half the Earth's circumference is the farthest two places can be.
     qrMaxDistanceKm: count(env, "QR_MAX_DISTANCE_KM", 0, 0, 20_050) || null,
@@ -281,6 +300,25 @@ export function parseConfig(env: Env): Config {
     frontendActivationUrl: linkTemplate(env, "FRONTEND_ACTIVATION_URL"),
     accountMailFloorMs: count(env, "ACCOUNT_MAIL_FLOOR_MS", 250, 0, 5000),
   };
+}
+
+/** Never a deployed worker's origin: names RFC 6761 reserves for tests and loopback addresses. */
+function isReservedTestOrigin(origin: string): boolean {
+  const host = new URL(origin).hostname;
+  return /(^|\.)(test|example|invalid|localhost)$/.test(host) || host === "127.0.0.1" || host === "[::1]";
+}
+
+/** PASSWORD_HASH_COST: a deployed worker always hashes at OWASP's minimum; "test" is refused on a real origin. */
+function passwordHashParams(env: Env, issuer: string): Argon2Params {
+  const raw = env.PASSWORD_HASH_COST?.trim() ?? "";
+  if (raw === "" || raw === "standard") return ARGON2_PARAMS;
+  if (raw !== "test") throw new ConfigError("PASSWORD_HASH_COST", `must be "standard" or "test", got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!isReservedTestOrigin(issuer))
+    throw new ConfigError(
+      "PASSWORD_HASH_COST",
+      `"test" is only for test rigs whose JWT_ISSUER is a reserved test name (*.test, localhost, …), not ${issuer}`,
+    );
+  return TEST_ARGON2_PARAMS;
 }
 
 const cache = new WeakMap<object, Config>();

@@ -27,6 +27,8 @@ export interface Env extends Cloudflare.Env {
   /** Absolute URL templates with {uid} and {token} for a product's own reset and activation pages. */
   FRONTEND_RESET_URL?: string;
   FRONTEND_ACTIVATION_URL?: string;
+  /** "test" only for test rigs on a reserved test origin (see Config.passwordHashParams); default: OWASP's argon2id minimum. */
+  PASSWORD_HASH_COST?: string;
   /** Optional: milliseconds below which no reset or resend-activation request answers (default 250; 0 only for test rigs). */
   ACCOUNT_MAIL_FLOOR_MS?: string;
 }

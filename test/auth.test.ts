@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSWORD, api, decodeJwt, registerUser, rig, rowCounts, signIn, signUp, uniqueName } from "./helpers";
+import { PASSWORD, api, decodeJwt, deployedHashing, registerUser, rig, rowCounts, signIn, signUp, uniqueName } from "./helpers";
 
 async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
@@ -19,7 +19,7 @@ describe("register", () => {
   });
 
   it("stores the password as a salted argon2id hash in Django's format, with its parameters", async () => {
-    const { username } = await registerUser();
+    const { username } = await registerUser(undefined, PASSWORD, deployedHashing().call);
     const row = await env.DB.prepare("SELECT password_hash FROM users WHERE username = ?")
       .bind(username)
       .first<{ password_hash: string }>();
@@ -156,7 +156,7 @@ describe("obtaining a token pair", () => {
     await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?")
       .bind(await hashPasswordPbkdf2(PASSWORD, 1000), user.id)
       .run();
-    await signIn(user.username);
+    await signIn(user.username, PASSWORD, deployedHashing().call);
     const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(user.id).first<{ password_hash: string }>();
     expect(row!.password_hash.startsWith("argon2$argon2id$v=19$m=19456,t=2,p=1$")).toBe(true);
   });

@@ -2,7 +2,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { ConfigError, parseConfig } from "../src/config";
+import { ARGON2_PARAMS, ConfigError, TEST_ARGON2_PARAMS, parseConfig } from "../src/config";
 import type { Env } from "../src/env";
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
 import { reserveSlot } from "../src/auth/attempt-counter";
@@ -12,7 +12,7 @@ import type { LogLine } from "../src/http/log";
 import { bearerCaller } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
 import wranglerToml from "../wrangler.toml?raw";
-import { ORIGIN, PASSWORD, api, limitedRig, registerUser, sessionIdOf, signIn, signUp, uniqueName, type Call } from "./helpers";
+import { ORIGIN, PASSWORD, api, limitedRig, registerUser, rig, sessionIdOf, signIn, signUp, uniqueName, type Call } from "./helpers";
 import { checkCodeOf, listen, startBody } from "./qr-helpers";
 
 type Json = Record<string, unknown>;
@@ -77,6 +77,10 @@ describe("rate limits: configuration", () => {
     [{ CORS_ORIGINS: "*" }, "CORS_ORIGINS"],
     [{ CORS_ORIGINS: "https://app.example.com/" }, "CORS_ORIGINS"],
     [{ CORS_ORIGINS: "app.example.com" }, "CORS_ORIGINS"],
+    [{ PASSWORD_HASH_COST: "cheap" }, "PASSWORD_HASH_COST"],
+    // The test rigs' cheap hashing on a real origin: a deployed worker never stores weak hashes.
+    [{ PASSWORD_HASH_COST: "test", JWT_ISSUER: "https://auth.example.com" }, "PASSWORD_HASH_COST"],
+    [{ PASSWORD_HASH_COST: "test", JWT_ISSUER: "https://test.example.com" }, "PASSWORD_HASH_COST"],
   ])("refuses %j loudly, naming the setting", (vars, setting) => {
     let error: unknown;
     try {
@@ -92,6 +96,23 @@ describe("rate limits: configuration", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).setting).toBe(setting);
+  });
+
+  it("hashes new passwords at OWASP's argon2id minimum unless a test rig on a reserved test origin asks for less", () => {
+    const base = { DB: env.DB, JWT_SIGNING_KEYS: "x", JWT_AUDIENCE: "aud" };
+    const params = (vars: Record<string, string>) => parseConfig({ ...base, ...vars } as unknown as Env).passwordHashParams;
+    expect(params({ JWT_ISSUER: "https://auth.example.com" })).toEqual({ memoryKiB: 19_456, timeCost: 2, parallelism: 1 });
+    expect(params({ JWT_ISSUER: "https://auth.example.com", PASSWORD_HASH_COST: "standard" })).toEqual(ARGON2_PARAMS);
+    for (const issuer of ["https://auth.example.test", "http://localhost:8787", "http://127.0.0.1:8787", "https://a.localhost"]) {
+      expect(params({ JWT_ISSUER: issuer, PASSWORD_HASH_COST: "test" }), issuer).toEqual(TEST_ARGON2_PARAMS);
+    }
+  });
+
+  it("answers 500 server_misconfigured to a sign-in when the test rigs' hash cost reaches a real origin", async () => {
+    const r = rig({ env: { PASSWORD_HASH_COST: "test", JWT_ISSUER: "https://auth.example.com" } });
+    const res = await r.call("/api/token/", signInCall("whoever", "whatever"));
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { code: string }).code).toBe("server_misconfigured");
   });
 
   it("parses a CORS allow-list", () => {

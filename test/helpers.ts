@@ -85,6 +85,11 @@ export function rig(options: RigOptions = {}) {
 
 export type Rig = ReturnType<typeof rig>;
 
+/** The test env hashes new passwords cheaply (PASSWORD_HASH_COST=test); this rig hashes as a deployed worker does. */
+export function deployedHashing(): Rig {
+  return rig({ env: { PASSWORD_HASH_COST: "standard" } });
+}
+
 /** A rig with rate limits on (RATE_LIMITS=on), over `options.env`. */
 export function limitedRig(options: RigOptions = {}): Rig {
   return rig({ ...options, env: { RATE_LIMITS: "on", ...options.env } });

@@ -12,7 +12,7 @@ import {
   webCryptoPbkdf2,
 } from "../src/auth/passwords";
 import { pbkdf2Sha256 } from "../src/auth/pbkdf2";
-import { PASSWORD, api, registerUser, signIn, uniqueName } from "./helpers";
+import { PASSWORD, api, deployedHashing, registerUser, signIn, uniqueName } from "./helpers";
 
 // Made by Django 3.2 (Debian's python3-django) with the hashers' encode(password, salt[, iterations]).
 const DJANGO = {
@@ -158,18 +158,20 @@ describe("sign-in with an old hash", () => {
     await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(DJANGO.pbkdf2_260k, user.id).run();
     expect((await api("/api/token/", { body: { username: user.username, password: "not it at all" } })).status).toBe(401);
     expect(await storedHash(user.id)).toBe(DJANGO.pbkdf2_260k);
-    await signIn(user.username, DJANGO_PASSWORD);
+    const deployed = deployedHashing();
+    await signIn(user.username, DJANGO_PASSWORD, deployed.call);
     expect(await storedHash(user.id)).toMatch(/^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-    await signIn(user.username, DJANGO_PASSWORD);
+    await signIn(user.username, DJANGO_PASSWORD, deployed.call);
   });
 
   it("answers an unknown user and a wrong password alike, after the same hashing work", async () => {
-    const { username } = await registerUser();
+    const deployed = deployedHashing();
+    const { username } = await registerUser(undefined, PASSWORD, deployed.call);
     const argon2 = vi.spyOn(kdf, "argon2");
-    await api("/api/token/", { body: { username: uniqueName("warm"), password: "whatever it is" } });
+    await deployed.call("/api/token/", { body: { username: uniqueName("warm"), password: "whatever it is" } });
     argon2.mockClear();
-    const unknown = await api("/api/token/", { body: { username: uniqueName("nobody"), password: "guess number one" } });
-    const wrong = await api("/api/token/", { body: { username, password: "guess number one" } });
+    const unknown = await deployed.call("/api/token/", { body: { username: uniqueName("nobody"), password: "guess number one" } });
+    const wrong = await deployed.call("/api/token/", { body: { username, password: "guess number one" } });
     const [a, b] = argon2.mock.calls.map(([variant, , salt, params, bytes]) => [
       variant,
       salt.length,

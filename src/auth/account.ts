@@ -41,7 +41,7 @@ async function checkOwnPassword(deps: Deps, auth: Authenticated, password: strin
   const rows = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, auth.session.userId)).limit(1);
   const row = rows[0];
   if (!row) throw new ApiError("user_not_found");
-  const check = await verifyPassword(password, row.passwordHash);
+  const check = await verifyPassword(password, row.passwordHash, deps.config.passwordHashParams);
   if (check.ok) await slot.release();
   return check.ok;
 }
@@ -63,7 +63,7 @@ export async function changePassword(
 
   const now = nowSeconds(deps.clock);
   const userId = auth.session.userId;
-  const passwordHash = await hashPassword(input.new_password);
+  const passwordHash = await hashPassword(input.new_password, deps.config.passwordHashParams);
   // One batch: the new hash and the end of every other session happen together or not at all.
   // The epoch moves with the hash: every device credential issued before stops earning trust.
   const newHash = deps.db

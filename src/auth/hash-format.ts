@@ -9,8 +9,7 @@ import { base64ToBytes } from "../lib/bytes";
  * above it a hash is unreadable (refused at import), so no guess costs more than the sign-in refusal floor hides.
  */
 export const MAX_PBKDF2_ITERATIONS = 1_200_000;
-/** OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane (~45 ms of CPU in workerd; bench/micro/passwords.micro.ts). */
-export const ARGON2_PARAMS = { memoryKiB: 19_456, timeCost: 2, parallelism: 1 } as const;
+export { ARGON2_PARAMS } from "../config";
 /** Largest argon2 memory verified: the isolate has 128 MB in all, so Django's default m=100 MiB cannot be held. */
 export const MAX_ARGON2_MEMORY_KIB = 65_536;
 const MAX_ARGON2_TIME_COST = 16;

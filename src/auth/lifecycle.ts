@@ -115,7 +115,7 @@ export async function confirmPasswordReset(
   const problems = passwordProblems(input.new_password, { username: user.username, email: user.email });
   if (problems.length > 0) throw new ValidationError({ new_password: problems });
   const now = nowSeconds(deps.clock);
-  const passwordHash = await hashPassword(input.new_password);
+  const passwordHash = await hashPassword(input.new_password, deps.config.passwordHashParams);
   // Compare-and-set on the hash the token was made for: of two uses of one link, one wins.
   const newHash = deps.db
     .update(users)
@@ -226,7 +226,7 @@ export async function requestEmailChange(
   const rows = await deps.db.select().from(users).where(eq(users.id, current.userId)).limit(1);
   const user = rows[0];
   if (!user) throw new ApiError("user_not_found");
-  if (!(await verifyPassword(input.current_password, user.passwordHash)).ok)
+  if (!(await verifyPassword(input.current_password, user.passwordHash, deps.config.passwordHashParams)).ok)
     throw new ValidationError({ current_password: ["Invalid password."] });
   await slot.release();
   const taken = await deps.db

@@ -16,7 +16,8 @@ import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToBase64, constantTimeEqual } from "../lib/bytes";
 import { Memo } from "../lib/memo";
-import { ARGON2_PARAMS, parsePasswordHash, type ParsedHash } from "./hash-format";
+import { ARGON2_PARAMS, type Argon2Params } from "../config";
+import { parsePasswordHash, type ParsedHash } from "./hash-format";
 import { argon2 } from "./argon2";
 import { pbkdf2Sha256 } from "./pbkdf2";
 import { innerDigest } from "./wrapped-hash";
@@ -84,11 +85,11 @@ async function runArgon2(
 /** The two KDFs, called through this object so tests can observe the work each check does. */
 export const kdf = { argon2: runArgon2, pbkdf2 };
 
-/** A new hash of `password` in the current format (argon2id at ARGON2_PARAMS). */
-export async function hashPassword(password: string): Promise<string> {
+/** A new hash of `password` in the current format (argon2id at `params`: config.passwordHashParams). */
+export async function hashPassword(password: string, params: Argon2Params = ARGON2_PARAMS): Promise<string> {
   const salt = encoder.encode(randomSalt());
-  const hash = await kdf.argon2("argon2id", password, salt, ARGON2_PARAMS, ARGON2_HASH_BYTES);
-  const { memoryKiB, timeCost, parallelism } = ARGON2_PARAMS;
+  const hash = await kdf.argon2("argon2id", password, salt, params, ARGON2_HASH_BYTES);
+  const { memoryKiB, timeCost, parallelism } = params;
   return `argon2$argon2id$v=19$m=${memoryKiB},t=${timeCost},p=${parallelism}$${unpaddedBase64(salt)}$${unpaddedBase64(hash)}`;
 }
 
@@ -98,13 +99,13 @@ export async function hashPasswordPbkdf2(password: string, iterations: number, s
 }
 
 /** Whether a hash is in the current format with the current parameters (else it is upgraded at sign-in). */
-function isCurrent(parsed: ParsedHash): boolean {
+function isCurrent(parsed: ParsedHash, params: Argon2Params): boolean {
   return (
     parsed.algorithm === "argon2" &&
     parsed.variant === "argon2id" &&
-    parsed.memoryKiB === ARGON2_PARAMS.memoryKiB &&
-    parsed.timeCost === ARGON2_PARAMS.timeCost &&
-    parsed.parallelism === ARGON2_PARAMS.parallelism
+    parsed.memoryKiB === params.memoryKiB &&
+    parsed.timeCost === params.timeCost &&
+    parsed.parallelism === params.parallelism
   );
 }
 
@@ -118,9 +119,10 @@ async function derive(parsed: ParsedHash, password: string): Promise<Uint8Array>
 
 // A hash of a random password in the current format: unknown users and unreadable hashes are checked
 // against it, so those answers cost exactly what a wrong password of a current-format user costs.
-const dummyHash = new Memo<ParsedHash>(1);
-function getDummyHash(): Promise<ParsedHash> {
-  return dummyHash.get("", async () => parsePasswordHash(await hashPassword(crypto.randomUUID()))!);
+const dummyHash = new Memo<ParsedHash>(2);
+function getDummyHash(params: Argon2Params): Promise<ParsedHash> {
+  const key = `${params.memoryKiB},${params.timeCost},${params.parallelism}`;
+  return dummyHash.get(key, async () => parsePasswordHash(await hashPassword(crypto.randomUUID(), params))!);
 }
 
 export interface PasswordCheck {
@@ -133,15 +135,19 @@ export interface PasswordCheck {
  * Checks `password` against `encoded` in constant time. With `encoded === null` (no such user), an
  * unusable or unreadable hash, the same work is done against a dummy current-format hash and the answer is false.
  */
-export async function verifyPassword(password: string, encoded: string | null): Promise<PasswordCheck> {
+export async function verifyPassword(
+  password: string,
+  encoded: string | null,
+  params: Argon2Params = ARGON2_PARAMS,
+): Promise<PasswordCheck> {
   const parsed = encoded === null ? null : parsePasswordHash(encoded);
   if (!parsed) {
-    const dummy = await getDummyHash();
+    const dummy = await getDummyHash(params);
     await derive(dummy, password);
     return { ok: false, needsRehash: false };
   }
   const ok = constantTimeEqual(await derive(parsed, password), parsed.hash);
-  return { ok, needsRehash: ok && !isCurrent(parsed) };
+  return { ok, needsRehash: ok && !isCurrent(parsed, params) };
 }
 
 const COMMON_PASSWORDS = new Set([

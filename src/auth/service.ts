@@ -92,7 +92,7 @@ export async function register(
   const problems = passwordProblems(input.password, input);
   if (problems.length > 0) throw new ValidationError({ password: problems });
   // Hash before looking for a clash, so a taken username costs the same time as a free one.
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(input.password, deps.config.passwordHashParams);
   const now = nowSeconds(deps.clock);
   const usernameKey = accountKey(input.username);
   // Any clash (username key or lower(email)) inserts nothing; then say which field, as DRF's unique validators do.
@@ -215,12 +215,12 @@ async function signIn(
   const slot = await limits.passwordAttempt(
     trusted ? { kind: "device", jti: trusted.jti, userId: trusted.userId } : { kind: "account", accountKey: usernameKey },
   );
-  const check = await verifyPassword(input.password, user?.passwordHash ?? null);
+  const check = await verifyPassword(input.password, user?.passwordHash ?? null, deps.config.passwordHashParams);
   if (!user || !check.ok || !user.isActive) throw new ApiError("no_active_account");
   await slot.release();
   if (check.needsRehash) {
     // Only if unchanged meanwhile: a password change racing this sign-in must win.
-    const upgraded = await hashPassword(input.password);
+    const upgraded = await hashPassword(input.password, deps.config.passwordHashParams);
     await deps.db
       .update(users)
       .set({ passwordHash: upgraded })
