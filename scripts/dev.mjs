@@ -70,7 +70,9 @@ const wrangler = (wranglerArgs, options) => [process.execPath, [WRANGLER, ...wra
 let devArgs;
 if (consumer) {
   // The consumer's own state folder; it finds our worker through the local dev registry (docs/rpc.md).
-  devArgs = ["dev", "-c", "examples/consumer/wrangler.toml", "--persist-to", "examples/consumer/.wrangler/state"];
+  // Run from its own folder: wrangler compares ./worker-configuration.d.ts (ours, at the root) with the config it
+  // serves and would print "Your types might be out of date" for the consumer's.
+  devArgs = ["dev", "-c", "wrangler.toml", "--persist-to", ".wrangler/state"];
 } else {
   if (ensureDevVars(join(root, ".dev.vars"))) console.log("[dev] wrote .dev.vars with fresh local signing keys (git-ignored)");
   const migrate = spawnSync(
@@ -86,6 +88,6 @@ if (consumer) {
 }
 devArgs.push("--ip", host, "--port", String(port), "--inspector-port", String(inspectorPort), ...args);
 
-const dev = spawn(...wrangler(devArgs, { stdio: "inherit", env }));
+const dev = spawn(...wrangler(devArgs, { stdio: "inherit", env, ...(consumer ? { cwd: join(root, "examples/consumer") } : {}) }));
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
