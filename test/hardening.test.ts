@@ -7,7 +7,14 @@ import type { Env } from "../src/env";
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, readBodyText, structureProblem } from "../src/http/body";
 import { reserveSlot } from "../src/auth/attempt-counter";
 import { THROTTLES, limitByIp, throttleByUser, memoryLimiter } from "../src/http/ratelimit";
-import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, pageContentSecurityPolicy, usePageCsp } from "../src/http/security";
+import {
+  API_CONTENT_SECURITY_POLICY,
+  API_SECURITY_HEADERS,
+  DOCUMENT_SECURITY_HEADERS,
+  SECURITY_HEADERS,
+  pageContentSecurityPolicy,
+  usePageCsp,
+} from "../src/http/security";
 import type { LogLine } from "../src/http/log";
 import { bearerCaller } from "../src/auth/middleware";
 // @ts-expect-error -- Vite's ?raw import: the configured binding limits, read from the file wrangler deploys.
@@ -403,19 +410,28 @@ describe("security headers", () => {
     ["a 401", "/api/hello/", 401],
     ["a 404", "/api/nothing-here/", 404],
     ["the JWKS", "/.well-known/jwks.json", 200],
-  ])("are on %s", async (_label, path, status) => {
+  ])("the API set (OWASP's REST cheat sheet, and CORP) is on %s, and nothing only a document reads", async (_label, path, status) => {
     const res = await api(path);
     expect(res.status).toBe(status);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-frame-options")).toBe("DENY");
-    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
     expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
-    expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
     expect(res.headers.get("cross-origin-resource-policy")).toBe("same-origin");
-    expect(res.headers.get("permissions-policy")).toContain("camera=()");
     expect(res.headers.get("content-security-policy")).toBe(API_CONTENT_SECURITY_POLICY);
+    for (const [name] of DOCUMENT_SECURITY_HEADERS) expect(res.headers.get(name), name).toBeNull();
     expect(res.headers.get("x-powered-by")).toBeNull();
     expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
+  });
+
+  it("a page gets every header a document reads: no referrer, no powerful features, its own browsing context group", async () => {
+    const res = await api("/login");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+    expect(res.headers.get("permissions-policy")).toContain("camera=()");
+    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
   });
 
   it.each([
@@ -427,9 +443,19 @@ describe("security headers", () => {
   ] as const)("are all on %s, with its request id", async (_label, path, call, status) => {
     const res = await api(path, call as Call);
     expect(res.status).toBe(status);
-    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
+    const document = status === 200;
+    for (const [name, value] of document ? SECURITY_HEADERS : API_SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
     expect(res.headers.get("content-security-policy")).toBeTruthy();
     expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
+  });
+
+  it("the QR image is a document too (an SVG opened on its own renders as one): every header", async () => {
+    const created = await api("/api/qr/", { body: await startBody() });
+    const { svg_url } = (await created.json()) as { svg_url: string };
+    const res = await api(new URL(svg_url).pathname);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
+    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
   });
 
   it("keep a page's own nonce CSP: same-origin only, inline code only with this response's nonce", async () => {
@@ -489,7 +515,7 @@ describe("CORS", () => {
     const res = await r.call("/health");
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ code: "server_misconfigured" });
-    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
+    for (const [name, value] of API_SECURITY_HEADERS) expect(res.headers.get(name), name).toBe(value);
     expect(res.headers.get("x-request-id")).toMatch(/^[\w-]{8,64}$/);
     expect(r.logs.at(-1)).toMatchObject({
       level: "error",
