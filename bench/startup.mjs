@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Cold start: a fresh workerd -> its first 200 on /health, for the one-line worker (the floor), ours as built now and,
 // with BENCH_BASELINE=<git rev>, that revision's build; ROUNDS starts of each (default 5), interleaved, 127.0.0.1 only.
-// Wall time moves with the machine's load; workerd's CPU time up to that answer (all threads) moves much less.
+// Wall time moves with the machine's load; workerd's CPU time up to that answer (all threads, from schedstat: to the
+// nanosecond) moves much less. Each start is compared with the floor's start of the same round (paired), and the
+// median of those differences is reported: the machine's drift between rounds cancels out.
 // Run: node bench/startup.mjs   (BENCH_BASELINE=66ffb32 node bench/startup.mjs: the renderer still parsed at start)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -9,12 +11,12 @@ import os, { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { cpuSeconds } from "./lib/proc.mjs";
+import { cpuSecondsPrecise } from "./lib/proc.mjs";
 import { saveRun } from "./lib/results.mjs";
 import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker, startWorker } from "./lib/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const tmp = mkdtempSync(join(tmpdir(), "edge-auth-startup-"));
 
 /** KiB of the main module and of everything wrangler would upload beside it (Text and wasm modules), raw and gzip. */
@@ -35,11 +37,11 @@ async function startOnce(start) {
   const t = performance.now();
   const server = await start();
   // Ready: workerd has loaded (compiled and evaluated) every worker; the first answer adds routing and cold paths.
-  const readyCpuMs = (cpuSeconds(server.pid) ?? NaN) * 1000;
+  const readyCpuMs = (cpuSecondsPrecise(server.pid) ?? NaN) * 1000;
   const res = await fetch(`${server.url.replace(/\/$/, "")}/health`);
   await res.arrayBuffer();
   const ms = performance.now() - t;
-  const cpuMs = (cpuSeconds(server.pid) ?? NaN) * 1000;
+  const cpuMs = (cpuSecondsPrecise(server.pid) ?? NaN) * 1000;
   await server.stop();
   if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
   return { ms, cpuMs, readyCpuMs };
@@ -104,15 +106,22 @@ try {
     const size = row.main_kib
       ? `  main module ${row.main_kib} KiB (${row.main_gzip_kib} gzip), upload ${row.upload_gzip_kib} KiB gzip`
       : "";
+    // Paired: this row's start minus the floor's start of the same round, then the median of those.
+    const overMs = median(row.runs.map((r, i) => r.ms - floor.runs[i].ms));
+    const overCpu = median(row.runs.map((r, i) => r.cpuMs - floor.runs[i].cpuMs));
+    const overReadyCpu = median(row.runs.map((r, i) => r.readyCpuMs - floor.runs[i].readyCpuMs));
     const delta =
       row === floor
         ? ""
-        : `  (+${Math.round(median(ms) - median(floor.runs.map((r) => r.ms)))} ms, +${Math.round(median(cpu) - median(floor.runs.map((r) => r.cpuMs)))} ms CPU over the floor)`;
+        : `  (+${Math.round(overMs)} ms, +${Math.round(overCpu)} ms CPU over the floor, +${Math.round(overReadyCpu)} by ready; paired medians)`;
     summary.rows.push({
       label: row.label.trim(),
       ms: Math.round(median(ms)),
       cpu_ms: Math.round(median(cpu)),
       ready_cpu_ms: Math.round(readyCpu),
+      over_floor_ms: row === floor ? 0 : Math.round(overMs),
+      over_floor_cpu_ms: row === floor ? 0 : Math.round(overCpu),
+      over_floor_ready_cpu_ms: row === floor ? 0 : Math.round(overReadyCpu),
       main_gzip_kib: row.main_gzip_kib ?? null,
       upload_gzip_kib: row.upload_gzip_kib ?? null,
     });

@@ -18,6 +18,26 @@ function statFields(text) {
   return { comm, rest: text.slice(close + 2).split(" ") };
 }
 
+/**
+ * CPU seconds a process's live threads have run so far, to the nanosecond (each thread's schedstat: time on a CPU),
+ * where cpuSeconds counts 10 ms ticks; a thread that already exited is not counted. null without schedstat.
+ */
+export function cpuSecondsPrecise(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds (user + system, all threads) a process has used so far; null once it is gone. */
 export function cpuSeconds(pid) {
   try {
