@@ -107,8 +107,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // Resources that keep per-user state hear of a user's deletion here, so auth never imports them.
   for (const resource of RESOURCES) if (resource.onUserDeleted) onUserDeleted(resource.onUserDeleted);
 
-  app.notFound(() => errorResponse(new ApiError("not_found")));
-
+  // Unmatched requests (404, and 405/OPTIONS on a known path) are answered by mountRoutes' not-found handler.
   app.onError(handleError);
 
   return app;

@@ -11,7 +11,7 @@ import { openBookmark, sealBookmark } from "./bookmark";
 import type { Deps } from "../deps";
 import { RequestDeps } from "./request-deps";
 import { readJsonObject } from "./body";
-import { ApiError, ValidationError } from "./errors";
+import { ApiError, ValidationError, errorResponse } from "./errors";
 import { parseQuery, type QuerySchema } from "./query";
 import type { AppEnv, Authenticated } from "./types";
 import { validate } from "./validation";
@@ -258,9 +258,22 @@ async function noStore(c: Context<AppEnv>, next: () => Promise<void>): Promise<v
   if (c.res.status !== 101) c.res.headers.set("cache-control", "no-store");
 }
 
+/** Hono's pattern as a RegExp over the request path, with or without its trailing slash (the app is non-strict). */
+function pathPattern(path: string): RegExp {
+  if (path === "/") return /^\/$/;
+  const source = path
+    .split("/")
+    .map((segment) => (segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("/");
+  return new RegExp(`^${source}/?$`);
+}
+
 /**
- * Mounts `routes` on `app`: each route's chain (before → bearer → path checks → query → body → handler), and per path a
- * catch-all that answers OPTIONS 204 and any other method 405, both with `Allow` (RFC 9110 §15.5.6).
+ * Mounts `routes` on `app`: each route's chain (before → bearer → path checks → query → body → handler), and, for a
+ * request no route's method matched, a not-found handler that answers OPTIONS 204 and any other method 405 on a
+ * known path, both with `Allow` (RFC 9110 §15.5.6), and 404 `not_found` elsewhere. Not a catch-all route per path:
+ * Hono's router copies every catch-all into every method's matcher, and building those took a fresh isolate's
+ * first request 22-28 ms (node) instead of 7.
  */
 export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], options: MountOptions = {}): void {
   const sink = options.log ?? consoleSink;
@@ -281,11 +294,18 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[], opti
       ];
       app.on(route.method, path, ...(chain as [MiddlewareHandler<AppEnv>]));
     }
-    const methods = pathRoutes.map((r) => r.method);
-    const allowed = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
-    app.all(path, function methodNotAllowed(c) {
-      if (c.req.method === "OPTIONS") return c.body(null, 204, { allow: allowed });
-      throw new ApiError("method_not_allowed", `Method "${c.req.method.slice(0, 20)}" not allowed.`, {}, { allow: allowed });
-    });
   }
+  // Built on the first request no route matched: a fresh isolate's first answer is usually a matched one.
+  let allowByPattern: Array<readonly [RegExp, string]> | null = null;
+  app.notFound(function notFoundOrNotAllowed(c) {
+    allowByPattern ??= [...byPath].map(([path, pathRoutes]) => {
+      const methods = pathRoutes.map((r) => r.method);
+      return [pathPattern(path), [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ")] as const;
+    });
+    const path = c.req.path;
+    const allowed = allowByPattern.find(([pattern]) => pattern.test(path))?.[1];
+    if (allowed === undefined) return errorResponse(new ApiError("not_found"));
+    if (c.req.method === "OPTIONS") return c.body(null, 204, { allow: allowed });
+    return errorResponse(new ApiError("method_not_allowed", `Method "${c.req.method.slice(0, 20)}" not allowed.`, {}, { allow: allowed }));
+  });
 }
