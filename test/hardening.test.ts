@@ -605,6 +605,15 @@ describe("body size limit on every route", () => {
     await expect(readBodyText(broken)).rejects.toMatchObject({ code: "parse_error" });
   });
 
+  it("a body cut off inside a character is refused, and the next body decodes whole (one decoder serves every request)", async () => {
+    const post = (bytes: Uint8Array) =>
+      new Request(`${ORIGIN}/x`, { method: "POST", headers: { "content-length": String(bytes.byteLength) }, body: bytes });
+    const euro = new TextEncoder().encode('{"a":"€"}');
+    await expect(readBodyText(post(euro.slice(0, 8)))).rejects.toMatchObject({ code: "parse_error" });
+    expect(await readBodyText(post(euro))).toBe('{"a":"€"}');
+    expect(await readBodyText(post(new TextEncoder().encode("€")))).toBe("€");
+  });
+
   it("cuts off a streamed body of undeclared length at the limit", async () => {
     const chunk = new TextEncoder().encode(`{"username": "${"a".repeat(1000)}`);
     let sent = 0;
