@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { cpuSecondsPrecise } from "./lib/proc.mjs";
+import { gitInfo } from "./lib/report.mjs";
 import { saveRun } from "./lib/results.mjs";
 import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker, startWorker } from "./lib/server.mjs";
 
@@ -95,6 +96,8 @@ try {
   const summary = {
     date: new Date().toISOString(),
     commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim(),
+    // "ours" is the working tree: a run with uncommitted changes under src/ (or wrangler.toml) is not that commit's.
+    uncommitted_src: gitInfo(root)?.uncommitted_changes_in_src ?? null,
     rounds: ROUNDS,
     load: Number(load),
     rows: [],
