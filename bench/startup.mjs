@@ -4,7 +4,8 @@
 // Wall time moves with the machine's load; workerd's CPU time up to that answer (all threads, from schedstat: to the
 // nanosecond) moves much less. Each start is compared with the floor's start of the same round (paired), and the
 // median of those differences is reported: the machine's drift between rounds cancels out.
-// Run: node bench/startup.mjs   (BENCH_BASELINE=66ffb32 node bench/startup.mjs: the renderer still parsed at start)
+// Run: node bench/startup.mjs   (BENCH_BASELINE=66ffb32 node bench/startup.mjs: the renderer still parsed at start;
+// BENCH_EXTRA="name=/tmp/x/index.js,..." adds bundles prepared by hand, e.g. one whose modules are compiled but not run)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
@@ -58,6 +59,11 @@ try {
       label: `baseline ${rev}`,
       script: await buildRevision(root, execFileSync("git", ["rev-parse", "--short", rev], { cwd: root, encoding: "utf8" }).trim(), tmp),
     });
+  // Variants built by hand (a bundle cut down to find where the time goes): BENCH_EXTRA="label=/path/index.js,...".
+  for (const item of (process.env.BENCH_EXTRA ?? "").split(",").filter(Boolean)) {
+    const [label, script] = item.split("=");
+    builds.push({ label, script });
+  }
   // The floor with wrangler.toml's bindings: Miniflare starts the same D1, Durable Object and rate-limit services
   // around it, so the difference to ours is our bundle's own start (its Durable Object classes are empty stand-ins).
   const floorScript = join(tmp, "floor", "index.js");

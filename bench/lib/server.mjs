@@ -128,6 +128,12 @@ const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
 if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
 const DIRECT = BENCH_SOCKET === "direct";
 
+/** The module type wrangler's rules give a file the bundle imports (wasm, Text, Data). */
+function moduleType(name) {
+  if (name.endsWith(".wasm")) return "CompiledWasm";
+  return name.endsWith(".txt") ? "Text" : "Data";
+}
+
 function withoutModulesRules({ modulesRules: _rules, ...options }) {
   return options;
 }
@@ -226,14 +232,14 @@ export async function startWorker({
       kvPersist: join(persistDir, "kv"),
       workers: [
         {
-          // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, .wasm, .txt).
+          // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, .wasm, .txt, .bin/.gz).
           ...withoutModulesRules(workerOptions),
           name: config.name ?? "worker",
           modules: [
             { type: "ESModule", path: scriptPath },
             ...readdirSync(dirname(scriptPath))
-              .filter((name) => name.endsWith(".wasm") || name.endsWith(".txt"))
-              .map((name) => ({ type: name.endsWith(".wasm") ? "CompiledWasm" : "Text", path: join(dirname(scriptPath), name) })),
+              .filter((name) => /\.(wasm|txt|bin|gz)$/.test(name))
+              .map((name) => ({ type: moduleType(name), path: join(dirname(scriptPath), name) })),
           ],
           // Module names are relative to this root; the bundle lives in a temp dir outside the project.
           modulesRoot: dirname(scriptPath),
