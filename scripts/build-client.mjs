@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the browser code (client/*-page.ts, TypeScript) into one minified IIFE per page and writes them,
 // as strings, to src/pages/client.generated.ts (git-ignored), which the pages inline under their CSP nonce;
-// and copies the API reference's renderer (swagger-ui-dist) to src/openapi/swagger-ui/*.txt (git-ignored).
+// and writes the API reference's renderer (swagger-ui-dist) gzipped to src/openapi/swagger-ui/*.gz (git-ignored).
 // Offline and fast (esbuild, which wrangler already brings). Run by wrangler.toml's [build] (wrangler dev,
 // deploy, `npm run build`, the e2e and bench builds), vitest.config.ts (every vitest run) and `npm run typecheck`.
 // esbuild strips types without checking them: `tsc -p client` does that (`npm run typecheck`).
@@ -27,30 +27,34 @@ const PAGES = {
 const MODULE_ENTRY = "client/qr-login-module.ts";
 
 /**
- * The API reference's renderer (swagger-ui-dist, Apache-2.0), copied to the git-ignored src/openapi/swagger-ui/ as
- * `.txt` files, which wrangler and the test pool load as Text modules: strings the runtime never parses as JavaScript,
- * so a worker's start does not pay for 1.7 MB of string literals (bench/startup.mjs). Not Workers static assets: an
- * assets-enabled worker is reached through the assets router, whose runtime then answered the QR socket's WebSocket
- * handshake and agreed permessage-deflate despite our no_web_socket_compression flag (660 KiB instead of 85 KiB per
- * waiting login).
+ * The API reference's renderer (swagger-ui-dist, Apache-2.0), gzipped into the git-ignored src/openapi/swagger-ui/ as
+ * `.gz` files, which wrangler.toml's rule (and so the test pool) loads as Data modules: bytes the worker answers as they
+ * are (Content-Encoding: gzip). As Text modules (1.9 MB of strings) they cost a fresh workerd 11-24 ms CPU at start, as
+ * gzip Data (480 KiB) nothing measurable (bench/startup.mjs with BENCH_EXTRA; docs/benchmarks.md). Not Workers static
+ * assets: an assets-enabled worker is reached through the assets router, whose runtime then answered the QR socket's
+ * WebSocket handshake and agreed permessage-deflate despite our no_web_socket_compression flag (660 KiB instead of 85
+ * KiB per waiting login).
  */
 const DOCS_DIR = "src/openapi/swagger-ui";
 const DOCS_FILES = ["swagger-ui-bundle.js", "swagger-ui.css"];
 
-/** Copies the renderer's files, only when they changed (wrangler dev reloads on writes under src/). */
+/** Gzips the renderer's files, writing only when they changed (wrangler dev reloads on writes under src/). */
 function writeDocsAssets() {
   const from = join(root, "node_modules/swagger-ui-dist");
   mkdirSync(join(root, DOCS_DIR), { recursive: true });
   for (const file of DOCS_FILES) {
-    const source = readFileSync(join(from, file), "utf8");
-    const path = join(root, DOCS_DIR, `${file}.txt`);
+    // Level 9 and gzip's header without a time or name: the same bytes on every build of the same version.
+    const gzipped = gzipSync(readFileSync(join(from, file)), { level: 9 });
+    const path = join(root, DOCS_DIR, `${file}.gz`);
     let previous = null;
     try {
-      previous = readFileSync(path, "utf8");
+      previous = readFileSync(path);
     } catch {
       // First build.
     }
-    if (previous !== source) writeFileSync(path, source);
+    if (previous === null || !previous.equals(gzipped)) writeFileSync(path, gzipped);
+    // Earlier builds wrote the files as Text modules (.txt); an old checkout's copies go.
+    rmSync(join(root, DOCS_DIR, `${file}.txt`), { force: true });
   }
   // Before the Text modules the renderer was one generated .ts module of string literals: an old checkout's copy goes.
   rmSync(join(root, "src/openapi/swagger-ui.generated.ts"), { force: true });

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Hono } from "hono";
 import { createApp } from "../src/app";
+import { DOCS_ASSETS, acceptsGzip } from "../src/openapi/docs";
 import { defineRoute, mountRoutes } from "../src/http/endpoint";
 import { ApiError, errorResponse } from "../src/http/errors";
 import type { AppEnv } from "../src/http/types";
@@ -443,6 +444,8 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(bundle.headers.get("cache-control")).toBe("public, max-age=86400");
+    expect(bundle.headers.get("vary")).toBe("Accept-Encoding");
+    expect(bundle.headers.get("content-encoding")).toBeNull();
     expect(bundle.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await bundle.text()).toContain("SwaggerUIBundle");
     const css = await get("/api/docs/swagger-ui.css");
@@ -459,5 +462,53 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
       expect([path, res.status]).toEqual([path, 404]);
       expect(await res.json()).toEqual({ detail: "Not found." });
     }
+  });
+
+  it("hands a browser, which accepts gzip, the renderer's files gzip-encoded: the same files once decoded", async () => {
+    for (const file of Object.keys(DOCS_ASSETS)) {
+      const plain = await (await get(`/api/docs/${file}`)).text();
+      // Twice: the stored bytes answer every request, not only an isolate's first.
+      for (const round of [1, 2]) {
+        const res = await get(`/api/docs/${file}`, { headers: { "accept-encoding": "gzip, deflate, br, zstd" } });
+        expect([file, round, res.status, res.headers.get("content-encoding"), res.headers.get("vary")]).toEqual([
+          file,
+          round,
+          200,
+          "gzip",
+          "Accept-Encoding",
+        ]);
+        const decoded = await new Response(res.body!.pipeThrough(new DecompressionStream("gzip"))).text();
+        expect(decoded.length).toBe(plain.length);
+        expect(decoded === plain).toBe(true);
+      }
+    }
+  });
+
+  it("hands a client that refuses gzip the renderer's files unencoded", async () => {
+    for (const acceptEncoding of ["identity", "gzip;q=0, br", "br, *;q=0", "gzip;q=0, *"]) {
+      const res = await get("/api/docs/swagger-ui.css", { headers: { "accept-encoding": acceptEncoding } });
+      expect([acceptEncoding, res.status, res.headers.get("content-encoding")]).toEqual([acceptEncoding, 200, null]);
+      expect(await res.text()).toContain(".swagger-ui");
+    }
+  });
+
+  it("reads Accept-Encoding as RFC 9110 does: gzip by name or by *, weighed by q", () => {
+    const cases: Array<[string | null, boolean]> = [
+      [null, false],
+      ["", false],
+      ["gzip", true],
+      ["GZip", true],
+      ["x-gzip", true],
+      ["deflate, gzip;q=0.5", true],
+      ["*", true],
+      ["br;q=1, *;q=0.1", true],
+      ["gzip;q=0", false],
+      ["gzip; q=0.000", false],
+      ["gzip;q=0, *", false],
+      ["*;q=0", false],
+      ["br, zstd", false],
+      ["gzip;q=junk", false],
+    ];
+    expect(cases.map(([header]) => [header, acceptsGzip(header)])).toEqual(cases);
   });
 });

@@ -5,7 +5,7 @@ import { defineRoute } from "../http/endpoint";
 import { defineResource, type Resource } from "../http/resource";
 import { newCspNonce } from "../http/security";
 import { openApiDocument } from "./document";
-import { DOCS_ASSETS, DocsPage } from "./docs";
+import { DOCS_ASSETS, DocsPage, docsAssetResponse } from "./docs";
 import { named } from "./named";
 
 const SCHEMA_PATH = "/api/schema/";
@@ -90,7 +90,7 @@ function metaRoutes(documented: () => readonly Resource[]) {
       summary: "The reference page's renderer files",
       description: `Swagger UI's files (swagger-ui-dist, Apache-2.0), served by the worker: ${Object.keys(DOCS_ASSETS)
         .map((f) => `\`${f}\``)
-        .join(", ")}. Anything else is 404.`,
+        .join(", ")}, gzip-encoded for a client that accepts gzip (\`Vary: Accept-Encoding\`). Anything else is 404.`,
       auth: "anonymous",
       notFound: true,
       params: {
@@ -101,11 +101,7 @@ function metaRoutes(documented: () => readonly Resource[]) {
         },
       },
       responses: { 200: { description: "The file.", content: { type: "text/javascript", schema: { type: "string" } } } },
-      handler: (c, { params }) => {
-        const asset = DOCS_ASSETS[params.file]!;
-        // Same file until the next deploy; a day keeps a reader's reloads cheap.
-        return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=86400" });
-      },
+      handler: (c, { params }) => docsAssetResponse(DOCS_ASSETS[params.file]!, c.req.header("accept-encoding") ?? null),
     }),
 
     defineRoute({
