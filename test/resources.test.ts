@@ -15,13 +15,14 @@ import { pageQueryFields } from "../src/http/pagination";
 import { parseQuery } from "../src/http/query";
 import { defineResource, routesOf } from "../src/http/resource";
 import type { AppEnv, Authenticated } from "../src/http/types";
+import { built } from "../src/lib/lazy";
 import { named } from "../src/openapi/named";
 import { openApiDocument } from "../src/openapi/document";
 import { ORIGIN } from "./helpers";
 import { appRoutes, badInputPlan, failClosedPlan, routeKey } from "./route-table";
 
 /** A resource a newcomer might add: a list, a create, a delete by id, and an anonymous action. Never mounted. */
-const thingSchema = named("Thing", z.strictObject({ id: z.string(), name: z.string() }));
+const thingSchema = named("Thing", () => z.strictObject({ id: z.string(), name: z.string() }));
 const throwaway = defineResource({
   tag: "things",
   description: "A resource the tests add to the list, to see every derived table take it in.",
@@ -33,7 +34,7 @@ const throwaway = defineResource({
       summary: "List things",
       auth: "bearer",
       query: z.object({ ...pageQueryFields("Things"), search: z.string().optional() }),
-      responses: { 200: { description: "Things.", schema: named("ThingList", z.array(thingSchema)) } },
+      responses: { 200: { description: "Things.", schema: named("ThingList", () => z.array(built(thingSchema))) } },
       handler: (_c, { json }) => json(200, []),
     }),
     defineRoute({

@@ -1,4 +1,5 @@
 /** @module Account — the signed-in user changes their password or email, or deletes their account. */
+import { built, lazy } from "../lib/lazy";
 import { audit } from "../http/log";
 import { eq, sql } from "drizzle-orm";
 import * as z from "zod";
@@ -14,19 +15,23 @@ import { sessionCache } from "./session-cache";
 import { revokeOtherSessionsWith } from "./sessions";
 import { announceUserDeleted } from "./user-events";
 
-export const passwordChangeSchema = z.object({
-  old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-  new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-});
+export const passwordChangeSchema = lazy(() =>
+  z.object({
+    old_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+    new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  }),
+);
 
 // Only `email` is writable; the other fields of the representation are read-only and ignored, as DRF does.
 // Changing it needs the password (djoser's `current_password`): a stolen access token cannot take the account.
-export const accountPatchSchema = z.object({
-  email: emailSchema.optional(),
-  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
-});
+export const accountPatchSchema = lazy(() =>
+  z.object({
+    email: built(emailSchema).optional(),
+    current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
+  }),
+);
 
-export const accountDeleteSchema = z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+export const accountDeleteSchema = lazy(() => z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }));
 
 const WRONG_OLD_PASSWORD = "Your old password was entered incorrectly. Please enter it again.";
 const WRONG_PASSWORD = "Incorrect password.";

@@ -11,6 +11,7 @@
  * Idempotent: `INSERT … ON CONFLICT DO NOTHING`, so users already present (same id, username or email)
  * are left exactly as they are, including any password changed or upgraded here since.
  */
+import { lazy } from "../lib/lazy";
 import * as z from "zod";
 import { MAX_ARGON2_MEMORY_KIB, MAX_PBKDF2_ITERATIONS, UNUSABLE_PASSWORD_PREFIX, parsePasswordHash } from "./hash-format";
 import { USERNAME_PATTERN, accountKey, normalizeEmail, normalizeUsername } from "./identity";
@@ -24,7 +25,7 @@ const EMAIL_MAX_LENGTH = 254;
  */
 export const MAX_IMPORTED_ID = 2 ** 52;
 // The check registration applies (src/auth/service.ts emailSchema): `<img src=x onerror=…>` is no address.
-const EMAIL = z.email();
+const EMAIL = lazy(() => z.email());
 
 export interface ImportedUser {
   id: number;

@@ -2,6 +2,7 @@
  * @module djoser Routes — /api/auth/users/…: djoser's endpoints, request and answer shapes and status codes, so a front
  * end written for djoser works with its base URL at /api/auth/. Thin bindings over ./lifecycle and ./account.
  */
+import { lazy } from "../lib/lazy";
 import type { Context } from "hono";
 import { eq } from "drizzle-orm";
 import * as z from "zod";
@@ -83,10 +84,12 @@ const linkErrors = fieldErrors(
 
 const uidTokenExample = { uid: "MQ", token: "cd2x4k-3f1e0c9a8b7d6e5f4a3b2c1d0e9f8a7b" };
 
-const setPasswordSchema = z.object({
-  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-  new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-});
+const setPasswordSchema = lazy(() =>
+  z.object({
+    current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+    new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  }),
+);
 
 export const djoserRoutes = [
   defineRoute({

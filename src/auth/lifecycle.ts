@@ -6,6 +6,7 @@
  * read, one token) whoever asks, and the mail itself goes out after the answer. A reset's new hash and the end of every
  * session and device credential (credentials_epoch + 1) are one batch, and only the first use of a link wins.
  */
+import { built, lazy } from "../lib/lazy";
 import { and, eq, ne, sql } from "drizzle-orm";
 import * as z from "zod";
 import type { Config } from "../config";
@@ -31,12 +32,14 @@ export const INVALID_UID = "Invalid user id or user doesn't exist.";
 export const INVALID_TOKEN = "Invalid token for given user.";
 export const STALE_TOKEN = "Stale token for given user.";
 
-const uidField = z.string().min(1).max(64);
-const tokenField = z.string().min(1).max(64);
+const uidField = lazy(() => z.string().min(1).max(64));
+const tokenField = lazy(() => z.string().min(1).max(64));
 
-export const emailOnlySchema = z.object({ email: emailSchema });
-export const uidTokenSchema = z.object({ uid: uidField, token: tokenField });
-export const resetConfirmSchema = z.object({ uid: uidField, token: tokenField, new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+export const emailOnlySchema = lazy(() => z.object({ email: built(emailSchema) }));
+export const uidTokenSchema = lazy(() => z.object({ uid: built(uidField), token: built(tokenField) }));
+export const resetConfirmSchema = lazy(() =>
+  z.object({ uid: built(uidField), token: built(tokenField), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
+);
 
 /** A user no link is ever made for, so an unknown address costs the same HMAC as a known one. */
 const NOBODY: TokenUser = { id: 0, passwordHash: "", lastLogin: null, email: "" };
@@ -180,11 +183,15 @@ export async function activate(deps: Deps, input: z.output<typeof uidTokenSchema
   logEvent("account_activated", { user_id: user.id });
 }
 
-export const mePatchSchema = z.object({
-  email: emailSchema.optional(),
-  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
-});
-export const emailConfirmSchema = z.object({ uid: uidField, email: z.string().min(1).max(400), token: tokenField });
+export const mePatchSchema = lazy(() =>
+  z.object({
+    email: built(emailSchema).optional(),
+    current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
+  }),
+);
+export const emailConfirmSchema = lazy(() =>
+  z.object({ uid: built(uidField), email: z.string().min(1).max(400), token: built(tokenField) }),
+);
 
 /** The new address in a link: base64url of its bytes (no `@` or `+` to mangle in a path). */
 function encodeAddress(email: string): string {

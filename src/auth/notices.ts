@@ -4,6 +4,7 @@
  * key) is bound to the user id and that session id, expires with the refresh lifetime (the session cannot outlive it),
  * and is single-use because its use ends the session. Notices are sent after the answer and never fail a request.
  */
+import { lazy } from "../lib/lazy";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/types";
@@ -22,7 +23,9 @@ import { revokeUserSession, type DeviceInfo } from "./sessions";
 
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
 
-export const notMeSchema = z.object({ uid: z.string().min(1).max(64), sid: z.string().min(1).max(64), token: z.string().min(1).max(64) });
+export const notMeSchema = lazy(() =>
+  z.object({ uid: z.string().min(1).max(64), sid: z.string().min(1).max(64), token: z.string().min(1).max(64) }),
+);
 
 function binding(userId: number, sid: string): TokenUser {
   return { id: userId, passwordHash: "", lastLogin: null, email: `session:${sid}` };

@@ -1,4 +1,5 @@
 /** @module Auth Routes — the specs of /api/auth/*, /api/token/*, /api/hello/ and the JWKS: thin bindings over ./service. */
+import { lazy } from "../lib/lazy";
 import type { Context } from "hono";
 import * as z from "zod";
 import { deviceFromRequest } from "../http/device";
@@ -66,7 +67,7 @@ const cookieBody = `\`refresh\` is required unless REFRESH_COOKIE=on, where a br
 const fieldErrors = (description: string, example: Record<string, string[]>) => ({ description, shape: "FieldErrors", example }) as const;
 
 /** GET /api/auth/events/'s query: DRF's page parameters. */
-const eventListQuerySchema = z.object(pageQueryFields("Events"));
+const eventListQuerySchema = lazy(() => z.object(pageQueryFields("Events")));
 
 /** Sign in, refresh, verify, sign out, and the public keys: simplejwt's contract (src/auth/resources.ts lists them). */
 export const tokenRoutes = [

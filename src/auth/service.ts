@@ -1,4 +1,5 @@
 /** @module Auth Service — register, sign in, refresh, verify, log out, authenticate: plain functions over Deps. */
+import { built, lazy } from "../lib/lazy";
 import { audit } from "../http/log";
 import { and, eq, sql } from "drizzle-orm";
 import * as z from "zod";
@@ -36,28 +37,32 @@ const usernameSchema = z
   .min(1)
   .max(USERNAME_MAX_LENGTH)
   .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
-export const emailSchema = z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail);
+export const emailSchema = lazy(() => z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail));
 
 export const EMAIL_TAKEN = "A user with that email address already exists.";
 const USERNAME_TAKEN = "A user with that username already exists.";
 
 // Unknown fields are ignored (src/http/validation.ts), as DRF's serializers do.
-export const registerSchema = z.object({
-  username: usernameSchema,
-  email: emailSchema,
-  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-});
+export const registerSchema = lazy(() =>
+  z.object({
+    username: usernameSchema,
+    email: built(emailSchema),
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  }),
+);
 
-export const credentialsSchema = z.object({
-  username: z.string().overwrite(normalizeUsername).min(1).max(USERNAME_MAX_LENGTH),
-  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-});
+export const credentialsSchema = lazy(() =>
+  z.object({
+    username: z.string().overwrite(normalizeUsername).min(1).max(USERNAME_MAX_LENGTH),
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  }),
+);
 
-const refreshTokenField = z.string().min(1).max(4096);
-export const refreshSchema = z.object({ refresh: refreshTokenField });
+const refreshTokenField = lazy(() => z.string().min(1).max(4096));
+export const refreshSchema = lazy(() => z.object({ refresh: built(refreshTokenField) }));
 /** Refresh and sign-out bodies: `refresh` may be left out when REFRESH_COOKIE=on and the browser's cookie carries it. */
-export const refreshBodySchema = z.object({ refresh: refreshTokenField.optional() });
-export const verifySchema = z.object({ token: z.string().min(1).max(4096) });
+export const refreshBodySchema = lazy(() => z.object({ refresh: built(refreshTokenField).optional() }));
+export const verifySchema = lazy(() => z.object({ token: z.string().min(1).max(4096) }));
 
 export function isoSeconds(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(".000Z", "Z");

@@ -3,6 +3,7 @@
  * declare them, the OpenAPI document shows them, tests in check mode parse every real answer with them, and
  * the types the services return are inferred from them.
  */
+import { built } from "../lib/lazy";
 import * as z from "zod";
 import { REVOKED_BY, SECURITY_EVENT_TYPES, SESSION_METHODS } from "../db/schema";
 import { pageSchema } from "../http/pagination";
@@ -11,8 +12,7 @@ import { named } from "../openapi/named";
 
 const ID_22 = /^[A-Za-z0-9_-]{22}$/;
 
-export const userSchema = named(
-  "User",
+export const userSchema = named("User", () =>
   z.strictObject({
     id: z.number().int(),
     username: z.string(),
@@ -23,8 +23,7 @@ export const userSchema = named(
 );
 export type PublicUser = z.output<typeof userSchema>;
 
-const tokenPairSchema = named(
-  "TokenPair",
+const tokenPairSchema = named("TokenPair", () =>
   z.strictObject({
     access: z
       .string()
@@ -35,8 +34,7 @@ const tokenPairSchema = named(
 export type TokenPair = z.output<typeof tokenPairSchema>;
 
 /** With REFRESH_COOKIE=on a browser's answers carry the access token only; the refresh token is in the cookie. */
-const accessOnlySchema = named(
-  "AccessToken",
+const accessOnlySchema = named("AccessToken", () =>
   z.strictObject({
     access: z
       .string()
@@ -44,17 +42,15 @@ const accessOnlySchema = named(
   }),
 );
 
-export const tokenAnswerSchema = named(
-  "TokenAnswer",
-  z.union([tokenPairSchema, accessOnlySchema]).meta({ description: "TokenPair; AccessToken alone when REFRESH_COOKIE=on." }),
+export const tokenAnswerSchema = named("TokenAnswer", () =>
+  z.union([built(tokenPairSchema), built(accessOnlySchema)]).meta({ description: "TokenPair; AccessToken alone when REFRESH_COOKIE=on." }),
 );
 
-export const detailSchema = named("Detail", z.strictObject({ detail: z.string() }));
+export const detailSchema = named("Detail", () => z.strictObject({ detail: z.string() }));
 
-export const emptySchema = named("Empty", z.strictObject({}).meta({ description: "`{}`" }));
+export const emptySchema = named("Empty", () => z.strictObject({}).meta({ description: "`{}`" }));
 
-const sessionSchema = named(
-  "Session",
+const sessionSchema = named("Session", () =>
   z
     .strictObject({
       id: z.string().regex(ID_22).meta({ description: "Pass to DELETE /api/auth/sessions/{id}/." }),
@@ -73,10 +69,9 @@ const sessionSchema = named(
 );
 export type DeviceSession = z.output<typeof sessionSchema>;
 
-export const sessionListSchema = named("SessionList", z.array(sessionSchema));
+export const sessionListSchema = named("SessionList", () => z.array(built(sessionSchema)));
 
-const securityEventSchema = named(
-  "SecurityEvent",
+const securityEventSchema = named("SecurityEvent", () =>
   z
     .strictObject({
       id: z.number().int(),
@@ -111,12 +106,11 @@ const securityEventSchema = named(
 );
 export type SecurityEventOut = z.output<typeof securityEventSchema>;
 
-export const securityEventListSchema = named("PaginatedSecurityEventList", pageSchema(securityEventSchema));
+export const securityEventListSchema = named("PaginatedSecurityEventList", () => pageSchema(built(securityEventSchema)));
 
-export const revokedCountSchema = named("RevokedCount", z.strictObject({ revoked: z.number().int().min(0) }));
+export const revokedCountSchema = named("RevokedCount", () => z.strictObject({ revoked: z.number().int().min(0) }));
 
-export const jwksSchema = named(
-  "Jwks",
+export const jwksSchema = named("Jwks", () =>
   z
     .strictObject({
       keys: z.array(
@@ -135,7 +129,6 @@ export const jwksSchema = named(
 );
 
 /** djoser's user answer at registration: `{username, id, email}`. */
-export const djoserUserSchema = named(
-  "UserCreated",
+export const djoserUserSchema = named("UserCreated", () =>
   z.strictObject({ username: z.string(), id: z.number().int(), email: z.string().meta({ format: "email" }) }),
 );

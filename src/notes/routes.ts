@@ -1,4 +1,5 @@
 /** @module Notes Routes — the specs of /api/notes/ and /api/notes/{id}/: thin bindings over ./service. */
+import { built } from "../lib/lazy";
 import type { Context } from "hono";
 import { defineRoute, type PathParamSpec } from "../http/endpoint";
 import { MAX_SEARCH_LENGTH } from "../http/filters";
@@ -14,7 +15,7 @@ import { createNote, deleteNote, getNote, listNotes, replaceNote, updateNote } f
 const readOnly = NOTE_READ_ONLY_FIELDS.map((f) => `\`${f}\``).join(", ");
 const ownerOnly = "Owner only: another user's note answers 404 exactly as a missing one does.";
 
-const noteListSchema = named("PaginatedNoteList", pageSchema(noteOutputSchema));
+const noteListSchema = named("PaginatedNoteList", () => pageSchema(built(noteOutputSchema)));
 
 /** A malformed id names no note: 404 before the body is read or any query runs. */
 const noteId: Record<"id", PathParamSpec> = {

@@ -26,9 +26,9 @@ function docsCsp(nonce: string): string {
   ].join("; ");
 }
 
-const healthSchema = named("Health", z.strictObject({ status: z.literal("ok") }));
-const helloSchema = named("Hello", z.strictObject({ message: z.string() }));
-const documentSchema = named("OpenApiDocument", z.looseObject({ openapi: z.string() }).meta({ description: "OpenAPI 3.1 (JSON)." }));
+const healthSchema = named("Health", () => z.strictObject({ status: z.literal("ok") }));
+const helloSchema = named("Hello", () => z.strictObject({ message: z.string() }));
+const documentSchema = named("OpenApiDocument", () => z.looseObject({ openapi: z.string() }).meta({ description: "OpenAPI 3.1 (JSON)." }));
 
 /** Health, hello, the document and its page, as one resource; `documented` is every resource the document describes. */
 export function metaResource(documented: () => readonly Resource[]): Resource {

@@ -7,7 +7,8 @@ import * as z from "zod";
 import type { AnswerSpec, ParamSpec } from "../http/endpoint";
 import type { MountedRoute } from "../http/resource";
 import { queryFields, type QuerySchema } from "../http/query";
-import { answerSchemas } from "./named";
+import { built } from "../lib/lazy";
+import { answerSchemas, assertComposedOfBuilt, buildEveryNamed } from "./named";
 
 /** A JSON Schema 2020-12 object (OpenAPI 3.1's Schema Object) or a `$ref`. */
 export type JsonSchema = { [key: string]: unknown };
@@ -78,8 +79,9 @@ function tidy(node: unknown): unknown {
  * The JSON Schema of a zod schema: `io: "input"` describes what a request may contain (the same
  * schema `validate()` checks), `"output"` what a response contains.
  */
-function fromZod(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-  return tidy(z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" })) as JsonSchema;
+function fromZod(schema: z.ZodType, io: "input" | "output", where: string): JsonSchema {
+  assertComposedOfBuilt(schema, where);
+  return tidy(z.toJSONSchema(built(schema), { target: "draft-2020-12", io, unrepresentable: "any" })) as JsonSchema;
 }
 
 function json(schema: JsonSchema | Ref, example?: unknown): Record<string, MediaType> {
@@ -95,6 +97,8 @@ const ANONYMOUS: Array<Record<string, string[]>> = [];
 
 /** Every named answer schema as JSON Schema (what a response contains), refs pointing into the document. */
 export function namedSchemas(): Record<string, JsonSchema> {
+  // Built in the order the modules define them, so the document's order does not depend on which routes ran first.
+  const order = buildEveryNamed();
   const { schemas } = z.toJSONSchema(answerSchemas, {
     target: "draft-2020-12",
     io: "output",
@@ -102,15 +106,16 @@ export function namedSchemas(): Record<string, JsonSchema> {
     uri: (id) => `#/components/schemas/${id}`,
   });
   const out: Record<string, JsonSchema> = {};
-  for (const [id, schema] of Object.entries(schemas)) {
-    const { $id: _, ...rest } = tidy(schema) as JsonSchema;
+  const ids = [...new Set([...order.filter((id) => id in schemas), ...Object.keys(schemas)])];
+  for (const id of ids) {
+    const { $id: _, ...rest } = tidy(schemas[id]) as JsonSchema;
     out[id] = rest;
   }
   return out;
 }
 
 function answerSchemaRef(schema: z.ZodType, where: string): Ref {
-  const id = answerSchemas.get(schema)?.id;
+  const id = answerSchemas.get(built(schema))?.id;
   if (!id) throw new Error(`OpenAPI: ${where} answers with a schema that is not named(): name it so the document can refer to it`);
   return schemaRef(id);
 }
@@ -152,7 +157,7 @@ function parameters(route: MountedRoute): ParameterObject[] {
 /** A query schema's fields as parameters: each field's input schema, its `.meta()` description lifted to the parameter. */
 function queryParameters(query: QuerySchema): ParameterObject[] {
   return Object.entries(queryFields(query)).map(([name, field]) => {
-    const { description, ...schema } = fromZod(field, "input");
+    const { description, ...schema } = fromZod(field, "input", `query parameter ${name}`);
     return { name, in: "query", required: !field.isOptional(), description: description as string | undefined, schema };
   });
 }
@@ -217,7 +222,10 @@ export function describeRoutes(routes: readonly MountedRoute[]): { paths: Paths;
     if (item[method]) throw new Error(`OpenAPI: ${route.method} ${route.path} is described twice`);
     item[method] = operation(route);
     if (route.body) {
-      const schema = { ...fromZod(route.body.schema, "input"), ...(route.body.description ? { description: route.body.description } : {}) };
+      const schema = {
+        ...fromZod(route.body.schema, "input", `${route.method} ${route.path} body`),
+        ...(route.body.description ? { description: route.body.description } : {}),
+      };
       const known = requestSchemas[route.body.name];
       if (known && JSON.stringify(known) !== JSON.stringify(schema))
         throw new Error(`OpenAPI: request schema ${route.body.name} is defined twice, differently`);

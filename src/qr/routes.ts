@@ -2,6 +2,7 @@
  * @module QR Routes — /api/qr/*: thin HTTP bindings that validate, authenticate, then call the session's object.
  * Every route that takes an id first proves the worker issued it (ids.ts), so a forged id never addresses an object.
  */
+import { built, lazy } from "../lib/lazy";
 import { audit } from "../http/log";
 import type { Context, MiddlewareHandler } from "hono";
 import * as z from "zod";
@@ -34,7 +35,7 @@ import { qrCreatedSchema, qrLookupSchema, qrViewSchema, type QrCreated, type QrL
 import { compareRequests, proximity } from "./signals";
 
 // Unknown fields are ignored, as DRF ignores them.
-const noFields = z.object({});
+const noFields = lazy(() => z.object({}));
 const noFieldsBody = {
   schema: noFields,
   name: "EmptyRequest",
@@ -44,7 +45,7 @@ const noFieldsBody = {
 };
 
 /** POST /api/qr/: the browser's ECDH P-256 public key (its private key never leaves the browser). */
-const createQrBody = z.object({ public_key: publicJwkSchema });
+const createQrBody = lazy(() => z.object({ public_key: built(publicJwkSchema) }));
 
 /** The phone approval page the code encodes; never carries the secret. */
 function qrPageUrl(origin: string, id: string): string {
@@ -136,15 +137,17 @@ const lookup: MiddlewareHandler<AppEnv> = async function qrLookupLimit(c, next) 
 };
 
 // Checked by the handler, not the schema: a socket without its secret is 403, as a wrong one is.
-const socketQuery = z.object({
-  secret: z
-    .string()
-    .meta({
-      description: "The `secret` from POST /api/qr/ (opaque base64url). Required: without it, 403.",
-      pattern: "^[A-Za-z0-9_-]{43,4096}$",
-    })
-    .optional(),
-});
+const socketQuery = lazy(() =>
+  z.object({
+    secret: z
+      .string()
+      .meta({
+        description: "The `secret` from POST /api/qr/ (opaque base64url). Required: without it, 403.",
+        pattern: "^[A-Za-z0-9_-]{43,4096}$",
+      })
+      .optional(),
+  }),
+);
 
 const idParam: Record<"id", PathParamSpec> = {
   id: {

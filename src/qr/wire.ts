@@ -3,6 +3,7 @@
  * them, the OpenAPI document shows them, tests in check mode parse every real answer with them. client/
  * imports the inferred types (type-only), so a change to a body breaks the browser build too.
  */
+import { built, lazy } from "../lib/lazy";
 import * as z from "zod";
 import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
@@ -16,11 +17,10 @@ const base64url = (description: string) =>
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .meta({ description });
-const qrId = z.string().regex(QR_ID);
+const qrId = lazy(() => z.string().regex(QR_ID));
 
 /** POST /api/qr/ 201: the code to show and the socket to follow; `secret` is the browser's alone. */
-export const qrCreatedSchema = named(
-  "QrLogin",
+export const qrCreatedSchema = named("QrLogin", () =>
   z
     .strictObject({
       id: z.string().regex(QR_ID).meta({
@@ -45,10 +45,9 @@ export const qrCreatedSchema = named(
 export type QrCreated = z.output<typeof qrCreatedSchema>;
 
 /** GET /api/qr/{id}/ before the caller's scan: state and expiry only. */
-const qrLimitedSchema = named(
-  "QrLimitedView",
+const qrLimitedSchema = named("QrLimitedView", () =>
   z
-    .strictObject({ id: qrId, status: z.enum(QR_STATES), expires_at: isoDateTime() })
+    .strictObject({ id: built(qrId), status: z.enum(QR_STATES), expires_at: isoDateTime() })
     .meta({ description: "Before the caller's scan: the state and expiry only. Nothing about the browser, nor about whoever scanned." }),
 );
 export type QrLimitedBody = z.output<typeof qrLimitedSchema>;
@@ -56,11 +55,10 @@ export type QrLimitedBody = z.output<typeof qrLimitedSchema>;
 const nullableText = (description?: string) => (description ? z.string().nullable().meta({ description }) : z.string().nullable());
 
 /** GET /api/qr/{id}/ after the caller's scan, and the phone actions' answers: who is asking, from how far, and the code. */
-export const qrViewSchema = named(
-  "QrView",
+export const qrViewSchema = named("QrView", () =>
   z
     .strictObject({
-      id: qrId,
+      id: built(qrId),
       status: z.enum(QR_STATES),
       created_at: isoDateTime(),
       expires_at: isoDateTime(),
@@ -112,22 +110,21 @@ export const qrViewSchema = named(
 export type QrRequestBody = z.output<typeof qrViewSchema>;
 
 /** GET /api/qr/{id}/: the full view to the account that scanned, the limited one before its scan. */
-export const qrLookupSchema = named("QrLookup", z.union([qrViewSchema, qrLimitedSchema]));
+export const qrLookupSchema = named("QrLookup", () => z.union([built(qrViewSchema), built(qrLimitedSchema)]));
 
 const ecPublicJwk = (description: string) =>
   z.object({ kty: z.literal("EC"), crv: z.literal("P-256"), x: base64url("32 bytes."), y: base64url("32 bytes.") }).meta({ description });
-const qrUser = z.strictObject({ id: z.number().int(), username: z.string() });
+const qrUser = lazy(() => z.strictObject({ id: z.number().int(), username: z.string() }));
 
 /** What the server sends on the browser's socket (JSON text frames); the document's QrEvent. */
-const qrEventSchema = named(
-  "QrEvent",
+const qrEventSchema = named("QrEvent", () =>
   z
     .union([
       z.strictObject({ type: z.literal("pending"), expires_at: isoDateTime() }).meta({ title: "pending" }),
       z
         .strictObject({
           type: z.literal("scanned"),
-          user: qrUser.meta({
+          user: built(qrUser).meta({
             description: 'The account about to sign in: show it ("alice scanned this code — type the number shown on your phone").',
           }),
           expires_at: isoDateTime(),
@@ -176,8 +173,7 @@ const _messagesAgree: QrMessageCheck = true;
 void _messagesAgree;
 
 /** What the browser sends on its socket; the document's QrBrowserMessage. */
-const qrBrowserMessageSchema = named(
-  "QrBrowserMessage",
+const qrBrowserMessageSchema = named("QrBrowserMessage", () =>
   z
     .union([
       z
