@@ -31,12 +31,14 @@ const USERNAME_MAX_LENGTH = 150;
 const EMAIL_MAX_LENGTH = 254;
 
 // Django's username rule, checked after NFKC: letters, digits and @ . + - _ only.
-const usernameSchema = z
-  .string()
-  .overwrite(normalizeUsername)
-  .min(1)
-  .max(USERNAME_MAX_LENGTH)
-  .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
+const usernameSchema = lazy(() =>
+  z
+    .string()
+    .overwrite(normalizeUsername)
+    .min(1)
+    .max(USERNAME_MAX_LENGTH)
+    .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."),
+);
 export const emailSchema = lazy(() => z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail));
 
 export const EMAIL_TAKEN = "A user with that email address already exists.";
@@ -45,7 +47,7 @@ const USERNAME_TAKEN = "A user with that username already exists.";
 // Unknown fields are ignored (src/http/validation.ts), as DRF's serializers do.
 export const registerSchema = lazy(() =>
   z.object({
-    username: usernameSchema,
+    username: built(usernameSchema),
     email: built(emailSchema),
     password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
   }),
