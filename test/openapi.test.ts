@@ -492,6 +492,35 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     }
   });
 
+  it("answers a reader whose copy is current 304 without the file, by the ETag both encodings share", async () => {
+    for (const file of Object.keys(DOCS_ASSETS)) {
+      const gzip = await get(`/api/docs/${file}`, { headers: { "accept-encoding": "gzip" } });
+      const plain = await get(`/api/docs/${file}`);
+      await Promise.all([gzip.body?.cancel(), plain.body?.cancel()]);
+      const etag = gzip.headers.get("etag");
+      expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]{22}"$/);
+      expect(plain.headers.get("etag")).toBe(etag);
+      for (const ifNoneMatch of [etag!, `"other", ${etag}`, etag!.slice(2), "*"]) {
+        const res = await get(`/api/docs/${file}`, { headers: { "accept-encoding": "gzip", "if-none-match": ifNoneMatch } });
+        expect([file, ifNoneMatch, res.status, res.headers.get("etag"), res.headers.get("cache-control")]).toEqual([
+          file,
+          ifNoneMatch,
+          304,
+          etag,
+          "public, max-age=86400",
+        ]);
+        expect(await res.text()).toBe("");
+      }
+      const changed = await get(`/api/docs/${file}`, { headers: { "if-none-match": 'W/"an-older-copy"' } });
+      expect([file, changed.status]).toEqual([file, 200]);
+      await changed.body?.cancel();
+    }
+    // The two files are told apart.
+    const [js, css] = await Promise.all(Object.keys(DOCS_ASSETS).map((file) => get(`/api/docs/${file}`)));
+    expect(js!.headers.get("etag")).not.toBe(css!.headers.get("etag"));
+    await Promise.all([js!.body?.cancel(), css!.body?.cancel()]);
+  });
+
   it("reads Accept-Encoding as RFC 9110 does: gzip by name or by *, weighed by q", () => {
     const cases: Array<[string | null, boolean]> = [
       [null, false],

@@ -5,16 +5,37 @@
  * own script and style are inline under the response's CSP nonce, so nothing but this origin is ever contacted and no
  * 'unsafe-inline' is needed.
  */
-import { DOCS_PAGE_JS } from "../pages/client.generated";
+import { DOCS_ASSET_ETAGS, DOCS_PAGE_JS } from "../pages/client.generated";
 // Data modules (wrangler.toml's rule for .gz): bytes that cost a worker's start nothing, unlike 1.9 MB of Text.
 import SWAGGER_UI_CSS_GZ from "./swagger-ui/swagger-ui.css.gz";
 import SWAGGER_UI_JS_GZ from "./swagger-ui/swagger-ui-bundle.js.gz";
 
 /** The renderer's files the page loads, as served at /api/docs/{file} (gzipped by scripts/build-client.mjs). */
-export const DOCS_ASSETS: Readonly<Record<string, { type: string; gzip: ArrayBuffer }>> = {
-  "swagger-ui-bundle.js": { type: "text/javascript; charset=utf-8", gzip: SWAGGER_UI_JS_GZ },
-  "swagger-ui.css": { type: "text/css; charset=utf-8", gzip: SWAGGER_UI_CSS_GZ },
+export const DOCS_ASSETS: Readonly<Record<string, DocsAsset>> = {
+  "swagger-ui-bundle.js": {
+    type: "text/javascript; charset=utf-8",
+    gzip: SWAGGER_UI_JS_GZ,
+    etag: DOCS_ASSET_ETAGS["swagger-ui-bundle.js"]!,
+  },
+  "swagger-ui.css": { type: "text/css; charset=utf-8", gzip: SWAGGER_UI_CSS_GZ, etag: DOCS_ASSET_ETAGS["swagger-ui.css"]! },
 };
+
+interface DocsAsset {
+  type: string;
+  gzip: ArrayBuffer;
+  /** A weak ETag from the plain file's SHA-256 (scripts/build-client.mjs): both encodings share it. */
+  etag: string;
+}
+
+/** Whether If-None-Match names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`. */
+function matchesEtag(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  const opaque = etag.replace(/^W\//, "");
+  return ifNoneMatch.split(",").some((tag) => {
+    const value = tag.trim();
+    return value === "*" || value.replace(/^W\//, "") === opaque;
+  });
+}
 
 /** Whether an Accept-Encoding header allows gzip (RFC 9110 §12.5.3): named, or `*`, with a q above 0. */
 export function acceptsGzip(header: string | null): boolean {
@@ -33,13 +54,15 @@ export function acceptsGzip(header: string | null): boolean {
 }
 
 /**
- * A renderer file as the client can take it: the stored gzip bytes as they are (Content-Encoding: gzip, the runtime
- * told not to encode again) for a client that accepts gzip, as every browser does; decompressed for any other.
+ * A renderer file as the client can take it: 304 when its cached copy is current (If-None-Match); else the stored gzip
+ * bytes as they are (Content-Encoding: gzip, the runtime told not to encode again) for a client that accepts gzip, as
+ * every browser does, and decompressed for any other.
  */
-export function docsAssetResponse(asset: { type: string; gzip: ArrayBuffer }, acceptEncoding: string | null): Response {
-  // Same file until the next deploy; a day keeps a reader's reloads cheap. Caches key on the request's encodings.
-  const headers = { "content-type": asset.type, "cache-control": "public, max-age=86400", vary: "Accept-Encoding" };
-  if (acceptsGzip(acceptEncoding))
+export function docsAssetResponse(asset: DocsAsset, request: Request): Response {
+  // Same file until the next deploy: a day fresh, then revalidated by its ETag. Caches key on the request's encodings.
+  const headers = { "content-type": asset.type, "cache-control": "public, max-age=86400", vary: "Accept-Encoding", etag: asset.etag };
+  if (matchesEtag(request.headers.get("if-none-match"), asset.etag)) return new Response(null, { status: 304, headers });
+  if (acceptsGzip(request.headers.get("accept-encoding")))
     return new Response(asset.gzip, { headers: { ...headers, "content-encoding": "gzip" }, encodeBody: "manual" });
   return new Response(new Blob([asset.gzip]).stream().pipeThrough(new DecompressionStream("gzip")), { headers });
 }

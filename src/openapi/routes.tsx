@@ -90,7 +90,9 @@ function metaRoutes(documented: () => readonly Resource[]) {
       summary: "The reference page's renderer files",
       description: `Swagger UI's files (swagger-ui-dist, Apache-2.0), served by the worker: ${Object.keys(DOCS_ASSETS)
         .map((f) => `\`${f}\``)
-        .join(", ")}, gzip-encoded for a client that accepts gzip (\`Vary: Accept-Encoding\`). Anything else is 404.`,
+        .join(
+          ", ",
+        )}, gzip-encoded for a client that accepts gzip (\`Vary: Accept-Encoding\`), with a weak \`ETag\` (\`If-None-Match\` answers 304). Anything else is 404.`,
       auth: "anonymous",
       notFound: true,
       params: {
@@ -100,8 +102,15 @@ function metaRoutes(documented: () => readonly Resource[]) {
           check: (file: string) => Object.hasOwn(DOCS_ASSETS, file),
         },
       },
-      responses: { 200: { description: "The file.", content: { type: "text/javascript", schema: { type: "string" } } } },
-      handler: (c, { params }) => docsAssetResponse(DOCS_ASSETS[params.file]!, c.req.header("accept-encoding") ?? null),
+      headers: {
+        "Accept-Encoding": { description: "With `gzip` (every browser sends it) the file comes gzip-encoded, as stored." },
+        "If-None-Match": { description: "The ETag of a copy the client holds: 304 without a body while the file is unchanged." },
+      },
+      responses: {
+        200: { description: "The file.", content: { type: "text/javascript", schema: { type: "string" } } },
+        304: { description: "Not modified: the copy named by If-None-Match is current." },
+      },
+      handler: (c, { params }) => docsAssetResponse(DOCS_ASSETS[params.file]!, c.req.raw),
     }),
 
     defineRoute({
