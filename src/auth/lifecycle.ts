@@ -32,13 +32,13 @@ export const INVALID_UID = "Invalid user id or user doesn't exist.";
 export const INVALID_TOKEN = "Invalid token for given user.";
 export const STALE_TOKEN = "Stale token for given user.";
 
-const uidField = lazy(() => z.string().min(1).max(64));
-const tokenField = lazy(() => z.string().min(1).max(64));
+const uidField = () => z.string().min(1).max(64);
+const tokenField = () => z.string().min(1).max(64);
 
 export const emailOnlySchema = lazy(() => z.object({ email: built(emailSchema) }));
-export const uidTokenSchema = lazy(() => z.object({ uid: built(uidField), token: built(tokenField) }));
+export const uidTokenSchema = lazy(() => z.object({ uid: uidField(), token: tokenField() }));
 export const resetConfirmSchema = lazy(() =>
-  z.object({ uid: built(uidField), token: built(tokenField), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
+  z.object({ uid: uidField(), token: tokenField(), new_password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
 );
 
 /** A user no link is ever made for, so an unknown address costs the same HMAC as a known one. */
@@ -189,9 +189,7 @@ export const mePatchSchema = lazy(() =>
     current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional(),
   }),
 );
-export const emailConfirmSchema = lazy(() =>
-  z.object({ uid: built(uidField), email: z.string().min(1).max(400), token: built(tokenField) }),
-);
+export const emailConfirmSchema = lazy(() => z.object({ uid: uidField(), email: z.string().min(1).max(400), token: tokenField() }));
 
 /** The new address in a link: base64url of its bytes (no `@` or `+` to mangle in a path). */
 function encodeAddress(email: string): string {

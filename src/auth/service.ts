@@ -31,14 +31,13 @@ const USERNAME_MAX_LENGTH = 150;
 const EMAIL_MAX_LENGTH = 254;
 
 // Django's username rule, checked after NFKC: letters, digits and @ . + - _ only.
-const usernameSchema = lazy(() =>
+const usernameField = () =>
   z
     .string()
     .overwrite(normalizeUsername)
     .min(1)
     .max(USERNAME_MAX_LENGTH)
-    .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."),
-);
+    .regex(USERNAME_PATTERN, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
 export const emailSchema = lazy(() => z.email().max(EMAIL_MAX_LENGTH).overwrite(normalizeEmail));
 
 export const EMAIL_TAKEN = "A user with that email address already exists.";
@@ -47,7 +46,7 @@ const USERNAME_TAKEN = "A user with that username already exists.";
 // Unknown fields are ignored (src/http/validation.ts), as DRF's serializers do.
 export const registerSchema = lazy(() =>
   z.object({
-    username: built(usernameSchema),
+    username: usernameField(),
     email: built(emailSchema),
     password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
   }),
@@ -60,10 +59,10 @@ export const credentialsSchema = lazy(() =>
   }),
 );
 
-const refreshTokenField = lazy(() => z.string().min(1).max(4096));
-export const refreshSchema = lazy(() => z.object({ refresh: built(refreshTokenField) }));
+const refreshTokenField = () => z.string().min(1).max(4096);
+export const refreshSchema = lazy(() => z.object({ refresh: refreshTokenField() }));
 /** Refresh and sign-out bodies: `refresh` may be left out when REFRESH_COOKIE=on and the browser's cookie carries it. */
-export const refreshBodySchema = lazy(() => z.object({ refresh: built(refreshTokenField).optional() }));
+export const refreshBodySchema = lazy(() => z.object({ refresh: refreshTokenField().optional() }));
 export const verifySchema = lazy(() => z.object({ token: z.string().min(1).max(4096) }));
 
 export function isoSeconds(epochSeconds: number): string {

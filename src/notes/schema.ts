@@ -2,7 +2,7 @@
  * @module Notes Schema — the one zod schema for notes: it validates requests and, through
  * `z.toJSONSchema`, becomes the OpenAPI description (through the route specs, ./routes). Change it here only.
  */
-import { built, lazy } from "../lib/lazy";
+import { lazy } from "../lib/lazy";
 import * as z from "zod";
 import { MAX_SEARCH_LENGTH, MAX_SEARCH_TERMS, orderingQueryField, orderingText, searchQueryField, type OrderTerm } from "../http/filters";
 import { pageQueryFields, pageRequestOf } from "../http/pagination";
@@ -22,13 +22,12 @@ function storableText<T extends z.ZodString>(schema: T): T {
     .refine((s) => !LONE_SURROGATE.test(s), "Surrogate characters are not allowed.") as T;
 }
 
-const titleField = lazy(() =>
+const titleField = () =>
   storableText(z.string().trim().min(1).max(NOTE_TITLE_MAX_LENGTH)).meta({
     description: `Required, not blank; leading and trailing whitespace is trimmed (as DRF's CharField does). At most ${NOTE_TITLE_MAX_LENGTH} characters.`,
     examples: ["Groceries"],
-  }),
-);
-const bodyField = lazy(() => storableText(z.string().max(NOTE_BODY_MAX_LENGTH)));
+  });
+const bodyField = () => storableText(z.string().max(NOTE_BODY_MAX_LENGTH));
 const bodyMeta = {
   description: `Free text, may be empty, kept exactly as sent (not trimmed). At most ${NOTE_BODY_MAX_LENGTH} characters. Optional on POST and PUT: omitted, it is "" (the model field's default, as DRF applies it).`,
   examples: ["Milk, eggs, bread."],
@@ -37,15 +36,13 @@ const bodyMeta = {
 /** What a client writes: POST and PUT need `title` (`body` defaults to ""), PATCH any subset (notePatchSchema). Unknown fields are ignored. */
 export const noteSchema = lazy(() =>
   z.object({
-    title: built(titleField),
-    body: built(bodyField).default("").meta(bodyMeta),
+    title: titleField(),
+    body: bodyField().default("").meta(bodyMeta),
   }),
 );
 
 // Built from the bare fields: a PATCH that omits `body` must leave it alone, not reset it to the default.
-export const notePatchSchema = lazy(() =>
-  z.object({ title: built(titleField).optional(), body: built(bodyField).meta(bodyMeta).optional() }),
-);
+export const notePatchSchema = lazy(() => z.object({ title: titleField().optional(), body: bodyField().meta(bodyMeta).optional() }));
 
 /** Fields of the representation a client cannot write: sent back in a request, they are ignored (DRF's read-only fields). */
 export const NOTE_READ_ONLY_FIELDS = ["id", "owner", "created", "updated"] as const;
@@ -59,8 +56,8 @@ export const noteOutputSchema = named("Note", () =>
       .string()
       .regex(NOTE_ID_PATTERN)
       .meta({ readOnly: true, description: "128 random bits, base64url.", examples: ["q3Vh1mU0bYk2hSx5cJ9rLw"] }),
-    title: built(titleField),
-    body: built(bodyField).meta(bodyMeta),
+    title: titleField(),
+    body: bodyField().meta(bodyMeta),
     owner: z.number().int().meta({ readOnly: true, description: "The owner's user id (always the caller)." }),
     created: isoDateTime("ISO 8601 UTC, millisecond precision.", readOnlyInstant),
     updated: isoDateTime("ISO 8601 UTC; changes on every PUT and PATCH.", readOnlyInstant),

@@ -30,7 +30,8 @@ export function named<S extends z.ZodType>(id: string, build: () => S): S {
  * the order they are defined.
  */
 export function buildEveryNamed(): string[] {
-  return everyNamed.map(({ id, schema }) => (assertComposedOfBuilt(schema, `components/schemas/${id}`), id));
+  for (const { id, schema } of everyNamed) assertComposedOfBuilt(schema, `components/schemas/${id}`);
+  return everyNamed.map(({ id }) => id);
 }
 
 /**

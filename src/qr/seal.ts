@@ -7,7 +7,7 @@
  * login id as additional data. Binding the id twice means a sealed pair replayed into another login
  * does not open there. The browser's private key is non-extractable, so only that page can open it.
  */
-import { built, lazy } from "../lib/lazy";
+import { lazy } from "../lib/lazy";
 import * as z from "zod";
 import { base64UrlToBytes, bytesToBase64Url } from "../lib/bytes";
 import type { PublicEcJwk, SealedPair } from "./policy";
@@ -19,7 +19,7 @@ const IV_BYTES = 12;
 const encoder = new TextEncoder();
 
 // A P-256 coordinate is 32 bytes: 43 base64url characters without padding (RFC 7518 §6.2.1.2).
-const coordinate = lazy(() => z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Must be a 32-byte base64url coordinate."));
+const coordinate = () => z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Must be a 32-byte base64url coordinate.");
 
 /** The shape of a browser's public key; the point itself is checked by importPublicKey. */
 export const publicJwkSchema = lazy(() =>
@@ -27,8 +27,8 @@ export const publicJwkSchema = lazy(() =>
     .object({
       kty: z.literal("EC", { error: 'Must be "EC".' }),
       crv: z.literal("P-256", { error: 'Must be "P-256".' }),
-      x: built(coordinate),
-      y: built(coordinate),
+      x: coordinate(),
+      y: coordinate(),
       d: z.undefined({ error: "Send the public key only: this is a private key." }).optional(),
     })
     .transform(({ kty, crv, x, y }): PublicEcJwk => ({ kty, crv, x, y })),

@@ -3,7 +3,7 @@
  * them, the OpenAPI document shows them, tests in check mode parse every real answer with them. client/
  * imports the inferred types (type-only), so a change to a body breaks the browser build too.
  */
-import { built, lazy } from "../lib/lazy";
+import { built } from "../lib/lazy";
 import * as z from "zod";
 import { isoDateTime } from "../http/wire";
 import { named } from "../openapi/named";
@@ -17,7 +17,7 @@ const base64url = (description: string) =>
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .meta({ description });
-const qrId = lazy(() => z.string().regex(QR_ID));
+const qrId = () => z.string().regex(QR_ID);
 
 /** POST /api/qr/ 201: the code to show and the socket to follow; `secret` is the browser's alone. */
 export const qrCreatedSchema = named("QrLogin", () =>
@@ -47,7 +47,7 @@ export type QrCreated = z.output<typeof qrCreatedSchema>;
 /** GET /api/qr/{id}/ before the caller's scan: state and expiry only. */
 const qrLimitedSchema = named("QrLimitedView", () =>
   z
-    .strictObject({ id: built(qrId), status: z.enum(QR_STATES), expires_at: isoDateTime() })
+    .strictObject({ id: qrId(), status: z.enum(QR_STATES), expires_at: isoDateTime() })
     .meta({ description: "Before the caller's scan: the state and expiry only. Nothing about the browser, nor about whoever scanned." }),
 );
 export type QrLimitedBody = z.output<typeof qrLimitedSchema>;
@@ -58,7 +58,7 @@ const nullableText = (description?: string) => (description ? z.string().nullabl
 export const qrViewSchema = named("QrView", () =>
   z
     .strictObject({
-      id: built(qrId),
+      id: qrId(),
       status: z.enum(QR_STATES),
       created_at: isoDateTime(),
       expires_at: isoDateTime(),
@@ -114,7 +114,7 @@ export const qrLookupSchema = named("QrLookup", () => z.union([built(qrViewSchem
 
 const ecPublicJwk = (description: string) =>
   z.object({ kty: z.literal("EC"), crv: z.literal("P-256"), x: base64url("32 bytes."), y: base64url("32 bytes.") }).meta({ description });
-const qrUser = lazy(() => z.strictObject({ id: z.number().int(), username: z.string() }));
+const qrUser = () => z.strictObject({ id: z.number().int(), username: z.string() });
 
 /** What the server sends on the browser's socket (JSON text frames); the document's QrEvent. */
 const qrEventSchema = named("QrEvent", () =>
@@ -124,7 +124,7 @@ const qrEventSchema = named("QrEvent", () =>
       z
         .strictObject({
           type: z.literal("scanned"),
-          user: built(qrUser).meta({
+          user: qrUser().meta({
             description: 'The account about to sign in: show it ("alice scanned this code — type the number shown on your phone").',
           }),
           expires_at: isoDateTime(),
