@@ -464,6 +464,18 @@ describe("GET /api/schema/ and GET /api/docs/", () => {
     }
   });
 
+  it("documents each renderer file with the media type it is served with", async () => {
+    const declared = Object.keys(doc.paths["/api/docs/{file}"].get.responses["200"].content).sort();
+    const served: string[] = [];
+    for (const file of Object.keys(DOCS_ASSETS)) {
+      const res = await get(`/api/docs/${file}`);
+      await res.body?.cancel();
+      served.push(res.headers.get("content-type")!.split(";")[0]!);
+    }
+    expect(declared).toEqual(served.sort());
+    expect(declared).toEqual(["text/css", "text/javascript"]);
+  });
+
   it("hands a browser, which accepts gzip, the renderer's files gzip-encoded: the same files once decoded", async () => {
     for (const file of Object.keys(DOCS_ASSETS)) {
       const plain = await (await get(`/api/docs/${file}`)).text();

@@ -40,11 +40,13 @@ interface JsonAnswerSpec<S extends z.ZodType = z.ZodType> {
   headers?: Record<string, { description: string; schema?: Record<string, unknown> }>;
 }
 
+type MediaSpec = { type: string; schema: Record<string, unknown> | { $ref: string } };
+
 /** A non-JSON answer (a page, an image, a socket upgrade, 204): the handler returns a Response itself. */
 interface OtherAnswerSpec {
   description: string;
-  /** Media type and its JSON Schema, for the document; none for an empty body. */
-  content?: { type: string; schema: Record<string, unknown> | { $ref: string } };
+  /** Media type and its JSON Schema, for the document (several where the answer's type varies); none for an empty body. */
+  content?: MediaSpec | readonly MediaSpec[];
   headers?: Record<string, { description: string; schema?: Record<string, unknown> }>;
 }
 

@@ -107,7 +107,10 @@ function metaRoutes(documented: () => readonly Resource[]) {
         "If-None-Match": { description: "The ETag of a copy the client holds: 304 without a body while the file is unchanged." },
       },
       responses: {
-        200: { description: "The file.", content: { type: "text/javascript", schema: { type: "string" } } },
+        200: {
+          description: "The file, as the type its name says.",
+          content: Object.values(DOCS_ASSETS).map((asset) => ({ type: asset.type.split(";")[0]!, schema: { type: "string" } })),
+        },
         304: { description: "Not modified: the copy named by If-None-Match is current." },
       },
       handler: (c, { params }) => docsAssetResponse(DOCS_ASSETS[params.file]!, c.req.raw),

@@ -130,7 +130,7 @@ function answer(spec: AnswerSpec, where: string): ResponseObject | Ref {
   const response: ResponseObject = { description: spec.description };
   if (spec.headers) response.headers = spec.headers as ResponseObject["headers"];
   if ("schema" in spec) response.content = json(answerSchemaRef(spec.schema, where), spec.example);
-  else if (spec.content) response.content = { [spec.content.type]: { schema: spec.content.schema } };
+  else if (spec.content) response.content = Object.fromEntries([spec.content].flat().map(({ type, schema }) => [type, { schema }]));
   return response;
 }
 
