@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the browser code (client/*-page.ts, TypeScript) into one minified IIFE per page and writes them,
 // as strings, to src/pages/client.generated.ts (git-ignored), which the pages inline under their CSP nonce;
-// and writes the API reference's renderer (swagger-ui-dist) gzipped to src/openapi/swagger-ui/*.gz (git-ignored).
+// writes the API reference's renderer (swagger-ui-dist) gzipped to src/openapi/swagger-ui/*.gz (git-ignored), and then
+// the router's matchers (scripts/build-router.mjs -> src/http/router.generated.ts, git-ignored).
 // Offline and fast (esbuild, which wrangler already brings). Run by wrangler.toml's [build] (wrangler dev,
 // deploy, `npm run build`, the e2e and bench builds), vitest.config.ts (every vitest run) and `npm run typecheck`.
 // esbuild strips types without checking them: `tsc -p client` does that (`npm run typecheck`).
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
+import { buildRouter } from "./build-router.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const OUTPUT = "src/pages/client.generated.ts";
@@ -120,6 +122,8 @@ export async function buildClient({ quiet = false } = {}) {
     // First build.
   }
   if (previous !== source) writeFileSync(path, source);
+  // The router's matchers (scripts/build-router.mjs) read the app, which inlines the bundles just written.
+  await buildRouter({ quiet });
   if (!quiet) {
     for (const [name, text] of Object.entries(bundles)) {
       const bytes = Buffer.byteLength(text);

@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from "./db/guard";
 import { buildDeps, systemClock, type Clock, type Deps } from "./deps";
 import { accountResource, sessionsResource, tokensResource } from "./auth/resources";
 import { mountRoutes } from "./http/endpoint";
+import { AppRouter } from "./http/router";
 import { routesOf, type Resource } from "./http/resource";
 import { ApiError, ValidationError, errorResponse } from "./http/errors";
 import type { AppEnv } from "./http/types";
@@ -67,8 +68,9 @@ function apiContext(clock: Clock, limiters: LimiterOverrides | undefined): Middl
 
 export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const clock = options.clock ?? systemClock;
-  // strict: false — every route answers with and without its trailing slash, as DRF clients expect.
-  const app = new Hono<AppEnv>({ strict: false });
+  // strict: false — every route answers with and without its trailing slash, as DRF clients expect. The router's
+  // matchers were built at build time (src/http/router.ts), not on a fresh isolate's first request.
+  const app = new Hono<AppEnv>({ strict: false, router: new AppRouter() });
 
   const sink = options.log ?? consoleSink;
 
