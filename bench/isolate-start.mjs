@@ -39,13 +39,15 @@ function wranglerSettings() {
   return { date, flags, vars };
 }
 
-/** A built bundle's modules as the loader takes them: the main module's source, wasm and Data modules' bytes. */
+/** A built bundle's modules as the loader takes them: the main module's source, wasm and Data modules' bytes, Text modules. */
 function modulesOf(scriptPath) {
   const dir = dirname(scriptPath);
   const modules = { "index.js": { js: readFileSync(scriptPath, "utf8") } };
   for (const file of readdirSync(dir)) {
     if (file.endsWith(".wasm")) modules[file] = { wasm: [...readFileSync(join(dir, file))] };
     else if (file.endsWith(".gz") || file.endsWith(".bin")) modules[file] = { data: [...readFileSync(join(dir, file))] };
+    // Older builds loaded the docs' files as Text modules.
+    else if (file.endsWith(".txt")) modules[file] = { text: readFileSync(join(dir, file), "utf8") };
   }
   return modules;
 }
