@@ -72,7 +72,9 @@ export async function buildRouter({ quiet = false } = {}) {
   } catch (error) {
     // Never a broken build over a cold-start optimisation: the router builds its matchers at run time instead, and
     // test/router.test.ts fails until the app evaluates in node again (a module's top level using a workerd-only API).
-    console.warn(`[router] could not read the app's routes in node, so the matchers are built at run time: ${error instanceof Error ? error.message : error}`);
+    console.warn(
+      `[router] could not read the app's routes in node, so the matchers are built at run time: ${error instanceof Error ? error.message : error}`,
+    );
   }
   const source = moduleSource(paths);
   const path = join(root, OUTPUT);
