@@ -328,7 +328,7 @@ describe("ids and the code", () => {
     const keys = await getQrIdKeys({ jwtAlgorithm: "HS256", jwtSecret: "s".repeat(40), signingKeysJson: null } as Config);
     const url = `https://auth.example.com/qr/${await newQrId(keys, Date.now())}`;
     expect(new QRCode({ content: url, ecl: "M" }).qrcode.getModuleCount()).toBe(33);
-    expect(renderQrSvg(url)).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" version="1.1" viewBox="0 0 256 256">/);
+    expect(await renderQrSvg(url)).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" version="1.1" viewBox="0 0 256 256">/);
   });
 });
 

@@ -290,7 +290,7 @@ const qrRoutes = [
       if (state === "expired") throw new ApiError("qr_expired");
       if (state === "approved" || state === "denied") throw new ApiError("qr_not_pending");
       const maxAge = Math.max(0, Math.floor((login.expiresAtMs - nowMs) / 1000));
-      return c.body(renderQrSvg(qrPageUrl(c.get("deps").config.issuer, params.id)), 200, {
+      return c.body(await renderQrSvg(qrPageUrl(c.get("deps").config.issuer, params.id)), 200, {
         "content-type": "image/svg+xml; charset=utf-8",
         // Only the browser that asked may keep it, and only while the code is valid.
         "cache-control": `private, max-age=${maxAge}`,
