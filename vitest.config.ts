@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 // @ts-expect-error -- plain ESM helper shared with `npm run dev`; generates throwaway keys per run.
 import { generateJwks } from "./scripts/keys.mjs";
@@ -12,6 +13,14 @@ export default defineConfig(async () => {
   // The pages inline the browser bundle: every vitest run (tests and bench:micro) builds it fresh from client/.
   await buildClient({ quiet: true });
   const workers = {
+    // As the bundle does (wrangler.toml [alias]): "zod" is src/lib/zod-lazy.ts, so every test goes through the
+    // members it forwards (one missing fails the tests that use it). Its loader is the eager one: no require() here.
+    resolve: {
+      alias: [
+        { find: /^zod$/, replacement: fileURLToPath(new URL("./src/lib/zod-lazy.ts", import.meta.url)) },
+        { find: /^\.\/zod-load$/, replacement: fileURLToPath(new URL("./src/lib/zod-load.eager.ts", import.meta.url)) },
+      ],
+    },
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
@@ -63,7 +72,7 @@ export default defineConfig(async () => {
           ssr: {
             enabled: true,
             include: [
-              "zod",
+              "zod/v4",
               "drizzle-orm",
               "drizzle-orm/batch",
               "drizzle-orm/d1",

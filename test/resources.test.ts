@@ -6,7 +6,7 @@
 import { is, Table } from "drizzle-orm";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { RESOURCES } from "../src/app";
 import * as schema from "../src/db/schema";
 import { defineRoute, mountRoutes } from "../src/http/endpoint";

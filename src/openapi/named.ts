@@ -5,8 +5,13 @@
 import * as z from "zod";
 import { built, isLazy, lazy } from "../lib/lazy";
 
-/** Schemas the answers name (`named()`), turned into `components/schemas` once, refs between them kept. */
-export const answerSchemas = z.registry<{ id: string }>();
+type AnswerRegistry = ReturnType<typeof z.registry<{ id: string }>>;
+let registry: AnswerRegistry | undefined;
+
+/** Schemas the answers name (`named()`), turned into `components/schemas` once, refs between them kept. Made on first use, like every schema. */
+export function answerSchemas(): AnswerRegistry {
+  return (registry ??= z.registry<{ id: string }>());
+}
 
 /** Every named schema in the order the modules define them, built or not: the document lists them in this order. */
 const everyNamed: Array<{ id: string; schema: z.ZodType }> = [];
@@ -18,7 +23,7 @@ const everyNamed: Array<{ id: string; schema: z.ZodType }> = [];
 export function named<S extends z.ZodType>(id: string, build: () => S): S {
   const schema = lazy(() => {
     const real = build();
-    answerSchemas.add(real, { id });
+    answerSchemas().add(real, { id });
     return real;
   });
   everyNamed.push({ id, schema });

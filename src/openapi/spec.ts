@@ -99,7 +99,7 @@ const ANONYMOUS: Array<Record<string, string[]>> = [];
 export function namedSchemas(): Record<string, JsonSchema> {
   // Built in the order the modules define them, so the document's order does not depend on which routes ran first.
   const order = buildEveryNamed();
-  const { schemas } = z.toJSONSchema(answerSchemas, {
+  const { schemas } = z.toJSONSchema(answerSchemas(), {
     target: "draft-2020-12",
     io: "output",
     unrepresentable: "any",
@@ -115,7 +115,7 @@ export function namedSchemas(): Record<string, JsonSchema> {
 }
 
 function answerSchemaRef(schema: z.ZodType, where: string): Ref {
-  const id = answerSchemas.get(built(schema))?.id;
+  const id = answerSchemas().get(built(schema))?.id;
   if (!id) throw new Error(`OpenAPI: ${where} answers with a schema that is not named(): name it so the document can refer to it`);
   return schemaRef(id);
 }
