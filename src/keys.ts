@@ -1,5 +1,6 @@
 /** @module Keys — the JWT key ring from config, imported into CryptoKeys once per isolate. */
-import { importJWK, type JWK } from "jose";
+import type { JWK } from "jose";
+import { jose } from "./lib/jose";
 import { ConfigError, type Config, type JwtAlgorithm } from "./config";
 import { Memo } from "./lib/memo";
 
@@ -30,6 +31,7 @@ function publicPart(jwk: JWK, algorithm: JwtAlgorithm): JWK {
 }
 
 async function loadAsymmetric(algorithm: "ES256" | "EdDSA", json: string): Promise<KeyRing> {
+  const { importJWK } = await jose();
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);

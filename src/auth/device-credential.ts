@@ -14,7 +14,7 @@
  * Storage: none; each credential's failure count lives in the AttemptCounter object `device:<jti>`, and all of
  * an account's credentials together share `devices:<user id>` (SIGNIN_DEVICES_FAILURE_LIMIT).
  */
-import { SignJWT, jwtVerify } from "jose";
+import { jose } from "../lib/jose";
 import type { TokenSettings } from "../deps";
 import { hasLowS, lowS, newJti } from "./tokens";
 
@@ -50,6 +50,7 @@ export async function issueDeviceCredential(
     typ: TYP,
     ...(tokens.keys.signing.kid !== undefined ? { kid: tokens.keys.signing.kid } : {}),
   };
+  const { SignJWT } = await jose();
   const token = await new SignJWT({ user_id: account.userId, acct: account.accountKey, ep: account.epoch, token_type: "device" })
     .setProtectedHeader(header)
     .setSubject(String(account.userId))
@@ -69,6 +70,7 @@ export async function deviceCredentialFor(
   account: CredentialAccount,
   nowMs: number,
 ): Promise<DeviceCredential | null> {
+  const { jwtVerify } = await jose();
   for (const token of presented) {
     if (!hasLowS(tokens.keys.algorithm, token)) continue;
     try {

@@ -1,5 +1,6 @@
 /** @module Tokens — signs and checks simplejwt-shaped JWTs with jose; pure apart from WebCrypto. */
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
+import type { JWTHeaderParameters } from "jose";
+import { jose } from "../lib/jose";
 import type { TokenSettings } from "../deps";
 import type { KeyRing } from "../keys";
 import type { TokenClaims, TokenType } from "../http/types";
@@ -19,6 +20,7 @@ export class TokenError extends Error {
 export async function signToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
   const header: JWTHeaderParameters = { alg: settings.keys.algorithm, typ: "JWT" };
   if (settings.keys.signing.kid !== undefined) header.kid = settings.keys.signing.kid;
+  const { SignJWT } = await jose();
   return lowS(settings.keys.algorithm, await new SignJWT({ ...claims }).setProtectedHeader(header).sign(settings.keys.signing.key));
 }
 
@@ -181,6 +183,7 @@ const verifiedClaims = new ClaimsCache();
 
 async function verifyUncached(settings: TokenSettings, token: string, nowMs: number): Promise<TokenClaims> {
   if (!hasLowS(settings.keys.algorithm, token)) throw new TokenError("invalid", "Token is invalid");
+  const { jwtVerify, errors: joseErrors } = await jose();
   let payload: Record<string, unknown>;
   try {
     const result = await jwtVerify(
