@@ -7,12 +7,13 @@
 // deploy, `npm run build`, the e2e and bench builds), vitest.config.ts (every vitest run) and `npm run typecheck`.
 // esbuild strips types without checking them: `tsc -p client` does that (`npm run typecheck`).
 import { build } from "esbuild";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { buildRouter } from "./build-router.mjs";
+import { writeIfChanged } from "./write-if-changed.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const OUTPUT = "src/pages/client.generated.ts";
@@ -53,14 +54,7 @@ function writeDocsAssets() {
     etags[file] = `W/"${createHash("sha256").update(plain).digest("base64url").slice(0, 22)}"`;
     // Level 9 and gzip's header without a time or name: the same bytes on every build of the same version.
     const gzipped = gzipSync(plain, { level: 9 });
-    const path = join(root, DOCS_DIR, `${file}.gz`);
-    let previous = null;
-    try {
-      previous = readFileSync(path);
-    } catch {
-      // First build.
-    }
-    if (previous === null || !previous.equals(gzipped)) writeFileSync(path, gzipped);
+    writeIfChanged(join(root, DOCS_DIR, `${file}.gz`), gzipped);
     // Earlier builds wrote the files as Text modules (.txt); an old checkout's copies go.
     rmSync(join(root, DOCS_DIR, `${file}.txt`), { force: true });
   }
@@ -114,14 +108,7 @@ export async function buildClient({ quiet = false } = {}) {
     `export const DOCS_ASSET_ETAGS: Readonly<Record<string, string>> = ${JSON.stringify(docsEtags)};`,
     "",
   ].join("\n");
-  const path = join(root, OUTPUT);
-  let previous = null;
-  try {
-    previous = readFileSync(path, "utf8");
-  } catch {
-    // First build.
-  }
-  if (previous !== source) writeFileSync(path, source);
+  writeIfChanged(join(root, OUTPUT), source);
   // The router's matchers (scripts/build-router.mjs) read the app, which inlines the bundles just written.
   await buildRouter({ quiet });
   if (!quiet) {

@@ -5,9 +5,9 @@
 // build, test and typecheck. The generated file never feeds its own build: it is stubbed out while the paths are read.
 import { build } from "esbuild";
 import { buildInitParams, serializeInitParams } from "hono/router/reg-exp-router";
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeIfChanged } from "./write-if-changed.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const OUTPUT = "src/http/router.generated.ts";
@@ -76,16 +76,7 @@ export async function buildRouter({ quiet = false } = {}) {
       `[router] could not read the app's routes in node, so the matchers are built at run time: ${error instanceof Error ? error.message : error}`,
     );
   }
-  const source = moduleSource(paths);
-  const path = join(root, OUTPUT);
-  let previous = null;
-  try {
-    previous = readFileSync(path, "utf8");
-  } catch {
-    // First build.
-  }
-  // Only when it changed: wrangler dev rebuilds on every write under src/.
-  if (previous !== source) writeFileSync(path, source);
+  writeIfChanged(join(root, OUTPUT), moduleSource(paths));
   if (!quiet && paths) console.log(`[router] ${paths.length} paths -> ${OUTPUT}`);
   return paths;
 }
