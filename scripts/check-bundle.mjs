@@ -2,7 +2,8 @@
 // The worker's main module stays small (issue 25: <= 350 KiB gzip): what every start parses. Run after `npm run build`
 // (reads dist/index.js). The modules beside it (the docs renderer's gzipped Data modules, argon2's wasm) are uploaded but
 // never parsed as script; large Text modules are refused: 1.9 MB of them cost a fresh workerd 11-24 ms CPU at start.
-// A regression seen before: `import { z } from "zod"` instead of `import * as z` brings back zod's 64 locales (+364 KiB).
+// A regression seen before: `import { z } from "zod"` instead of `import * as z` brought back zod's 64 locales (+364 KiB);
+// the bundle's "zod" is now src/lib/zod-lazy.ts (wrangler.toml [alias]), which exports zod's members and no `z` at all.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -35,7 +36,9 @@ const offenders = readdirSync("src", { recursive: true }).filter(
   (f) => /\.tsx?$/.test(f) && valueImport.test(readFileSync(join("src", f), "utf8")),
 );
 if (offenders.length) {
-  console.error(`[bundle] import * as z from "zod", not import { z } (it keeps zod's 64 locales in the bundle): ${offenders.join(", ")}`);
+  console.error(
+    `[bundle] import * as z from "zod", not import { z } (the bundle's zod, src/lib/zod-lazy.ts, has no z; zod's own keeps its 64 locales): ${offenders.join(", ")}`,
+  );
   process.exit(1);
 }
 if (kib(mainGzip) > LIMIT_KIB) {
