@@ -24,19 +24,11 @@ const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const tmp = mkdtempSync(join(tmpdir(), "edge-auth-isolate-start-"));
 const ORIGIN = "http://127.0.0.1:8787";
 
-/** wrangler.toml's compatibility date, flags and [vars]: what the loaded worker runs with, as deployed. */
-function wranglerSettings() {
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
-  const date = toml.match(/^compatibility_date = "([^"]+)"/m)[1];
-  const flags = JSON.parse(toml.match(/^compatibility_flags = (\[[^\]]*\])/m)[1]);
-  const vars = {};
-  const section = toml.slice(toml.indexOf("\n[vars]"));
-  for (const line of section.split("\n").slice(1)) {
-    if (line.startsWith("[")) break;
-    const m = line.match(/^([A-Z0-9_]+) = "(.*)"$/);
-    if (m) vars[m[1]] = m[2];
-  }
-  return { date, flags, vars };
+/** wrangler.toml's compatibility date, flags and [vars] (read by wrangler itself, as bench/lib/server.mjs does). */
+async function wranglerSettings() {
+  const { unstable_readConfig } = await import("wrangler");
+  const config = unstable_readConfig({ config: join(root, "wrangler.toml") }, { hideWarnings: true });
+  return { date: config.compatibility_date, flags: config.compatibility_flags, vars: config.vars };
 }
 
 /** A built bundle's modules as the loader takes them: the main module's source, wasm and Data modules' bytes, Text modules. */
@@ -91,7 +83,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const harness = await startScratchWorker(HARNESS, { workerLoaders: { LOADER: {} } });
 try {
-  const { date, flags, vars } = wranglerSettings();
+  const { date, flags, vars } = await wranglerSettings();
   const env = { ...vars, JWT_ISSUER: ORIGIN, JWT_AUDIENCE: ORIGIN, JWT_SIGNING_KEYS: JSON.stringify(generateJwks("ES256", "bench")) };
   const variants = [{ label: "one-line worker", modules: { "index.js": { js: ONE_LINE_WORKER } }, kib: 0 }];
   const ours = await buildWorker(root, join(tmp, "ours"));
