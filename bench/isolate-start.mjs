@@ -4,9 +4,10 @@
 // floor), ours as built now and, with BENCH_BASELINE=<git rev>, that revision's build; ROUNDS of each, interleaved.
 // bench/startup.mjs measures the same thing through a whole new workerd, whose own ~430 ms of CPU moves its figures by
 // ±10-30 ms between runs; here only the isolate's start is counted (workerd's CPU across one request, from schedstat),
-// so paired medians settle to a millisecond or two. 127.0.0.1 only.
+// so paired medians settle to a millisecond or two within a run (between runs the same build read +29 to +44 on
+// 2026-12-02: compare builds only within one run). 127.0.0.1 only.
 // Run: node bench/isolate-start.mjs   (BENCH_BASELINE=11f2e65 ROUNDS=40 node bench/isolate-start.mjs; BENCH_EXTRA as in
-// bench/startup.mjs adds bundles prepared by hand)
+// bench/startup.mjs adds bundles prepared by hand; BENCH_SPLIT=1 adds ours cut into parse, compile and evaluation)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { gzipSync } from "node:zlib";
 import { cpuSecondsPrecise } from "./lib/proc.mjs";
 import { gitInfo } from "./lib/report.mjs";
 import { saveRun } from "./lib/results.mjs";
+import { splitBundle } from "./lib/split.mjs";
 import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker } from "./lib/server.mjs";
 import { generateJwks } from "../scripts/keys.mjs";
 
@@ -88,6 +90,10 @@ try {
   const variants = [{ label: "one-line worker", modules: { "index.js": { js: ONE_LINE_WORKER } }, kib: 0 }];
   const ours = await buildWorker(root, join(tmp, "ours"));
   variants.push({ label: "ours", modules: modulesOf(ours), kib: Math.round(gzipSync(readFileSync(ours)).length / 1024) });
+  // BENCH_SPLIT=1: ours cut into pre-parse, top-level compile, evaluation and first request (bench/lib/split.mjs).
+  if (process.env.BENCH_SPLIT)
+    for (const { label, js } of splitBundle(variants[1].modules["index.js"].js))
+      variants.push({ label: `  ${label}`, modules: { ...variants[1].modules, "index.js": { js } }, kib: 0 });
   const rev = process.env.BENCH_BASELINE;
   if (rev) {
     const short = execFileSync("git", ["rev-parse", "--short", rev], { cwd: root, encoding: "utf8" }).trim();
@@ -148,7 +154,7 @@ try {
     const overCpu = median(variant.cpu.map((c, r) => c - floor.cpu[r]));
     const overWall = median(variant.wall.map((w, r) => w - floor.wall[r]));
     const row = {
-      label: variant.label,
+      label: variant.label.trim(),
       cpu_ms: Number(fmt(median(variant.cpu))),
       wall_ms: Number(fmt(median(variant.wall))),
       over_floor_cpu_ms: Number(fmt(overCpu)),

@@ -5,9 +5,10 @@
 // nanosecond) moves much less. Each start is compared with the floor's start of the same round (paired), and the
 // median of those differences is reported: the machine's drift between rounds cancels out.
 // Run: node bench/startup.mjs   (BENCH_BASELINE=66ffb32 node bench/startup.mjs: the renderer still parsed at start;
-// BENCH_EXTRA="name=/tmp/x/index.js,..." adds bundles prepared by hand, e.g. one whose modules are compiled but not run)
+// BENCH_EXTRA="name=/tmp/x/index.js,..." adds bundles prepared by hand, e.g. one whose modules are compiled but not run;
+// BENCH_SPLIT=1 adds ours cut into parse, compile and evaluation)
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import { gzipSync } from "node:zlib";
 import { cpuSecondsPrecise } from "./lib/proc.mjs";
 import { gitInfo } from "./lib/report.mjs";
 import { saveRun } from "./lib/results.mjs";
+import { splitBundle } from "./lib/split.mjs";
 import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker, startWorker } from "./lib/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -53,6 +55,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 try {
   const builds = [{ label: "ours", script: await buildWorker(root, join(tmp, "ours")) }];
+  // BENCH_SPLIT=1: ours cut into pre-parse, top-level compile, evaluation and first request (bench/lib/split.mjs),
+  // each beside a copy of ours's other modules.
+  if (process.env.BENCH_SPLIT)
+    for (const { label, js } of splitBundle(readFileSync(builds[0].script, "utf8"))) {
+      const dir = join(tmp, `split-${label}`);
+      mkdirSync(dir, { recursive: true });
+      for (const file of readdirSync(dirname(builds[0].script)))
+        if (/\.(wasm|txt|bin|gz)$/.test(file)) copyFileSync(join(dirname(builds[0].script), file), join(dir, file));
+      writeFileSync(join(dir, "index.js"), js);
+      builds.push({ label: `  ${label}`, script: join(dir, "index.js") });
+    }
   const rev = process.env.BENCH_BASELINE;
   if (rev)
     builds.push({
