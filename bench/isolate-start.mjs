@@ -9,16 +9,16 @@
 // Run: node bench/isolate-start.mjs   (BENCH_BASELINE=11f2e65 ROUNDS=40 node bench/isolate-start.mjs; BENCH_EXTRA as in
 // bench/startup.mjs adds bundles prepared by hand; BENCH_SPLIT=1 adds ours cut into parse, compile and evaluation)
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { cpuSecondsPrecise } from "./lib/proc.mjs";
 import { gitInfo } from "./lib/report.mjs";
 import { saveRun } from "./lib/results.mjs";
 import { splitBundle } from "./lib/split.mjs";
-import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker } from "./lib/server.mjs";
+import { ONE_LINE_WORKER, buildRevision, buildWorker, modulesBeside, startScratchWorker } from "./lib/server.mjs";
 import { generateJwks } from "../scripts/keys.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -35,14 +35,11 @@ async function wranglerSettings() {
 
 /** A built bundle's modules as the loader takes them: the main module's source, wasm and Data modules' bytes, Text modules. */
 function modulesOf(scriptPath) {
-  const dir = dirname(scriptPath);
   const modules = { "index.js": { js: readFileSync(scriptPath, "utf8") } };
-  for (const file of readdirSync(dir)) {
-    if (file.endsWith(".wasm")) modules[file] = { wasm: [...readFileSync(join(dir, file))] };
-    else if (file.endsWith(".gz") || file.endsWith(".bin")) modules[file] = { data: [...readFileSync(join(dir, file))] };
-    // Older builds loaded the docs' files as Text modules.
-    else if (file.endsWith(".txt")) modules[file] = { text: readFileSync(join(dir, file), "utf8") };
-  }
+  for (const { name, path, type } of modulesBeside(scriptPath))
+    if (type === "CompiledWasm") modules[name] = { wasm: [...readFileSync(path)] };
+    else if (type === "Data") modules[name] = { data: [...readFileSync(path)] };
+    else modules[name] = { text: readFileSync(path, "utf8") };
   return modules;
 }
 

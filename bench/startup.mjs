@@ -8,7 +8,7 @@
 // BENCH_EXTRA="name=/tmp/x/index.js,..." adds bundles prepared by hand, e.g. one whose modules are compiled but not run;
 // BENCH_SPLIT=1 adds ours cut into parse, compile and evaluation)
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,22 +17,27 @@ import { cpuSecondsPrecise } from "./lib/proc.mjs";
 import { gitInfo } from "./lib/report.mjs";
 import { saveRun } from "./lib/results.mjs";
 import { splitBundle } from "./lib/split.mjs";
-import { ONE_LINE_WORKER, buildRevision, buildWorker, startScratchWorker, startWorker } from "./lib/server.mjs";
+import { ONE_LINE_WORKER, buildRevision, buildWorker, modulesBeside, startScratchWorker, startWorker } from "./lib/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const tmp = mkdtempSync(join(tmpdir(), "edge-auth-startup-"));
 
-/** KiB of the main module and of everything wrangler would upload beside it (Text and wasm modules), raw and gzip. */
+/**
+ * KiB of the main module, raw and gzip, and of everything wrangler would upload with it, gzip: the main module and
+ * the modules beside it (a .gz Data module as it is, the others as wrangler gzips them), as scripts/check-bundle.mjs.
+ */
 function sizes(scriptPath) {
   const kib = (n) => Math.round(n / 1024);
-  const files = readdirSync(dirname(scriptPath)).filter((f) => /\.(js|wasm|txt)$/.test(f));
-  const all = files.map((f) => readFileSync(join(dirname(scriptPath), f)));
   const main = readFileSync(scriptPath);
+  const beside = modulesBeside(scriptPath).map(({ name, path }) =>
+    name.endsWith(".gz") ? statSync(path).size : gzipSync(readFileSync(path)).length,
+  );
+  const mainGzip = gzipSync(main).length;
   return {
-    main_kib: kib(statSync(scriptPath).size),
-    main_gzip_kib: kib(gzipSync(main).length),
-    upload_gzip_kib: kib(all.reduce((n, b) => n + gzipSync(b).length, 0)),
+    main_kib: kib(main.length),
+    main_gzip_kib: kib(mainGzip),
+    upload_gzip_kib: kib(beside.reduce((n, b) => n + b, mainGzip)),
   };
 }
 
@@ -61,8 +66,7 @@ try {
     for (const { label, js } of splitBundle(readFileSync(builds[0].script, "utf8"))) {
       const dir = join(tmp, `split-${label}`);
       mkdirSync(dir, { recursive: true });
-      for (const file of readdirSync(dirname(builds[0].script)))
-        if (/\.(wasm|txt|bin|gz)$/.test(file)) copyFileSync(join(dirname(builds[0].script), file), join(dir, file));
+      for (const { name, path } of modulesBeside(builds[0].script)) copyFileSync(path, join(dir, name));
       writeFileSync(join(dir, "index.js"), js);
       builds.push({ label: `  ${label}`, script: join(dir, "index.js") });
     }

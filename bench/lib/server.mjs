@@ -129,9 +129,17 @@ if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET m
 const DIRECT = BENCH_SOCKET === "direct";
 
 /** The module type wrangler's rules give a file the bundle imports (wasm, Text, Data). */
-function moduleType(name) {
-  if (name.endsWith(".wasm")) return "CompiledWasm";
-  return name.endsWith(".txt") ? "Text" : "Data";
+/**
+ * The modules wrangler writes beside a built main module, by their type as workerd loads them: wasm, Text (.txt; older
+ * builds loaded the docs' files so) and Data (.bin, and .gz by wrangler.toml's rule). One list for every bench.
+ */
+export function modulesBeside(scriptPath) {
+  const dir = dirname(scriptPath);
+  const typeOf = (name) =>
+    name.endsWith(".wasm") ? "CompiledWasm" : name.endsWith(".txt") ? "Text" : /\.(bin|gz)$/.test(name) ? "Data" : null;
+  return readdirSync(dir)
+    .map((name) => ({ name, path: join(dir, name), type: typeOf(name) }))
+    .filter((module) => module.type !== null);
 }
 
 function withoutModulesRules({ modulesRules: _rules, ...options }) {
@@ -235,12 +243,7 @@ export async function startWorker({
           // Miniflare 5 cannot take wrangler's modulesRules: the bundle's modules are listed instead (index.js, .wasm, .txt, .bin/.gz).
           ...withoutModulesRules(workerOptions),
           name: config.name ?? "worker",
-          modules: [
-            { type: "ESModule", path: scriptPath },
-            ...readdirSync(dirname(scriptPath))
-              .filter((name) => /\.(wasm|txt|bin|gz)$/.test(name))
-              .map((name) => ({ type: moduleType(name), path: join(dirname(scriptPath), name) })),
-          ],
+          modules: [{ type: "ESModule", path: scriptPath }, ...modulesBeside(scriptPath).map(({ type, path }) => ({ type, path }))],
           // Module names are relative to this root; the bundle lives in a temp dir outside the project.
           modulesRoot: dirname(scriptPath),
           bindings,
