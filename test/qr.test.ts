@@ -1201,7 +1201,9 @@ describe("cross-device attacks, replayed", () => {
     const watcher = (await openSocket(qr.id, qr.secret)).webSocket!;
     const stolen: Json[] = [];
     watcher.accept();
-    watcher.addEventListener("message", (e) => stolen.push(JSON.parse(String(e.data)) as Json));
+    watcher.addEventListener("message", (e) => {
+      stolen.push(JSON.parse(String(e.data)) as Json);
+    });
     watcher.send(JSON.stringify({ type: "code", code: view.code }));
     for (let i = 0; !stolen.some((e) => e.type === "approved") && i < 200; i++) await new Promise((r) => setTimeout(r, 5));
     const approved = stolen.find((e) => e.type === "approved")!;
@@ -1363,7 +1365,9 @@ describe("cross-device attacks, replayed", () => {
       const ws = res.webSocket!;
       const frames: string[] = [];
       ws.accept();
-      ws.addEventListener("message", (e) => frames.push(String(e.data)));
+      ws.addEventListener("message", (e) => {
+        frames.push(String(e.data));
+      });
       await phoneCall(alice)(qr.id, "scan");
       await typeCode(ws, qr);
       await snapshot(qr.id);
