@@ -1,4 +1,4 @@
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 // @ts-expect-error -- plain ESM helper shared with `npm run dev`; generates throwaway keys per run.
@@ -49,10 +49,10 @@ export default defineConfig(async () => {
               modules: true,
               scriptPath: "./test/fixtures/consumer-worker.js",
               compatibilityDate: "2026-04-01",
-              // The pool runs our worker as its runner ("vitest-pool-workers-runner-" + the project name).
+              // The pool runs our worker as its runner ("vitest-plugin-runner-" + the project name).
               serviceBindings: {
-                AUTH: { name: "vitest-pool-workers-runner-worker", entrypoint: "AuthService" },
-                API: "vitest-pool-workers-runner-worker",
+                AUTH: { name: "vitest-plugin-runner-worker", entrypoint: "AuthService" },
+                API: "vitest-plugin-runner-worker",
               },
             },
           ],
