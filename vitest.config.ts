@@ -9,6 +9,10 @@ import { buildClient } from "./scripts/build-client.mjs";
 // Keys are generated per test run: no key material lives in the repository.
 const signingKeys = generateJwks("ES256", "test-key-1");
 
+// The worker project's name; the pool serves our worker as the runner "vitest-plugin-runner-" + that name.
+const PROJECT = "worker";
+const RUNNER = `vitest-plugin-runner-${PROJECT}`;
+
 export default defineConfig(async () => {
   // The pages inline the browser bundle: every vitest run (tests and bench:micro) builds it fresh from client/.
   await buildClient({ quiet: true });
@@ -49,11 +53,7 @@ export default defineConfig(async () => {
               modules: true,
               scriptPath: "./test/fixtures/consumer-worker.js",
               compatibilityDate: "2026-04-01",
-              // The pool runs our worker as its runner ("vitest-plugin-runner-" + the project name).
-              serviceBindings: {
-                AUTH: { name: "vitest-plugin-runner-worker", entrypoint: "AuthService" },
-                API: "vitest-plugin-runner-worker",
-              },
+              serviceBindings: { AUTH: { name: RUNNER, entrypoint: "AuthService" }, API: RUNNER },
             },
           ],
           serviceBindings: { CONSUMER: "consumer" },
@@ -61,7 +61,7 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      name: "worker",
+      name: PROJECT,
       include: ["test/**/*.test.ts"],
       exclude: ["test/e2e/**", "test/client/**"],
       setupFiles: ["./test/setup.ts"],
