@@ -128,7 +128,6 @@ const BENCH_SOCKET = process.env.BENCH_SOCKET ?? "direct";
 if (!["direct", "entry"].includes(BENCH_SOCKET)) throw new Error(`BENCH_SOCKET must be direct or entry, got ${BENCH_SOCKET}`);
 const DIRECT = BENCH_SOCKET === "direct";
 
-/** The module type wrangler's rules give a file the bundle imports (wasm, Text, Data). */
 /**
  * The modules wrangler writes beside a built main module, by their type as workerd loads them: wasm, Text (.txt; older
  * builds loaded the docs' files so) and Data (.bin, and .gz by wrangler.toml's rule). One list for every bench.
